@@ -1,0 +1,176 @@
+"""The condenser bundle: one ``.tflite`` file that carries the model, its tokenizer and a manifest.
+
+Layout (TFLite's own metadata convention): the TFLite flatbuffer, then a ZIP archive appended
+to it whose offsets count from the start of the file. The interpreter ignores the trailing
+archive; ``zipfile`` (and ``java.util.zip.ZipFile``) read it. The archive holds:
+
+- ``manifest.json``: what the model is and how to run it (see ``REQUIRED_FIELDS``), including
+  ``model_bytes`` (the flatbuffer's length) and ``sha256`` (of those bytes);
+- ``vocab.txt``: the WordPiece vocabulary, one token per line;
+- optionally ``model_card.md`` and other files a converter adds.
+
+Reading checks, in order: the file exists and is not empty; it has an archive with a manifest
+(else it is a plain ``.tflite`` or not a model at all); the manifest's ``format_version`` is one
+this SDK reads; the flatbuffer is complete and its sha256 matches. Each failure is a
+``BundleError`` that names the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from splitinfer.sdk._errors import BundleError
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+VOCAB = "vocab.txt"
+# Fields every manifest has; converters add more (teacher, training data, gates, metrics...).
+REQUIRED_FIELDS = (
+    "format_version",  # int, this file format's version
+    "model_version",  # str, e.g. "minilm-cnn-1.0"
+    "model_bytes",  # int, length of the TFLite flatbuffer at the start of the file
+    "sha256",  # str, hex sha256 of those bytes
+    "max_seq_len",  # int, context tokens per model call (the window)
+    "max_question_len",  # int, question tokens the model reads
+    "inputs",  # {"context_ids": name, "question_ids": name}: tensor names
+    "output",  # str, name of the per-token keep-score tensor, float32 in [0, 1]
+    "default_rate",  # float, rate used when the caller asks for none
+    "teacher",  # str, the teacher the student was distilled from
+)
+_REBUILD = "rebuild it with 'splitinfer convert' (or 'make model' for the default bundle)"
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A bundle read into memory: the flatbuffer, the vocabulary lines and the manifest."""
+
+    model: bytes
+    vocab: list[str]
+    manifest: dict[str, Any]
+    files: dict[str, bytes]
+
+
+def read_bundle(path: str | Path) -> Bundle:
+    """Read and verify a bundle; raise ``BundleError`` saying what is wrong and how to fix it."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise BundleError(f"{path}: no such condenser bundle; check the path, or {_REBUILD}") from None
+    except IsADirectoryError:
+        raise BundleError(f"{path} is a directory, not a condenser bundle (.tflite file)") from None
+    except OSError as err:
+        raise BundleError(f"{path}: cannot read the condenser bundle: {err.strerror}") from None
+    return parse_bundle(data, str(path))
+
+
+def parse_bundle(data: bytes, name: str = "<bytes>") -> Bundle:
+    """Verify bundle bytes (see ``read_bundle``)."""
+    if not data:
+        raise BundleError(f"{name} is empty, not a condenser bundle; {_REBUILD}")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        files = {info.filename: archive.read(info) for info in archive.infolist()}
+    except (zipfile.BadZipFile, EOFError, zlib.error, ValueError, KeyError):
+        if len(data) >= 8 and data[4:8] == b"TFL3":
+            raise BundleError(
+                f"{name} is a plain TFLite model or a truncated bundle: it carries no splitinfer "
+                f"manifest or tokenizer; {_REBUILD}"
+            ) from None
+        raise BundleError(f"{name} is not a splitinfer condenser bundle (no manifest); {_REBUILD}") from None
+    if MANIFEST not in files:
+        raise BundleError(f"{name} has an archive but no {MANIFEST}: not a splitinfer bundle; {_REBUILD}")
+    try:
+        manifest = json.loads(files[MANIFEST].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise BundleError(f"{name}: {MANIFEST} is corrupt ({err}); {_REBUILD}") from None
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{name}: {MANIFEST} is not a JSON object; {_REBUILD}")
+    version = manifest.get("format_version")
+    if not isinstance(version, int):
+        raise BundleError(f"{name}: {MANIFEST} has no integer format_version; {_REBUILD}")
+    if version > FORMAT_VERSION:
+        raise BundleError(
+            f"{name} has bundle format {version}, newer than the {FORMAT_VERSION} this splitinfer "
+            f"reads; upgrade splitinfer (pip install -U splitinfer)"
+        )
+    missing = [f for f in REQUIRED_FIELDS if f not in manifest]
+    if missing:
+        raise BundleError(f"{name}: {MANIFEST} lacks {', '.join(missing)}; {_REBUILD}")
+    size = manifest["model_bytes"]
+    if not isinstance(size, int) or size <= 8 or size > len(data):
+        raise BundleError(f"{name}: the model is truncated or model_bytes is wrong; {_REBUILD}")
+    model = data[:size]
+    if model[4:8] != b"TFL3":
+        raise BundleError(f"{name}: the bytes before the archive are not a TFLite model; {_REBUILD}")
+    digest = hashlib.sha256(model).hexdigest()
+    if digest != manifest["sha256"]:
+        raise BundleError(
+            f"{name}: the model's sha256 is {digest[:12]}…, the manifest says "
+            f"{str(manifest['sha256'])[:12]}…: the file is corrupt or was edited; {_REBUILD}"
+        )
+    if VOCAB not in files:
+        raise BundleError(f"{name} has no {VOCAB}: the tokenizer is missing; {_REBUILD}")
+    vocab = files[VOCAB].decode("utf-8").splitlines()
+    return Bundle(model=model, vocab=vocab, manifest=manifest, files=files)
+
+
+def build_bundle(model: bytes, vocab: list[str], manifest: dict[str, Any], extra: dict[str, bytes] | None = None) -> bytes:
+    """Bundle bytes: ``model`` + a ZIP of manifest, vocabulary and ``extra`` files.
+
+    ``manifest`` gets ``format_version``, ``model_bytes`` and ``sha256`` filled in. The output is
+    deterministic: same inputs, same bytes (fixed timestamps, sorted keys, stored order).
+    """
+    if model[4:8] != b"TFL3":
+        raise ValueError("model is not a TFLite flatbuffer (no TFL3 identifier)")
+    full = dict(manifest)
+    full.update(format_version=FORMAT_VERSION, model_bytes=len(model), sha256=hashlib.sha256(model).hexdigest())
+    missing = [f for f in REQUIRED_FIELDS if f not in full]
+    if missing:
+        raise ValueError(f"manifest lacks {', '.join(missing)}")
+    entries = {MANIFEST: json.dumps(full, indent=2, sort_keys=True).encode("utf-8") + b"\n"}
+    entries[VOCAB] = ("\n".join(vocab) + "\n").encode("utf-8")
+    entries.update(extra or {})
+    buffer = io.BytesIO()
+    buffer.write(model)
+    # Mode "w" on a stream positioned after the model starts the archive there; readers find it
+    # from its end record, whatever precedes it.
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for filename in entries:
+            info = zipfile.ZipInfo(filename, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, entries[filename])
+    return buffer.getvalue()
+
+
+def write_bundle(path: str | Path, model: bytes, vocab: list[str], manifest: dict[str, Any],
+                 extra: dict[str, bytes] | None = None) -> Path:
+    """Write a bundle atomically (temporary file + rename): a failed run leaves no partial file."""
+    path = Path(path)
+    data = build_bundle(model, vocab, manifest, extra)
+    atomic_write(path, data)
+    return path
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,156 @@
+"""WordPiece tokenizer compatible with BERT's uncased tokenizer (the teacher's vocabulary).
+
+The condenser's model reads token ids; the condenser keeps or drops whole *words* (see
+``_text``). So the tokenizer works word by word: ``encode_word`` turns one whitespace-free word
+into its token ids, and a word's ids never mix with its neighbours'. Words repeat a lot in real
+text, so results are cached per word.
+
+Per word, as BERT's ``BasicTokenizer`` + ``WordpieceTokenizer`` do (``do_lower_case=True``):
+1. drop NUL, U+FFFD and control characters (Unicode category C*, tab/newline/CR aside);
+2. put spaces around CJK ideographs;
+3. lower-case, then NFD-normalise and drop non-spacing marks (category Mn), i.e. strip accents;
+4. split off every punctuation character (ASCII 33-47, 58-64, 91-96, 123-126, or category P*)
+   as a piece of its own;
+5. WordPiece each piece: greedy longest match first, continuations prefixed ``##``; a piece longer
+   than 100 characters, or one that cannot be matched, becomes ``[UNK]``.
+The Java port (android_demo/core) implements the same steps and is checked against golden
+vectors written by this module.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+PAD, UNK, CLS, SEP = "[PAD]", "[UNK]", "[CLS]", "[SEP]"
+MAX_PIECE_CHARS = 100
+
+
+def _is_control(ch: str) -> bool:
+    if ch in "\t\n\r":
+        return False
+    return unicodedata.category(ch).startswith("C")
+
+
+def _is_punctuation(ch: str) -> bool:
+    cp = ord(ch)
+    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
+        return True
+    return unicodedata.category(ch).startswith("P")
+
+
+def _is_cjk(cp: int) -> bool:
+    return (
+        0x4E00 <= cp <= 0x9FFF
+        or 0x3400 <= cp <= 0x4DBF
+        or 0x20000 <= cp <= 0x2A6DF
+        or 0x2A700 <= cp <= 0x2B73F
+        or 0x2B740 <= cp <= 0x2B81F
+        or 0x2B820 <= cp <= 0x2CEAF
+        or 0xF900 <= cp <= 0xFAFF
+        or 0x2F800 <= cp <= 0x2FA1F
+    )
+
+
+def basic_pieces(word: str) -> list[str]:
+    """Steps 1-4 for one word: the pieces WordPiece then splits further."""
+    chars: list[str] = []
+    for ch in word:
+        cp = ord(ch)
+        if cp == 0 or cp == 0xFFFD or _is_control(ch):
+            continue
+        if _is_cjk(cp):
+            chars.extend((" ", ch, " "))
+        elif ch.isspace():
+            chars.append(" ")
+        else:
+            chars.append(ch)
+    pieces: list[str] = []
+    for chunk in "".join(chars).split():
+        chunk = unicodedata.normalize("NFD", chunk.lower())
+        chunk = "".join(c for c in chunk if unicodedata.category(c) != "Mn")
+        current: list[str] = []
+        for ch in chunk:
+            if _is_punctuation(ch):
+                if current:
+                    pieces.append("".join(current))
+                    current = []
+                pieces.append(ch)
+            else:
+                current.append(ch)
+        if current:
+            pieces.append("".join(current))
+    return pieces
+
+
+class WordPieceTokenizer:
+    """Word-by-word WordPiece over a BERT-style vocabulary (one token per line, id = line number)."""
+
+    def __init__(self, vocab: Sequence[str], cache_size: int = 65536) -> None:
+        if not vocab:
+            raise ValueError("the tokenizer vocabulary is empty")
+        self.vocab: tuple[str, ...] = tuple(vocab)
+        self._ids = {token: i for i, token in enumerate(self.vocab)}
+        missing = [t for t in (PAD, UNK) if t not in self._ids]
+        if missing:
+            raise ValueError(f"the tokenizer vocabulary lacks {', '.join(missing)}")
+        self.pad_id = self._ids[PAD]
+        self.unk_id = self._ids[UNK]
+        self.encode_word = lru_cache(maxsize=cache_size)(self._encode_word)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> WordPieceTokenizer:
+        return cls(Path(path).read_text(encoding="utf-8").splitlines())
+
+    @classmethod
+    def from_lines(cls, lines: Iterable[str]) -> WordPieceTokenizer:
+        return cls([line.rstrip("\r\n") for line in lines])
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def token_id(self, token: str) -> int:
+        return self._ids.get(token, self.unk_id)
+
+    def _wordpiece(self, piece: str) -> list[int]:
+        if len(piece) > MAX_PIECE_CHARS:
+            return [self.unk_id]
+        ids: list[int] = []
+        start = 0
+        while start < len(piece):
+            end = len(piece)
+            found = -1
+            while start < end:
+                candidate = piece[start:end] if start == 0 else "##" + piece[start:end]
+                found = self._ids.get(candidate, -1)
+                if found >= 0:
+                    break
+                end -= 1
+            if found < 0:
+                return [self.unk_id]
+            ids.append(found)
+            start = end
+        return ids
+
+    def _encode_word(self, word: str) -> tuple[int, ...]:
+        ids: list[int] = []
+        for piece in basic_pieces(word):
+            ids.extend(self._wordpiece(piece))
+        return tuple(ids)
+
+    def encode_words(self, words: Iterable[str]) -> list[tuple[int, ...]]:
+        """Token ids of each word; a word of only control characters has none."""
+        return [self.encode_word(w) for w in words]
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of a whole text, word after word (no [CLS]/[SEP])."""
+        ids: list[int] = []
+        for word in text.split():
+            ids.extend(self.encode_word(word))
+        return ids
+
+    def decode(self, ids: Iterable[int]) -> list[str]:
+        return [self.vocab[i] for i in ids]
