@@ -8,7 +8,11 @@ from splitinfer.sdk._errors import SplitinferError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("ask", help="Ask a question about a long context through a splitinfer server.", description="Ask a question about a long context through a splitinfer server.")
+    parser = subparsers.add_parser(
+        "ask",
+        help="Ask a question about a long context through a splitinfer server.",
+        description="Ask a question about a long context through a splitinfer server.",
+    )
     parser.set_defaults(func=run)
 
 

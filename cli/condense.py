@@ -8,7 +8,11 @@ from splitinfer.sdk._errors import SplitinferError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("condense", help="Condense prompts with a condenser bundle, on this machine.", description="Condense prompts with a condenser bundle, on this machine.")
+    parser = subparsers.add_parser(
+        "condense",
+        help="Condense prompts with a condenser bundle, on this machine.",
+        description="Condense prompts with a condenser bundle, on this machine.",
+    )
     parser.set_defaults(func=run)
 
 

@@ -8,7 +8,11 @@ from splitinfer.sdk._errors import SplitinferError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("convert", help="Convert a trained student into a .tflite condenser bundle, gated.", description="Convert a trained student into a .tflite condenser bundle, gated.")
+    parser = subparsers.add_parser(
+        "convert",
+        help="Convert a trained student into a .tflite condenser bundle, gated.",
+        description="Convert a trained student into a .tflite condenser bundle, gated.",
+    )
     parser.set_defaults(func=run)
 
 

@@ -8,7 +8,11 @@ from splitinfer.sdk._errors import SplitinferError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("demo", help="Run the end-to-end demo: condense on the device, answer from the server.", description="Run the end-to-end demo: condense on the device, answer from the server.")
+    parser = subparsers.add_parser(
+        "demo",
+        help="Run the end-to-end demo: condense on the device, answer from the server.",
+        description="Run the end-to-end demo: condense on the device, answer from the server.",
+    )
     parser.set_defaults(func=run)
 
 

@@ -8,7 +8,11 @@ from splitinfer.sdk._errors import SplitinferError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("distill", help="Label a corpus with a teacher and train a student condenser.", description="Label a corpus with a teacher and train a student condenser.")
+    parser = subparsers.add_parser(
+        "distill",
+        help="Label a corpus with a teacher and train a student condenser.",
+        description="Label a corpus with a teacher and train a student condenser.",
+    )
     parser.set_defaults(func=run)
 
 

@@ -8,7 +8,11 @@ from splitinfer.sdk._errors import SplitinferError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("eval", help="Measure how much of what matters a condenser keeps.", description="Measure how much of what matters a condenser keeps.")
+    parser = subparsers.add_parser(
+        "eval",
+        help="Measure how much of what matters a condenser keeps.",
+        description="Measure how much of what matters a condenser keeps.",
+    )
     parser.set_defaults(func=run)
 
 

@@ -63,7 +63,9 @@ def _missing_extra_hint(err: ModuleNotFoundError) -> str:
     extra = _EXTRA_OF_MODULE.get(top)
     if extra is None:
         return f"missing Python module '{err.name}': {err}"
-    return f"this command needs '{top}', which comes with the [{extra}] extra: pip install 'splitinfer[{extra}]'"
+    return (
+        f"this command needs '{top}', which comes with the [{extra}] extra: pip install 'splitinfer[{extra}]'"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,7 +8,11 @@ from splitinfer.sdk._errors import SplitinferError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("serve", help="Run the gRPC server that hosts the large model.", description="Run the gRPC server that hosts the large model.")
+    parser = subparsers.add_parser(
+        "serve",
+        help="Run the gRPC server that hosts the large model.",
+        description="Run the gRPC server that hosts the large model.",
+    )
     parser.set_defaults(func=run)
 
 

@@ -124,7 +124,9 @@ def parse_bundle(data: bytes, name: str = "<bytes>") -> Bundle:
     return Bundle(model=model, vocab=vocab, manifest=manifest, files=files)
 
 
-def build_bundle(model: bytes, vocab: list[str], manifest: dict[str, Any], extra: dict[str, bytes] | None = None) -> bytes:
+def build_bundle(
+    model: bytes, vocab: list[str], manifest: dict[str, Any], extra: dict[str, bytes] | None = None
+) -> bytes:
     """Bundle bytes: ``model`` + a ZIP of manifest, vocabulary and ``extra`` files.
 
     ``manifest`` gets ``format_version``, ``model_bytes`` and ``sha256`` filled in. The output is
@@ -133,7 +135,9 @@ def build_bundle(model: bytes, vocab: list[str], manifest: dict[str, Any], extra
     if model[4:8] != b"TFL3":
         raise ValueError("model is not a TFLite flatbuffer (no TFL3 identifier)")
     full = dict(manifest)
-    full.update(format_version=FORMAT_VERSION, model_bytes=len(model), sha256=hashlib.sha256(model).hexdigest())
+    full.update(
+        format_version=FORMAT_VERSION, model_bytes=len(model), sha256=hashlib.sha256(model).hexdigest()
+    )
     missing = [f for f in REQUIRED_FIELDS if f not in full]
     if missing:
         raise ValueError(f"manifest lacks {', '.join(missing)}")
@@ -153,8 +157,13 @@ def build_bundle(model: bytes, vocab: list[str], manifest: dict[str, Any], extra
     return buffer.getvalue()
 
 
-def write_bundle(path: str | Path, model: bytes, vocab: list[str], manifest: dict[str, Any],
-                 extra: dict[str, bytes] | None = None) -> Path:
+def write_bundle(
+    path: str | Path,
+    model: bytes,
+    vocab: list[str],
+    manifest: dict[str, Any],
+    extra: dict[str, bytes] | None = None,
+) -> Path:
     """Write a bundle atomically (temporary file + rename): a failed run leaves no partial file."""
     path = Path(path)
     data = build_bundle(model, vocab, manifest, extra)

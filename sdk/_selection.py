@@ -19,7 +19,7 @@ import numpy as np
 from splitinfer.sdk._errors import InvalidInputError
 
 # Characters stripped from both ends of a word before it is compared with a forced word.
-EDGE_PUNCTUATION = "\"'()[]{}<>.,;:!?`“”‘’«»"
+EDGE_PUNCTUATION = "\"'()[]{}<>.,;:!?`\u201c\u201d\u2018\u2019\u00ab\u00bb"
 
 
 def chunk_words(token_counts: Sequence[int], max_tokens: int) -> list[tuple[int, int]]:
@@ -74,10 +74,8 @@ def forced_mask(words: Sequence[str], force: Iterable[str] = (), keep_digits: bo
     wanted.discard("")
     mask = np.zeros(len(words), dtype=bool)
     for i, word in enumerate(words):
-        if keep_digits and any("0" <= ch <= "9" for ch in word):
-            mask[i] = True
-        elif wanted and normalize_word(word) in wanted:
-            mask[i] = True
+        has_digit = keep_digits and any("0" <= ch <= "9" for ch in word)
+        mask[i] = has_digit or (bool(wanted) and normalize_word(word) in wanted)
     return mask
 
 
