@@ -7,13 +7,14 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 DATA ?= ../shared/data
 
-.PHONY: help install demo test lint proto clean
+.PHONY: help install demo test lint proto model clean
 
 help:
 	@echo "make demo    run the end-to-end demo on the embedded default backend"
 	@echo "make test    run the whole test suite"
 	@echo "make lint    ruff"
 	@echo "make proto   regenerate the protobuf/gRPC code from protos/"
+	@echo "make model   rebuild the bundled default condenser from DATA=$(DATA): label, train, convert"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +39,10 @@ lint: $(STAMP)
 
 proto: $(STAMP)
 	$(PY) -m grpc_tools.protoc -Iprotos --python_out=protos --pyi_out=protos --grpc_python_out=protos protos/splitinfer/v1/inference.proto
+
+# Rebuilds sdk/assets/condenser.tflite end to end (teacher labels -> student -> gated bundle).
+model: $(STAMP)
+	$(PY) -m splitinfer.converters.make_model --data $(DATA)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
