@@ -1,0 +1,311 @@
+"""Corpus builders: turn public QA data into long-prompt *cases* (question + long context).
+
+Every part of the pipeline that reads the shared data builds its prompts here, so the teacher
+labels, the student's training set and ``splitinfer eval`` see the same contexts and agree on
+which records are held out.
+
+Formats (``load_cases(format, path, ...)``):
+
+- ``nq``: "lost in the middle" NQ-open lines ``{"question", "answers", "ctxs": [{"title", "text",
+  "isgold", ...}]}``. The context is 10 documents: the record's gold passage plus 9 distractors,
+  the gold one at position ``index % 10`` (``index`` = the record's line number from 0, so the
+  position cycles 0..9 through the file), each formatted ``Document [i](Title: {title}) {text}``
+  (``i`` from 1) and joined with ``"\\n"``. Distractors are gold passages of *other* records of the
+  same file: ``"hard"`` = the 9 that BM25 ranks highest for the question (title + text indexed),
+  ``"random"`` = 9 drawn with a seeded generator; passages whose text equals the gold passage's,
+  and repeats, are skipped.
+- ``gsm8k``: ``{"question", "answer"}`` lines (the answer ends with ``#### N``). The context is 8
+  solved problems of the same file, drawn with a seeded generator from the other records, each
+  ``"Question: {q}\\nLet's think step by step\\n{answer}\\n\\n"``; the target problem is the
+  question and ``verbatim`` (it must reach the model untouched); ``answers = [N]``.
+- ``qa``: ``{"question", "context", "answers"}`` lines, used as they are.
+
+Files may be gzip-compressed (detected from the content, not the name). Building is
+deterministic: the same file, flags and seed give the same cases, and a record's case does not
+depend on ``split`` or ``limit``.
+
+The held-out split is fixed for everyone (``is_heldout``): about 20% of the questions, chosen by a
+hash of the question text, are never trained on and are what ``splitinfer eval`` reports on.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import random
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from splitinfer.converters._bm25 import BM25Index
+from splitinfer.converters._synthetic import SYNTHETIC_KINDS, synthetic_cases
+from splitinfer.sdk._errors import InvalidInputError
+
+__all__ = [
+    "FORMATS",
+    "SYNTHETIC_KINDS",
+    "Case",
+    "is_heldout",
+    "load_cases",
+    "read_jsonl",
+    "synthetic_cases",
+]
+
+FORMATS = ("nq", "gsm8k", "qa")
+SPLITS = ("train", "heldout")
+NQ_DOCUMENTS = 10
+GSM8K_DEMONSTRATIONS = 8
+_FINAL_ANSWER_RE = re.compile(r"####\s*(.+?)\s*$")
+
+
+@dataclass
+class Case:
+    """One long prompt: a question, the context to condense, and the answers that must survive.
+
+    ``verbatim`` is text that must reach the model untouched (the GSM8K target problem); it is
+    not part of ``context``. ``documents`` are the context's documents when it has several
+    (NQ), in order.
+    """
+
+    id: str
+    source: str
+    split: str
+    question: str
+    context: str
+    answers: list[str]
+    verbatim: str = ""
+    documents: list[str] = field(default_factory=list)
+
+
+def is_heldout(question: str) -> bool:
+    """Whether a record belongs to the held-out split (never trained on): ~20% of questions."""
+    return int(hashlib.sha1(question.encode("utf-8")).hexdigest(), 16) % 5 == 0
+
+
+def split_of(question: str) -> str:
+    return "heldout" if is_heldout(question) else "train"
+
+
+def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line_number, record)`` for each non-empty line of a JSONL file, gzip or plain.
+
+    Raises ``InvalidInputError`` naming the file and line for a missing file, bad gzip, bad
+    UTF-8, bad JSON or a line that is not a JSON object.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInputError(f"{path}: no such file; pass the data file with --data")
+    with path.open("rb") as probe:
+        gzipped = probe.read(2) == b"\x1f\x8b"
+    opener = gzip.open if gzipped else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as stream:
+            for number, line in enumerate(stream, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise InvalidInputError(f"{path}:{number}: not valid JSON ({err.msg})") from None
+                if not isinstance(record, dict):
+                    raise InvalidInputError(f"{path}:{number}: expected a JSON object per line")
+                yield number, record
+    except (OSError, EOFError, UnicodeDecodeError) as err:
+        raise InvalidInputError(f"{path}: cannot read it as UTF-8 JSONL ({err})") from None
+
+
+def _field(record: dict[str, Any], name: str, kind: type, where: str) -> Any:
+    value = record.get(name)
+    if not isinstance(value, kind):
+        expected = "a string" if kind is str else f"a JSON {kind.__name__}"
+        raise InvalidInputError(f"{where}: field '{name}' must be {expected}, got {type(value).__name__}")
+    return value
+
+
+def _answers(record: dict[str, Any], where: str) -> list[str]:
+    answers = _field(record, "answers", list, where)
+    if not all(isinstance(a, str) for a in answers):
+        raise InvalidInputError(f"{where}: field 'answers' must be a list of strings")
+    return answers
+
+
+def _load_records(path: str | Path, fields: dict[str, type]) -> list[dict[str, Any]]:
+    records = []
+    for number, record in read_jsonl(path):
+        where = f"{path}:{number}"
+        for name, kind in fields.items():
+            _field(record, name, kind, where)
+        record["_where"] = where
+        records.append(record)
+    if not records:
+        raise InvalidInputError(f"{path}: the file has no records")
+    return records
+
+
+def _nq_passage(record: dict[str, Any]) -> tuple[str, str]:
+    """The record's gold passage as ``(title, text)``; the first passage when none is marked gold."""
+    where = record["_where"]
+    ctxs = record["ctxs"]
+    if not ctxs or not all(isinstance(c, dict) for c in ctxs):
+        raise InvalidInputError(f"{where}: field 'ctxs' must be a non-empty list of passages")
+    gold = next((c for c in ctxs if c.get("isgold")), ctxs[0])
+    title, text = gold.get("title", ""), gold.get("text")
+    if not isinstance(text, str) or not isinstance(title, str):
+        raise InvalidInputError(f"{where}: a passage in 'ctxs' needs string 'title' and 'text'")
+    return title, text
+
+
+def _hard_distractors(index: BM25Index, question: str, own: int, texts: list[str]) -> list[int]:
+    chosen: list[int] = []
+    seen = {texts[own]}
+    for doc in index.ranking(question):
+        doc = int(doc)
+        if doc != own and texts[doc] not in seen:
+            chosen.append(doc)
+            seen.add(texts[doc])
+            if len(chosen) == NQ_DOCUMENTS - 1:
+                break
+    return chosen
+
+
+def _random_distractors(own: int, texts: list[str], seed: int) -> list[int]:
+    order = [i for i in range(len(texts)) if i != own]
+    random.Random(f"nq-random:{seed}:{own}").shuffle(order)
+    chosen: list[int] = []
+    seen = {texts[own]}
+    for doc in order:
+        if texts[doc] not in seen:
+            chosen.append(doc)
+            seen.add(texts[doc])
+            if len(chosen) == NQ_DOCUMENTS - 1:
+                break
+    return chosen
+
+
+def _nq_cases(path: str | Path, distractors: str, seed: int) -> Iterator[tuple[int, Case]]:
+    if distractors not in ("hard", "random"):
+        raise InvalidInputError(f"distractors must be 'hard' or 'random', got {distractors!r}")
+    records = _load_records(path, {"question": str, "answers": list, "ctxs": list})
+    passages = [_nq_passage(r) for r in records]
+    texts = [text for _, text in passages]
+    index = BM25Index([f"{title} {text}" for title, text in passages]) if distractors == "hard" else None
+    if len(set(texts)) < NQ_DOCUMENTS:
+        raise InvalidInputError(f"{path}: an nq file needs at least {NQ_DOCUMENTS} distinct passages")
+    for i, record in enumerate(records):
+        question = record["question"]
+        answers = _answers(record, record["_where"])
+        if index is not None:
+            others = _hard_distractors(index, question, i, texts)
+        else:
+            others = _random_distractors(i, texts, seed)
+        order = list(others)
+        order.insert(i % NQ_DOCUMENTS, i)
+        documents = [
+            f"Document [{n}](Title: {passages[doc][0]}) {passages[doc][1]}" for n, doc in enumerate(order, 1)
+        ]
+        yield (
+            i,
+            Case(
+                id=f"nq-{i}",
+                source="nq",
+                split=split_of(question),
+                question=question,
+                context="\n".join(documents),
+                answers=answers,
+                documents=documents,
+            ),
+        )
+
+
+def _final_answer(answer: str, where: str) -> str:
+    match = _FINAL_ANSWER_RE.search(answer.strip())
+    if match is None:
+        raise InvalidInputError(f"{where}: a gsm8k answer must end with '#### N' (the final number)")
+    return match.group(1).replace(",", "")
+
+
+def gsm8k_demonstration(question: str, answer: str) -> str:
+    """One solved problem as it appears in the few-shot prompt."""
+    return f"Question: {question}\nLet's think step by step\n{answer}\n\n"
+
+
+def _gsm8k_cases(path: str | Path, seed: int) -> Iterator[tuple[int, Case]]:
+    records = _load_records(path, {"question": str, "answer": str})
+    if len(records) <= GSM8K_DEMONSTRATIONS:
+        raise InvalidInputError(f"{path}: a gsm8k file needs more than {GSM8K_DEMONSTRATIONS} problems")
+    for i, record in enumerate(records):
+        answer = _final_answer(record["answer"], record["_where"])
+        rng = random.Random(f"gsm8k-demos:{seed}:{i}")
+        picks = rng.sample(range(len(records) - 1), GSM8K_DEMONSTRATIONS)
+        demos = [records[p if p < i else p + 1] for p in picks]
+        context = "".join(gsm8k_demonstration(d["question"], d["answer"]) for d in demos).rstrip()
+        question = record["question"]
+        yield (
+            i,
+            Case(
+                id=f"gsm8k-{i}",
+                source="gsm8k",
+                split=split_of(question),
+                question=question,
+                context=context,
+                answers=[answer],
+                verbatim=question,
+            ),
+        )
+
+
+def _qa_cases(path: str | Path) -> Iterator[tuple[int, Case]]:
+    records = _load_records(path, {"question": str, "context": str, "answers": list})
+    for i, record in enumerate(records):
+        question = record["question"]
+        yield (
+            i,
+            Case(
+                id=str(record.get("id", f"qa-{i}")),
+                source="qa",
+                split=split_of(question),
+                question=question,
+                context=record["context"],
+                answers=_answers(record, record["_where"]),
+            ),
+        )
+
+
+def load_cases(
+    format: str,
+    path: str | Path,
+    distractors: str = "hard",
+    split: str | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+) -> list[Case]:
+    """Build the cases of a data file.
+
+    ``format`` is one of ``FORMATS``; ``distractors`` (``"hard"`` or ``"random"``) applies to
+    ``nq`` only; ``split`` keeps only ``"train"`` or ``"heldout"`` records (``None``: all);
+    ``limit`` keeps the first ``limit`` cases after the split filter; ``seed`` drives the random
+    choices (random distractors, GSM8K demonstrations). Raises ``InvalidInputError`` for an
+    unknown format or split, a missing file, bad JSON (with its line number) or missing fields.
+    """
+    if split is not None and split not in SPLITS:
+        raise InvalidInputError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    if limit is not None and limit < 0:
+        raise InvalidInputError(f"limit must be >= 0, got {limit}")
+    if format == "nq":
+        built = _nq_cases(path, distractors, seed)
+    elif format == "gsm8k":
+        built = _gsm8k_cases(path, seed)
+    elif format == "qa":
+        built = _qa_cases(path)
+    else:
+        raise InvalidInputError(f"unknown data format {format!r}; use one of {', '.join(FORMATS)}")
+    cases: list[Case] = []
+    for _, case in built:
+        if limit is not None and len(cases) >= limit:
+            break
+        if split is None or case.split == split:
+            cases.append(case)
+    return cases
