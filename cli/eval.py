@@ -1,20 +1,83 @@
-"""``splitinfer eval``: measure how much of what matters a condenser keeps."""
+"""``splitinfer eval``: measure how much of what matters a condenser keeps.
+
+Runs the student (a bundle), the teacher and the baselines (random words, the first words, no
+condensation) on the same cases at several rates, under the same selection rules, and reports
+answer retention, numbers kept, achieved rates, speed and, with ``--answer``, the end-to-end
+accuracy of the extractive answerer on the full vs the condensed context.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from splitinfer.sdk._errors import SplitinferError
+DEFAULT_RATES = "0.1,0.2,0.33,0.5"
+DEFAULT_METHODS = "student,teacher,random,truncate,none"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "eval",
         help="Measure how much of what matters a condenser keeps.",
-        description="Measure how much of what matters a condenser keeps.",
+        description=(
+            "Condense the cases of a data set with each method at each rate and report answer "
+            "retention, numbers kept, achieved rate and speed (and answer accuracy with --answer)."
+        ),
     )
+    parser.add_argument(
+        "--format",
+        default="nq",
+        choices=("nq", "gsm8k", "qa", "essay", "kv"),
+        help="nq, gsm8k, qa: a data file; essay (planted fact), kv (UUID lookup): synthetic (default nq)",
+    )
+    parser.add_argument(
+        "--data",
+        metavar="PATH",
+        help="data file (JSONL, optionally gzipped); nq/gsm8k default to $SPLITINFER_DATA or ../shared/data",
+    )
+    parser.add_argument("--distractors", choices=("hard", "random"), default="hard", help="nq distractors")
+    parser.add_argument(
+        "--split",
+        choices=("heldout", "train", "all"),
+        default="heldout",
+        help="which records: heldout (never trained on, the default), train or all",
+    )
+    parser.add_argument("--rates", default=DEFAULT_RATES, help=f"requested rates (default {DEFAULT_RATES})")
+    parser.add_argument("--methods", default=DEFAULT_METHODS, help=f"methods (default {DEFAULT_METHODS})")
+    parser.add_argument("--model", metavar="BUNDLE", help="student bundle (default: the bundled condenser)")
+    parser.add_argument("--limit", type=int, metavar="N", help="first N cases only (synthetic: how many)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of random choices (default 0)")
+    parser.add_argument(
+        "--answer", action="store_true", help="also answer with the extractive backend on full vs condensed"
+    )
+    parser.add_argument(
+        "--keep-digits",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="always keep words with digits (default: yes)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    parser.add_argument("--plot", metavar="PNG", help="write retention/accuracy vs rate to this image")
+    parser.add_argument("--output", metavar="JSONL", help="write each condensed prompt and its measures here")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SplitinferError("'splitinfer eval' is not built yet (issue #7)")
+    from splitinfer.evaluation.command import EvalOptions, run_eval
+
+    options = EvalOptions(
+        format=args.format,
+        data=args.data,
+        distractors=args.distractors,
+        split=args.split,
+        rates=args.rates,
+        methods=args.methods,
+        model=args.model,
+        limit=args.limit,
+        seed=args.seed,
+        answer=args.answer,
+        keep_digits=args.keep_digits,
+        json=args.json,
+        plot=args.plot,
+        output=args.output,
+    )
+    return run_eval(options)

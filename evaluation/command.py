@@ -1,0 +1,150 @@
+"""``splitinfer eval`` as a function: options in, results printed, exit code out."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from splitinfer.evaluation import data as eval_data
+from splitinfer.evaluation.build import (
+    TEACHER,
+    build_methods,
+    default_tokenizer,
+    load_condenser,
+    load_teacher,
+    parse_methods,
+    parse_rates,
+)
+from splitinfer.evaluation.report import format_table, plot, to_json
+from splitinfer.evaluation.runner import EvalConfig, evaluate
+from splitinfer.sdk._errors import InvalidInputError
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """The command's flags (see ``splitinfer eval --help``)."""
+
+    format: str = "nq"
+    data: str | None = None
+    distractors: str = "hard"
+    split: str = "heldout"
+    rates: str = "0.1,0.2,0.33,0.5"
+    methods: str = "student,teacher,random,truncate,none"
+    model: str | None = None
+    limit: int | None = None
+    seed: int = 0
+    answer: bool = False
+    keep_digits: bool = True
+    json: bool = False
+    plot: str | None = None
+    output: str | None = None
+
+
+def run_eval(options: EvalOptions, stdout: TextIO | None = None) -> int:
+    """Run the evaluation the options describe, print the table (or JSON) and write the files asked for."""
+    out = stdout or sys.stdout
+    rates = parse_rates(options.rates)
+    names = parse_methods(options.methods)
+    if options.limit is not None and options.limit <= 0:
+        raise InvalidInputError(f"--limit must be a positive number of cases, got {options.limit}")
+    answers_in_context = options.format != "gsm8k"
+    if options.answer and not answers_in_context:
+        raise InvalidInputError(
+            "--answer measures an extractive answerer, and gsm8k answers are computed, not found in "
+            "the context; drop --answer for gsm8k"
+        )
+    cases = eval_data.load(
+        options.format, options.data, options.distractors, options.split, options.limit, options.seed
+    )
+    if not cases:
+        raise InvalidInputError(f"no {options.split} cases in the data; try --split all or another --data")
+    condenser = load_condenser(options.model) if "student" in names else None
+    teacher = load_teacher() if "teacher" in names else None
+    tokenizer = getattr(condenser, "tokenizer", None) or default_tokenizer()
+    methods = build_methods(names, condenser, teacher, keep_digits=options.keep_digits, seed=options.seed)
+    answerer = _answerer() if options.answer else None
+    config = EvalConfig(
+        rates=rates, keep_digits=options.keep_digits, seed=options.seed, answers_in_context=answers_in_context
+    )
+    rows = _run(cases, methods, tokenizer, config, answerer, options.output)
+    summary = _config_block(options, rates, names, len(cases), condenser)
+    if options.json:
+        print(to_json(rows, summary), file=out)
+    else:
+        print(_headline(summary), file=out)
+        print(format_table(rows), file=out)
+    if options.plot:
+        plot(rows, options.plot, title=_headline(summary))
+    return 0
+
+
+def _answerer() -> Any:
+    from splitinfer.server.backends.extractive import ExtractiveAnswerer
+
+    return ExtractiveAnswerer()
+
+
+def _run(
+    cases: list[Any],
+    methods: list[Any],
+    tokenizer: Any,
+    config: EvalConfig,
+    answerer: Any,
+    output: str | None,
+) -> list[dict[str, Any]]:
+    from tqdm import tqdm
+
+    progress = tqdm(cases, desc="eval", unit="case", file=sys.stderr, disable=None)
+    if output is None:
+        return evaluate(progress, methods, tokenizer, config, answerer)
+    path = Path(output)
+    if not path.parent.is_dir():
+        raise InvalidInputError(f"--output: the folder {path.parent} does not exist")
+    with path.open("w", encoding="utf-8") as sink:
+
+        def write(record: dict[str, Any]) -> None:
+            sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+        return evaluate(progress, methods, tokenizer, config, answerer, on_record=write)
+
+
+def _config_block(
+    options: EvalOptions, rates: tuple[float, ...], names: tuple[str, ...], n: int, condenser: Any
+) -> dict[str, Any]:
+    data = options.data
+    if data is None and eval_data.default_data(options.format) is not None:
+        data = str(eval_data.default_data(options.format))
+    block: dict[str, Any] = {
+        "format": options.format,
+        "data": data,
+        "distractors": options.distractors if options.format == "nq" else None,
+        "split": options.split,
+        "rates": list(rates),
+        "methods": list(names),
+        "limit": options.limit,
+        "seed": options.seed,
+        "keep_digits": options.keep_digits,
+        "answer": options.answer,
+        "cases": n,
+        "teacher": TEACHER if "teacher" in names else None,
+    }
+    if condenser is not None:
+        manifest = getattr(condenser, "manifest", None) or {}
+        block["model"] = options.model or "default"
+        block["model_version"] = manifest.get("model_version")
+        block["model_sha256"] = manifest.get("sha256")
+    return block
+
+
+def _headline(summary: dict[str, Any]) -> str:
+    parts = [f"{summary['format']}"]
+    if summary.get("distractors"):
+        parts.append(f"{summary['distractors']} distractors")
+    parts.append(f"{summary['split']} split")
+    parts.append(f"{summary['cases']} cases")
+    if summary.get("model_version"):
+        parts.append(f"student {summary['model_version']}")
+    return ", ".join(parts)

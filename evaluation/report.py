@@ -1,0 +1,96 @@
+"""Show results: a terminal table, the JSON document, and a plot of retention/accuracy vs rate."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+# (header, key, format) of the terminal table, left to right.
+_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("method", "method", "s"),
+    ("rate", "rate", "rate"),
+    ("kept words", "ratio_words", "pct"),
+    ("kept tokens", "ratio_tokens", "pct"),
+    ("x", "compression_tokens", "x"),
+    ("on rate", "rate_within_10pct", "pct"),
+    ("answer kept", "answer_retention", "pct"),
+    ("numbers kept", "numbers_kept", "pct"),
+    ("ms p50", "condense_ms_p50", "ms"),
+    ("acc full", "accuracy_full", "pct"),
+    ("acc condensed", "accuracy_condensed", "pct"),
+    ("n", "n", "d"),
+)
+
+
+def _cell(value: Any, kind: str) -> str:
+    if value is None:
+        return "-"
+    if kind == "pct":
+        return f"{100.0 * value:.1f}%"
+    if kind == "rate":
+        return f"{value:g}"
+    if kind == "x":
+        return f"{value:.1f}x"
+    if kind == "ms":
+        return f"{value:.1f}"
+    return str(value)
+
+
+def format_table(rows: Sequence[dict[str, Any]]) -> str:
+    """The rows as an aligned text table; columns no row has (e.g. accuracy without --answer) are left out."""
+    columns = [c for c in _COLUMNS if any(c[1] in row for row in rows)]
+    body = [[_cell(row.get(key), kind) for _, key, kind in columns] for row in rows]
+    widths = [max([len(title)] + [len(line[i]) for line in body]) for i, (title, _, _) in enumerate(columns)]
+
+    def line(cells: Sequence[str]) -> str:
+        first = cells[0].ljust(widths[0])
+        return "  ".join([first] + [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)])
+
+    out = [line([c[0] for c in columns]), line(["-" * w for w in widths])]
+    out.extend(line(cells) for cells in body)
+    return "\n".join(out)
+
+
+def to_json(rows: Sequence[dict[str, Any]], config: dict[str, Any]) -> str:
+    """``{"config": {...}, "results": [row, ...]}``, indented, keys in a stable order."""
+    return json.dumps({"config": config, "results": list(rows)}, indent=2, ensure_ascii=False)
+
+
+def plot(rows: Sequence[dict[str, Any]], path: str | Path, title: str = "") -> None:
+    """Answer retention (and condensed accuracy when measured) vs requested rate, one line per method.
+
+    ``none`` (no rate) is drawn as a dashed horizontal line. Written with the Agg backend, so it
+    works without a display.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [("answer_retention", "answer kept in the condensed context")]
+    if any(row.get("accuracy_condensed") is not None for row in rows):
+        panels.append(("accuracy_condensed", "extractive answer accuracy"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.0 * len(panels), 4.2), squeeze=False)
+    methods = list(dict.fromkeys(row["method"] for row in rows))
+    for ax, (key, label) in zip(axes[0], panels, strict=True):
+        for method in methods:
+            points = [(r["rate"], r[key]) for r in rows if r["method"] == method and r.get(key) is not None]
+            if not points:
+                continue
+            if method == "none":
+                ax.axhline(100.0 * points[0][1], linestyle="--", color="grey", label="none (full context)")
+                continue
+            points.sort()
+            ax.plot([p[0] for p in points], [100.0 * p[1] for p in points], marker="o", label=method)
+        ax.set_xlabel("requested rate (share of tokens kept)")
+        ax.set_ylabel(f"{label} (%)")
+        ax.set_ylim(0, 102)
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="lower right", fontsize="small")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
