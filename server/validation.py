@@ -1,0 +1,176 @@
+"""Checks every field of an incoming request and turns it into the core's plain values.
+
+Each check raises :class:`InvalidRequestError` with a message that names the field, the value
+received and what to send instead. Limits come from ``inference.proto`` (the wire contract) and
+from the model's :class:`ModelSpec`.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from splitinfer.server.backends.base import GenerationRequest, ModelSpec, Sampling
+from splitinfer.server.errors import InvalidRequestError
+from splitinfer.server.wire import UndecodableRequest
+from splitinfer.v1 import inference_pb2 as pb
+
+MAX_REQUEST_ID = 128
+MAX_STOP_STRINGS = 8
+MAX_STOP_BYTES = 64
+MAX_TEMPERATURE = 2.0
+MAX_FORCE_WORDS = 256
+MAX_FORCE_CHARS = 64
+
+
+def decoded(request: Any) -> Any:
+    """The request, or INVALID_ARGUMENT if its bytes did not parse (e.g. a string with invalid UTF-8)."""
+    if isinstance(request, UndecodableRequest):
+        raise InvalidRequestError(request.message)
+    return request
+
+
+def request_id(value: str) -> str:
+    """The caller's id if valid, else a fresh one when empty."""
+    if not value:
+        return uuid.uuid4().hex[:16]
+    if len(value) > MAX_REQUEST_ID or not value.isascii() or not value.isprintable():
+        raise InvalidRequestError(
+            f"request_id must be at most {MAX_REQUEST_ID} printable ASCII characters "
+            f"(got {len(value)} characters starting {value[:20]!r}); leave it empty to get one assigned"
+        )
+    return value
+
+
+def generation_request(
+    request: pb.GenerateRequest,
+    spec: ModelSpec,
+    rid: str,
+    default_max_new_tokens: int,
+    deadline: float | None,
+) -> GenerationRequest:
+    """A validated :class:`GenerationRequest` (prompt_tokens still 0: the core counts them)."""
+    prompt = request.prompt
+    if not prompt.context.strip() and not prompt.question.strip():
+        raise InvalidRequestError(
+            "the prompt is empty: set prompt.question (what to answer) and/or prompt.context "
+            "(the material to answer from)"
+        )
+    return GenerationRequest(
+        request_id=rid,
+        model=spec.name,
+        instruction=prompt.instruction,
+        context=prompt.context,
+        question=prompt.question,
+        sampling=sampling(request.sampling, spec, default_max_new_tokens),
+        deadline=deadline,
+    )
+
+
+def sampling(options: pb.SamplingOptions, spec: ModelSpec, default_max_new_tokens: int) -> Sampling:
+    max_new = options.max_new_tokens or min(default_max_new_tokens, spec.max_new_tokens)
+    if max_new > spec.max_new_tokens:
+        raise InvalidRequestError(
+            f"sampling.max_new_tokens={max_new} is more than model '{spec.name}' allows; "
+            f"ask for at most {spec.max_new_tokens} (or 0 for the default)"
+        )
+    temperature = options.temperature if options.HasField("temperature") else None
+    if temperature is not None and not (math.isfinite(temperature) and 0 <= temperature <= MAX_TEMPERATURE):
+        raise InvalidRequestError(
+            f"sampling.temperature={temperature} is out of range; use 0 (greedy) to {MAX_TEMPERATURE}, or leave it unset"
+        )
+    top_p = options.top_p if options.HasField("top_p") else None
+    if top_p is not None and not (math.isfinite(top_p) and 0 < top_p <= 1):
+        raise InvalidRequestError(
+            f"sampling.top_p={top_p} is out of range; use a value in (0, 1], or leave it unset"
+        )
+    return Sampling(
+        max_new_tokens=max_new,
+        temperature=temperature,
+        top_p=top_p,
+        stop=stop_strings(list(options.stop)),
+        seed=options.seed if options.HasField("seed") else None,
+    )
+
+
+def stop_strings(stops: list[str]) -> tuple[str, ...]:
+    if len(stops) > MAX_STOP_STRINGS:
+        raise InvalidRequestError(f"sampling.stop has {len(stops)} strings; send at most {MAX_STOP_STRINGS}")
+    for i, stop in enumerate(stops):
+        if not stop:
+            raise InvalidRequestError(
+                f"sampling.stop[{i}] is empty; remove it (an empty stop string would stop at once)"
+            )
+        if len(stop.encode("utf-8")) > MAX_STOP_BYTES:
+            raise InvalidRequestError(
+                f"sampling.stop[{i}] is longer than {MAX_STOP_BYTES} bytes of UTF-8; shorten it"
+            )
+    return tuple(stops)
+
+
+@dataclass(frozen=True)
+class DeviceCondensation:
+    """What a device reported about condensing the context it sent (for metrics and logs only)."""
+
+    original_tokens: int
+    condensed_tokens: int
+
+    @property
+    def ratio(self) -> float:
+        return self.condensed_tokens / self.original_tokens
+
+
+def device_condensation(request: pb.GenerateRequest) -> DeviceCondensation | None:
+    """The device's condensation report, checked for consistency; ``None`` if absent or not from a device."""
+    if not request.HasField("condensation"):
+        return None
+    c = request.condensation
+    if c.condensed_tokens > c.original_tokens:
+        raise InvalidRequestError(
+            f"condensation.condensed_tokens ({c.condensed_tokens}) is more than condensation.original_tokens "
+            f"({c.original_tokens}); report the token counts before and after condensing"
+        )
+    if not (math.isfinite(c.rate_requested) and 0 <= c.rate_requested <= 1):
+        raise InvalidRequestError(
+            f"condensation.rate_requested={c.rate_requested} is out of range; use (0, 1], or 0 for a token budget"
+        )
+    if not (math.isfinite(c.condense_ms) and c.condense_ms >= 0):
+        raise InvalidRequestError(f"condensation.condense_ms={c.condense_ms} must be a finite number >= 0")
+    if c.where != pb.Condensation.DEVICE or c.original_tokens == 0:
+        return None
+    return DeviceCondensation(c.original_tokens, c.condensed_tokens)
+
+
+def condense_arguments(request: pb.CondenseRequest, max_words: int) -> dict[str, Any]:
+    """Keyword arguments for ``Condenser.condense`` (``rate``/``target_tokens`` only when asked for)."""
+    if not request.context.strip():
+        raise InvalidRequestError("context is empty: send the text to condense")
+    words = len(request.context.split())
+    if words > max_words:
+        raise InvalidRequestError(
+            f"context has {words} words; this server condenses at most {max_words} per request: split it"
+        )
+    if not (math.isfinite(request.rate) and 0 <= request.rate <= 1):
+        raise InvalidRequestError(
+            f"rate={request.rate} is out of range; use (0, 1], or 0 for target_tokens/the default"
+        )
+    force = list(request.force)
+    if len(force) > MAX_FORCE_WORDS:
+        raise InvalidRequestError(f"force has {len(force)} words; send at most {MAX_FORCE_WORDS}")
+    for i, word in enumerate(force):
+        if not word.strip() or len(word) > MAX_FORCE_CHARS:
+            raise InvalidRequestError(
+                f"force[{i}]={word[:20]!r} must be a non-empty word of at most {MAX_FORCE_CHARS} characters"
+            )
+    kwargs: dict[str, Any] = {
+        "question": request.question,
+        "force": force,
+        "keep_digits": request.keep_digits if request.HasField("keep_digits") else True,
+    }
+    if request.rate > 0:
+        kwargs["rate"] = request.rate
+    if request.target_tokens > 0:
+        kwargs["target_tokens"] = request.target_tokens
+    return kwargs
