@@ -1,0 +1,221 @@
+"""`splitinfer eval` end to end: real data files, the real command, the bundled condenser."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from splitinfer.cli.main import main
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+NQ = SHARED / "nq-open-train.jsonl.gz"
+HAVE_BUNDLE = resources.files("splitinfer.sdk").joinpath("assets/condenser.tflite").is_file()
+NO_BUNDLE = "no default bundle yet (sdk/assets/condenser.tflite); the student is checked once it lands"
+
+# Ten facts; each case asks about one of them, with all ten (rotated) as its context.
+FACTS = [
+    (
+        "Who designed the glass pavilion in the botanical garden?",
+        "Henrietta Marlowe",
+        "The glass pavilion in the botanical garden was designed by the architect Henrietta Marlowe, "
+        "who had trained as a shipbuilder before she turned to buildings.",
+    ),
+    (
+        "Which river flows past the old salt warehouses?",
+        "Vellmar",
+        "The old salt warehouses stand on the banks of the Vellmar, a slow river that floods the lower "
+        "streets every few springs.",
+    ),
+    (
+        "What instrument did the town's founder play?",
+        "cello",
+        "According to the town chronicle, the founder played the cello at every harvest festival and "
+        "left his instrument to the parish church.",
+    ),
+    (
+        "Which bird nests on the cathedral roof?",
+        "peregrine falcons",
+        "A pair of peregrine falcons has nested on the cathedral roof for many years, and volunteers "
+        "watch the nest through a camera.",
+    ),
+    (
+        "What is the local cheese washed in?",
+        "cider",
+        "The local cheese is washed in cider during ripening, which gives its rind an orange colour and "
+        "a smell that visitors rarely forget.",
+    ),
+    (
+        "Who won the first rowing race on the lake?",
+        "Tobias Grenfell",
+        "The first rowing race on the lake was won by Tobias Grenfell, a ferryman who rowed the course "
+        "alone against crews of four.",
+    ),
+    (
+        "What crop did the monks grow on the terraces?",
+        "saffron",
+        "On the southern terraces the monks grew saffron, and the spice paid for the monastery's new "
+        "library and its copyists.",
+    ),
+    (
+        "Which language are the oldest street signs written in?",
+        "Occitan",
+        "The oldest street signs in the quarter are written in Occitan, a reminder of the traders who "
+        "settled there from the south.",
+    ),
+    (
+        "What stone was the bridge built from?",
+        "granite",
+        "The bridge was built from grey granite quarried in the hills, and each block was dragged down "
+        "to the river on wooden sledges.",
+    ),
+    (
+        "Who painted the mural in the railway station?",
+        "Ines Okafor",
+        "The mural in the railway station was painted by Ines Okafor, whose scenes of the valley cover "
+        "the whole wall of the waiting hall.",
+    ),
+]
+
+
+def _write_qa(path: Path) -> Path:
+    with path.open("w", encoding="utf-8") as out:
+        for i, (question, answer, _) in enumerate(FACTS):
+            sentences = [fact for _, _, fact in FACTS]
+            context = " ".join(sentences[i + 3 :] + sentences[: i + 3])
+            out.write(
+                json.dumps({"id": f"fact-{i}", "question": question, "context": context, "answers": [answer]})
+            )
+            out.write("\n")
+    return path
+
+
+def _run_json(capsys, *argv: str) -> dict:
+    assert main(["eval", *argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _by_key(doc: dict) -> dict[tuple[str, float], dict]:
+    return {(row["method"], row["rate"]): row for row in doc["results"]}
+
+
+def test_eval_on_a_qa_file_reports_every_method_and_rate(tmp_path, capsys) -> None:
+    data = _write_qa(tmp_path / "facts.jsonl")
+    out = tmp_path / "condensed.jsonl"
+    plot = tmp_path / "eval.png"
+    doc = _run_json(
+        capsys,
+        "--format",
+        "qa",
+        "--data",
+        str(data),
+        "--split",
+        "all",
+        "--rates",
+        "0.2,0.5",
+        "--methods",
+        "random,truncate,none",
+        "--output",
+        str(out),
+        "--plot",
+        str(plot),
+    )
+    assert doc["config"]["format"] == "qa" and doc["config"]["cases"] == 10
+    assert [(r["method"], r["rate"]) for r in doc["results"]] == [
+        ("random", 0.2),
+        ("random", 0.5),
+        ("truncate", 0.2),
+        ("truncate", 0.5),
+        ("none", 1.0),
+    ]
+    rows = _by_key(doc)
+    assert rows[("none", 1.0)]["answer_retention"] == 1.0
+    assert rows[("random", 0.2)]["answer_retention"] < 1.0
+    for (method, rate), row in rows.items():
+        assert row["n"] == 10
+        if method != "none":
+            assert row["ratio_tokens"] == pytest.approx(rate, rel=0.1)
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 10 * 5
+    assert {"id", "method", "rate", "condensed", "original_tokens", "condensed_tokens"} <= set(lines[0])
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_table_is_printed_without_json(tmp_path, capsys) -> None:
+    data = _write_qa(tmp_path / "facts.jsonl")
+    assert (
+        main(["eval", "--format", "qa", "--data", str(data), "--split", "all", "--methods", "random,none"])
+        == 0
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("qa, all split, 10 cases")
+    assert out[1].split()[:3] == ["method", "rate", "kept"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--rates", "0,0.2"], "outside (0, 1]"),
+        (["--methods", "student,magic"], "'magic'"),
+        (["--limit", "0"], "--limit"),
+        (["--format", "gsm8k", "--answer", "--data", "x.jsonl"], "drop --answer"),
+        (["--format", "qa"], "--data"),
+        (["--format", "qa", "--data", "missing.jsonl"], "no such file"),
+    ],
+)
+def test_bad_flags_exit_2_with_the_reason(capsys, argv, message) -> None:
+    assert main(["eval", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(not HAVE_BUNDLE, reason=NO_BUNDLE)
+@pytest.mark.slow
+def test_the_student_beats_random_on_the_qa_slice(tmp_path, capsys) -> None:
+    data = _write_qa(tmp_path / "facts.jsonl")
+    doc = _run_json(
+        capsys,
+        "--format",
+        "qa",
+        "--data",
+        str(data),
+        "--split",
+        "all",
+        "--rates",
+        "0.2,0.33",
+        "--methods",
+        "student,random",
+    )
+    rows = _by_key(doc)
+    for rate in (0.2, 0.33):
+        assert rows[("student", rate)]["answer_retention"] > rows[("random", rate)]["answer_retention"]
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+@pytest.mark.skipif(not NQ.is_file(), reason="../shared/data is absent")
+def test_eval_on_a_held_out_nq_slice(capsys) -> None:
+    methods = "student,random,truncate,none" if HAVE_BUNDLE else "random,truncate,none"
+    doc = _run_json(
+        capsys,
+        "--format",
+        "nq",
+        "--data",
+        str(NQ),
+        "--limit",
+        "40",
+        "--rates",
+        "0.2,0.5",
+        "--methods",
+        methods,
+    )
+    assert doc["config"]["split"] == "heldout" and doc["config"]["cases"] == 40
+    rows = _by_key(doc)
+    assert rows[("none", 1.0)]["answer_retention"] > 0.9
+    assert rows[("random", 0.2)]["answer_retention"] < 0.5
+    assert rows[("random", 0.2)]["rate_within_10pct"] > 0.9
+    if not HAVE_BUNDLE:
+        pytest.skip(NO_BUNDLE)
+    assert rows[("student", 0.2)]["answer_retention"] > rows[("random", 0.2)]["answer_retention"] + 0.3
