@@ -1,1 +1,30 @@
+"""splitinfer's device SDK: condense a long prompt here, answer it in the cloud.
 
+    from splitinfer.sdk import Condenser, Client
+
+    condenser = Condenser.default()                    # or Condenser.load("my.tflite")
+    result = condenser.condense(long_text, question="When was the bridge opened?", rate=0.33)
+    result.text, result.original_tokens, result.condensed_tokens, result.ms
+
+    with Client("api.example.com:443", credentials=token) as client:
+        stream = client.generate("When was the bridge opened?", context=long_text)
+        for chunk in stream:
+            print(chunk, end="")
+        stream.result.savings                           # tokens and bytes not sent, device ms
+
+Depends on numpy, ai-edge-litert, grpcio and protobuf only.
+"""
+
+from splitinfer.sdk._condenser import Condenser, CondenseResult, Part
+from splitinfer.sdk._errors import BundleError, InvalidInputError, SplitinferError
+from splitinfer.sdk._inputs import MAX_INPUT_CHARS
+
+__all__ = [
+    "MAX_INPUT_CHARS",
+    "BundleError",
+    "CondenseResult",
+    "Condenser",
+    "InvalidInputError",
+    "Part",
+    "SplitinferError",
+]

@@ -1,0 +1,316 @@
+"""``Condenser``: cut a long prompt down to the words that matter for the question, on the device.
+
+The pipeline, one step per function (the selection rules live in ``_selection``):
+
+1. words: ``split_words`` (a word keeps its punctuation, see ``_text``);
+2. tokens: the bundle's WordPiece tokenizer, word by word (cached per word);
+3. windows: ``chunk_words`` cuts the words into model windows of ``max_seq_len`` tokens, never
+   inside a word; a word longer than a window is scored by the tokens the model saw;
+4. scores: the model scores every token of a window given the question's first
+   ``max_question_len`` tokens; a word's score is the mean of its tokens' scores;
+5. selection: forced words (``force``, numbers) are always kept; the others are taken best score
+   first until the token budget (``rate`` x tokens, or ``target_tokens``) is spent;
+6. text: the kept words in their original order, each followed by its original whitespace.
+
+Tokens are counted by the bundle's tokenizer without [CLS]/[SEP]; a condensed text tokenizes to
+exactly its kept words' tokens, so ``condensed_tokens`` is what the server's tokenizer of the same
+vocabulary counts for it.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from splitinfer.sdk._bundle import Bundle, read_bundle
+from splitinfer.sdk._errors import BundleError, InvalidInputError
+from splitinfer.sdk._inputs import MAX_INPUT_CHARS, check_force, check_rate, check_rate_or_target, check_text
+from splitinfer.sdk._runner import ModelRunner
+from splitinfer.sdk._selection import chunk_words, forced_mask, select, token_budget, word_scores
+from splitinfer.sdk._text import join_words, split_words
+from splitinfer.sdk._tokenizer import WordPieceTokenizer
+
+DEFAULT_BUNDLE = Path(__file__).resolve().parent / "assets" / "condenser.tflite"
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a structured prompt.
+
+    ``keep_verbatim=True`` parts (system instructions, code, JSON, a quoted contract) are copied
+    into the result character for character and never scored. Other parts are condensed; a part
+    with its own ``rate`` is condensed alone at that rate, the parts without one share the call's
+    ``rate`` or ``target_tokens`` (the best words across all of them win).
+    """
+
+    text: str
+    keep_verbatim: bool = False
+    rate: float | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class CondenseResult:
+    """What ``condense`` kept, and what it cost.
+
+    ``kept_indices`` index the words of the prompt (``split_words``, parts one after another) in
+    ascending order; ``kept_mask`` is the same as a boolean array. Token counts are the bundle
+    tokenizer's. ``achieved_rate`` is ``condensed_tokens / original_tokens`` (1.0 for an empty
+    prompt); it exceeds the requested rate only when ``forced_tokens`` (forced words and verbatim
+    parts) alone exceed the budget. ``ms`` is the wall time of the whole call.
+    """
+
+    text: str
+    kept_indices: np.ndarray
+    words: int
+    original_tokens: int
+    condensed_tokens: int
+    forced_tokens: int
+    achieved_rate: float
+    rate: float | None
+    target_tokens: int | None
+    ms: float
+    model_version: str
+    parts: tuple[str, ...]
+
+    @property
+    def kept_mask(self) -> np.ndarray:
+        mask = np.zeros(self.words, dtype=bool)
+        mask[self.kept_indices] = True
+        return mask
+
+
+@dataclass
+class _Words:
+    """The words of one part and their tokens."""
+
+    words: list[str]
+    gaps: list[str]
+    counts: np.ndarray
+    ids: list[tuple[int, ...]]
+
+
+class Condenser:
+    """A condenser bundle ready to run. Thread-safe: one instance serves every thread.
+
+    Build it with ``Condenser.load(path)`` or ``Condenser.default()``. Loading checks the bundle
+    (format, checksum, tensors against the model I/O contract) and raises ``BundleError`` with the
+    fix; ``condense`` never touches the file again.
+    """
+
+    def __init__(self, bundle: Bundle, name: str = "<bundle>", num_threads: int = 1) -> None:
+        self.manifest: dict[str, Any] = dict(bundle.manifest)
+        try:
+            self.tokenizer = WordPieceTokenizer(bundle.vocab)
+        except ValueError as err:
+            raise BundleError(f"{name}: {err}; rebuild it with 'splitinfer convert'") from None
+        self._runner = ModelRunner(bundle.model, self.manifest, name, num_threads)
+        try:
+            self.default_rate = check_rate(self.manifest["default_rate"], "the manifest's default_rate")
+        except InvalidInputError as err:
+            raise BundleError(f"{name}: {err}; rebuild it with 'splitinfer convert'") from None
+
+    @classmethod
+    def load(cls, path: str | Path, num_threads: int = 1) -> Condenser:
+        """The bundle at ``path``; ``num_threads`` is LiteRT's thread count per calling thread."""
+        return cls(read_bundle(path), str(path), num_threads)
+
+    @classmethod
+    def default(cls, num_threads: int = 1) -> Condenser:
+        """The bundled default condenser (``sdk/assets/condenser.tflite``), loaded once per process."""
+        return _load_default(num_threads)
+
+    @property
+    def model_version(self) -> str:
+        return str(self.manifest["model_version"])
+
+    @property
+    def max_seq_len(self) -> int:
+        return self._runner.max_seq_len
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` as ``condense`` counts them."""
+        words, _ = split_words(check_text(text, "text"))
+        return sum(map(len, self.tokenizer.encode_words(words)))
+
+    def condense(
+        self,
+        context: str,
+        question: str | None = None,
+        *,
+        rate: float | None = None,
+        target_tokens: int | None = None,
+        force: Sequence[str] = (),
+        keep_digits: bool = True,
+    ) -> CondenseResult:
+        """Keep the words of ``context`` that matter most for ``question``.
+
+        ``rate`` in (0, 1] is the fraction of tokens to keep; ``target_tokens`` a token budget
+        instead; with neither, the bundle's ``default_rate``. Every word matching a ``force``
+        entry (case-insensitive, edge punctuation ignored) and, with ``keep_digits``, every word
+        containing a digit is kept even past the budget. Empty or whitespace-only context gives
+        an empty text. Raises ``InvalidInputError`` for a non-str or over-long context
+        (``MAX_INPUT_CHARS``), a rate outside (0, 1], or both rate and target_tokens.
+        """
+        return self.condense_parts(
+            [Part(check_text(context, "context"))],
+            question,
+            rate=rate,
+            target_tokens=target_tokens,
+            force=force,
+            keep_digits=keep_digits,
+        )
+
+    def condense_parts(
+        self,
+        parts: Sequence[Part],
+        question: str | None = None,
+        *,
+        rate: float | None = None,
+        target_tokens: int | None = None,
+        force: Sequence[str] = (),
+        keep_digits: bool = True,
+        separator: str = "\n\n",
+    ) -> CondenseResult:
+        """Condense a structured prompt (see ``Part``); the parts' texts are joined by ``separator``.
+
+        ``target_tokens`` budgets the whole result: verbatim parts and parts with their own rate
+        are counted first, the shared parts get what is left. ``rate`` applies to the shared parts
+        only. Empty results of parts are left out of the join.
+        """
+        start = time.perf_counter()
+        parts = _check_parts(parts)
+        question = check_text(question, "question", optional=True)
+        rate, target_tokens = check_rate_or_target(rate, target_tokens)
+        force = check_force(force)
+        if not isinstance(separator, str):
+            raise InvalidInputError(f"separator must be a str, got {type(separator).__name__}")
+        if rate is None and target_tokens is None:
+            rate = self.default_rate
+        split = [self._words(part.text) for part in parts]
+        counts = np.concatenate([w.counts for w in split]) if split else np.zeros(0, np.int64)
+        offsets = np.cumsum([0] + [len(w.words) for w in split])
+        keep = np.zeros(len(counts), dtype=bool)
+        forced = forced_mask(list(chain.from_iterable(w.words for w in split)), force, keep_digits)
+        for i, part in enumerate(parts):
+            if part.keep_verbatim:
+                forced[offsets[i] : offsets[i + 1]] = True
+        scored = [i for i, part in enumerate(parts) if not part.keep_verbatim]
+        scores = np.zeros(len(counts), dtype=np.float32)
+        if scored:
+            where = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in scored])
+            ids = list(chain.from_iterable(split[i].ids for i in scored))
+            scores[where] = self._score(ids, counts[where], question)
+        # Parts with their own rate first, then the shared pool with what the budget leaves.
+        keep |= forced
+        for i in scored:
+            if parts[i].rate is not None:
+                sl = slice(offsets[i], offsets[i + 1])
+                budget = token_budget(int(counts[sl].sum()), parts[i].rate)
+                keep[offsets[i] + select(scores[sl], counts[sl], forced[sl], budget)] = True
+        pool = [i for i in scored if parts[i].rate is None]
+        if pool:
+            where = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in pool])
+            in_pool = np.zeros(len(counts), dtype=bool)
+            in_pool[where] = True
+            if target_tokens is not None:
+                budget = max(0, target_tokens - int(counts[keep & ~in_pool].sum()))
+                budget = token_budget(int(counts[where].sum()), target_tokens=budget)
+            else:
+                budget = token_budget(int(counts[where].sum()), rate)
+            keep[where[select(scores[where], counts[where], forced[where], budget)]] = True
+        texts = tuple(
+            part.text if part.keep_verbatim else _join(split[i], keep[offsets[i] : offsets[i + 1]])
+            for i, part in enumerate(parts)
+        )
+        original = int(counts.sum())
+        condensed = int(counts[keep].sum())
+        return CondenseResult(
+            text=separator.join(t for t in texts if t),
+            kept_indices=np.flatnonzero(keep).astype(np.int32),
+            words=len(counts),
+            original_tokens=original,
+            condensed_tokens=condensed,
+            forced_tokens=int(counts[forced].sum()),
+            achieved_rate=condensed / original if original else 1.0,
+            rate=rate if target_tokens is None else None,
+            target_tokens=target_tokens,
+            ms=(time.perf_counter() - start) * 1000.0,
+            model_version=self.model_version,
+            parts=texts,
+        )
+
+    def _words(self, text: str) -> _Words:
+        words, gaps = split_words(text)
+        ids = self.tokenizer.encode_words(words)
+        return _Words(words, gaps, np.fromiter(map(len, ids), dtype=np.int64, count=len(ids)), ids)
+
+    def _question_ids(self, question: str) -> np.ndarray:
+        size = self._runner.max_question_len
+        words, _ = split_words(question)
+        tokens = list(islice(chain.from_iterable(self.tokenizer.encode_words(words)), size))
+        padded = np.zeros(size, dtype=np.int32)
+        padded[: len(tokens)] = tokens
+        return padded
+
+    def _score(self, ids: list[tuple[int, ...]], counts: np.ndarray, question: str) -> np.ndarray:
+        """Word scores: the model over each window, token scores averaged per word."""
+        window_len = self._runner.max_seq_len
+        flat = np.fromiter(chain.from_iterable(ids), dtype=np.int32, count=int(counts.sum()))
+        starts = np.cumsum(counts) - counts
+        question_ids = self._question_ids(question)
+        window = np.zeros(window_len, dtype=np.int32)
+        pieces: list[np.ndarray] = []
+        for first, end in chunk_words(counts.tolist(), window_len):
+            begin = int(starts[first])
+            # Only a single word longer than the window makes this exceed window_len.
+            size = min(int(starts[end - 1] + counts[end - 1]) - begin, window_len)
+            if size == 0:
+                continue
+            window[:size] = flat[begin : begin + size]
+            window[size:] = 0
+            pieces.append(self._runner.score(window, question_ids)[:size])
+        token_scores = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+        return word_scores(token_scores, np.minimum(counts, window_len))
+
+
+def _join(words: _Words, kept: np.ndarray) -> str:
+    return join_words(words.words, words.gaps, np.flatnonzero(kept).tolist())
+
+
+def _check_parts(parts: object) -> list[Part]:
+    if isinstance(parts, (str, Part)) or not isinstance(parts, Sequence):
+        raise InvalidInputError(
+            f"parts must be a list of Part, got {type(parts).__name__}; e.g. [Part(system, keep_verbatim=True), Part(docs)]"
+        )
+    checked: list[Part] = []
+    total = 0
+    for i, part in enumerate(parts):
+        if not isinstance(part, Part):
+            raise InvalidInputError(f"parts[{i}] must be a Part, got {type(part).__name__}")
+        text = check_text(part.text, f"parts[{i}].text")
+        total += len(text)
+        check_rate(part.rate, f"parts[{i}].rate")
+        checked.append(part)
+    if total > MAX_INPUT_CHARS:
+        raise InvalidInputError(
+            f"the parts have {total:,} characters together, more than the {MAX_INPUT_CHARS:,} one call "
+            f"accepts; split the prompt and condense the pieces separately"
+        )
+    return checked
+
+
+@functools.lru_cache(maxsize=4)
+def _load_default(num_threads: int) -> Condenser:
+    if not DEFAULT_BUNDLE.exists():
+        raise BundleError(
+            "the default condenser bundle is not built (sdk/assets/condenser.tflite is missing); "
+            "'make model' builds it, or load another bundle with Condenser.load(path)"
+        )
+    return Condenser.load(DEFAULT_BUNDLE, num_threads)

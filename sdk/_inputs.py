@@ -1,0 +1,99 @@
+"""Argument checks shared by ``Condenser`` and ``Client``: each bad value gets an
+``InvalidInputError`` that names the argument, what was wrong and how to fix it."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from splitinfer.sdk._errors import InvalidInputError
+
+# The longest text (in characters, all parts together) one condense() call accepts: 4 Mi
+# characters, about 700,000 English words or 150 times a 128k-token model context. Longer input
+# is almost always a mistake (a whole file or database dump); split it and condense the pieces.
+MAX_INPUT_CHARS = 4 * 1024 * 1024
+
+
+def check_text(value: object, name: str, *, optional: bool = False) -> str:
+    """``value`` as a ``str`` that encodes to UTF-8, or an ``InvalidInputError`` saying why not."""
+    if value is None and optional:
+        return ""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raw = bytes(value)
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise InvalidInputError(
+                f"{name} must be a str, got {type(value).__name__} that is not valid UTF-8 "
+                f"(byte 0x{raw[err.start]:02x} at offset {err.start}); decode it with its real encoding, "
+                f"or with data.decode('utf-8', errors='replace')"
+            ) from None
+        raise InvalidInputError(
+            f"{name} must be a str, got {type(value).__name__}; decode it first: data.decode('utf-8')"
+        )
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{name} must be a str, got {type(value).__name__}")
+    if len(value) > MAX_INPUT_CHARS:
+        raise InvalidInputError(
+            f"{name} has {len(value):,} characters, more than the {MAX_INPUT_CHARS:,} one call accepts; "
+            f"split it and condense the pieces separately"
+        )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InvalidInputError(
+            f"{name} is not valid Unicode: a lone surrogate U+{ord(value[err.start]):04X} at character "
+            f"{err.start} (text decoded with errors='surrogateescape'?); decode the bytes with "
+            f"errors='replace' instead"
+        ) from None
+    return value
+
+
+def check_rate(rate: object, name: str = "rate") -> float | None:
+    """``rate`` as a float in (0, 1], or None."""
+    if rate is None:
+        return None
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)):
+        raise InvalidInputError(f"{name} must be a number in (0, 1], got {type(rate).__name__}")
+    if not math.isfinite(rate) or not 0.0 < rate <= 1.0:
+        raise InvalidInputError(
+            f"{name} must be in (0, 1] (the fraction of tokens to keep), got {rate}; e.g. 0.33 keeps a third"
+        )
+    return float(rate)
+
+
+def check_target(target_tokens: object, name: str = "target_tokens") -> int | None:
+    """``target_tokens`` as an int >= 0, or None."""
+    if target_tokens is None:
+        return None
+    if isinstance(target_tokens, bool) or not isinstance(target_tokens, int):
+        raise InvalidInputError(f"{name} must be an integer >= 0, got {type(target_tokens).__name__}")
+    if target_tokens < 0:
+        raise InvalidInputError(f"{name} must be >= 0 (a token budget), got {target_tokens}")
+    return int(target_tokens)
+
+
+def check_rate_or_target(rate: object, target_tokens: object) -> tuple[float | None, int | None]:
+    """At most one of ``rate`` and ``target_tokens``, each valid."""
+    checked = check_rate(rate), check_target(target_tokens)
+    if checked[0] is not None and checked[1] is not None:
+        raise InvalidInputError(
+            f"pass either rate ({rate}) or target_tokens ({target_tokens}), not both: "
+            f"rate keeps a fraction of the tokens, target_tokens a fixed number"
+        )
+    return checked
+
+
+def check_force(force: object) -> tuple[str, ...]:
+    """``force`` as a tuple of strings; a single string counts as one entry."""
+    if force is None:
+        return ()
+    if isinstance(force, str):
+        return (force,)
+    if not isinstance(force, Iterable):
+        raise InvalidInputError(f"force must be a list of words, got {type(force).__name__}")
+    entries = tuple(force)
+    for entry in entries:
+        if not isinstance(entry, str):
+            raise InvalidInputError(f"force must contain only str, found {type(entry).__name__} {entry!r}")
+    return entries

@@ -1,0 +1,119 @@
+"""Tiny but real condenser bundles for the SDK tests, built with TensorFlow and run by LiteRT.
+
+The default bundle (``sdk/assets/condenser.tflite``) is built by ``make model`` from shared data
+that a fresh clone does not have, so the SDK tests build their own: a question-aware scorer of
+the model I/O contract, converted by the real TFLite converter and packed by ``write_bundle``.
+
+The model: a fixed random unit embedding of every token; a 3-wide convolution over the context
+gives each token a score of its own, plus a bonus for the token's best cosine with any question
+token (full for a token that occurs in the question, small or none otherwise).
+Inputs ``context_ids`` int32 [1, max_seq_len], ``question_ids`` int32 [1, max_question_len]
+(0 = [PAD]); output float32 [1, max_seq_len] in (0, 1). Weights come from a seeded generator:
+the same arguments give the same bundle bytes.
+
+Import the fixtures into a test module (``from sdk_bundles import bundle_path``); each bundle is
+built once per test session.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from splitinfer.sdk._bundle import write_bundle
+
+VOCAB_PATH = Path(__file__).resolve().parents[1] / "sdk" / "assets" / "vocab.txt"
+EMBED_DIM = 16
+QUESTION_WEIGHT = 6.0
+
+
+def tflite_scorer(
+    max_seq_len: int, max_question_len: int, vocab_size: int, seed: int = 0
+) -> tuple[bytes, dict]:
+    """TFLite flatbuffer of the test scorer, and the tensor names LiteRT reports for it."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    tf = pytest.importorskip("tensorflow")
+    from ai_edge_litert.interpreter import Interpreter
+
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(0, 1, (vocab_size, EMBED_DIM))
+    embedding = tf.constant((vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32))
+    kernel = tf.constant(rng.normal(0, 0.5, (3, EMBED_DIM, EMBED_DIM)).astype(np.float32))
+    head = tf.constant(rng.normal(0, 1, (EMBED_DIM, 1)).astype(np.float32))
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([1, max_seq_len], tf.int32, name="context_ids"),
+            tf.TensorSpec([1, max_question_len], tf.int32, name="question_ids"),
+        ]
+    )
+    def score(context_ids, question_ids):
+        context = tf.gather(embedding, context_ids)
+        question = tf.gather(embedding, question_ids)
+        absent = tf.cast(question_ids <= 0, tf.float32)[:, None, :]
+        similarity = tf.matmul(context, question, transpose_b=True) - 2.0 * absent
+        match = tf.nn.relu(tf.reduce_max(similarity, -1) - 0.5) * 2.0
+        hidden = tf.nn.relu(tf.nn.conv1d(context, kernel, 1, "SAME"))
+        logit = tf.squeeze(tf.matmul(hidden, head), -1) + QUESTION_WEIGHT * match
+        return {"keep_score": tf.sigmoid(logit)}
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([score.get_concrete_function()])
+    model = converter.convert()
+    interpreter = Interpreter(model_content=model)
+    names = {d["name"]: d["name"] for d in interpreter.get_input_details()}
+    output = interpreter.get_output_details()[0]["name"]
+    return model, {
+        "inputs": {"context_ids": names["context_ids"], "question_ids": names["question_ids"]},
+        "output": output,
+    }
+
+
+def build_test_bundle(
+    path: Path,
+    *,
+    max_seq_len: int = 512,
+    max_question_len: int = 64,
+    model_version: str = "test-cnn-1",
+    default_rate: float = 0.5,
+    seed: int = 0,
+) -> Path:
+    """Write a test bundle of the model I/O contract at ``path`` and return it."""
+    vocab = VOCAB_PATH.read_text(encoding="utf-8").splitlines()
+    model, tensors = tflite_scorer(max_seq_len, max_question_len, len(vocab), seed)
+    manifest = {
+        "model_version": model_version,
+        "max_seq_len": max_seq_len,
+        "max_question_len": max_question_len,
+        "default_rate": default_rate,
+        "teacher": "none (random test scorer)",
+        **tensors,
+    }
+    return write_bundle(path, model, vocab, manifest)
+
+
+@pytest.fixture(scope="session")
+def bundle_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 512-token-window test bundle, built once per session."""
+    return build_test_bundle(tmp_path_factory.mktemp("bundles") / "test-512.tflite")
+
+
+@pytest.fixture(scope="session")
+def small_window_bundle_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 16-token-window test bundle: long prompts span many windows."""
+    return build_test_bundle(
+        tmp_path_factory.mktemp("bundles") / "test-16.tflite",
+        max_seq_len=16,
+        max_question_len=8,
+        model_version="test-cnn-16",
+    )
+
+
+@pytest.fixture(scope="session")
+def condenser(bundle_path: Path):
+    """The 512-token test bundle, loaded once per session (a Condenser is thread-safe)."""
+    from splitinfer.sdk import Condenser
+
+    return Condenser.load(bundle_path)

@@ -1,0 +1,164 @@
+"""Condenser.condense: what it keeps, how much, and how it refuses bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from splitinfer.sdk import MAX_INPUT_CHARS, Condenser, InvalidInputError
+from splitinfer.sdk._text import split_words
+
+pytest_plugins = ["sdk_bundles"]
+
+FILLER = " ".join(
+    [
+        "The committee met on a cold morning to discuss the state of the old harbour bridge ,",
+        "which had carried traffic across the river for many decades . Engineers reported that",
+        "the steel was tired and the paint was peeling , while residents wrote letters asking",
+        "for a quieter road and more trees along the water .",
+    ]
+).split()
+
+
+def prose(words: int, seed: int = 0) -> str:
+    rng = np.random.default_rng(seed)
+    return " ".join(rng.choice(FILLER, size=words))
+
+
+def test_kept_words_keep_their_order_and_the_whitespace_that_followed_them(condenser: Condenser) -> None:
+    text = "Alpha beta,  gamma\n\tdelta epsilon.\nzeta   eta theta iota kappa"
+    result = condenser.condense(text, rate=0.5)
+    words, gaps = split_words(text)
+    expected = "".join(words[i] + gaps[i] for i in result.kept_indices).rstrip()
+    assert result.text == expected
+    assert list(result.kept_indices) == sorted(result.kept_indices)
+
+
+@pytest.mark.parametrize("rate", [0.1, 0.25, 0.33, 0.5, 0.8])
+def test_achieved_rate_is_within_ten_percent_of_the_requested_rate(condenser: Condenser, rate: float) -> None:
+    result = condenser.condense(prose(1500), rate=rate, keep_digits=False)
+    assert abs(result.achieved_rate - rate) <= 0.1 * rate
+    assert result.condensed_tokens <= round(rate * result.original_tokens)
+
+
+def test_target_tokens_caps_the_condensed_tokens(condenser: Condenser) -> None:
+    result = condenser.condense(prose(800), target_tokens=200)
+    assert 180 <= result.condensed_tokens <= 200
+    assert result.target_tokens == 200 and result.rate is None
+
+
+def test_the_bundle_default_rate_applies_when_neither_rate_nor_target_is_given(condenser: Condenser) -> None:
+    result = condenser.condense(prose(600), keep_digits=False)
+    assert result.rate == condenser.default_rate == 0.5
+    assert abs(result.achieved_rate - 0.5) <= 0.05
+
+
+def test_forced_words_and_numbers_survive_a_tiny_rate(condenser: Condenser) -> None:
+    text = prose(400) + " The toll was 3.50 euros and the engineer was Ms. Okafor (lead) in 1987."
+    result = condenser.condense(text, rate=0.05, force=["okafor", "euros"])
+    kept = result.text.split()
+    for word in ("3.50", "euros", "Okafor", "1987."):
+        assert word in kept
+    assert result.forced_tokens > 0
+
+
+def test_numbers_can_be_dropped_when_keep_digits_is_off(condenser: Condenser) -> None:
+    numbers = " ".join(str(n) for n in range(1000, 1300))
+    with_digits = condenser.condense(numbers, rate=0.1)
+    without = condenser.condense(numbers, rate=0.1, keep_digits=False)
+    assert with_digits.condensed_tokens == with_digits.original_tokens
+    assert without.condensed_tokens <= round(0.1 * without.original_tokens)
+
+
+def test_the_question_steers_what_is_kept(condenser: Condenser) -> None:
+    text = prose(300, seed=1) + " The keeper fed the zebra daily . " + prose(300, seed=2)
+    without = condenser.condense(text, rate=0.1, keep_digits=False)
+    asked = condenser.condense(text, "zebra food?", rate=0.1, keep_digits=False)
+    assert "zebra" not in without.text.split()
+    assert "zebra" in asked.text.split()
+
+
+def test_the_same_input_gives_the_same_result(condenser: Condenser) -> None:
+    text = prose(1200, seed=3)
+    first = condenser.condense(text, "where is the bridge?", rate=0.3)
+    second = condenser.condense(text, "where is the bridge?", rate=0.3)
+    assert first.text == second.text
+    assert np.array_equal(first.kept_indices, second.kept_indices)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t \u3000\n"])
+def test_empty_or_whitespace_context_gives_empty_text_and_rate_one(condenser: Condenser, text: str) -> None:
+    result = condenser.condense(text, rate=0.3)
+    assert (result.text, result.words, result.original_tokens, result.condensed_tokens) == ("", 0, 0, 0)
+    assert result.achieved_rate == 1.0
+
+
+def test_result_reports_counts_version_and_time(condenser: Condenser) -> None:
+    text = prose(500)
+    result = condenser.condense(text, rate=0.4)
+    assert result.words == len(text.split())
+    assert result.original_tokens == condenser.count_tokens(text)
+    assert result.condensed_tokens == condenser.count_tokens(result.text)
+    assert result.kept_mask.sum() == len(result.kept_indices) == len(result.text.split())
+    assert result.model_version == "test-cnn-1"
+    assert result.ms > 0
+
+
+def test_prompts_longer_than_a_window_are_scored_window_by_window(small_window_bundle_path) -> None:
+    small = Condenser.load(small_window_bundle_path)
+    text = prose(700)
+    assert small.count_tokens(text) > 40 * small.max_seq_len
+    result = small.condense(text, rate=0.3, keep_digits=False)
+    assert abs(result.achieved_rate - 0.3) <= 0.03
+
+
+def test_a_word_longer_than_the_window_is_scored_by_the_tokens_the_model_sees(
+    small_window_bundle_path,
+) -> None:
+    small = Condenser.load(small_window_bundle_path)
+    giant = "-".join(["bridge"] * 30)  # 59 tokens, the window holds 16
+    result = small.condense(f"one {giant} two three", rate=1.0)
+    assert result.text == f"one {giant} two three"
+    assert result.original_tokens == 62
+
+
+class _NotText:
+    pass
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"context": 42}, "context must be a str, got int"),
+        ({"context": b"caf\xc3\xa9"}, "decode it first"),
+        ({"context": b"caf\xe9 au lait"}, "not valid UTF-8 (byte 0xe9 at offset 3)"),
+        ({"context": "caf\udce9"}, "lone surrogate U+DCE9 at character 3"),
+        ({"context": "x", "question": _NotText()}, "question must be a str"),
+        ({"context": "x", "rate": 0}, "rate must be in (0, 1]"),
+        ({"context": "x", "rate": 1.5}, "rate must be in (0, 1]"),
+        ({"context": "x", "rate": math.nan}, "rate must be in (0, 1]"),
+        ({"context": "x", "rate": True}, "rate must be a number"),
+        ({"context": "x", "rate": 0.5, "target_tokens": 10}, "not both"),
+        ({"context": "x", "target_tokens": -1}, "target_tokens must be >= 0"),
+        ({"context": "x", "target_tokens": 2.5}, "target_tokens must be an integer"),
+        ({"context": "x", "force": [3]}, "force must contain only str"),
+    ],
+)
+def test_bad_arguments_raise_invalid_input_saying_what_to_fix(
+    condenser: Condenser, kwargs: dict, message: str
+) -> None:
+    with pytest.raises(InvalidInputError) as err:
+        condenser.condense(**kwargs)
+    assert message in str(err.value)
+
+
+def test_input_beyond_the_documented_maximum_is_refused(condenser: Condenser) -> None:
+    with pytest.raises(InvalidInputError, match="split it"):
+        condenser.condense("a" * (MAX_INPUT_CHARS + 1))
+
+
+def test_a_single_string_force_counts_as_one_entry(condenser: Condenser) -> None:
+    result = condenser.condense(prose(200) + " Okafor", rate=0.05, force="Okafor")
+    assert "Okafor" in result.text.split()
