@@ -1,0 +1,83 @@
+"""Helpers shared by the server tests: self-signed TLS pairs, stubs, polling.
+
+Not a test module (no ``test_`` prefix); the ``tests`` folder is on ``sys.path`` under pytest.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from splitinfer.v1 import inference_pb2 as pb
+from splitinfer.v1 import inference_pb2_grpc as pb_grpc
+
+
+def make_self_signed(folder: Path) -> tuple[Path, Path, bytes]:
+    """Writes a self-signed certificate for localhost/127.0.0.1 and its key; returns (cert, key, cert PEM)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert_pem)
+    key_path.write_bytes(key_pem)
+    return cert_path, key_path, cert_pem
+
+
+def stub_for(address: str) -> tuple[grpc.Channel, pb_grpc.InferenceStub]:
+    channel = grpc.insecure_channel(address)
+    return channel, pb_grpc.InferenceStub(channel)
+
+
+def question(text: str, **fields: object) -> pb.GenerateRequest:
+    """A GenerateRequest with only a question (plus any other top-level fields)."""
+    return pb.GenerateRequest(prompt=pb.Prompt(question=text), **fields)
+
+
+def collect(stream: object) -> tuple[str, pb.GenerateFinal]:
+    """Concatenated chunk text and the final message of a Generate stream."""
+    texts, final = [], None
+    for response in stream:  # type: ignore[attr-defined]
+        if response.HasField("chunk"):
+            texts.append(response.chunk.text)
+        else:
+            final = response.final
+    assert final is not None, "the stream ended without a final message"
+    return "".join(texts), final
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float = 10.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        time.sleep(0.01)

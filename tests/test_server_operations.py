@@ -1,0 +1,139 @@
+"""What an operator relies on: health transitions while draining, reflection, the metrics endpoint,
+and one structured log line per request."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import urllib.request
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+from prometheus_client.parser import text_string_to_metric_families
+from server_support import collect, question, stub_for, wait_until
+
+from splitinfer.server import BackgroundServer, ModelConfig, ServerConfig
+from splitinfer.v1 import inference_pb2 as pb
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of the /metrics page, keyed by (name, sorted labels)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as page:
+        text = page.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_health_turns_not_serving_when_draining_while_in_flight_streams_finish():
+    config = ServerConfig(
+        port=0, models=(ModelConfig("echo", {"name": "slow", "chunk_delay_ms": 20, "repeat": 10}),)
+    )
+    srv = BackgroundServer(config).start()
+    channel, stub = stub_for(srv.address)
+    watch = health_pb2_grpc.HealthStub(channel).Watch(
+        health_pb2.HealthCheckRequest(service="splitinfer.v1.Inference")
+    )
+    assert next(watch).status == SERVING
+    in_flight = stub.Generate(question("one two three"))  # 30 chunks, ~0.6 s
+    first = next(in_flight)
+
+    stopper = threading.Thread(target=srv.stop, kwargs={"grace": 10})
+    stopper.start()
+    assert next(watch).status == NOT_SERVING
+    wait_until(lambda: srv.server.core.draining, what="the server to start draining")
+    with pytest.raises(grpc.RpcError) as refused:
+        list(stub.Generate(question("too late")))
+    rest, final = collect(in_flight)
+    stopper.join(timeout=15)
+    channel.close()
+
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "shutting down" in refused.value.details()
+    assert first.chunk.text + rest == "one two three " * 10
+    assert final.finish_reason == pb.STOP
+    assert not stopper.is_alive()
+
+
+@pytest.fixture(scope="module")
+def server():
+    config = ServerConfig(
+        port=0,
+        metrics_port=0,
+        models=(
+            ModelConfig("echo", {"name": "echo"}),
+            ModelConfig("echo", {"name": "slow", "chunk_delay_ms": 20, "repeat": 20}),
+        ),
+        max_concurrent=1,
+        max_queued=0,
+    )
+    with BackgroundServer(config) as srv:
+        yield srv
+
+
+def test_reflection_lists_the_service_and_describes_its_methods(server):
+    with grpc.insecure_channel(server.address) as channel:
+        database = ProtoReflectionDescriptorDatabase(channel)
+        services = set(database.get_services())
+        generate = database.FindFileContainingSymbol("splitinfer.v1.Inference")
+    assert {"splitinfer.v1.Inference", "grpc.health.v1.Health"} <= services
+    (service,) = [s for s in generate.service if s.name == "Inference"]
+    assert {m.name for m in service.method} == {"Generate", "Condense", "GetInfo", "ListModels"}
+
+
+def test_metrics_endpoint_reports_requests_latency_tokens_rejects_and_device_savings(server):
+    channel, stub = stub_for(server.address)
+    condensed = pb.GenerateRequest(
+        model="echo",
+        prompt=pb.Prompt(context="kept words only", question="why"),
+        condensation=pb.Condensation(where=pb.Condensation.DEVICE, original_tokens=100, condensed_tokens=25),
+    )
+    collect(stub.Generate(condensed))
+    with pytest.raises(grpc.RpcError):
+        list(stub.Generate(question("")))
+    busy = stub.Generate(question("hold the slot", model="slow"))
+    next(busy)
+    with pytest.raises(grpc.RpcError) as overloaded:
+        list(stub.Generate(question("no room", model="echo")))
+    busy.cancel()
+    wait_until(lambda: server.server.core.inflight == 0, what="the cancelled call to end")
+    channel.close()
+
+    m = scrape(server.metrics_port)
+    assert overloaded.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert m[("splitinfer_requests_total", (("code", "OK"), ("method", "Generate")))] == 1
+    assert m[("splitinfer_requests_total", (("code", "INVALID_ARGUMENT"), ("method", "Generate")))] == 1
+    assert m[("splitinfer_requests_total", (("code", "RESOURCE_EXHAUSTED"), ("method", "Generate")))] == 1
+    assert m[("splitinfer_requests_total", (("code", "CANCELLED"), ("method", "Generate")))] == 1
+    assert m[("splitinfer_rejected_total", (("reason", "overloaded"),))] == 1
+    assert m[("splitinfer_time_to_first_chunk_seconds_count", (("model", "echo"),))] == 1
+    assert m[("splitinfer_request_duration_seconds_count", (("method", "Generate"),))] == 4
+    assert m[("splitinfer_prompt_tokens_total", (("model", "echo"),))] == 4
+    assert m[("splitinfer_device_original_tokens_total", ())] == 100
+    assert m[("splitinfer_device_condensed_tokens_total", ())] == 25
+    assert m[("splitinfer_device_condensation_ratio_sum", ())] == pytest.approx(0.25)
+    assert m[("splitinfer_queue_depth", ())] == 0
+    assert m[("splitinfer_running_requests", ())] == 0
+
+
+def test_each_request_writes_one_structured_log_line(server, caplog):
+    caplog.set_level(logging.INFO, logger="splitinfer.server.requests")
+    channel, stub = stub_for(server.address)
+    collect(stub.Generate(question("log me", model="echo", request_id="log-1")))
+    channel.close()
+    wait_until(lambda: any('"log-1"' in r.getMessage() for r in caplog.records), what="the log line")
+    lines = [json.loads(r.getMessage()) for r in caplog.records if '"log-1"' in r.getMessage()]
+    assert len(lines) == 1
+    line = lines[0]
+    assert (line["rpc"], line["model"], line["code"]) == ("Generate", "echo", "OK")
+    assert (line["prompt_tokens"], line["completion_tokens"]) == (2, 2)
+    assert 0 < line["ttfc_ms"] <= line["total_ms"]
+    assert line["peer"].startswith("ipv4:127.0.0.1")

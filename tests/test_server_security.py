@@ -1,0 +1,122 @@
+"""Bearer-token auth, TLS, and the rule that plaintext off loopback must be asked for."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from server_support import collect, make_self_signed, question, stub_for
+
+from splitinfer.sdk._errors import InvalidInputError
+from splitinfer.server import BackgroundServer, ServerConfig
+from splitinfer.server.auth import BearerTokenInterceptor, load_tokens
+from splitinfer.v1 import inference_pb2 as pb
+from splitinfer.v1 import inference_pb2_grpc as pb_grpc
+
+TOKEN = "s3cret-token-for-tests"
+
+
+@pytest.fixture(scope="module")
+def auth_server(tmp_path_factory):
+    tokens = tmp_path_factory.mktemp("auth") / "tokens.txt"
+    tokens.write_text(f"# tokens of the test\n\nother-token\n{TOKEN}\n")
+    with BackgroundServer(ServerConfig(port=0, backend="echo", auth_tokens_file=tokens)) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def stub(auth_server):
+    channel, stub = stub_for(auth_server.address)
+    yield stub
+    channel.close()
+
+
+def bearer(token: str) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {token}"),)
+
+
+def test_auth_on_accepts_a_known_token(stub):
+    text, _ = collect(stub.Generate(question("let me in"), metadata=bearer(TOKEN)))
+    assert text == "let me in "
+    assert stub.GetInfo(pb.GetInfoRequest(), metadata=bearer("other-token")).default_model == "echo"
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [
+        ((), "missing credentials"),
+        (bearer("wrong-token"), "invalid token"),
+        ((("authorization", TOKEN),), "malformed credentials"),
+    ],
+)
+def test_auth_on_refuses_missing_wrong_or_malformed_credentials(stub, metadata, message):
+    with pytest.raises(grpc.RpcError) as caught:
+        list(stub.Generate(question("let me in"), metadata=metadata))
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert message in caught.value.details()
+    with pytest.raises(grpc.RpcError) as unary:
+        stub.ListModels(pb.ListModelsRequest(), metadata=metadata)
+    assert unary.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_auth_on_keeps_health_checks_open(auth_server):
+    with grpc.insecure_channel(auth_server.address) as channel:
+        reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""))
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_auth_off_needs_no_token():
+    with BackgroundServer(ServerConfig(port=0, backend="echo")) as srv:
+        channel, stub = stub_for(srv.address)
+        text, _ = collect(stub.Generate(question("open door")))
+        channel.close()
+    assert text == "open door "
+
+
+def test_token_check_accepts_any_case_of_the_bearer_scheme_and_any_listed_token(tmp_path):
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text("first\nsecond\n")
+    interceptor = BearerTokenInterceptor(load_tokens(tokens), on_reject=lambda method, problem: None)
+    assert interceptor.check([("authorization", "bearer second")]) is None
+    assert interceptor.check([("authorization", "BEARER first")]) is None
+    assert interceptor.check([("authorization", "Bearer third")]).startswith("invalid token")
+    assert interceptor.check([("x-other", "1")]).startswith("missing credentials")
+
+
+def test_token_file_without_tokens_is_refused_with_the_fix(tmp_path):
+    empty = tmp_path / "tokens.txt"
+    empty.write_text("# nothing yet\n\n")
+    with pytest.raises(InvalidInputError, match="one token per line"):
+        load_tokens(empty)
+
+
+def test_tls_serves_a_client_that_trusts_the_certificate(tmp_path):
+    cert, key, cert_pem = make_self_signed(tmp_path)
+    with BackgroundServer(ServerConfig(port=0, backend="echo", tls_cert=cert, tls_key=key)) as srv:
+        credentials = grpc.ssl_channel_credentials(root_certificates=cert_pem)
+        with grpc.secure_channel(f"localhost:{srv.port}", credentials) as channel:
+            text, _ = collect(pb_grpc.InferenceStub(channel).Generate(question("over tls")))
+        with grpc.insecure_channel(srv.address) as plain, pytest.raises(grpc.RpcError) as caught:
+            pb_grpc.InferenceStub(plain).GetInfo(pb.GetInfoRequest(), timeout=5)
+    assert text == "over tls "
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_tls_needs_both_cert_and_key(tmp_path):
+    cert, _key, _ = make_self_signed(tmp_path)
+    with pytest.raises(InvalidInputError, match="both --tls-cert and --tls-key"):
+        ServerConfig(port=0, tls_cert=cert).check()
+
+
+def test_plaintext_on_a_non_loopback_address_needs_insecure():
+    with pytest.raises(InvalidInputError, match="--insecure"):
+        ServerConfig(host="0.0.0.0", port=0, backend="echo").check()
+    ServerConfig(host="0.0.0.0", port=0, backend="echo", insecure=True).check()
+    ServerConfig(host="::1", port=0, backend="echo").check()
+
+
+def test_insecure_server_on_all_interfaces_starts_when_asked_for():
+    config = ServerConfig(host="0.0.0.0", port=0, backend="echo", insecure=True)
+    with BackgroundServer(config) as srv, grpc.insecure_channel(f"127.0.0.1:{srv.port}") as channel:
+        info = pb_grpc.InferenceStub(channel).GetInfo(pb.GetInfoRequest())
+    assert info.default_model == "echo"

@@ -1,0 +1,109 @@
+"""SIGTERM on a real ``splitinfer serve`` process: drain, let in-flight streams finish, exit 0."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from server_support import collect, question, stub_for, wait_until
+
+from splitinfer.v1 import inference_pb2 as pb
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM semantics are POSIX")
+
+
+class ServeProcess:
+    """``splitinfer serve`` in a subprocess, with its stderr collected by a thread."""
+
+    def __init__(self, tmp_path: Path, grace_s: float) -> None:
+        config = tmp_path / "serve.json"
+        config.write_text(
+            json.dumps({"models": [{"backend": "echo", "name": "slow", "chunk_delay_ms": 20, "repeat": 20}]})
+        )
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "splitinfer.cli.main",
+                "serve",
+                "--port",
+                "0",
+                "--config",
+                str(config),
+                "--grace-seconds",
+                str(grace_s),
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        wait_until(
+            lambda: self.address is not None or self.proc.poll() is not None, 60, "the server to listen"
+        )
+        assert self.address is not None, f"serve did not start: {self.lines}"
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def address(self) -> str | None:
+        for line in self.lines:
+            found = re.search(r"listening on (\S+)", line)
+            if found:
+                return found.group(1)
+        return None
+
+    def wait(self) -> int:
+        try:
+            return self.proc.wait(timeout=30)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+
+
+def test_sigterm_lets_in_flight_streams_finish_then_exits_zero(tmp_path):
+    serve = ServeProcess(tmp_path, grace_s=20)
+    channel, stub = stub_for(serve.address)
+    in_flight = stub.Generate(question("one two three", request_id="in-flight"))  # 60 chunks, ~1.2 s
+    first = next(in_flight)
+
+    serve.proc.send_signal(signal.SIGTERM)
+    wait_until(lambda: any("draining" in line for line in serve.lines), what="the server to start draining")
+    health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""))
+    with pytest.raises(grpc.RpcError) as refused:
+        list(stub.Generate(question("new call")))
+    rest, final = collect(in_flight)
+    code = serve.wait()
+    channel.close()
+
+    assert health.status == health_pb2.HealthCheckResponse.NOT_SERVING
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert first.chunk.text + rest == "one two three " * 20
+    assert final.finish_reason == pb.STOP
+    assert code == 0
+    logged = [json.loads(line) for line in serve.lines if line.startswith("{") and '"in-flight"' in line]
+    assert [entry["code"] for entry in logged] == ["OK"]
+
+
+def test_sigterm_cuts_off_streams_still_running_when_the_grace_period_ends(tmp_path):
+    serve = ServeProcess(tmp_path, grace_s=0.3)
+    channel, stub = stub_for(serve.address)
+    long_stream = stub.Generate(question("a b c d e f g h i j"))  # 200 chunks, ~4 s
+    next(long_stream)
+    serve.proc.send_signal(signal.SIGTERM)
+    with pytest.raises(grpc.RpcError) as cut:
+        collect(long_stream)
+    code = serve.wait()
+    channel.close()
+    assert cut.value.code() in (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE)
+    assert code == 0
