@@ -46,6 +46,23 @@ class EvalOptions:
 def run_eval(options: EvalOptions, stdout: TextIO | None = None) -> int:
     """Run the evaluation the options describe, print the table (or JSON) and write the files asked for."""
     out = stdout or sys.stdout
+    rows, summary = evaluate_options(options)
+    if options.json:
+        print(to_json(rows, summary), file=out)
+    else:
+        print(headline(summary), file=out)
+        print(format_table(rows), file=out)
+    if options.plot:
+        plot(rows, options.plot, title=headline(summary))
+    return 0
+
+
+def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The result rows and the ``config`` block of the run the options describe.
+
+    Raises ``InvalidInputError`` for bad options (rates, methods, limit, a missing data file,
+    ``--answer`` on maths problems) before any model is loaded.
+    """
     rates = parse_rates(options.rates)
     names = parse_methods(options.methods)
     if options.limit is not None and options.limit <= 0:
@@ -70,15 +87,7 @@ def run_eval(options: EvalOptions, stdout: TextIO | None = None) -> int:
         rates=rates, keep_digits=options.keep_digits, seed=options.seed, answers_in_context=answers_in_context
     )
     rows = _run(cases, methods, tokenizer, config, answerer, options.output)
-    summary = _config_block(options, rates, names, len(cases), condenser)
-    if options.json:
-        print(to_json(rows, summary), file=out)
-    else:
-        print(_headline(summary), file=out)
-        print(format_table(rows), file=out)
-    if options.plot:
-        plot(rows, options.plot, title=_headline(summary))
-    return 0
+    return rows, _config_block(options, rates, names, len(cases), condenser)
 
 
 def _answerer() -> Any:
@@ -139,7 +148,7 @@ def _config_block(
     return block
 
 
-def _headline(summary: dict[str, Any]) -> str:
+def headline(summary: dict[str, Any]) -> str:
     parts = [f"{summary['format']}"]
     if summary.get("distractors"):
         parts.append(f"{summary['distractors']} distractors")

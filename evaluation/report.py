@@ -94,3 +94,15 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, title: str = "") -> N
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def format_markdown(rows: Sequence[dict[str, Any]]) -> str:
+    """The rows as a GitHub-flavoured Markdown table (same columns as :func:`format_table`)."""
+    columns = [c for c in _COLUMNS if any(c[1] in row for row in rows)]
+    lines = [
+        "| " + " | ".join(title for title, _, _ in columns) + " |",
+        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(columns))) + "|",
+    ]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(row.get(key), kind) for _, key, kind in columns) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,134 @@
+"""Issue 7's quality targets, checked against the results of a suite run.
+
+Each check reads the rows of one run (see :mod:`splitinfer.evaluation.suite`) and says what was
+measured and whether it meets the target; a check whose run or row is missing says so instead of
+passing. Nothing here changes a result: it only compares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from splitinfer.evaluation.runner import RATE_TOLERANCE
+
+TEACHER_GAP = 0.03
+
+Rows = Sequence[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One target: what it asks, what was measured, and whether it holds (``None``: not measured)."""
+
+    target: str
+    measured: str
+    passed: bool | None
+
+
+def _row(rows: Rows, method: str, rate: float) -> dict[str, Any] | None:
+    return next((r for r in rows if r["method"] == method and abs(r["rate"] - rate) < 1e-9), None)
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100.0 * value:.1f}%"
+
+
+def _missing(target: str, what: str) -> Check:
+    return Check(target, f"not measured ({what} missing)", None)
+
+
+def _retention(rows: Rows, rate: float, goal: float, run: str) -> Check:
+    target = f"{run}: student keeps the answer at rate {rate:g} >= {_pct(goal)}"
+    row = _row(rows, "student", rate)
+    if row is None or row["answer_retention"] is None:
+        return _missing(target, f"student at {rate:g}")
+    return Check(target, _pct(row["answer_retention"]), row["answer_retention"] >= goal)
+
+
+def _above_random(rows: Rows, rate: float, run: str) -> Check:
+    target = f"{run}: student >= 50 points above random at rate {rate:g}"
+    student, random = _row(rows, "student", rate), _row(rows, "random", rate)
+    if student is None or random is None:
+        return _missing(target, "student or random")
+    gap = student["answer_retention"] - random["answer_retention"]
+    return Check(target, f"{100.0 * gap:+.1f} points", gap >= 0.5)
+
+
+def _accuracy(rows: Rows, rate: float, run: str) -> Check:
+    target = f"{run}: extractive accuracy on the student's rate-{rate:g} context >= 98% of full"
+    row = _row(rows, "student", rate)
+    if row is None or row.get("accuracy_condensed") is None or not row.get("accuracy_full"):
+        return _missing(target, "--answer results")
+    share = row["accuracy_condensed"] / row["accuracy_full"]
+    measured = f"{_pct(row['accuracy_condensed'])} vs {_pct(row['accuracy_full'])} = {_pct(share)} of full"
+    return Check(target, measured, share >= 0.98)
+
+
+def _near_teacher(rows: Rows, run: str) -> list[Check]:
+    checks = []
+    for teacher in (r for r in rows if r["method"] == "teacher"):
+        rate = teacher["rate"]
+        target = f"{run}: student within 3 points of the teacher at rate {rate:g}"
+        student = _row(rows, "student", rate)
+        if student is None or teacher["answer_retention"] is None:
+            checks.append(_missing(target, "student or retention"))
+            continue
+        gap = student["answer_retention"] - teacher["answer_retention"]
+        checks.append(Check(target, f"{100.0 * gap:+.1f} points", gap >= -TEACHER_GAP))
+    return checks
+
+
+def _on_rate(rows: Rows, run: str) -> list[Check]:
+    checks = []
+    for row in rows:
+        if row["method"] == "none" or row["ratio_tokens"] is None:
+            continue
+        rate = row["rate"]
+        target = f"{run}: {row['method']} achieves rate {rate:g} within +-10%"
+        ok = abs(row["ratio_tokens"] - rate) <= RATE_TOLERANCE * rate
+        measured = f"{row['ratio_tokens']:.3f} (cases on rate: {_pct(row.get('rate_within_10pct'))})"
+        checks.append(Check(target, measured, ok))
+    return checks
+
+
+def _gsm8k(rows: Rows) -> list[Check]:
+    row = _row(rows, "student", 0.5)
+    numbers = "gsm8k: every number of the target problem kept at rate 0.5"
+    condensed = "gsm8k: demonstrations condensed at rate 0.5"
+    if row is None:
+        return [_missing(numbers, "student at 0.5"), _missing(condensed, "student at 0.5")]
+    return [
+        Check(
+            numbers,
+            f"all kept in {_pct(row['all_numbers_kept'])} of problems",
+            row["all_numbers_kept"] == 1.0,
+        ),
+        Check(
+            condensed,
+            f"{_pct(row['ratio_tokens'])} of demonstration tokens kept",
+            row["ratio_tokens"] <= 0.55,
+        ),
+    ]
+
+
+def check_targets(results: Mapping[str, Rows]) -> list[Check]:
+    """Every target of issue 7 that the runs in ``results`` (run name -> rows) can answer."""
+    checks: list[Check] = []
+    if "nq-hard" in results:
+        rows = results["nq-hard"]
+        checks += [
+            _retention(rows, 0.2, 0.95, "nq-hard"),
+            _above_random(rows, 0.2, "nq-hard"),
+            _retention(rows, 0.1, 0.90, "nq-hard"),
+            _accuracy(rows, 0.2, "nq-hard"),
+        ]
+    for name, rows in results.items():
+        if name != "gsm8k":
+            checks += _near_teacher(rows, name)
+    if "gsm8k" in results:
+        checks += _gsm8k(results["gsm8k"])
+    for name, rows in results.items():
+        checks += _on_rate(rows, name)
+    return checks

@@ -1,0 +1,64 @@
+"""Issue 7's targets are compared against results honestly: met, missed, or not measured."""
+
+from __future__ import annotations
+
+from splitinfer.evaluation.targets import check_targets
+
+
+def _row(method: str, rate: float, retention: float | None, ratio: float | None = None, **extra) -> dict:
+    return {
+        "method": method,
+        "rate": rate,
+        "ratio_tokens": rate if ratio is None else ratio,
+        "answer_retention": retention,
+        "rate_within_10pct": 1.0,
+        **extra,
+    }
+
+
+def _verdicts(results) -> dict[str, bool | None]:
+    return {c.target: c.passed for c in check_targets(results)}
+
+
+def test_nq_targets_are_met_by_a_good_student() -> None:
+    rows = [
+        _row("student", 0.1, 0.92),
+        _row("student", 0.2, 0.96, accuracy_full=0.5, accuracy_condensed=0.495),
+        _row("teacher", 0.1, 0.93),
+        _row("teacher", 0.2, 0.97),
+        _row("random", 0.2, 0.15),
+        _row("none", 1.0, 1.0),
+    ]
+    verdicts = _verdicts({"nq-hard": rows})
+    assert all(v is True for v in verdicts.values()), verdicts
+    assert not any("none" in target for target in verdicts)
+
+
+def test_a_miss_is_reported_as_a_miss() -> None:
+    rows = [
+        _row("student", 0.1, 0.85),
+        _row("student", 0.2, 0.94, ratio=0.25, accuracy_full=0.5, accuracy_condensed=0.45),
+        _row("teacher", 0.2, 0.98),
+        _row("random", 0.2, 0.5),
+    ]
+    verdicts = _verdicts({"nq-hard": rows})
+    assert verdicts["nq-hard: student keeps the answer at rate 0.2 >= 95.0%"] is False
+    assert verdicts["nq-hard: student keeps the answer at rate 0.1 >= 90.0%"] is False
+    assert verdicts["nq-hard: student >= 50 points above random at rate 0.2"] is False
+    assert verdicts["nq-hard: extractive accuracy on the student's rate-0.2 context >= 98% of full"] is False
+    assert verdicts["nq-hard: student within 3 points of the teacher at rate 0.2"] is False
+    assert verdicts["nq-hard: student achieves rate 0.2 within +-10%"] is False
+
+
+def test_a_target_without_its_measurement_is_not_measured_rather_than_met() -> None:
+    verdicts = _verdicts({"nq-hard": [_row("student", 0.2, 0.99)]})
+    assert verdicts["nq-hard: student >= 50 points above random at rate 0.2"] is None
+    assert verdicts["nq-hard: extractive accuracy on the student's rate-0.2 context >= 98% of full"] is None
+    assert verdicts["nq-hard: student keeps the answer at rate 0.1 >= 90.0%"] is None
+
+
+def test_gsm8k_needs_every_target_number_and_condensed_demonstrations() -> None:
+    good = [_row("student", 0.5, None, ratio=0.5, all_numbers_kept=1.0)]
+    bad = [_row("student", 0.5, None, ratio=0.9, all_numbers_kept=0.97)]
+    assert all(_verdicts({"gsm8k": good}).values())
+    assert not any(_verdicts({"gsm8k": bad}).values())
