@@ -1,0 +1,198 @@
+package dev.splitinfer.core;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Condenses a context on the device: words, tokens, model windows, word scores, selection.
+ *
+ * <p>{@link #condense}: split the context into {@link Words}; tokenize each word; cut the words
+ * into windows of at most {@code maxSeqLen} tokens ({@link Selection#chunkWords}); run the
+ * {@link ScoreModel} once per window that has tokens, with the question's first
+ * {@code maxQuestionLen} tokens; average token scores into word scores; keep the forced words
+ * and the best others up to the budget; join the kept words with their own whitespace. A word
+ * longer than a window is scored on its first {@code maxSeqLen} tokens, its other tokens count
+ * as 0. Invalid rates or targets fail before the model runs.
+ *
+ * <p>The condenser holds no mutable state: it is as thread-safe as its {@link ScoreModel}.
+ */
+public final class Condenser {
+  private final WordPieceTokenizer tokenizer;
+  private final int maxSeqLen;
+  private final int maxQuestionLen;
+  private final double defaultRate;
+  private final ScoreModel model;
+
+  public Condenser(WordPieceTokenizer tokenizer, int maxSeqLen, int maxQuestionLen, double defaultRate,
+      ScoreModel model) {
+    if (maxSeqLen <= 0 || maxQuestionLen <= 0) {
+      throw new IllegalArgumentException("maxSeqLen and maxQuestionLen must be positive");
+    }
+    this.tokenizer = tokenizer;
+    this.maxSeqLen = maxSeqLen;
+    this.maxQuestionLen = maxQuestionLen;
+    this.defaultRate = defaultRate;
+    this.model = model;
+  }
+
+  /** A condenser with the bundle's tokenizer, window sizes and default rate. */
+  public static Condenser fromBundle(Bundle bundle, ScoreModel model) {
+    return new Condenser(bundle.tokenizer(), bundle.maxSeqLen(), bundle.maxQuestionLen(),
+        bundle.defaultRate(), model);
+  }
+
+  public WordPieceTokenizer tokenizer() {
+    return tokenizer;
+  }
+
+  /**
+   * Condenses {@code context} for {@code options}.
+   *
+   * @throws InvalidInputException for a rate outside (0, 1] or a negative token target
+   */
+  public Result condense(String context, Options options) {
+    long started = System.nanoTime();
+    Words words = Words.split(context);
+    int[][] ids = tokenizer.encodeWords(words.words());
+    int[] counts = new int[ids.length];
+    int total = 0;
+    for (int i = 0; i < ids.length; i++) {
+      counts[i] = ids[i].length;
+      total += counts[i];
+    }
+    Double rate = options.rate;
+    if (rate == null && options.targetTokens == null) {
+      rate = defaultRate;
+    }
+    int budget = Selection.tokenBudget(total, rate, options.targetTokens);
+    int[] question = questionIds(options.question);
+    int[] windows = new int[1];
+    float[] tokenScores = scoreTokens(ids, counts, total, question, windows);
+    float[] wordScores = Selection.wordScores(tokenScores, counts);
+    boolean[] forced = Selection.forcedMask(words.words(), options.force, options.keepDigits);
+    int[] kept = Selection.select(wordScores, counts, forced, budget);
+    int keptTokens = 0;
+    for (int i : kept) {
+      keptTokens += counts[i];
+    }
+    double ms = (System.nanoTime() - started) / 1e6;
+    return new Result(words.join(kept), kept, total, keptTokens, windows[0], ms);
+  }
+
+  /** The question's first {@code maxQuestionLen} token ids, padded with 0. */
+  int[] questionIds(String question) {
+    int[] all = tokenizer.encode(question);
+    return Arrays.copyOf(all, maxQuestionLen);
+  }
+
+  private float[] scoreTokens(int[][] ids, int[] counts, int total, int[] question, int[] calls) {
+    float[] scores = new float[total];
+    int[] context = new int[maxSeqLen];
+    int offset = 0;
+    for (int[] window : Selection.chunkWords(counts, maxSeqLen)) {
+      Arrays.fill(context, 0);
+      int n = 0;
+      for (int w = window[0]; w < window[1]; w++) {
+        for (int id : ids[w]) {
+          if (n < maxSeqLen) {
+            context[n] = id;
+          }
+          n++;
+        }
+      }
+      if (n == 0) {
+        continue;
+      }
+      float[] out = model.score(context, question);
+      calls[0]++;
+      int seen = Math.min(n, maxSeqLen);
+      if (out == null || out.length < seen) {
+        throw new IllegalStateException("the score model returned " + (out == null ? "null" : out.length
+            + " scores") + " for a window of " + seen + " tokens; it must return maxSeqLen = " + maxSeqLen);
+      }
+      System.arraycopy(out, 0, scores, offset, seen);
+      offset += n;
+    }
+    return scores;
+  }
+
+  /** What to condense for: a rate or a token target, a question, forced words. Immutable. */
+  public static final class Options {
+    final String question;
+    final Double rate;
+    final Integer targetTokens;
+    final List<String> force;
+    final boolean keepDigits;
+
+    private Options(String question, Double rate, Integer targetTokens, List<String> force, boolean keepDigits) {
+      this.question = question;
+      this.rate = rate;
+      this.targetTokens = targetTokens;
+      this.force = List.copyOf(force);
+      this.keepDigits = keepDigits;
+    }
+
+    /** The bundle's default rate, no question, nothing forced but numbers. */
+    public static Options defaults() {
+      return new Options("", null, null, List.of(), true);
+    }
+
+    /** Keep about {@code rate} of the tokens, in (0, 1]; replaces a token target. */
+    public Options withRate(double rate) {
+      return new Options(question, rate, null, force, keepDigits);
+    }
+
+    /** Keep at most {@code targetTokens} tokens (forced words aside); replaces a rate. */
+    public Options withTargetTokens(int targetTokens) {
+      return new Options(question, null, targetTokens, force, keepDigits);
+    }
+
+    /** The question the condensed context must still answer (the model reads it). */
+    public Options withQuestion(String question) {
+      return new Options(question == null ? "" : question, rate, targetTokens, force, keepDigits);
+    }
+
+    /** Words always kept, matched without edge punctuation and case. */
+    public Options withForce(List<String> force) {
+      return new Options(question, rate, targetTokens, force, keepDigits);
+    }
+
+    /** Whether every word with an ASCII digit is kept (default true). */
+    public Options withKeepDigits(boolean keepDigits) {
+      return new Options(question, rate, targetTokens, force, keepDigits);
+    }
+  }
+
+  /** The condensed context and what it cost. */
+  public static final class Result {
+    /** The kept words in order, each followed by its original whitespace, trailing whitespace cut. */
+    public final String condensed;
+    /** Indices of the kept words, ascending. */
+    public final int[] kept;
+    public final int originalTokens;
+    public final int condensedTokens;
+    /** Model calls made (windows with tokens). */
+    public final int modelCalls;
+    /** Wall-clock milliseconds of the whole call (tokenize + model + select). */
+    public final double ms;
+
+    Result(String condensed, int[] kept, int originalTokens, int condensedTokens, int modelCalls, double ms) {
+      this.condensed = condensed;
+      this.kept = kept;
+      this.originalTokens = originalTokens;
+      this.condensedTokens = condensedTokens;
+      this.modelCalls = modelCalls;
+      this.ms = ms;
+    }
+
+    /** condensedTokens / originalTokens, 1 for an empty context. */
+    public float achievedRate() {
+      return originalTokens == 0 ? 1f : (float) condensedTokens / originalTokens;
+    }
+
+    /** Tokens not sent. */
+    public int tokensSaved() {
+      return originalTokens - condensedTokens;
+    }
+  }
+}

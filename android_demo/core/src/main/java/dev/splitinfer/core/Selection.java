@@ -1,0 +1,247 @@
+package dev.splitinfer.core;
+
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Selection rules, from word scores to the words that are kept: the port of
+ * {@code splitinfer.sdk._selection}, pinned to it by the golden vectors. Pure static functions:
+ * <ol>
+ *   <li>{@link #chunkWords}: cut a long text into model windows without splitting a word;
+ *   <li>{@link #wordScores}: token scores to word scores (the mean of the word's tokens);
+ *   <li>{@link #forcedMask}: words kept whatever their score;
+ *   <li>{@link #tokenBudget}: how many tokens the condensed text may have;
+ *   <li>{@link #select}: which words are kept.
+ * </ol>
+ */
+public final class Selection {
+  /** Characters stripped from both ends of a word before it is compared with a forced word. */
+  public static final String EDGE_PUNCTUATION =
+      "\"'()[]{}<>.,;:!?`\u201c\u201d\u2018\u2019\u00ab\u00bb";
+
+  private Selection() {}
+
+  /**
+   * Splits words into consecutive windows of at most {@code maxTokens} tokens, never inside a
+   * word. Returns {@code {start, end}} word-index ranges covering every word; a single word
+   * longer than the window gets a window of its own. No words, no windows.
+   */
+  public static int[][] chunkWords(int[] tokenCounts, int maxTokens) {
+    if (maxTokens <= 0) {
+      throw new IllegalArgumentException("maxTokens must be positive");
+    }
+    int[][] windows = new int[tokenCounts.length][];
+    int size = 0;
+    int start = 0;
+    long used = 0;
+    for (int i = 0; i < tokenCounts.length; i++) {
+      if (used + tokenCounts[i] > maxTokens && i > start) {
+        windows[size++] = new int[] {start, i};
+        start = i;
+        used = 0;
+      }
+      used += tokenCounts[i];
+    }
+    if (start < tokenCounts.length) {
+      windows[size++] = new int[] {start, tokenCounts.length};
+    }
+    return Arrays.copyOf(windows, size);
+  }
+
+  /**
+   * Mean token score of each word, float32 bit for bit as numpy computes it; a word with no
+   * tokens scores 0.
+   *
+   * <p>numpy's {@code np.add.reduceat} sums a word's scores as its first score plus a pairwise
+   * sum of the others (see {@link #pairwiseSum}), in float32; the mean divides that sum by the
+   * count in float64 and rounds to float32. Same order, same roundings, same bits.
+   */
+  public static float[] wordScores(float[] tokenScores, int[] tokenCounts) {
+    long total = 0;
+    for (int c : tokenCounts) {
+      total += c;
+    }
+    if (tokenScores.length != total) {
+      throw new IllegalArgumentException(tokenScores.length + " token scores for " + total + " tokens");
+    }
+    float[] out = new float[tokenCounts.length];
+    int offset = 0;
+    for (int w = 0; w < tokenCounts.length; w++) {
+      int count = tokenCounts[w];
+      if (count == 0) {
+        continue;
+      }
+      float sum = tokenScores[offset];
+      if (count > 1) {
+        sum += pairwiseSum(tokenScores, offset + 1, count - 1);
+      }
+      out[w] = (float) ((double) sum / count);
+      offset += count;
+    }
+    return out;
+  }
+
+  /**
+   * numpy's float32 {@code pairwise_sum}: left to right below 8 values; 8 running sums combined
+   * as ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)) then the remainder, up to 128 values; above that the
+   * two halves (the first a multiple of 8 long) summed recursively.
+   */
+  static float pairwiseSum(float[] a, int from, int n) {
+    if (n < 8) {
+      float res = 0.0f;
+      for (int i = 0; i < n; i++) {
+        res += a[from + i];
+      }
+      return res;
+    }
+    if (n <= 128) {
+      float[] r = new float[8];
+      System.arraycopy(a, from, r, 0, 8);
+      int i = 8;
+      for (; i < n - (n % 8); i += 8) {
+        for (int j = 0; j < 8; j++) {
+          r[j] += a[from + i + j];
+        }
+      }
+      float res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+      for (; i < n; i++) {
+        res += a[from + i];
+      }
+      return res;
+    }
+    int n2 = n / 2;
+    n2 -= n2 % 8;
+    return pairwiseSum(a, from, n2) + pairwiseSum(a, from + n2, n - n2);
+  }
+
+  /** A word as forced words are matched: edge punctuation stripped, case-folded (Python's casefold). */
+  public static String normalizeWord(String word) {
+    int start = 0;
+    int end = word.length();
+    while (start < end && EDGE_PUNCTUATION.indexOf(word.charAt(start)) >= 0) {
+      start++;
+    }
+    while (end > start && EDGE_PUNCTUATION.indexOf(word.charAt(end - 1)) >= 0) {
+      end--;
+    }
+    return UnicodeTables.get().casefold(word.substring(start, end));
+  }
+
+  /**
+   * Which words are always kept: a word that matches a {@code force} entry (both normalised by
+   * {@link #normalizeWord}; an entry of several words forces each of them wherever it occurs),
+   * or, with {@code keepDigits}, a word that contains an ASCII digit.
+   */
+  public static boolean[] forcedMask(List<String> words, List<String> force, boolean keepDigits) {
+    Set<String> wanted = new HashSet<>();
+    for (String entry : force) {
+      for (String part : Words.splitOnWhitespace(entry)) {
+        wanted.add(normalizeWord(part));
+      }
+    }
+    wanted.remove("");
+    boolean[] mask = new boolean[words.size()];
+    for (int i = 0; i < mask.length; i++) {
+      String word = words.get(i);
+      mask[i] = (keepDigits && hasAsciiDigit(word))
+          || (!wanted.isEmpty() && wanted.contains(normalizeWord(word)));
+    }
+    return mask;
+  }
+
+  private static boolean hasAsciiDigit(String word) {
+    for (int i = 0; i < word.length(); i++) {
+      char c = word.charAt(i);
+      if (c >= '0' && c <= '9') {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Tokens the condensed text may have: {@code targetTokens} if not null (at most
+   * {@code totalTokens}), else {@code rate * totalTokens} rounded half up (in double, as Python).
+   *
+   * @throws InvalidInputException for a rate outside (0, 1] (or neither given) or a negative target
+   */
+  public static int tokenBudget(int totalTokens, Double rate, Integer targetTokens) {
+    if (targetTokens != null) {
+      if (targetTokens < 0) {
+        throw new InvalidInputException("target_tokens must be >= 0, got " + targetTokens);
+      }
+      return Math.min(targetTokens, totalTokens);
+    }
+    if (rate == null || !(rate > 0.0 && rate <= 1.0)) {
+      throw new InvalidInputException("rate must be in (0, 1], got " + rate
+          + "; e.g. 0.33 keeps a third of the tokens");
+    }
+    return (int) Math.min((long) Math.floor(rate * totalTokens + 0.5), totalTokens);
+  }
+
+  /**
+   * Indices (ascending) of the kept words. Every forced word is kept, even past the budget. The
+   * others are taken best score first (ties: the earlier word first; NaN last, as numpy sorts);
+   * a word is taken when its tokens still fit in what is left of the budget, else passed over
+   * for smaller ones further down, until the budget is spent. Words without tokens are never
+   * taken unless forced.
+   */
+  public static int[] select(float[] scores, int[] tokenCounts, boolean[] forced, int budget) {
+    int n = scores.length;
+    if (tokenCounts.length != n || forced.length != n) {
+      throw new IllegalArgumentException("scores, tokenCounts and forced must have one entry per word");
+    }
+    boolean[] keep = forced.clone();
+    long left = budget;
+    for (int i = 0; i < n; i++) {
+      if (forced[i]) {
+        left -= tokenCounts[i];
+      }
+    }
+    Integer[] order = new Integer[n];
+    for (int i = 0; i < n; i++) {
+      order[i] = i;
+    }
+    // Arrays.sort on objects is stable, like numpy's kind="stable".
+    Arrays.sort(order, Comparator.comparing((Integer i) -> scores[i], Selection::bestFirst));
+    for (int i : order) {
+      if (left <= 0) {
+        break;
+      }
+      if (keep[i] || tokenCounts[i] == 0 || tokenCounts[i] > left) {
+        continue;
+      }
+      keep[i] = true;
+      left -= tokenCounts[i];
+    }
+    return indicesOf(keep);
+  }
+
+  // Descending, NaN last, and -0.0 equal to 0.0 (numpy compares values; Float.compare does not).
+  private static int bestFirst(float x, float y) {
+    boolean xNaN = Float.isNaN(x);
+    boolean yNaN = Float.isNaN(y);
+    if (xNaN || yNaN) {
+      return xNaN == yNaN ? 0 : (xNaN ? 1 : -1);
+    }
+    return x > y ? -1 : (x < y ? 1 : 0);
+  }
+
+  private static int[] indicesOf(boolean[] mask) {
+    int count = 0;
+    for (boolean b : mask) {
+      count += b ? 1 : 0;
+    }
+    int[] out = new int[count];
+    int k = 0;
+    for (int i = 0; i < mask.length; i++) {
+      if (mask[i]) {
+        out[k++] = i;
+      }
+    }
+    return out;
+  }
+}

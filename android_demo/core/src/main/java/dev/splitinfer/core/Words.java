@@ -1,0 +1,105 @@
+package dev.splitinfer.core;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * Words, the unit the condenser keeps or drops: the port of {@code splitinfer.sdk._text}.
+ *
+ * <p>A word is a maximal run of characters that are not whitespace, punctuation included
+ * ("Paris," is one word). Each word remembers the whitespace that followed it; the condensed
+ * text is every kept word followed by its own whitespace, so kept words keep their order and
+ * spacing. Whitespace before the first word is dropped and the result never ends in whitespace.
+ * Whitespace is exactly {@link #WHITESPACE} (Python's {@code str.isspace()} set), not Java's
+ * {@link Character#isWhitespace}, which leaves out the no-break spaces and U+0085.
+ */
+public final class Words {
+  /** The whitespace characters, the same list as {@code splitinfer.sdk._text.WHITESPACE}. */
+  public static final String WHITESPACE =
+      "\t\n\u000b\u000c\r\u001c\u001d\u001e\u001f \u0085\u00a0\u1680"
+          + "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+          + "\u2028\u2029\u202f\u205f\u3000";
+
+  private static final boolean[] IS_SPACE = new boolean[0x3001];
+
+  static {
+    for (char c : WHITESPACE.toCharArray()) {
+      IS_SPACE[c] = true;
+    }
+  }
+
+  private final List<String> words;
+  private final List<String> gaps;
+
+  private Words(List<String> words, List<String> gaps) {
+    this.words = Collections.unmodifiableList(words);
+    this.gaps = Collections.unmodifiableList(gaps);
+  }
+
+  /** Whether a code point is whitespace in the sense of {@link #WHITESPACE}. */
+  public static boolean isWhitespace(int cp) {
+    return cp >= 0 && cp < IS_SPACE.length && IS_SPACE[cp];
+  }
+
+  /** Splits {@code text} into words and the whitespace that follows each word. */
+  public static Words split(String text) {
+    List<String> words = new ArrayList<>();
+    List<String> gaps = new ArrayList<>();
+    int n = text.length();
+    int i = 0;
+    while (i < n && isWhitespace(text.charAt(i))) {
+      i++;
+    }
+    while (i < n) {
+      int start = i;
+      while (i < n && !isWhitespace(text.charAt(i))) {
+        i++;
+      }
+      int end = i;
+      while (i < n && isWhitespace(text.charAt(i))) {
+        i++;
+      }
+      words.add(text.substring(start, end));
+      gaps.add(text.substring(end, i));
+    }
+    return new Words(words, gaps);
+  }
+
+  /** The words, in order. */
+  public List<String> words() {
+    return words;
+  }
+
+  /** {@code gaps().get(i)} is the whitespace after word i (empty after a final word). */
+  public List<String> gaps() {
+    return gaps;
+  }
+
+  public int size() {
+    return words.size();
+  }
+
+  /** The condensed text: each kept word (indices ascending) followed by its own whitespace. */
+  public String join(int[] kept) {
+    StringBuilder out = new StringBuilder();
+    for (int i : kept) {
+      out.append(words.get(i)).append(gaps.get(i));
+    }
+    return stripTrailingWhitespace(out.toString());
+  }
+
+  /** {@code text} without the whitespace at its end. */
+  public static String stripTrailingWhitespace(String text) {
+    int end = text.length();
+    while (end > 0 && isWhitespace(text.charAt(end - 1))) {
+      end--;
+    }
+    return text.substring(0, end);
+  }
+
+  /** Python's {@code text.split()}: the non-empty runs between whitespace. */
+  public static List<String> splitOnWhitespace(String text) {
+    return split(text).words;
+  }
+}

@@ -1,0 +1,199 @@
+"""Write the golden vectors that pin the Java port (android_demo/core) to the Python SDK.
+
+Run from the repository root (``make golden``)::
+
+    .venv/bin/python android_demo/golden/make_golden.py          # rewrite the files
+    .venv/bin/python android_demo/golden/make_golden.py --check  # exit 1 if any is stale
+
+It writes, all derived from ``splitinfer.sdk`` (``_text``, ``_tokenizer``, ``_selection``,
+``_bundle``) and ``sdk/assets/vocab.txt``, deterministically:
+
+- ``android_demo/golden/golden_vectors.json``: per case (see ``cases.py``) the words and their
+  gaps, each word's token ids, the question's ids, given token scores (splitmix64 from the case's
+  seed, float32), word scores, forced mask, budget, 16-token windows, kept indices and condensed
+  text; budget requests that must fail; and a fingerprint sweep of the tokenizer over every
+  code point (``unicode_tables.sweep``).
+- ``android_demo/golden/tiny_bundle.tflite``: a bundle made by ``build_bundle``: a stub
+  flatbuffer (the reader checks its identifier and sha256, it never runs it), a small
+  vocabulary and a manifest, for the Java bundle reader.
+- ``android_demo/core/src/main/resources/dev/splitinfer/core/unicode_tables.txt``: the Unicode
+  data the Java tokenizer reads (``unicode_tables.tables_text``).
+
+Word scores: ``word_scores`` sums a word's float32 token scores with ``np.add.reduceat``, which
+(numpy 2.x) adds the first score to a *pairwise* sum of the rest (8 accumulators for 8..128
+values, halves above), not left to right; the Java port reproduces that order, and the long-word
+cases (9+ and 129+ tokens) check it bit for bit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from splitinfer.sdk._bundle import build_bundle
+from splitinfer.sdk._errors import InvalidInputError
+from splitinfer.sdk._selection import chunk_words, forced_mask, select, token_budget, word_scores
+from splitinfer.sdk._text import join_words, split_words
+from splitinfer.sdk._tokenizer import WordPieceTokenizer
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import cases as golden_cases  # noqa: E402
+import unicode_tables  # noqa: E402
+
+ROOT = HERE.parents[1]
+VOCAB = "sdk/assets/vocab.txt"
+GOLDEN = "android_demo/golden/golden_vectors.json"
+TINY_BUNDLE = "android_demo/golden/tiny_bundle.tflite"
+TABLES = "android_demo/core/src/main/resources/dev/splitinfer/core/unicode_tables.txt"
+WINDOW_TOKENS = 16
+MAX_QUESTION_LEN = 64
+SEED_BASE = 20240601
+_MASK = (1 << 64) - 1
+
+
+def splitmix64_scores(seed: int, n: int, levels: int) -> np.ndarray:
+    """``n`` float32 scores in [0, 1) from splitmix64(seed): the top 24 bits of each output
+    ``u`` give ``u / 2**24``, or with ``levels`` > 0 ``(u % levels) / levels`` (ties)."""
+    state = seed & _MASK
+    out = np.zeros(n, dtype=np.float32)
+    for i in range(n):
+        state = (state + 0x9E3779B97F4A7C15) & _MASK
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+        u = (z ^ (z >> 31)) >> 40
+        out[i] = (u % levels) / levels if levels else u / float(1 << 24)
+    return out
+
+
+def _floats(values: np.ndarray) -> list[float]:
+    # A float32 widened to float64 prints as the shortest decimal that reads back to the same
+    # float64, which narrows back to the same float32: exact in both languages.
+    return [float(v) for v in np.asarray(values, dtype=np.float32)]
+
+
+def vector(case: dict[str, Any], index: int, tokenizer: WordPieceTokenizer) -> dict[str, Any]:
+    """One golden vector: the case's inputs and every intermediate and final result."""
+    words, gaps = split_words(case["text"])
+    ids = [list(t) for t in tokenizer.encode_words(words)]
+    counts = [len(t) for t in ids]
+    seed = SEED_BASE + index
+    scores = splitmix64_scores(seed, sum(counts), case["score_levels"])
+    wscores = word_scores(scores, counts)
+    forced = forced_mask(words, case["force"], case["keep_digits"])
+    budget = token_budget(sum(counts), rate=case["rate"], target_tokens=case["target_tokens"])
+    kept = [int(i) for i in select(wscores, counts, forced, budget)]
+    return {
+        **case,
+        "score_seed": seed,
+        "words": words,
+        "gaps": gaps,
+        "token_ids": ids,
+        "question_ids": tokenizer.encode(case["question"]),
+        "token_scores": _floats(scores),
+        "word_scores": _floats(wscores),
+        "forced": [bool(f) for f in forced],
+        "total_tokens": sum(counts),
+        "budget": budget,
+        "windows": [list(w) for w in chunk_words(counts, WINDOW_TOKENS)],
+        "kept": kept,
+        "kept_tokens": sum(counts[i] for i in kept),
+        "condensed": join_words(words, gaps, kept),
+    }
+
+
+def error_vector(case: dict[str, Any]) -> dict[str, Any]:
+    try:
+        token_budget(case["total_tokens"], rate=case["rate"], target_tokens=case["target_tokens"])
+    except InvalidInputError:
+        return {**case, "error": "InvalidInputError"}
+    raise AssertionError(f"error case {case['name']} did not fail")
+
+
+def golden_json(tokenizer: WordPieceTokenizer, vocab_bytes: bytes) -> str:
+    """The golden file: a header, then one case per line so a diff shows which case changed."""
+    all_cases = golden_cases.cases()
+    names = [c["name"] for c in all_cases]
+    if len(set(names)) != len(names):
+        raise ValueError("golden case names must be unique")
+    header = {
+        "format": 1,
+        "generated_by": "android_demo/golden/make_golden.py (run 'make golden')",
+        "vocab": VOCAB,
+        "vocab_sha256": hashlib.sha256(vocab_bytes).hexdigest(),
+        "window_tokens": WINDOW_TOKENS,
+        "max_question_len": MAX_QUESTION_LEN,
+        "numpy": np.__version__,
+    }
+    dump = lambda obj: json.dumps(obj, ensure_ascii=True, separators=(",", ":"))  # noqa: E731
+    parts = ["{"]
+    parts += [f"{dump(k)}:{dump(v)}," for k, v in header.items()]
+    parts.append('"cases":[')
+    vectors = [dump(vector(c, i, tokenizer)) for i, c in enumerate(all_cases)]
+    parts.append(",\n".join(vectors))
+    parts.append('],"errors":[')
+    parts.append(",\n".join(dump(error_vector(c)) for c in golden_cases.error_cases()))
+    parts.append("],")
+    parts.append(f'"unicode_sweep":{dump(unicode_tables.sweep(tokenizer))}')
+    parts.append("}")
+    return "\n".join(parts) + "\n"
+
+
+def tiny_bundle() -> bytes:
+    """A small valid bundle; the flatbuffer is a stub with the TFLite identifier."""
+    model = b"\x1c\x00\x00\x00TFL3" + bytes(range(256)) * 4
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello", "world", "##s", "caf", "##e", ",", "\u00e9t\u00e9"]
+    manifest = {
+        "model_version": "tiny-test-0.1",
+        "max_seq_len": 16,
+        "max_question_len": 8,
+        "inputs": {"context_ids": "context_ids", "question_ids": "question_ids"},
+        "output": "scores",
+        "default_rate": 0.4,
+        "teacher": "none (test fixture)",
+        "labels": ["drop", "keep"],
+    }
+    card = b"# tiny bundle\n\nA fixture for the Java bundle reader; the model is a stub.\n"
+    return build_bundle(model, vocab, manifest, {"model_card.md": card})
+
+
+def outputs() -> dict[str, bytes]:
+    """Every generated file, by path relative to the repository root."""
+    vocab_bytes = (ROOT / VOCAB).read_bytes()
+    tokenizer = WordPieceTokenizer.from_file(ROOT / VOCAB)
+    return {
+        GOLDEN: golden_json(tokenizer, vocab_bytes).encode("ascii"),
+        TINY_BUNDLE: tiny_bundle(),
+        TABLES: unicode_tables.tables_text().encode("ascii"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if a committed file is stale")
+    args = parser.parse_args(argv)
+    stale = []
+    for rel, data in outputs().items():
+        path = ROOT / rel
+        if args.check:
+            if not path.exists() or path.read_bytes() != data:
+                stale.append(rel)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            print(f"wrote {rel} ({len(data)} bytes)")
+    if stale:
+        print("stale (run 'make golden' and commit): " + ", ".join(stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
