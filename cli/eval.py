@@ -50,6 +50,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--answer", action="store_true", help="also answer with the extractive backend on full vs condensed"
     )
     parser.add_argument(
+        "--answer-rates",
+        metavar="RATES",
+        help="with --answer, answer condensed contexts only at these rates (default: every rate)",
+    )
+    parser.add_argument(
         "--keep-digits",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -75,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         limit=args.limit,
         seed=args.seed,
         answer=args.answer,
+        answer_rates=args.answer_rates,
         keep_digits=args.keep_digits,
         json=args.json,
         plot=args.plot,

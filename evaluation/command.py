@@ -37,6 +37,7 @@ class EvalOptions:
     limit: int | None = None
     seed: int = 0
     answer: bool = False
+    answer_rates: str | None = None
     keep_digits: bool = True
     json: bool = False
     plot: str | None = None
@@ -68,6 +69,9 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
     if options.limit is not None and options.limit <= 0:
         raise InvalidInputError(f"--limit must be a positive number of cases, got {options.limit}")
     answers_in_context = options.format != "gsm8k"
+    answer_rates = parse_rates(options.answer_rates) if options.answer_rates else None
+    if answer_rates is not None and (not options.answer or not set(answer_rates) <= set(rates)):
+        raise InvalidInputError("--answer-rates needs --answer and must be some of the --rates")
     if options.answer and not answers_in_context:
         raise InvalidInputError(
             "--answer measures an extractive answerer, and gsm8k answers are computed, not found in "
@@ -84,10 +88,14 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
     methods = build_methods(names, condenser, teacher, keep_digits=options.keep_digits, seed=options.seed)
     answerer = _answerer() if options.answer else None
     config = EvalConfig(
-        rates=rates, keep_digits=options.keep_digits, seed=options.seed, answers_in_context=answers_in_context
+        rates=rates,
+        keep_digits=options.keep_digits,
+        seed=options.seed,
+        answers_in_context=answers_in_context,
+        answer_rates=answer_rates,
     )
     rows = _run(cases, methods, tokenizer, config, answerer, options.output)
-    return rows, _config_block(options, rates, names, len(cases), condenser)
+    return rows, _config_block(options, rates, answer_rates, names, len(cases), condenser)
 
 
 def _answerer() -> Any:
@@ -121,7 +129,12 @@ def _run(
 
 
 def _config_block(
-    options: EvalOptions, rates: tuple[float, ...], names: tuple[str, ...], n: int, condenser: Any
+    options: EvalOptions,
+    rates: tuple[float, ...],
+    answer_rates: tuple[float, ...] | None,
+    names: tuple[str, ...],
+    n: int,
+    condenser: Any,
 ) -> dict[str, Any]:
     data = options.data
     if data is None and eval_data.default_data(options.format) is not None:
@@ -137,6 +150,9 @@ def _config_block(
         "seed": options.seed,
         "keep_digits": options.keep_digits,
         "answer": options.answer,
+        "answer_rates": list(answer_rates)
+        if answer_rates is not None
+        else (list(rates) if options.answer else None),
         "cases": n,
         "teacher": TEACHER if "teacher" in names else None,
     }

@@ -15,6 +15,7 @@ _COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("kept tokens", "ratio_tokens", "pct"),
     ("x", "compression_tokens", "x"),
     ("on rate", "rate_within_10pct", "pct"),
+    ("forced>budget", "forced_over_budget", "pct"),
     ("answer kept", "answer_retention", "pct"),
     ("numbers kept", "numbers_kept", "pct"),
     ("ms p50", "condense_ms_p50", "ms"),

@@ -6,7 +6,8 @@ answered once. Per (method, rate) the runner aggregates:
 
 - ``ratio_words`` / ``ratio_tokens``: the achieved rate, kept/original, averaged over cases
   (``compression_tokens`` is the total original tokens over the total kept, "5x";
-  ``rate_within_10pct`` the share of cases whose token rate is within 10% of the requested one);
+  ``rate_within_10pct`` the share of cases whose token rate is within 10% of the requested one,
+  ``forced_over_budget`` the share whose forced words alone take more than the budget);
 - ``answer_retention``: share of the cases with gold answers whose condensed prompt still
   contains one (see :mod:`splitinfer.evaluation.metrics`);
 - ``numbers_kept``: share of the number occurrences of the reference (the keep-verbatim part of a
@@ -14,7 +15,8 @@ answered once. Per (method, rate) the runner aggregates:
   ``all_numbers_kept`` is the share of cases where every one of them was;
 - ``condense_ms_p50``: median milliseconds of one condensation;
 - with an answerer, ``accuracy_full`` / ``accuracy_condensed``: share of cases whose answer on
-  the full / condensed prompt contains a gold answer;
+  the full / condensed prompt contains a gold answer (``accuracy_condensed`` only at the
+  ``answer_rates``);
 - ``n``: cases aggregated.
 
 The ``none`` method has no rate: it is run once and reported at rate 1.0.
@@ -30,6 +32,7 @@ import numpy as np
 
 from splitinfer.evaluation.methods import Condensed, Layout, Method, layout
 from splitinfer.evaluation.metrics import contains_answer, mean, numbers_kept, percentile
+from splitinfer.sdk._selection import token_budget
 from splitinfer.sdk._tokenizer import WordPieceTokenizer
 
 # An achieved token rate counts as on target within this share of the requested rate (issue 7).
@@ -52,6 +55,9 @@ class EvalConfig:
     # False when the gold answers are computed rather than found in the context (maths problems):
     # then answer retention is not measured.
     answers_in_context: bool = True
+    # With an answerer: the rates at which condensed prompts are answered (``None``: every rate).
+    # Answering is the slow part of a run; the full context is answered either way.
+    answer_rates: tuple[float, ...] | None = None
 
 
 @dataclass
@@ -61,6 +67,7 @@ class _Totals:
     ratio_words: list[float] = field(default_factory=list)
     ratio_tokens: list[float] = field(default_factory=list)
     on_rate: list[float] = field(default_factory=list)
+    forced_over: list[float] = field(default_factory=list)
     tokens_original: int = 0
     tokens_kept: int = 0
     retained: list[float] = field(default_factory=list)
@@ -80,6 +87,7 @@ class _Totals:
             "ratio_tokens": mean(self.ratio_tokens),
             "compression_tokens": self.tokens_original / self.tokens_kept if self.tokens_kept else None,
             "rate_within_10pct": mean(self.on_rate),
+            "forced_over_budget": mean(self.forced_over),
             "answer_retention": mean(self.retained),
             "numbers_kept": self.numbers_kept / self.numbers_total if self.numbers_total else None,
             "all_numbers_kept": mean(self.all_numbers),
@@ -149,7 +157,12 @@ def evaluate(
         for method in methods:
             for rate in _rates_of(method, config.rates):
                 done = method.condense(case, lay, rate)
-                record = _measure(case, lay, done, method.name, rate, retention, cached, full_correct)
+                answering = (
+                    config.answer_rates is None or method.name == "none" or rate in config.answer_rates
+                )
+                record = _measure(
+                    case, lay, done, method.name, rate, retention, cached if answering else None, full_correct
+                )
                 _add(cells[(method.name, rate)], record)
                 if on_record is not None:
                     on_record(record)
@@ -180,17 +193,19 @@ def _measure(
         "words_kept": len(done.kept),
         "original_tokens": lay.total_tokens,
         "condensed_tokens": lay.tokens(done.kept),
+        "forced_tokens": lay.tokens(np.flatnonzero(lay.forced)),
         "ms": done.ms,
         "answer_retained": contains_answer(prompt, case.answers) if retention else None,
         "numbers_kept": kept_numbers,
         "numbers_total": total_numbers,
         "condensed": prompt,
     }
-    if full_correct is not None and answerer is not None:
-        condensed_answer = answerer.answer(case.question, prompt)
-        record["answer"] = condensed_answer
+    if full_correct is not None:
         record["correct_full"] = full_correct
-        record["correct_condensed"] = contains_answer(condensed_answer, case.answers)
+        if answerer is not None:
+            condensed_answer = answerer.answer(case.question, prompt)
+            record["answer"] = condensed_answer
+            record["correct_condensed"] = contains_answer(condensed_answer, case.answers)
     return record
 
 
@@ -202,6 +217,8 @@ def _add(cell: _Totals, record: dict[str, Any]) -> None:
         achieved = record["condensed_tokens"] / record["original_tokens"]
         cell.ratio_tokens.append(achieved)
         cell.on_rate.append(float(abs(achieved - record["rate"]) <= RATE_TOLERANCE * record["rate"]))
+        budget = token_budget(record["original_tokens"], record["rate"])
+        cell.forced_over.append(float(record["forced_tokens"] > budget))
     cell.tokens_original += record["original_tokens"]
     cell.tokens_kept += record["condensed_tokens"]
     if record["answer_retained"] is not None:
@@ -213,4 +230,5 @@ def _add(cell: _Totals, record: dict[str, Any]) -> None:
     cell.ms.append(record["ms"])
     if "correct_full" in record:
         cell.correct_full.append(float(record["correct_full"]))
+    if "correct_condensed" in record:
         cell.correct_condensed.append(float(record["correct_condensed"]))

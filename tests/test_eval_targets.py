@@ -31,7 +31,6 @@ def test_nq_targets_are_met_by_a_good_student() -> None:
     ]
     verdicts = _verdicts({"nq-hard": rows})
     assert all(v is True for v in verdicts.values()), verdicts
-    assert not any("none" in target for target in verdicts)
 
 
 def test_a_miss_is_reported_as_a_miss() -> None:
@@ -47,7 +46,10 @@ def test_a_miss_is_reported_as_a_miss() -> None:
     assert verdicts["nq-hard: student >= 50 points above random at rate 0.2"] is False
     assert verdicts["nq-hard: extractive accuracy on the student's rate-0.2 context >= 98% of full"] is False
     assert verdicts["nq-hard: student within 3 points of the teacher at rate 0.2"] is False
-    assert verdicts["nq-hard: student achieves rate 0.2 within +-10%"] is False
+    assert (
+        verdicts["nq-hard: achieved token rate within +-10% of the requested one, every method but none"]
+        is False
+    )
 
 
 def test_a_target_without_its_measurement_is_not_measured_rather_than_met() -> None:
