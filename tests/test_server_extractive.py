@@ -1,0 +1,116 @@
+"""The embedded ``extractive`` backend: a stand-in large model that answers with the context sentence
+most relevant to the question, using the real all-MiniLM-L6-v2 encoder on the CPU.
+
+One server is shared by the module: loading the encoder takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from server_support import collect, stub_for
+
+from splitinfer.server import BackgroundServer, ModelConfig, ServerConfig
+from splitinfer.server.backends.base import prompt_text
+from splitinfer.server.backends.extractive import (
+    NO_CONTEXT_ANSWER,
+    ExtractiveAnswerer,
+    count_tokens,
+    split_passages,
+)
+from splitinfer.v1 import inference_pb2 as pb
+
+CONTEXT = (
+    "The Eiffel Tower is a wrought-iron lattice tower in Paris. It was designed by the company of "
+    "Gustave Eiffel. Mount Everest is the highest mountain above sea level, at 8,849 metres. "
+    "The Amazon is the largest rainforest on Earth, covering much of Brazil. "
+    "Penicillin was discovered by Alexander Fleming in 1928 at St Mary's Hospital in London."
+)
+
+
+@pytest.fixture(scope="module")
+def answerer() -> ExtractiveAnswerer:
+    return ExtractiveAnswerer()
+
+
+@pytest.fixture(scope="module")
+def server():
+    models = (
+        ModelConfig("extractive", {}),
+        ModelConfig("extractive", {"name": "extractive-small", "context_tokens": 32, "max_new_tokens": 4}),
+    )
+    with BackgroundServer(ServerConfig(port=0, models=models)) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def stub(server):
+    channel, stub = stub_for(server.address)
+    yield stub
+    channel.close()
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Who discovered penicillin?", "Alexander Fleming"),
+        ("How tall is the highest mountain?", "8,849 metres"),
+        ("Which rainforest is the biggest?", "Amazon"),
+        ("In which city is the Eiffel Tower?", "Paris"),
+    ],
+)
+def test_answer_is_the_sentence_that_answers_the_question(answerer, question, expected):
+    assert expected in answerer.answer(question, CONTEXT)
+
+
+def test_a_condensed_context_without_punctuation_still_yields_a_short_span(answerer):
+    condensed = " ".join(CONTEXT.replace(".", "").replace(",", "").split()[::1])
+    spans = split_passages(condensed)
+    answer = answerer.answer("Who discovered penicillin?", condensed)
+    assert len(spans) > 1
+    assert "Fleming" in answer
+    assert len(answer.split()) <= 40
+
+
+def test_no_context_gives_the_fixed_no_context_answer(answerer):
+    assert answerer.answer("Who discovered penicillin?", "   ") == NO_CONTEXT_ANSWER
+
+
+def test_generate_streams_the_extracted_answer_one_token_per_chunk_with_exact_usage(stub, answerer):
+    request = pb.GenerateRequest(prompt=pb.Prompt(context=CONTEXT, question="Who discovered penicillin?"))
+    responses = list(stub.Generate(request))
+    chunks = [r.chunk.text for r in responses[:-1]]
+    final = responses[-1].final
+    answer = answerer.answer("Who discovered penicillin?", CONTEXT)
+    assert "".join(chunks) == answer
+    assert len(chunks) == count_tokens(answer)
+    assert final.model == "extractive"
+    assert final.finish_reason == pb.STOP
+    assert final.usage.prompt_tokens == count_tokens(prompt_text("", CONTEXT, "Who discovered penicillin?"))
+    assert final.usage.completion_tokens == count_tokens(answer)
+
+
+def test_max_new_tokens_cuts_the_answer_within_the_budget(stub):
+    request = pb.GenerateRequest(
+        prompt=pb.Prompt(context=CONTEXT, question="Who discovered penicillin?"),
+        sampling=pb.SamplingOptions(max_new_tokens=3),
+    )
+    text, final = collect(stub.Generate(request))
+    assert final.finish_reason == pb.LENGTH
+    assert 0 < final.usage.completion_tokens <= 3
+    assert count_tokens(text) == final.usage.completion_tokens
+
+
+def test_a_prompt_longer_than_the_model_reads_is_invalid_argument(stub):
+    request = pb.GenerateRequest(model="extractive-small", prompt=pb.Prompt(context=CONTEXT, question="Who?"))
+    with pytest.raises(grpc.RpcError) as caught:
+        list(stub.Generate(request))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "reads at most 32" in caught.value.details()
+
+
+def test_model_info_says_it_is_an_extractive_stand_in(stub):
+    (default, small) = stub.ListModels(pb.ListModelsRequest()).models
+    assert (default.name, default.backend, default.token_counting) == ("extractive", "extractive", "exact")
+    assert "stand-in" in default.description.lower()
+    assert (small.context_tokens, small.max_new_tokens) == (32, 4)
