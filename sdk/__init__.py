@@ -1,6 +1,6 @@
 """splitinfer's device SDK: condense a long prompt here, answer it in the cloud.
 
-    from splitinfer.sdk import Condenser, Client
+    from splitinfer.sdk import Client, Condenser
 
     condenser = Condenser.default()                    # or Condenser.load("my.tflite")
     result = condenser.condense(long_text, question="When was the bridge opened?", rate=0.33)
@@ -10,21 +10,53 @@
         stream = client.generate("When was the bridge opened?", context=long_text)
         for chunk in stream:
             print(chunk, end="")
-        stream.result.savings                           # tokens and bytes not sent, device ms
+        stream.result.savings.summary()                # tokens and bytes not sent, device ms
 
 Depends on numpy, ai-edge-litert, grpcio and protobuf only.
 """
 
+from splitinfer.sdk._aio import AsyncClient, AsyncGenerateStream
+from splitinfer.sdk._client import Client, GenerateStream
 from splitinfer.sdk._condenser import Condenser, CondenseResult, Part
 from splitinfer.sdk._errors import BundleError, InvalidInputError, SplitinferError
 from splitinfer.sdk._inputs import MAX_INPUT_CHARS
+from splitinfer.sdk._policy import GenerateResult, Policy, Savings, Usage, Where
+from splitinfer.sdk._rpc_errors import (
+    AuthenticationError,
+    CondenserUnavailableError,
+    DeadlineExceededError,
+    InvalidRequestError,
+    NotReadyError,
+    OverloadedError,
+    RequestCancelledError,
+    ServerError,
+    ServerUnavailableError,
+)
 
 __all__ = [
     "MAX_INPUT_CHARS",
+    "AsyncClient",
+    "AsyncGenerateStream",
+    "AuthenticationError",
     "BundleError",
+    "Client",
     "CondenseResult",
     "Condenser",
+    "CondenserUnavailableError",
+    "DeadlineExceededError",
+    "GenerateResult",
+    "GenerateStream",
     "InvalidInputError",
+    "InvalidRequestError",
+    "NotReadyError",
+    "OverloadedError",
     "Part",
+    "Policy",
+    "RequestCancelledError",
+    "Savings",
+    "ServerError",
+    "ServerUnavailableError",
     "SplitinferError",
+    "Usage",
+    "Where",
 ]

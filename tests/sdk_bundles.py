@@ -11,8 +11,9 @@ Inputs ``context_ids`` int32 [1, max_seq_len], ``question_ids`` int32 [1, max_qu
 (0 = [PAD]); output float32 [1, max_seq_len] in (0, 1). Weights come from a seeded generator:
 the same arguments give the same bundle bytes.
 
-Import the fixtures into a test module (``from sdk_bundles import bundle_path``); each bundle is
-built once per test session.
+Test modules load the fixtures with ``pytest_plugins = ["sdk_bundles"]``; each bundle is built
+once per test session. The ``echo_server`` fixtures run a real splitinfer server on a loopback
+port (the ``echo`` backend streams the prompt's words back, so a test sees what the server got).
 """
 
 from __future__ import annotations
@@ -117,3 +118,43 @@ def condenser(bundle_path: Path):
     from splitinfer.sdk import Condenser
 
     return Condenser.load(bundle_path)
+
+
+def echo_server_config(**fields: object):
+    """A loopback ServerConfig on a free port with a slow and a fast echo model (``echo`` first)."""
+    from splitinfer.server import ModelConfig, ServerConfig
+
+    fields.setdefault(
+        "models",
+        (
+            ModelConfig("echo", {"name": "echo"}),
+            ModelConfig("echo", {"name": "echo-slow", "chunk_delay_ms": 50, "repeat": 200}),
+        ),
+    )
+    for name, value in {"host": "127.0.0.1", "port": 0, "grace_seconds": 0.5, "log_requests": False}.items():
+        fields.setdefault(name, value)
+    return ServerConfig(**fields)
+
+
+def echo_backend(server, name: str = "echo-slow"):
+    """The backend object serving model ``name`` in a running BackgroundServer (to see its runs)."""
+    return server.server.core.routes[name][0]
+
+
+@pytest.fixture(scope="module")
+def echo_server(bundle_path: Path):
+    """An echo server whose Condense RPC runs the 512-token test bundle."""
+    from splitinfer.server import BackgroundServer
+
+    with BackgroundServer(echo_server_config(condenser_path=bundle_path)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def echo_server_without_condenser(tmp_path_factory: pytest.TempPathFactory):
+    """An echo server whose condenser bundle is missing: Condense answers FAILED_PRECONDITION."""
+    from splitinfer.server import BackgroundServer
+
+    missing = tmp_path_factory.mktemp("nobundle") / "missing.tflite"
+    with BackgroundServer(echo_server_config(condenser_path=missing)) as server:
+        yield server

@@ -1,0 +1,146 @@
+"""How the SDK's gRPC channel is set up: retries, keepalive, reconnects, TLS and credentials.
+
+One channel per ``Client``, reused by every call (HTTP/2 multiplexes them over one connection).
+
+Retries: only ``UNAVAILABLE`` is retried, only by gRPC itself through the service config below
+(exponential backoff with jitter, at most ``MAX_ATTEMPTS`` attempts, retry throttling so a fleet
+of devices does not hammer a struggling server). A streaming call is retried only until its
+first response arrives, so an answer is never duplicated. The caller's deadline bounds the whole
+call, retries included. Reconnect backoff is short and capped so a server that comes back is
+found within a second or two, and a server that stays down fails a call within a few seconds.
+
+Keepalive: while a call is open the client pings every ``KEEPALIVE_TIME_MS`` and drops the
+connection when a ping is not answered within ``KEEPALIVE_TIMEOUT_MS`` (a dead network shows up
+as UNAVAILABLE, not a hang); no pings while idle (a phone's radio may sleep). A server must accept
+pings at that pace: ``SERVER_KEEPALIVE_OPTIONS`` are the matching ``grpc.server`` options.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import grpc
+
+from splitinfer.sdk._errors import InvalidInputError
+
+SERVICE = "splitinfer.v1.Inference"
+MAX_ATTEMPTS = 5
+KEEPALIVE_TIME_MS = 60_000
+KEEPALIVE_TIMEOUT_MS = 20_000
+
+SERVICE_CONFIG = {
+    "methodConfig": [
+        {
+            "name": [{"service": SERVICE}],
+            "retryPolicy": {
+                "maxAttempts": MAX_ATTEMPTS,
+                "initialBackoff": "0.2s",
+                "maxBackoff": "2s",
+                "backoffMultiplier": 2,
+                "retryableStatusCodes": ["UNAVAILABLE"],
+            },
+        }
+    ],
+    # Each failure costs a token, each success gives back 0.1; retries stop below half of 10.
+    "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1},
+}
+
+# What a splitinfer server sets so that SDK clients' keepalive pings are welcome.
+SERVER_KEEPALIVE_OPTIONS = (
+    ("grpc.http2.min_ping_interval_without_data_ms", KEEPALIVE_TIME_MS // 2),
+    ("grpc.http2.max_ping_strikes", 2),
+)
+
+
+def _user_agent() -> str:
+    try:
+        return f"splitinfer-python/{version('splitinfer')}"
+    except PackageNotFoundError:
+        return "splitinfer-python"
+
+
+def channel_options(tls_server_name: str | None = None) -> list[tuple[str, object]]:
+    options: list[tuple[str, object]] = [
+        ("grpc.enable_retries", 1),
+        ("grpc.service_config", json.dumps(SERVICE_CONFIG)),
+        ("grpc.keepalive_time_ms", KEEPALIVE_TIME_MS),
+        ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_MS),
+        ("grpc.keepalive_permit_without_calls", 0),
+        ("grpc.http2.max_pings_without_data", 0),
+        ("grpc.initial_reconnect_backoff_ms", 100),
+        ("grpc.min_reconnect_backoff_ms", 100),
+        ("grpc.max_reconnect_backoff_ms", 1000),
+        ("grpc.primary_user_agent", _user_agent()),
+    ]
+    if tls_server_name:
+        options.append(("grpc.ssl_target_name_override", tls_server_name))
+    return options
+
+
+def is_loopback_target(target: str) -> bool:
+    """True for ``localhost:P``, ``127.x.x.x:P``, ``[::1]:P`` and ``unix:`` targets."""
+    if target.startswith(("unix:", "unix-abstract:")):
+        return True
+    host = target.split("://", 1)[-1]
+    host = host[1 : host.index("]")] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0]
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_target(target: object) -> str:
+    if not isinstance(target, str) or not target.strip():
+        raise InvalidInputError(f"target must be 'HOST:PORT', got {target!r}")
+    target = target.strip()
+    if "://" in target and not target.startswith(("dns:", "ipv4:", "ipv6:", "unix:")):
+        raise InvalidInputError(
+            f"target {target!r} looks like a URL; pass 'HOST:PORT' (e.g. api.example.com:443), not a scheme"
+        )
+    return target
+
+
+def read_pem(value: bytes | str | Path | None, name: str) -> bytes | None:
+    """PEM bytes, given the bytes themselves or a path to them."""
+    if value is None or isinstance(value, bytes):
+        return value
+    path = Path(value)
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise InvalidInputError(f"cannot read {name} {path}: {err.strerror}") from None
+
+
+def channel_credentials(root_certificates: bytes | None, token: str | None) -> grpc.ChannelCredentials:
+    """TLS credentials (system roots unless ``root_certificates``), with the bearer token if any."""
+    tls = grpc.ssl_channel_credentials(root_certificates=root_certificates)
+    if token is None:
+        return tls
+    return grpc.composite_channel_credentials(tls, grpc.access_token_call_credentials(token))
+
+
+def check_token(credentials: object) -> str | None:
+    if credentials is None:
+        return None
+    if not isinstance(credentials, str) or not credentials.strip():
+        raise InvalidInputError("credentials must be the bearer token as a non-empty str")
+    token = credentials.strip()
+    if any(ch.isspace() for ch in token) or not token.isascii():
+        raise InvalidInputError(
+            "the bearer token must be printable ASCII without spaces (check the token file)"
+        )
+    return token
+
+
+def use_tls(target: str, tls: bool | None, root_certificates: bytes | None) -> bool:
+    """TLS unless turned off; ``tls=None`` means TLS except for plaintext loopback targets."""
+    if tls is None:
+        return root_certificates is not None or not is_loopback_target(target)
+    if not tls and root_certificates is not None:
+        raise InvalidInputError("root_certificates were given but tls=False; drop one of them")
+    return bool(tls)

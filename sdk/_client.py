@@ -1,0 +1,268 @@
+"""``Client``: ask the cloud model about a long context, condensed on this device first.
+
+    with Client("api.example.com:443", credentials=token) as client:
+        stream = client.generate("When did the bridge open?", context=documents, rate=0.33)
+        for chunk in stream:
+            print(chunk, end="", flush=True)
+        print(stream.result.savings.summary())
+
+The channel (see ``_channel``) is made once and reused; every call has a deadline; ``UNAVAILABLE``
+is retried by gRPC with backoff (service config), never by a loop here; failures raise the typed
+errors of ``_rpc_errors`` with the server's message. ``AsyncClient`` (``_aio``) is the twin.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+
+import grpc
+
+from splitinfer.sdk._channel import (
+    channel_credentials,
+    channel_options,
+    check_target,
+    check_token,
+    is_loopback_target,
+    read_pem,
+    use_tls,
+)
+from splitinfer.sdk._condenser import Condenser
+from splitinfer.sdk._errors import InvalidInputError, SplitinferError
+from splitinfer.sdk._policy import CondenserSlot, GenerateResult, Policy
+from splitinfer.sdk._prepare import Prepared, check_timeout, sampling_options
+from splitinfer.sdk._rpc_errors import RequestCancelledError, ServerError, from_rpc_error
+from splitinfer.v1 import inference_pb2 as pb
+from splitinfer.v1 import inference_pb2_grpc as pb_grpc
+
+
+class ChannelSettings:
+    """Target, TLS, credentials and compression, checked once; shared by both clients."""
+
+    def __init__(
+        self,
+        target: object,
+        credentials: object,
+        tls: bool | None,
+        root_certificates: bytes | str | os.PathLike | None,
+        tls_server_name: str | None,
+        compression: bool,
+        allow_insecure_credentials: bool,
+    ) -> None:
+        self.target = check_target(target)
+        token = check_token(credentials)
+        roots = read_pem(root_certificates, "root_certificates")  # type: ignore[arg-type]
+        self.secure = use_tls(self.target, tls, roots)
+        if (
+            token
+            and not self.secure
+            and not is_loopback_target(self.target)
+            and not allow_insecure_credentials
+        ):
+            raise InvalidInputError(
+                f"refusing to send a bearer token in plaintext to {self.target}: use TLS (tls=True, "
+                "root_certificates=...) or pass allow_insecure_credentials=True behind a trusted proxy"
+            )
+        # Call credentials need a secure channel; on plaintext the token travels as metadata.
+        self.metadata: tuple[tuple[str, str], ...] = (
+            (("authorization", f"Bearer {token}"),) if token and not self.secure else ()
+        )
+        self.credentials = channel_credentials(roots, token) if self.secure else None
+        self.options = channel_options(tls_server_name)
+        self.compression = grpc.Compression.Gzip if compression else grpc.Compression.NoCompression
+
+
+class GenerateStream:
+    """The answer of one ``Client.generate`` call: iterate it for text chunks.
+
+    After the last chunk, ``result`` holds the ``GenerateResult`` (usage, where condensation ran,
+    savings). ``cancel()`` (or leaving a ``with`` block early, or ``close()``) cancels the call on
+    the server too. Errors during iteration raise the typed ``ServerError`` subclasses.
+    """
+
+    def __init__(self, call: grpc.Call, prepared: Prepared, request: pb.GenerateRequest, target: str) -> None:
+        self._call = call
+        self._prepared = prepared
+        self._request = request
+        self._target = target
+        self._pieces: list[str] = []
+        self._result: GenerateResult | None = None
+        self._cancelled = False
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        if self._result is not None:
+            raise StopIteration
+        if self._cancelled:
+            raise RequestCancelledError("the call was cancelled by this client", "CANCELLED", self._target)
+        try:
+            for response in self._call:
+                if response.HasField("chunk"):
+                    self._pieces.append(response.chunk.text)
+                    return response.chunk.text
+                if response.HasField("final"):
+                    text = "".join(self._pieces)
+                    self._result = self._prepared.result(text, response.final, self._request)
+                    raise StopIteration
+        except grpc.RpcError as err:
+            if self._cancelled:
+                raise RequestCancelledError(
+                    "the call was cancelled by this client", "CANCELLED", self._target
+                ) from None
+            raise from_rpc_error(err, self._target) from None
+        raise ServerError("the answer stream ended without its final message", "INTERNAL", self._target)
+
+    @property
+    def result(self) -> GenerateResult:
+        """The finished call's result; raises if the stream has not been read to its end."""
+        if self._result is None:
+            raise SplitinferError(
+                "the answer is not complete: iterate the stream to its end (or call collect())"
+            )
+        return self._result
+
+    @property
+    def prepared(self) -> Prepared:
+        """Where condensation ran and why, known before the first chunk."""
+        return self._prepared
+
+    def collect(self) -> GenerateResult:
+        """Read the rest of the answer and return the result."""
+        for _ in self:
+            pass
+        return self.result
+
+    def cancel(self) -> None:
+        """Cancel the call; the server stops generating within one chunk."""
+        if self._result is None and not self._cancelled:
+            self._cancelled = True
+            self._call.cancel()
+
+    close = cancel
+
+    def __enter__(self) -> GenerateStream:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.cancel()
+
+
+class Client:
+    """A connection to a splitinfer server, with an on-device condenser.
+
+    ``target`` is ``HOST:PORT``. ``condenser``: ``"default"`` (the bundled one, loaded on first
+    use), a ``Condenser``, a bundle path (``pathlib.Path``) or ``None`` (no device condenser).
+    ``policy``: see ``Policy``. ``credentials``: the bearer token. ``tls``: ``None`` = TLS unless
+    the target is loopback; ``root_certificates``: PEM bytes or a path (default: system roots);
+    ``tls_server_name`` overrides the name checked in the server's certificate. ``timeout``: the
+    deadline in seconds of each call (retries included). ``compression``: gzip requests.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        condenser: Condenser | str | Path | None = "default",
+        policy: Policy | str = Policy.PREFER_DEVICE_CONDENSE,
+        credentials: str | None = None,
+        *,
+        tls: bool | None = None,
+        root_certificates: bytes | str | os.PathLike | None = None,
+        tls_server_name: str | None = None,
+        timeout: float = 60.0,
+        compression: bool = True,
+        allow_insecure_credentials: bool = False,
+    ) -> None:
+        self.policy = Policy.parse(policy)
+        self.timeout = check_timeout(timeout)
+        self._slot = CondenserSlot(condenser)
+        self.settings = ChannelSettings(
+            target,
+            credentials,
+            tls,
+            root_certificates,
+            tls_server_name,
+            compression,
+            allow_insecure_credentials,
+        )
+        s = self.settings
+        if s.secure:
+            self._channel = grpc.secure_channel(s.target, s.credentials, s.options, s.compression)
+        else:
+            self._channel = grpc.insecure_channel(s.target, s.options, s.compression)
+        self._stub = pb_grpc.InferenceStub(self._channel)
+
+    @property
+    def target(self) -> str:
+        return self.settings.target
+
+    def generate(
+        self,
+        question: str,
+        context: str = "",
+        *,
+        instruction: str = "",
+        rate: float | None = None,
+        target_tokens: int | None = None,
+        force: Sequence[str] = (),
+        keep_digits: bool = True,
+        policy: Policy | str | None = None,
+        model: str = "",
+        max_new_tokens: int = 0,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop: Sequence[str] = (),
+        seed: int | None = None,
+        request_id: str = "",
+        timeout: float | None = None,
+    ) -> GenerateStream:
+        """Condense ``context`` per the policy, send the prompt, and stream the answer.
+
+        ``instruction`` (a system prompt) and ``question`` are never condensed. ``rate`` /
+        ``target_tokens`` / ``force`` / ``keep_digits`` are the condenser's (see
+        ``Condenser.condense``). Condensing (on the device or through the server's ``Condense``)
+        happens before this returns; the answer streams as the result is iterated.
+        """
+        deadline = check_timeout(self.timeout if timeout is None else timeout)
+        prepared = Prepared(
+            question=question,
+            context=context,
+            instruction=instruction,
+            rate=rate,
+            target_tokens=target_tokens,
+            force=force,
+            keep_digits=keep_digits,
+            policy=self.policy if policy is None else Policy.parse(policy),
+            slot=self._slot,
+            options=sampling_options(model, max_new_tokens, temperature, top_p, stop, seed, request_id),
+        )
+        prepared.condense_on_device()
+        if prepared.needs_server_condense:
+            try:
+                response = self._stub.Condense(
+                    prepared.condense_request(), timeout=deadline, metadata=self.settings.metadata
+                )
+            except grpc.RpcError as err:
+                prepared.server_condense_failed(from_rpc_error(err, self.target))
+            else:
+                prepared.server_condensed(response)
+        request = prepared.generate_request()
+        call = self._stub.Generate(request, timeout=deadline, metadata=self.settings.metadata)
+        return GenerateStream(call, prepared, request, self.target)
+
+    def close(self) -> None:
+        """Close the channel; calls still open are cancelled."""
+        self._channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

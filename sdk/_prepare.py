@@ -1,0 +1,221 @@
+"""One ``generate`` call's preparation, free of I/O, shared by ``Client`` and ``AsyncClient``.
+
+The clients drive it in this order::
+
+    call = Prepared(...)                 # checks every argument
+    call.condense_on_device()            # per policy; may decide the server must condense
+    if call.needs_server_condense:
+        try: response = <Condense RPC>(call.condense_request())
+        except ServerError as err: call.server_condense_failed(err)   # falls back or raises
+        else: call.server_condensed(response)
+    request = call.generate_request()    # what goes on the wire
+    ... stream ...
+    call.result(text, final)             # GenerateResult with usage and savings
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from splitinfer.sdk._condenser import CondenseResult
+from splitinfer.sdk._errors import InvalidInputError
+from splitinfer.sdk._inputs import check_force, check_rate_or_target, check_text
+from splitinfer.sdk._policy import (
+    CondenserSlot,
+    GenerateResult,
+    Policy,
+    Savings,
+    Where,
+    build_generate_request,
+    device_condensation,
+    finish_reason,
+    server_condensation,
+    usage_of,
+)
+from splitinfer.sdk._rpc_errors import CondenserUnavailableError, NotReadyError, ServerError
+from splitinfer.v1 import inference_pb2 as pb
+
+
+def check_timeout(timeout: object) -> float:
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        raise InvalidInputError(
+            f"timeout must be a number of seconds > 0 (every call has a deadline), got {timeout!r}"
+        )
+    return float(timeout)
+
+
+def sampling_options(
+    model: str,
+    max_new_tokens: int,
+    temperature: float | None,
+    top_p: float | None,
+    stop: Sequence[str],
+    seed: int | None,
+    request_id: str,
+) -> dict[str, Any]:
+    """The sampling/routing options as a dict, type-checked (the server checks the ranges)."""
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+        raise InvalidInputError(
+            f"max_new_tokens must be an integer >= 0 (0 = the server's default), got {max_new_tokens!r}"
+        )
+    for name, value in (("temperature", temperature), ("top_p", top_p)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise InvalidInputError(f"{name} must be a number or None, got {value!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise InvalidInputError(f"seed must be an integer >= 0 or None, got {seed!r}")
+    stops = (stop,) if isinstance(stop, str) else tuple(stop)
+    if not all(isinstance(s, str) for s in stops):
+        raise InvalidInputError("stop must be a list of str")
+    return {
+        "model": check_text(model, "model"),
+        "max_new_tokens": max_new_tokens,
+        "temperature": temperature,
+        "top_p": top_p,
+        "stop": stops,
+        "seed": seed,
+        "request_id": check_text(request_id, "request_id"),
+    }
+
+
+class Prepared:
+    """The state of one call between the arguments and the wire (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        question: object,
+        context: object,
+        instruction: object,
+        rate: object,
+        target_tokens: object,
+        force: object,
+        keep_digits: bool,
+        policy: Policy,
+        slot: CondenserSlot,
+        options: dict[str, Any],
+    ) -> None:
+        self.question = check_text(question, "question", optional=True)
+        self.context = check_text(context, "context", optional=True)
+        self.instruction = check_text(instruction, "instruction", optional=True)
+        if not self.question.strip() and not self.context.strip():
+            raise InvalidInputError("question and context are both empty: there is nothing to ask")
+        self.rate, self.target_tokens = check_rate_or_target(rate, target_tokens)
+        self.force = check_force(force)
+        self.keep_digits = bool(keep_digits)
+        self.policy = policy
+        self._slot = slot
+        self.options = options
+        self.where = Where.NOWHERE
+        self.fallback_reason: str | None = None
+        self.sent_context = self.context
+        self.condensation: pb.Condensation | None = None
+        self.device_result: CondenseResult | None = None
+        self.needs_server_condense = False
+        self._condense_request_bytes = 0
+        self._server_ms = 0.0
+        self._tokens: tuple[int | None, int | None] = (None, None)
+
+    def condense_on_device(self) -> None:
+        """Condense here if the policy says so; else mark the server step or leave the context as is."""
+        if not self.context.strip():
+            self.fallback_reason = (
+                None if self.policy is Policy.NO_CONDENSE else "nothing to condense: the context is empty"
+            )
+            return
+        if self.policy is Policy.NO_CONDENSE:
+            return
+        if self.policy is Policy.SERVER_CONDENSE:
+            self.needs_server_condense = True
+            return
+        condenser, why = self._slot.get()
+        if condenser is None:
+            if self.policy is Policy.ONLY_DEVICE_CONDENSE:
+                raise CondenserUnavailableError(
+                    f"{why}; policy ONLY_DEVICE_CONDENSE never sends the full context, so nothing was sent "
+                    "(fix the bundle, or use PREFER_DEVICE_CONDENSE to fall back to the server)"
+                )
+            self.fallback_reason = str(why)
+            self.needs_server_condense = True
+            return
+        result = condenser.condense(
+            self.context,
+            self.question,
+            rate=self.rate,
+            target_tokens=self.target_tokens,
+            force=self.force,
+            keep_digits=self.keep_digits,
+        )
+        self.device_result = result
+        self.sent_context = result.text
+        self.condensation = device_condensation(result)
+        self.where = Where.DEVICE
+        self._tokens = (result.original_tokens, result.condensed_tokens)
+
+    def condense_request(self) -> pb.CondenseRequest:
+        request = pb.CondenseRequest(
+            request_id=self.options.get("request_id") or "",
+            context=self.context,
+            question=self.question,
+            rate=self.rate or 0.0,
+            target_tokens=self.target_tokens or 0,
+            force=self.force,
+            keep_digits=self.keep_digits,
+        )
+        self._condense_request_bytes = request.ByteSize()
+        return request
+
+    def server_condensed(self, response: pb.CondenseResponse) -> None:
+        self.needs_server_condense = False
+        self.sent_context = response.condensed
+        self.condensation = server_condensation(response, self.rate, self.target_tokens)
+        self.where = Where.SERVER
+        self._server_ms = response.condense_ms
+        self._tokens = (response.original_tokens, response.condensed_tokens)
+
+    def server_condense_failed(self, err: ServerError) -> None:
+        """Fall back to the uncondensed context if the policy allows it and the server lacks a condenser."""
+        self.needs_server_condense = False
+        if self.policy is Policy.SERVER_CONDENSE and isinstance(err, NotReadyError):
+            raise CondenserUnavailableError(
+                f"policy SERVER_CONDENSE, but the server cannot condense: {err.server_message}; "
+                "condense on the device (PREFER_DEVICE_CONDENSE) or send it as is (NO_CONDENSE)"
+            ) from err
+        if self.policy is not Policy.PREFER_DEVICE_CONDENSE or not isinstance(err, NotReadyError):
+            raise err
+        self.fallback_reason = f"{self.fallback_reason}; the server cannot condense either ({err.server_message}): sent uncondensed"
+
+    def generate_request(self) -> pb.GenerateRequest:
+        return build_generate_request(
+            self.question, self.sent_context, self.instruction, self.options, self.condensation
+        )
+
+    def result(self, text: str, final: pb.GenerateFinal, sent: pb.GenerateRequest) -> GenerateResult:
+        original = build_generate_request(self.question, self.context, self.instruction, self.options, None)
+        savings = Savings(
+            where=self.where,
+            original_tokens=self._tokens[0],
+            sent_tokens=self._tokens[1],
+            original_bytes=original.ByteSize(),
+            sent_bytes=sent.ByteSize() + self._condense_request_bytes,
+            device_ms=self.device_result.ms if self.device_result is not None else 0.0,
+            server_condense_ms=self._server_ms,
+        )
+        return GenerateResult(
+            text=text,
+            finish_reason=finish_reason(final),
+            usage=usage_of(final),
+            savings=savings,
+            where=self.where,
+            fallback_reason=self.fallback_reason,
+            condensed_context=self.sent_context,
+            request_id=final.request_id,
+            model=final.model,
+            condense_result=self.device_result,
+        )

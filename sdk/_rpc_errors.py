@@ -1,0 +1,163 @@
+"""Typed errors for what the server (or the network) answered, mapped from gRPC status codes.
+
+Every error carries the server's own message (it says what was wrong), the gRPC code name and
+the target, plus a hint on what to do. ``OverloadedError.retry_after_s`` comes from the
+``google.rpc.RetryInfo`` the server puts in the rich status details.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+from splitinfer.sdk._errors import InvalidInputError, SplitinferError
+
+_STATUS_DETAILS_KEY = "grpc-status-details-bin"
+_RETRY_INFO_TYPE = "type.googleapis.com/google.rpc.RetryInfo"
+
+
+class ServerError(SplitinferError):
+    """The call failed on the server or on the way there. ``code`` is the gRPC status code name."""
+
+    hint = ""
+
+    def __init__(self, message: str, code: str = "UNKNOWN", target: str = "") -> None:
+        self.code = code
+        self.target = target
+        self.server_message = message
+        where = f" from {target}" if target else ""
+        hint = f"; {self.hint}" if self.hint else ""
+        super().__init__(f"{message} ({code}{where}){hint}")
+
+
+class ServerUnavailableError(ServerError):
+    """The server could not be reached (down, wrong address, TLS mismatch) after the retries."""
+
+    hint = "check that the server runs at that address and that TLS settings match (--tls-ca / plaintext)"
+
+
+class DeadlineExceededError(ServerError):
+    """The call did not finish before its deadline."""
+
+    hint = "allow more time (timeout=...) or ask for a shorter answer"
+
+
+class AuthenticationError(ServerError):
+    """The server refused the credentials (missing, malformed, unknown or not allowed)."""
+
+    hint = "pass a valid token (credentials=... / --token-file)"
+
+
+class InvalidRequestError(ServerError, InvalidInputError):
+    """The server rejected the request's content (INVALID_ARGUMENT, OUT_OF_RANGE)."""
+
+    exit_code = 2
+
+
+class OverloadedError(ServerError):
+    """The server is at capacity (RESOURCE_EXHAUSTED); retry after ``retry_after_s`` if given."""
+
+    def __init__(self, message: str, code: str = "RESOURCE_EXHAUSTED", target: str = "") -> None:
+        self.retry_after_s: float | None = None
+        super().__init__(message, code, target)
+
+
+class NotReadyError(ServerError):
+    """The server lacks something this call needs (FAILED_PRECONDITION), e.g. a condenser."""
+
+
+class RequestCancelledError(ServerError):
+    """The call was cancelled (by this client, or the server went away mid-call)."""
+
+
+class CondenserUnavailableError(SplitinferError):
+    """The policy demands a condensation that cannot run (no device bundle / no server condenser)."""
+
+
+_BY_CODE: dict[grpc.StatusCode, type[ServerError]] = {
+    grpc.StatusCode.UNAVAILABLE: ServerUnavailableError,
+    grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
+    grpc.StatusCode.UNAUTHENTICATED: AuthenticationError,
+    grpc.StatusCode.PERMISSION_DENIED: AuthenticationError,
+    grpc.StatusCode.INVALID_ARGUMENT: InvalidRequestError,
+    grpc.StatusCode.OUT_OF_RANGE: InvalidRequestError,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: OverloadedError,
+    grpc.StatusCode.FAILED_PRECONDITION: NotReadyError,
+    grpc.StatusCode.UNIMPLEMENTED: NotReadyError,
+    grpc.StatusCode.CANCELLED: RequestCancelledError,
+}
+
+
+def from_rpc_error(err: grpc.RpcError, target: str) -> ServerError:
+    """The typed SDK error for a failed gRPC call (sync or ``grpc.aio``)."""
+    code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
+    code = code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.UNKNOWN
+    details = err.details() if hasattr(err, "details") else None
+    message = details or str(err) or "no message"
+    error = _BY_CODE.get(code, ServerError)(message, code.name, target)
+    if isinstance(error, OverloadedError):
+        error.retry_after_s = _retry_after(_trailers(err))
+    return error
+
+
+def _trailers(err: grpc.RpcError) -> tuple:
+    try:
+        return tuple(err.trailing_metadata() or ())  # type: ignore[attr-defined]
+    except Exception:  # a channel-level failure has no trailers
+        return ()
+
+
+def _retry_after(trailers: tuple) -> float | None:
+    """Seconds from the ``google.rpc.RetryInfo`` in the rich status details, if there is one.
+
+    Decoded by hand (google.rpc.Status { repeated Any details = 3 }, Any { type_url = 1, value = 2 },
+    RetryInfo { Duration retry_delay = 1 }, Duration { seconds = 1, nanos = 2 }) because the
+    googleapis protos are not a device dependency.
+    """
+    blob = next((v for k, v in trailers if k == _STATUS_DETAILS_KEY), None)
+    if not isinstance(blob, bytes):
+        return None
+    try:
+        for number, value in _fields(blob):
+            if number != 3 or not isinstance(value, bytes):
+                continue
+            detail = dict(_fields(value))
+            if detail.get(1) == _RETRY_INFO_TYPE.encode():
+                delay = dict(_fields(dict(_fields(detail.get(2, b""))).get(1, b"")))
+                return int(delay.get(1, 0)) + int(delay.get(2, 0)) / 1e9
+    except (IndexError, ValueError, TypeError):
+        return None
+    return None
+
+
+def _fields(data: bytes) -> list[tuple[int, int | bytes]]:
+    """(field number, value) pairs of a protobuf message: varints as int, length-delimited as bytes."""
+    out: list[tuple[int, int | bytes]] = []
+    pos = 0
+    while pos < len(data):
+        key, pos = _varint(data, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(data, pos)
+            out.append((number, value))
+        elif wire == 2:
+            size, pos = _varint(data, pos)
+            if pos + size > len(data):
+                raise ValueError("truncated field")
+            out.append((number, data[pos : pos + size]))
+            pos += size
+        elif wire in (1, 5):
+            pos += 8 if wire == 1 else 4
+        else:
+            raise ValueError(f"unsupported wire type {wire}")
+    return out
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
