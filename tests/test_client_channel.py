@@ -38,9 +38,13 @@ def ask(client: Client, model: str = "echo", **kwargs: object) -> str:
 
 
 def test_a_down_server_raises_server_unavailable_after_the_retries_not_at_the_deadline() -> None:
-    with Client(f"127.0.0.1:{free_port()}", condenser=None, policy="none", timeout=60) as client:
-        with pytest.raises(ServerUnavailableError, match=r"UNAVAILABLE from 127\.0\.0\.1:\d+.*check that the server runs"):
-            ask(client)
+    with (
+        Client(f"127.0.0.1:{free_port()}", condenser=None, policy="none", timeout=60) as client,
+        pytest.raises(
+            ServerUnavailableError, match=r"UNAVAILABLE from 127\.0\.0\.1:\d+.*check that the server runs"
+        ),
+    ):
+        ask(client)
 
 
 def test_a_server_that_starts_late_is_reached_by_the_retries() -> None:
@@ -52,7 +56,7 @@ def test_a_server_that_starts_late_is_reached_by_the_retries() -> None:
     starter.start()
     try:
         with Client(f"127.0.0.1:{port}", condenser=None, policy="none", timeout=30) as client:
-            assert ask(client).split() == "The server is up. Is it up?".split()
+            assert ask(client).split() == ["The", "server", "is", "up.", "Is", "it", "up?"]
     finally:
         starter.join()
         server.stop()
@@ -78,15 +82,19 @@ def test_without_the_retry_policy_the_same_late_start_fails() -> None:
 
 
 def test_a_call_past_its_deadline_raises_deadline_exceeded(echo_server) -> None:
-    with Client(echo_server.address, condenser=None, policy="none", timeout=0.5) as client:
-        with pytest.raises(DeadlineExceededError, match="allow more time"):
-            ask(client, model="echo-slow", max_new_tokens=5000)
+    with (
+        Client(echo_server.address, condenser=None, policy="none", timeout=0.5) as client,
+        pytest.raises(DeadlineExceededError, match="allow more time"),
+    ):
+        ask(client, model="echo-slow", max_new_tokens=5000)
 
 
 def test_a_timeout_per_call_overrides_the_client_default(echo_server) -> None:
-    with Client(echo_server.address, condenser=None, policy="none", timeout=60) as client:
-        with pytest.raises(DeadlineExceededError):
-            ask(client, model="echo-slow", max_new_tokens=5000, timeout=0.3)
+    with (
+        Client(echo_server.address, condenser=None, policy="none", timeout=60) as client,
+        pytest.raises(DeadlineExceededError),
+    ):
+        ask(client, model="echo-slow", max_new_tokens=5000, timeout=0.3)
 
 
 @pytest.mark.parametrize("timeout", [0, -1, float("inf"), None])
@@ -123,21 +131,31 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory):
 
 def test_tls_with_the_servers_certificate_and_a_token_works(secure_server, tls_files) -> None:
     cert, _, _ = tls_files
-    with Client(secure_server.address, condenser=None, policy="none", credentials=TOKEN, root_certificates=cert) as client:
+    with Client(
+        secure_server.address, condenser=None, policy="none", credentials=TOKEN, root_certificates=cert
+    ) as client:
         assert client.settings.secure
         assert "Is it up?" in ask(client)
 
 
 def test_tls_against_an_untrusted_certificate_is_unavailable_not_a_hang(secure_server) -> None:
-    with Client(secure_server.address, condenser=None, policy="none", credentials=TOKEN, tls=True, timeout=30) as client:
-        with pytest.raises(ServerUnavailableError):
-            ask(client)
+    with (
+        Client(
+            secure_server.address, condenser=None, policy="none", credentials=TOKEN, tls=True, timeout=30
+        ) as client,
+        pytest.raises(ServerUnavailableError),
+    ):
+        ask(client)
 
 
 def test_plaintext_against_a_tls_server_is_unavailable(secure_server) -> None:
-    with Client(secure_server.address, condenser=None, policy="none", credentials=TOKEN, tls=False, timeout=30) as client:
-        with pytest.raises(ServerUnavailableError):
-            ask(client)
+    with (
+        Client(
+            secure_server.address, condenser=None, policy="none", credentials=TOKEN, tls=False, timeout=30
+        ) as client,
+        pytest.raises(ServerUnavailableError),
+    ):
+        ask(client)
 
 
 @pytest.mark.parametrize(
@@ -148,9 +166,13 @@ def test_a_refused_token_raises_authentication_error_with_the_servers_reason(
     secure_server, tls_files, token: str | None, message: str
 ) -> None:
     cert, _, _ = tls_files
-    with Client(secure_server.address, condenser=None, policy="none", credentials=token, root_certificates=cert) as client:
-        with pytest.raises(AuthenticationError, match=f"{message}.*UNAUTHENTICATED.*pass a valid token"):
-            ask(client)
+    with (
+        Client(
+            secure_server.address, condenser=None, policy="none", credentials=token, root_certificates=cert
+        ) as client,
+        pytest.raises(AuthenticationError, match=f"{message}.*UNAUTHENTICATED.*pass a valid token"),
+    ):
+        ask(client)
 
 
 def test_a_token_travels_as_metadata_on_plaintext_loopback(auth_server) -> None:
@@ -172,12 +194,14 @@ def test_non_loopback_targets_use_tls_by_default() -> None:
 def test_an_overloaded_server_raises_overloaded_with_its_retry_hint() -> None:
     from sdk_bundles import echo_server_config
 
-    with BackgroundServer(echo_server_config(max_concurrent=1, max_queued=0)) as server:
-        with Client(server.address, condenser=None, policy="none", timeout=30) as client:
-            busy = client.generate("Is it up?", context="x", model="echo-slow", max_new_tokens=5000)
-            next(busy)
-            with pytest.raises(OverloadedError) as err:
-                ask(client)
-            busy.cancel()
+    with (
+        BackgroundServer(echo_server_config(max_concurrent=1, max_queued=0)) as server,
+        Client(server.address, condenser=None, policy="none", timeout=30) as client,
+    ):
+        busy = client.generate("Is it up?", context="x", model="echo-slow", max_new_tokens=5000)
+        next(busy)
+        with pytest.raises(OverloadedError) as err:
+            ask(client)
+        busy.cancel()
     assert err.value.retry_after_s is not None and err.value.retry_after_s > 0
     assert "retry after" in str(err.value)

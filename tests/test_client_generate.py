@@ -17,10 +17,13 @@ from splitinfer.sdk import (
 
 pytest_plugins = ["sdk_bundles"]
 
-DOCS = " ".join(
-    f"Document {i}: the harbour board met again and talked about paint, trees and the old road."
-    for i in range(60)
-) + " The bridge opened to traffic in 1932 after six years of work."
+DOCS = (
+    " ".join(
+        f"Document {i}: the harbour board met again and talked about paint, trees and the old road."
+        for i in range(60)
+    )
+    + " The bridge opened to traffic in 1932 after six years of work."
+)
 QUESTION = "When did the bridge open?"
 
 
@@ -38,7 +41,9 @@ def test_the_answer_streams_in_chunks_that_add_up_to_the_result(client: Client) 
 
 
 def test_the_server_receives_the_condensed_context_and_the_whole_question(client: Client) -> None:
-    stream = client.generate(QUESTION, context=DOCS, instruction="Answer briefly.", rate=0.3, model="echo", max_new_tokens=5000)
+    stream = client.generate(
+        QUESTION, context=DOCS, instruction="Answer briefly.", rate=0.3, model="echo", max_new_tokens=5000
+    )
     result = stream.collect()
     # The echo model streams back instruction, context and question as it received them.
     assert result.text.split() == ("Answer briefly. " + result.condensed_context + " " + QUESTION).split()
@@ -47,7 +52,9 @@ def test_the_server_receives_the_condensed_context_and_the_whole_question(client
 
 
 def test_the_result_reports_usage_place_and_savings(client: Client, condenser: Condenser) -> None:
-    result = client.generate(QUESTION, context=DOCS, rate=0.3, model="echo", max_new_tokens=5000, request_id="savings-1").collect()
+    result = client.generate(
+        QUESTION, context=DOCS, rate=0.3, model="echo", max_new_tokens=5000, request_id="savings-1"
+    ).collect()
     assert result.where is Where.DEVICE and result.fallback_reason is None
     assert result.usage.prompt_tokens == len(result.text.split())
     assert result.usage.completion_tokens == len(result.text.split())
@@ -94,7 +101,7 @@ def test_leaving_a_with_block_early_cancels_the_call(echo_server, client: Client
 
 
 def test_a_request_the_server_rejects_raises_invalid_request_with_its_message(client: Client) -> None:
-    with pytest.raises(InvalidRequestError, match="unknown model 'gpt-99'.*echo"):
+    with pytest.raises(InvalidRequestError, match=r"unknown model 'gpt-99'.*echo"):
         client.generate(QUESTION, context="short", model="gpt-99").collect()
 
 

@@ -20,7 +20,9 @@ def ask(address: str, condenser: object, policy: Policy, **kwargs: object):
         return client.generate(QUESTION, context=DOCS, model="echo", max_new_tokens=5000, **kwargs).collect()
 
 
-def test_prefer_device_condenses_on_the_device_when_the_bundle_loads(echo_server, condenser: Condenser) -> None:
+def test_prefer_device_condenses_on_the_device_when_the_bundle_loads(
+    echo_server, condenser: Condenser
+) -> None:
     result = ask(echo_server.address, condenser, Policy.PREFER_DEVICE_CONDENSE, rate=0.3)
     assert result.where is Where.DEVICE and result.fallback_reason is None
     assert result.savings.sent_tokens < 0.5 * result.savings.original_tokens
@@ -71,8 +73,10 @@ def test_server_condense_uses_the_server_even_with_a_device_bundle(echo_server, 
     assert result.condensed_context == device.text  # the same bundle on both sides
 
 
-def test_server_condense_fails_clearly_when_the_server_has_no_condenser(echo_server_without_condenser) -> None:
-    with pytest.raises(CondenserUnavailableError, match="server cannot condense.*missing.tflite"):
+def test_server_condense_fails_clearly_when_the_server_has_no_condenser(
+    echo_server_without_condenser,
+) -> None:
+    with pytest.raises(CondenserUnavailableError, match=r"server cannot condense.*missing\.tflite"):
         ask(echo_server_without_condenser.address, None, Policy.SERVER_CONDENSE)
 
 
