@@ -1,20 +1,139 @@
-"""``splitinfer convert``: convert a trained student into a .tflite condenser bundle, gated."""
+"""``splitinfer convert``: convert a trained student into a .tflite condenser bundle, gated.
+
+Needs the [convert] extra (TensorFlow). Exit codes: 0 every gate passed and the bundle is written;
+1 a gate failed (the --report JSON says which; nothing is written); 2 bad input (missing or corrupt
+model, bad flag or data file; nothing is written).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 
-from splitinfer.sdk._errors import SplitinferError
+_MODES = ("float32", "float16", "dynamic", "int8", "auto")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "convert",
         help="Convert a trained student into a .tflite condenser bundle, gated.",
-        description="Convert a trained student into a .tflite condenser bundle, gated.",
+        description=__doc__,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    parser.add_argument("model", type=Path, help="the student: a .keras file or a SavedModel folder")
+    parser.add_argument(
+        "--output", "-o", type=Path, required=True, help="bundle to write (e.g. condenser.tflite)"
+    )
+    parser.add_argument(
+        "--mode",
+        choices=_MODES,
+        default="auto",
+        help="float32; float16 (half-size weights); dynamic (int8 weights); int8 (full integer, calibrated); "
+        "auto = the fastest mode that passes every gate",
+    )
+    parser.add_argument(
+        "--calibration",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="LABELS.jsonl",
+        help="labels whose windows calibrate int8 activations (default: --parity-data)",
+    )
+    parser.add_argument(
+        "--parity-data",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="LABELS.jsonl",
+        help="held-back labels the converted model is compared on (default: seeded synthetic prompts)",
+    )
+    parser.add_argument(
+        "--teacher-data",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="LABELS.jsonl",
+        help="held-out teacher labels: keep/drop F1 of the converted model against the teacher, "
+        "recorded in the manifest and model card",
+    )
+    parser.add_argument(
+        "--max-size-mb", type=float, default=4.0, help="size gate: largest bundle, MB (10^6 bytes)"
+    )
+    parser.add_argument(
+        "--max-p50-ms", type=float, default=3.0, help="latency gate: p50 ms of one window, one thread"
+    )
+    parser.add_argument(
+        "--min-agreement",
+        type=float,
+        default=0.99,
+        help="parity gate (float16, dynamic, int8): keep/drop agreement with the Keras model",
+    )
+    parser.add_argument(
+        "--max-float-delta",
+        type=float,
+        default=1e-4,
+        help="parity gate (float32): largest |score difference| from the Keras model",
+    )
+    parser.add_argument(
+        "--min-teacher-f1",
+        type=float,
+        default=0.0,
+        help="teacher gate: keep/drop F1 against --teacher-data (0 = report only)",
+    )
+    parser.add_argument(
+        "--allow-flex",
+        action="store_true",
+        help="let Select-TF (Flex) ops through; such a bundle does not run in the device SDK",
+    )
+    parser.add_argument("--default-rate", type=float, default=0.33, help="the bundle's default keep rate")
+    parser.add_argument(
+        "--model-version", default=None, help="e.g. minilm-cnn-1.0 (default: from the training summary)"
+    )
+    parser.add_argument(
+        "--training-summary",
+        type=Path,
+        default=None,
+        help="JSON written by 'splitinfer distill train' (default: MODEL.json next to the model)",
+    )
+    parser.add_argument("--vocab", type=Path, default=None, help="WordPiece vocabulary (default: the SDK's)")
+    parser.add_argument("--report", type=Path, default=None, help="write the JSON report here")
+    parser.add_argument("--json", action="store_true", help="print the JSON report on stdout")
+    parser.add_argument("--seed", type=int, default=0, help="seeds synthetic parity data and latency inputs")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SplitinferError("'splitinfer convert' is not built yet (issue #4)")
+    from splitinfer.converters.release import ConvertOptions, release
+    from splitinfer.converters.report import write_report
+    from splitinfer.converters.windows import VOCAB_PATH
+
+    options = ConvertOptions(
+        model=args.model,
+        output=args.output,
+        mode=args.mode,
+        calibration=args.calibration,
+        parity_data=args.parity_data,
+        teacher_data=args.teacher_data,
+        max_size_mb=args.max_size_mb,
+        max_p50_ms=args.max_p50_ms,
+        min_agreement=args.min_agreement,
+        max_float_delta=args.max_float_delta,
+        min_teacher_f1=args.min_teacher_f1,
+        allow_flex=args.allow_flex,
+        default_rate=args.default_rate,
+        model_version=args.model_version,
+        seed=args.seed,
+        vocab=args.vocab or VOCAB_PATH,
+        training_summary=args.training_summary,
+    )
+    outcome = release(options)
+    write_report(args.report, outcome.report)
+    if args.json:
+        print(json.dumps(outcome.report, indent=2, sort_keys=True, default=str))
+    if outcome.exit_code:
+        print(f"splitinfer convert: error: {outcome.message}", file=sys.stderr)
+    elif not args.json:
+        print(outcome.message)
+    return outcome.exit_code

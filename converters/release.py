@@ -1,0 +1,407 @@
+"""``splitinfer convert`` end to end: model in, gated bundle out, JSON report always.
+
+``release(options)`` loads the model, converts it in the requested mode (or every mode for
+``auto``), runs the gates (``gates``), picks the mode, measures agreement with the teacher on
+held-out labels when given, and writes the bundle atomically only when every gate passed.
+
+Exit codes (``Outcome.exit_code``): 0 every gate passed and the bundle is written; 1 a gate failed
+(the report says which, nothing is written); 2 bad input (missing or corrupt model, bad flags or
+data), nothing is written.
+
+``auto`` picks the fastest mode that passes every gate. Latencies on a shared machine are noisy,
+so modes within ``AUTO_TIE`` of the fastest count as tied and the first of ``AUTO_PREFERENCE``
+among them wins: the same model then gets the same mode run after run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from splitinfer.converters import gates as G
+from splitinfer.converters.agreement import compare
+from splitinfer.converters.convert import (
+    MODES,
+    Source,
+    convert,
+    frozen_function,
+    import_tensorflow,
+    load_source,
+)
+from splitinfer.converters.report import CARD_NAME, build_manifest, model_card
+from splitinfer.converters.windows import VOCAB_PATH, Prompt, load_prompts, prompt_windows, score_prompt
+from splitinfer.sdk._bundle import build_bundle, write_bundle
+from splitinfer.sdk._errors import InvalidInputError, SplitinferError
+from splitinfer.sdk._tokenizer import WordPieceTokenizer
+
+AUTO_PREFERENCE = ("dynamic", "int8", "float16", "float32")
+AUTO_TIE = 0.15
+
+
+@dataclass
+class ConvertOptions:
+    """Everything ``splitinfer convert`` takes; see ``cli/convert.py`` for each flag's meaning."""
+
+    model: Path
+    output: Path
+    mode: str = "auto"
+    calibration: list[Path] = field(default_factory=list)
+    parity_data: list[Path] = field(default_factory=list)
+    teacher_data: list[Path] = field(default_factory=list)
+    max_size_mb: float = 4.0
+    max_p50_ms: float = 3.0
+    min_agreement: float = 0.99
+    max_float_delta: float = 1e-4
+    min_teacher_f1: float = 0.0
+    allow_flex: bool = False
+    default_rate: float = 0.33
+    model_version: str | None = None
+    seed: int = 0
+    vocab: Path = VOCAB_PATH
+    training_summary: Path | None = None
+    parity_prompts: int = 48
+    calibration_windows: int = 64
+    latency_runs: int = 100
+
+
+@dataclass
+class Outcome:
+    exit_code: int
+    report: dict[str, Any]
+    message: str = ""
+
+
+def check_options(options: ConvertOptions) -> None:
+    """``InvalidInputError`` for a flag value that cannot work."""
+    if options.mode not in (*MODES, "auto"):
+        raise InvalidInputError(f"--mode must be one of {', '.join((*MODES, 'auto'))}, got {options.mode!r}")
+    positive = {
+        "--max-size-mb": options.max_size_mb,
+        "--max-p50-ms": options.max_p50_ms,
+        "--max-float-delta": options.max_float_delta,
+    }
+    for flag, value in positive.items():
+        if not value > 0:
+            raise InvalidInputError(f"{flag} must be > 0, got {value}")
+    for flag, value in {
+        "--min-agreement": options.min_agreement,
+        "--min-teacher-f1": options.min_teacher_f1,
+    }.items():
+        if not 0.0 <= value <= 1.0:
+            raise InvalidInputError(f"{flag} must be in [0, 1], got {value}")
+    if not 0.0 < options.default_rate <= 1.0:
+        raise InvalidInputError(f"--default-rate must be in (0, 1], got {options.default_rate}")
+    if options.mode == "int8" and not (options.calibration or options.parity_data):
+        raise InvalidInputError("--mode int8 needs calibration data: pass --calibration LABELS.jsonl")
+    for flag, paths in {
+        "--calibration": options.calibration,
+        "--parity-data": options.parity_data,
+        "--teacher-data": options.teacher_data,
+    }.items():
+        for path in paths:
+            if not Path(path).is_file():
+                raise InvalidInputError(f"{flag} {path}: no such file")
+    if options.output.exists() and options.output.is_dir():
+        raise InvalidInputError(
+            f"--output {options.output} is a folder; give a file name like condenser.tflite"
+        )
+
+
+def load_vocab(path: Path) -> tuple[list[str], WordPieceTokenizer]:
+    try:
+        vocab = Path(path).read_text(encoding="utf-8").splitlines()
+        return vocab, WordPieceTokenizer(vocab)
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise InvalidInputError(f"--vocab {path}: not a usable WordPiece vocabulary ({err})") from None
+
+
+def synthetic_prompts(
+    tokenizer: WordPieceTokenizer, count: int, max_question_len: int, seed: int
+) -> list[Prompt]:
+    """Seeded stand-in prompts (vocabulary words, a question drawn from the text) for parity
+    when no held-back labels are given."""
+    from splitinfer.converters.windows import encode_prompt
+
+    rng = np.random.default_rng(seed)
+    pool = [w for w in tokenizer.vocab if w.isalpha() and len(w) > 2]
+    prompts = []
+    for i in range(count):
+        words = [str(w) for w in rng.choice(pool, size=int(rng.integers(150, 900)))]
+        start = int(rng.integers(0, len(words) - 8))
+        record = {
+            "id": f"synthetic-{i}",
+            "words": words,
+            "scores": [0.0] * len(words),
+            "question": "what is " + " ".join(words[start : start + 6]) + "?",
+        }
+        prompts.append(encode_prompt(tokenizer, record, max_question_len))
+    return prompts
+
+
+def heldback_prompts(
+    paths: list[Path], tokenizer: WordPieceTokenizer, max_question_len: int, limit: int
+) -> tuple[list[Prompt], dict[str, Any]]:
+    """Prompts of labels files, held-out split first, at most ``limit``."""
+    metas, prompts = load_prompts(paths, tokenizer, max_question_len)
+    ordered = [p for p in prompts if p.split != "train"] + [p for p in prompts if p.split == "train"]
+    chosen = [p for p in ordered if len(p.ids)][:limit]
+    if not chosen:
+        raise InvalidInputError(f"{', '.join(map(str, paths))}: no labelled prompts with any tokens")
+    return chosen, {
+        "files": [m["file"] for m in metas],
+        "prompts": len(chosen),
+        "heldout_prompts": sum(p.split != "train" for p in chosen),
+    }
+
+
+def calibration_windows(
+    prompts: list[Prompt], max_seq_len: int, count: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    out = []
+    for prompt in prompts:
+        windows, _ = prompt_windows(prompt, max_seq_len)
+        out.extend((w, prompt.question_ids) for w in windows)
+    return out[:count]
+
+
+def read_training_summary(options: ConvertOptions) -> dict[str, Any]:
+    path = options.training_summary or options.model.with_name(options.model.name + ".json")
+    if not path.is_file():
+        if options.training_summary:
+            raise InvalidInputError(f"--training-summary {path}: no such file")
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise InvalidInputError(f"{path}: the training summary is not JSON ({err})") from None
+
+
+def teacher_agreement(model: bytes, prompts: list[Prompt], max_seq_len: int, rate: float) -> dict[str, Any]:
+    """Keep/drop F1 of the converted model against the teacher's scores on ``prompts``."""
+    scorer = G.TFLiteScorer(model)
+    student = [score_prompt(p, scorer, max_seq_len) for p in prompts]
+    agree = compare(
+        [p.teacher for p in prompts], student, [p.counts for p in prompts], [p.words for p in prompts], rate
+    )
+    return {"rate": rate, **agree.to_dict()}
+
+
+def release(options: ConvertOptions) -> Outcome:
+    """Run the whole conversion; never raises for bad input or failed gates (see the exit codes)."""
+    started = time.perf_counter()
+    report: dict[str, Any] = {
+        "requested_mode": options.mode,
+        "model": options.model.name,
+        "output": str(options.output),
+    }
+    try:
+        outcome = _release(options, report)
+    except InvalidInputError as err:
+        outcome = Outcome(2, report, str(err))
+    except SplitinferError as err:
+        outcome = Outcome(1, report, str(err))
+    report.update(
+        exit_code=outcome.exit_code,
+        message=outcome.message,
+        status={0: "passed", 1: "failed", 2: "bad_input"}[outcome.exit_code],
+        seconds=round(time.perf_counter() - started, 2),
+    )
+    return outcome
+
+
+def _release(options: ConvertOptions, report: dict[str, Any]) -> Outcome:
+    check_options(options)
+    vocab, tokenizer = load_vocab(options.vocab)
+    training = read_training_summary(options)
+    source = load_source(options.model)
+    report["max_seq_len"], report["max_question_len"] = source.max_seq_len, source.max_question_len
+    if options.parity_data:
+        parity_set, parity_info = heldback_prompts(
+            options.parity_data, tokenizer, source.max_question_len, options.parity_prompts
+        )
+    else:
+        parity_set = synthetic_prompts(
+            tokenizer, min(options.parity_prompts, 16), source.max_question_len, options.seed
+        )
+        parity_info = {"files": [], "prompts": len(parity_set), "synthetic": True}
+    report["parity_data"] = parity_info
+    calibration: list[tuple[np.ndarray, np.ndarray]] = []
+    if options.calibration:
+        cal_prompts, _ = heldback_prompts(options.calibration, tokenizer, source.max_question_len, 10**9)
+        calibration = calibration_windows(cal_prompts, source.max_seq_len, options.calibration_windows)
+    elif options.parity_data:
+        calibration = calibration_windows(parity_set, source.max_seq_len, options.calibration_windows)
+    teacher_set: list[Prompt] = []
+    if options.teacher_data:
+        teacher_set, _ = heldback_prompts(options.teacher_data, tokenizer, source.max_question_len, 10**9)
+    modes = [options.mode] if options.mode != "auto" else [m for m in MODES if m != "int8" or calibration]
+    if options.mode == "auto" and not calibration:
+        report["skipped_modes"] = {"int8": "no calibration data (--calibration or --parity-data)"}
+    frozen = frozen_function(source)
+    candidates = {mode: _candidate(options, source, frozen, mode, calibration, parity_set) for mode in modes}
+    runnable = {m: c["model"] for m, c in candidates.items() if c["runnable"]}
+    timings = G.latency(
+        runnable, source.max_seq_len, source.max_question_len, options.latency_runs, options.seed
+    )
+    tf_version = import_tensorflow().__version__
+    for mode, cand in candidates.items():
+        _finish_candidate(
+            options, source, cand, mode, timings.get(mode), training, teacher_set, vocab, tf_version
+        )
+    report["candidates"] = {m: _public(c) for m, c in candidates.items()}
+    chosen = _choose(candidates, options.mode)
+    if chosen is None:
+        failed = [f"{m}: {g.name}" for m, c in candidates.items() for g in c["gates"] if not g.passed]
+        report["failed_gates"] = failed
+        report["gates"] = [g.to_dict() for g in candidates[modes[0]]["gates"]] if len(modes) == 1 else None
+        return Outcome(
+            1,
+            report,
+            "gate failed: "
+            + "; ".join(_gate_line(m, g) for m, c in candidates.items() for g in c["gates"] if not g.passed),
+        )
+    cand = candidates[chosen]
+    write_bundle(
+        options.output,
+        cand["model"],
+        vocab,
+        cand["manifest"],
+        {CARD_NAME: model_card(cand["manifest"]).encode()},
+    )
+    report.update(
+        mode=chosen,
+        gates=[g.to_dict() for g in cand["gates"]],
+        failed_gates=[],
+        bundle_bytes=len(cand["bundle"]),
+        model_bytes=len(cand["model"]),
+        bundle_sha256=hashlib.sha256(cand["bundle"]).hexdigest(),
+        latency_ms=timings.get(chosen),
+        agreement_vs_teacher=cand["manifest"]["agreement_vs_teacher"],
+    )
+    return Outcome(0, report, f"wrote {options.output} ({chosen}, {len(cand['bundle'])} bytes)")
+
+
+def _gate_line(mode: str, gate: G.Gate) -> str:
+    return f"{mode} {gate.name} {gate.value} vs {gate.threshold} {gate.unit}".strip()
+
+
+def _candidate(
+    options: ConvertOptions,
+    source: Source,
+    frozen: Any,
+    mode: str,
+    calibration: list[tuple[np.ndarray, np.ndarray]],
+    parity_set: list[Prompt],
+) -> dict[str, Any]:
+    model = convert(frozen, mode, calibration)
+    ops_gate = G.builtin_ops(model, options.allow_flex)
+    cand: dict[str, Any] = {"model": model, "gates": [ops_gate], "runnable": False, "parity": {}}
+    try:
+        G.interpreter(model)
+        cand["runnable"] = True
+    except (RuntimeError, ValueError) as err:
+        detail = f"LiteRT cannot run this model here ({str(err).splitlines()[0][:200]})"
+        if options.allow_flex:
+            detail = "skipped (--allow-flex): " + detail
+        cand["gates"].append(
+            G.Gate("parity", options.allow_flex, None, _parity_threshold(options, mode), detail=detail)
+        )
+        return cand
+    gate, stats = G.parity(
+        source.predict,
+        model,
+        parity_set,
+        mode,
+        source.max_seq_len,
+        options.default_rate,
+        options.max_float_delta,
+        options.min_agreement,
+    )
+    cand["gates"].append(gate)
+    cand["parity"] = {k: (round(v, 8) if isinstance(v, float) else v) for k, v in stats.items()}
+    return cand
+
+
+def _parity_threshold(options: ConvertOptions, mode: str) -> float:
+    return options.max_float_delta if mode == "float32" else options.min_agreement
+
+
+def _finish_candidate(
+    options: ConvertOptions,
+    source: Source,
+    cand: dict[str, Any],
+    mode: str,
+    timing: dict[str, float] | None,
+    training: dict[str, Any],
+    teacher_set: list[Prompt],
+    vocab: list[str],
+    tf_version: str,
+) -> None:
+    """Latency, teacher agreement, manifest and size gate of one candidate."""
+    cand["latency_ms"] = timing
+    if timing is None:
+        detail = "skipped (--allow-flex): not runnable here" if options.allow_flex else "not runnable here"
+        cand["gates"].append(G.Gate("latency", options.allow_flex, None, options.max_p50_ms, detail=detail))
+    else:
+        cand["gates"].append(G.latency_gate(timing["p50_ms"], options.max_p50_ms))
+    agreement = None
+    if teacher_set and cand["runnable"]:
+        agreement = teacher_agreement(cand["model"], teacher_set, source.max_seq_len, options.default_rate)
+        if options.min_teacher_f1 > 0:
+            cand["gates"].append(
+                G.Gate(
+                    "teacher_f1",
+                    agreement["f1"] >= options.min_teacher_f1,
+                    agreement["f1"],
+                    options.min_teacher_f1,
+                    f"keep/drop F1 vs teacher at rate {options.default_rate}",
+                )
+            )
+    size_threshold = G.Gate("size", True, None, options.max_size_mb, "MB (bundle)")
+    version = options.model_version or training.get("model_version") or f"student-{mode}"
+    manifest = build_manifest(
+        model_version=version,
+        max_seq_len=source.max_seq_len,
+        max_question_len=source.max_question_len,
+        default_rate=options.default_rate,
+        mode=mode,
+        gates=[*cand["gates"], size_threshold],
+        parity=cand["parity"],
+        training=training,
+        teacher_agreement=agreement,
+        seed=options.seed,
+        tensorflow_version=tf_version,
+    )
+    bundle = build_bundle(cand["model"], vocab, manifest, {CARD_NAME: model_card(manifest).encode()})
+    size = G.size_gate(len(bundle), options.max_size_mb)
+    cand["gates"].append(size)
+    cand.update(manifest=manifest, bundle=bundle)
+
+
+def _choose(candidates: dict[str, dict[str, Any]], requested: str) -> str | None:
+    passing = {m: c for m, c in candidates.items() if all(g.passed for g in c["gates"])}
+    if requested != "auto":
+        return requested if requested in passing else None
+    if not passing:
+        return None
+    p50 = {m: (c["latency_ms"] or {}).get("p50_ms", float("inf")) for m, c in passing.items()}
+    fastest = min(p50.values())
+    tied = [m for m in passing if p50[m] <= fastest * (1 + AUTO_TIE)]
+    return min(tied, key=AUTO_PREFERENCE.index)
+
+
+def _public(cand: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "model_bytes": len(cand["model"]),
+        "bundle_bytes": len(cand["bundle"]) if "bundle" in cand else None,
+        "latency_ms": cand.get("latency_ms"),
+        "passed": all(g.passed for g in cand["gates"]),
+        "gates": [g.to_dict() for g in cand["gates"]],
+        "parity": cand.get("parity"),
+    }

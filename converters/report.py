@@ -1,0 +1,132 @@
+"""What a release says about itself: the bundle's manifest, its model card, the JSON report.
+
+The manifest and the model card go inside the bundle, so they hold only what is the same on every
+rebuild from the same inputs and seed (no timestamps, no machine paths, no latencies: a latency
+gate records its threshold and that it passed; the measured figures go in the JSON report).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from splitinfer.converters.gates import Gate
+
+CARD_NAME = "model_card.md"
+
+
+def manifest_gates(gates: list[Gate]) -> dict[str, Any]:
+    """Gate results for the manifest: deterministic values only (see the module docstring)."""
+    out: dict[str, Any] = {}
+    for gate in gates:
+        entry: dict[str, Any] = {"passed": gate.passed, "threshold": gate.threshold, "unit": gate.unit}
+        if gate.name in ("builtin_ops", "parity"):
+            entry["value"] = gate.value
+        out[gate.name] = entry
+    return out
+
+
+def build_manifest(
+    *,
+    model_version: str,
+    max_seq_len: int,
+    max_question_len: int,
+    default_rate: float,
+    mode: str,
+    gates: list[Gate],
+    parity: dict[str, Any],
+    training: dict[str, Any],
+    teacher_agreement: dict[str, Any] | None,
+    seed: int,
+    tensorflow_version: str,
+) -> dict[str, Any]:
+    """The bundle manifest (``sdk._bundle.REQUIRED_FIELDS`` and what a release pipeline audits)."""
+    teacher = training.get("teacher") or {}
+    return {
+        "model_version": model_version,
+        "max_seq_len": max_seq_len,
+        "max_question_len": max_question_len,
+        "inputs": {"context_ids": "context_ids", "question_ids": "question_ids"},
+        "output": "scores",
+        "default_rate": default_rate,
+        "teacher": str(teacher.get("name") or "unknown"),
+        "teacher_settings": teacher.get("settings") or {},
+        "architecture": training.get("architecture") or {},
+        "training_data": training.get("data") or {},
+        "training": {k: v for k, v in training.items() if k not in ("teacher", "architecture", "data")},
+        "conversion": {"mode": mode, "converter": f"tensorflow {tensorflow_version}", "seed": seed},
+        "gates": manifest_gates(gates),
+        "parity": parity,
+        "agreement_vs_teacher": teacher_agreement,
+    }
+
+
+def _pct(value: Any) -> str:
+    return f"{100 * value:.1f}%" if isinstance(value, (int, float)) else "not measured"
+
+
+def model_card(manifest: dict[str, Any]) -> str:
+    """A short human-readable card of the bundle, made from its manifest."""
+    arch = manifest.get("architecture") or {}
+    data = manifest.get("training_data") or {}
+    agree = manifest.get("agreement_vs_teacher") or {}
+    gates = manifest.get("gates") or {}
+    lines = [
+        f"# Condenser {manifest['model_version']}",
+        "",
+        "A question-aware token scorer that runs on the device (LiteRT, builtin ops only) and keeps the",
+        "words of a long prompt that matter for the question. Words are kept or dropped whole; numbers",
+        "and forced words are always kept (see the SDK's selection rules).",
+        "",
+        "## Model",
+        f"- Inputs: context token ids int32 [1, {manifest['max_seq_len']}], question token ids int32 "
+        f"[1, {manifest['max_question_len']}] (WordPiece, BERT uncased vocabulary, 0 = padding).",
+        "- Output: a keep score in [0, 1] per context token; a word's score is its tokens' mean.",
+        f"- Architecture: {arch.get('summary', 'see manifest')}.",
+        f"- Conversion: {manifest['conversion']['mode']} ({manifest['conversion']['converter']}); "
+        f"default rate {manifest['default_rate']}.",
+        "",
+        "## Teacher and data",
+        f"- Distilled from: {manifest['teacher']} (settings in the manifest, `teacher_settings`).",
+        f"- Training data: {data.get('summary', 'see manifest')}.",
+        "",
+        "## Agreement with the teacher (held-out prompts, never trained on)",
+    ]
+    if agree:
+        lines += [
+            f"- Word-level keep/drop F1 at rate {agree.get('rate')}: {agree.get('f1', 0):.3f} "
+            f"({agree.get('prompts')} prompts, {agree.get('words')} words; numbers kept by both as forced words).",
+            f"- F1 over the words the scores decide (forced words left out): {agree.get('f1_unforced', 0):.3f}.",
+            f"- Same decision on {_pct(agree.get('agreement'))} of words.",
+        ]
+    else:
+        lines.append(
+            "- Not measured for this bundle (no held-out teacher labels were given to the converter)."
+        )
+    lines += ["", "## Release gates", ""]
+    for name, gate in gates.items():
+        value = f", value {gate['value']}" if "value" in gate and name != "builtin_ops" else ""
+        lines.append(
+            f"- {name}: {'passed' if gate['passed'] else 'FAILED'} (threshold {gate['threshold']} {gate['unit']}{value})"
+        )
+    lines += [
+        "",
+        "## Limits",
+        "- Trained on English question answering and maths prompts; other languages and prompt kinds",
+        "  are condensed by the same features (question overlap, local context) but were not measured.",
+        "- The student imitates its teacher, errors included: it is as good as the teacher's labels.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_report(path: Path | None, report: dict[str, Any]) -> None:
+    """Write the JSON report (atomically) when a path was given."""
+    if path is None:
+        return
+    from splitinfer.sdk._bundle import atomic_write
+
+    atomic_write(
+        Path(path), (json.dumps(report, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8")
+    )

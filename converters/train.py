@@ -1,0 +1,347 @@
+"""``splitinfer distill train``: fit the student to a teacher's word scores.
+
+Data: labels files of ``splitinfer distill label`` (see ``windows``). Only prompts of the corpus
+``train`` split are trained on; prompts of the ``heldout`` split are never seen and are what the
+summary's ``heldout_agreement`` is measured on. A further ``--validation-fraction`` of the train
+prompts (chosen by a hash of their id) is held back to stop training at the best epoch.
+
+Examples are the model's windows, cut exactly as the device cuts them; a token's target is its
+word's teacher score turned into its *rank* within the prompt (0 = the least important word, 1 =
+the most; ties share the mean rank). The device keeps the best-ranked words of a prompt, so only
+the order within a prompt matters, and ranks make prompts whose teacher scores have different
+scales (a short maths problem, ten long documents) weigh alike. The loss is binary cross-entropy
+on those soft targets over real tokens (padding ignored).
+
+Writes the model (``--output``, a ``.keras`` file) and next to it ``<output>.json``: the teacher,
+the architecture, a summary of the training data, the epochs run and the agreement with the
+teacher; ``splitinfer convert`` copies it into the bundle's manifest. Deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from splitinfer.sdk._errors import InvalidInputError
+
+
+@dataclass
+class TrainOptions:
+    labels: list[Path]
+    output: Path
+    epochs: int = 8
+    seed: int = 0
+    batch_size: int = 32
+    learning_rate: float = 2e-3
+    max_seq_len: int = 512
+    max_question_len: int = 64
+    validation_fraction: float = 0.1
+    rate: float = 0.33
+    embed_dim: int = 64
+    channels: int = 64
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 1)
+    model_version: str | None = None
+    verbose: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def register_train(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``train`` to the ``splitinfer distill`` subcommands."""
+    parser = subparsers.add_parser(
+        "train",
+        help="Train the student on teacher labels (needs the [convert] extra).",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--labels", type=Path, nargs="+", required=True, metavar="LABELS.jsonl")
+    parser.add_argument("--output", "-o", type=Path, required=True, help="the student, e.g. student.keras")
+    parser.add_argument("--epochs", type=int, default=8, help="at most this many passes (default 8)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--max-seq-len", type=int, default=512, help="window length in tokens (default 512)")
+    parser.add_argument("--max-question-len", type=int, default=64)
+    parser.add_argument("--validation-fraction", type=float, default=0.1)
+    parser.add_argument("--rate", type=float, default=0.33, help="rate the agreement is measured at")
+    parser.add_argument("--embed-dim", type=int, default=64)
+    parser.add_argument("--channels", type=int, default=64)
+    parser.add_argument("--dilations", default="1,2,4,8,16,32,1", help="comma-separated conv dilations")
+    parser.add_argument("--model-version", default=None, help="recorded in the summary, e.g. minilm-cnn-1.0")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.set_defaults(func=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    try:
+        dilations = tuple(int(d) for d in str(args.dilations).split(",") if d.strip())
+    except ValueError:
+        raise InvalidInputError(
+            f"--dilations must be comma-separated integers, got {args.dilations!r}"
+        ) from None
+    options = TrainOptions(
+        labels=list(args.labels),
+        output=args.output,
+        epochs=args.epochs,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        max_seq_len=args.max_seq_len,
+        max_question_len=args.max_question_len,
+        validation_fraction=args.validation_fraction,
+        rate=args.rate,
+        embed_dim=args.embed_dim,
+        channels=args.channels,
+        dilations=dilations,
+        model_version=args.model_version,
+        verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),
+    )
+    summary = train(options)
+    agree = summary.get("heldout_agreement") or summary.get("validation_agreement") or {}
+    print(
+        f"wrote {options.output} ({summary['epochs_run']} epochs, {summary['seconds']:.0f} s; "
+        f"keep/drop F1 vs teacher {agree.get('f1', float('nan')):.3f} on {agree.get('prompts', 0)} prompts)"
+    )
+    return 0
+
+
+def check_options(options: TrainOptions) -> None:
+    if not options.labels:
+        raise InvalidInputError("--labels: give at least one labels file from 'splitinfer distill label'")
+    for name, value in {
+        "--epochs": options.epochs,
+        "--batch-size": options.batch_size,
+        "--max-seq-len": options.max_seq_len,
+        "--max-question-len": options.max_question_len,
+        "--embed-dim": options.embed_dim,
+        "--channels": options.channels,
+    }.items():
+        if value < 1:
+            raise InvalidInputError(f"{name} must be >= 1, got {value}")
+    if not 0.0 <= options.validation_fraction < 1.0:
+        raise InvalidInputError(f"--validation-fraction must be in [0, 1), got {options.validation_fraction}")
+    if not options.dilations or min(options.dilations) < 1:
+        raise InvalidInputError(f"--dilations must be positive integers, got {options.dilations}")
+    if not options.learning_rate > 0:
+        raise InvalidInputError(f"--learning-rate must be > 0, got {options.learning_rate}")
+
+
+def rank_targets(scores: np.ndarray) -> np.ndarray:
+    """Each score's rank in [0, 1] within its prompt (ties share the mean rank; one word: 1)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if len(scores) < 2:
+        return np.ones(len(scores), dtype=np.float32)
+    values, inverse = np.unique(scores, return_inverse=True)
+    counts = np.bincount(inverse, minlength=len(values))
+    first = np.cumsum(counts) - counts
+    mean_rank = first + (counts - 1) / 2.0
+    return (mean_rank[inverse] / (len(scores) - 1)).astype(np.float32)
+
+
+def is_validation(prompt_id: str, fraction: float) -> bool:
+    """Whether a train prompt is held back for early stopping (a stable hash of its id)."""
+    digest = int(hashlib.sha1(prompt_id.encode("utf-8")).hexdigest()[:8], 16)
+    return digest / 0xFFFFFFFF < fraction
+
+
+def build_examples(prompts: list[Any], max_seq_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(context_ids, question_ids, targets)`` of every window of ``prompts`` (targets -1 on padding)."""
+    from splitinfer.converters.windows import prompt_windows, token_targets
+
+    contexts, questions, targets = [], [], []
+    for prompt in prompts:
+        windows, spans = prompt_windows(prompt, max_seq_len)
+        if not spans:
+            continue
+        contexts.append(windows)
+        questions.append(np.repeat(prompt.question_ids[None, :], len(spans), axis=0))
+        targets.append(token_targets(prompt, spans, rank_targets(prompt.teacher), max_seq_len))
+    if not contexts:
+        raise InvalidInputError("the labels hold no train-split prompt with any tokens to train on")
+    return np.concatenate(contexts), np.concatenate(questions), np.concatenate(targets)
+
+
+def masked_bce(y_true: Any, y_pred: Any) -> Any:
+    """Binary cross-entropy over real tokens (targets >= 0), padding (-1) ignored."""
+    from keras import ops
+
+    mask = ops.cast(ops.greater_equal(y_true, 0.0), "float32")
+    target = ops.clip(y_true, 0.0, 1.0)
+    pred = ops.clip(y_pred, 1e-6, 1.0 - 1e-6)
+    loss = -(target * ops.log(pred) + (1.0 - target) * ops.log(1.0 - pred))
+    return ops.sum(loss * mask) / ops.maximum(ops.sum(mask), 1.0)
+
+
+def data_summary(
+    metas: list[dict[str, Any]],
+    prompts: list[Any],
+    train: list[Any],
+    val: list[Any],
+    heldout: list[Any],
+    windows: int,
+) -> dict[str, Any]:
+    by_source: dict[str, int] = {}
+    for prompt in train:
+        by_source[prompt.source or "unknown"] = by_source.get(prompt.source or "unknown", 0) + 1
+    tokens = int(sum(int(p.counts.sum()) for p in train))
+    text = (
+        f"{len(train)} train prompts ({', '.join(f'{k} {v}' for k, v in sorted(by_source.items()))}), "
+        f"{windows} windows, {tokens} tokens; {len(val)} validation and {len(heldout)} held-out prompts not trained on"
+    )
+    return {
+        "summary": text,
+        "files": [
+            {k: v for k, v in m.items() if k not in ("teacher", "teacher_settings", "settings")}
+            for m in metas
+        ],
+        "train_prompts": len(train),
+        "validation_prompts": len(val),
+        "heldout_prompts": len(heldout),
+        "train_prompts_by_source": by_source,
+        "train_windows": windows,
+        "train_tokens": tokens,
+        "all_prompts": len(prompts),
+    }
+
+
+def teacher_of(metas: list[dict[str, Any]]) -> dict[str, Any]:
+    """The teacher's name and settings from the labels files' ``_meta`` (all files must agree)."""
+    names = []
+    for meta in metas:
+        teacher = meta.get("teacher")
+        name = teacher.get("name") if isinstance(teacher, dict) else teacher
+        settings = (
+            (teacher.get("settings") if isinstance(teacher, dict) else None)
+            or meta.get("settings")
+            or meta.get("teacher_settings")
+            or {}
+        )
+        names.append((str(name or "unknown"), settings))
+    distinct = sorted({n for n, _ in names})
+    if len(distinct) > 1:
+        raise InvalidInputError(
+            f"the labels files come from different teachers ({', '.join(distinct)}); train on one"
+        )
+    name, settings = names[0] if names else ("unknown", {})
+    return {"name": name, "settings": settings}
+
+
+def train(options: TrainOptions) -> dict[str, Any]:
+    """Train, save the model and its summary; return the summary (see the module docstring)."""
+    check_options(options)
+    started = time.perf_counter()
+    from splitinfer.converters.windows import default_tokenizer, load_prompts
+
+    tokenizer = default_tokenizer()
+    metas, prompts = load_prompts(options.labels, tokenizer, options.max_question_len)
+    teacher = teacher_of(metas)
+    train_all = [p for p in prompts if p.split == "train"]
+    heldout = [p for p in prompts if p.split != "train"]
+    val = [p for p in train_all if is_validation(p.id, options.validation_fraction)]
+    fit = [p for p in train_all if not is_validation(p.id, options.validation_fraction)]
+    x_ctx, x_q, y = build_examples(fit, options.max_seq_len)
+    model, history = _fit(options, x_ctx, x_q, y, val)
+    summary = {
+        "model_version": options.model_version,
+        "teacher": teacher,
+        "data": data_summary(metas, prompts, fit, val, heldout, len(y)),
+        "epochs": options.epochs,
+        "seed": options.seed,
+        "batch_size": options.batch_size,
+        "learning_rate": options.learning_rate,
+        "target": "rank of the teacher's word score within the prompt",
+        "loss": "masked binary cross-entropy",
+        **history,
+    }
+    from splitinfer.converters.student import describe
+
+    summary["architecture"] = describe(model, _config(options))
+    summary["validation_agreement"] = _agreement(model, val, options)
+    summary["heldout_agreement"] = _agreement(model, heldout, options)
+    summary["seconds"] = round(time.perf_counter() - started, 1)
+    options.output.parent.mkdir(parents=True, exist_ok=True)
+    model.save(options.output)
+    sidecar = options.output.with_name(options.output.name + ".json")
+    sidecar.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return summary
+
+
+def _config(options: TrainOptions) -> Any:
+    from splitinfer.converters.student import StudentConfig
+
+    return StudentConfig(
+        max_seq_len=options.max_seq_len,
+        max_question_len=options.max_question_len,
+        embed_dim=options.embed_dim,
+        channels=options.channels,
+        dilations=options.dilations,
+    )
+
+
+def _fit(
+    options: TrainOptions, x_ctx: np.ndarray, x_q: np.ndarray, y: np.ndarray, val: list[Any]
+) -> tuple[Any, dict[str, Any]]:
+    from splitinfer.converters.convert import import_tensorflow
+
+    tf = import_tensorflow()
+    import keras
+
+    from splitinfer.converters.student import build_student
+
+    keras.utils.set_random_seed(options.seed)
+    tf.config.experimental.enable_op_determinism()
+    model = build_student(_config(options))
+    model.compile(optimizer=keras.optimizers.Adam(options.learning_rate), loss=masked_bce)
+    inputs = {"context_ids": x_ctx, "question_ids": x_q}
+    validation = None
+    callbacks = []
+    if val:
+        v_ctx, v_q, v_y = build_examples(val, options.max_seq_len)
+        validation = ({"context_ids": v_ctx, "question_ids": v_q}, v_y)
+        callbacks.append(
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+        )
+    result = model.fit(
+        inputs,
+        y,
+        batch_size=options.batch_size,
+        epochs=options.epochs,
+        shuffle=True,
+        validation_data=validation,
+        callbacks=callbacks,
+        verbose=options.verbose,
+    )
+    losses = [round(float(v), 6) for v in result.history["loss"]]
+    history: dict[str, Any] = {"epochs_run": len(losses), "train_loss": losses}
+    if val:
+        val_losses = [round(float(v), 6) for v in result.history["val_loss"]]
+        history.update(val_loss=val_losses, best_epoch=int(np.argmin(val_losses)) + 1)
+    return model, history
+
+
+def _agreement(model: Any, prompts: list[Any], options: TrainOptions) -> dict[str, Any] | None:
+    """Keep/drop F1 of the Keras student against the teacher on ``prompts`` (None when empty)."""
+    if not prompts:
+        return None
+    from splitinfer.converters.agreement import compare
+    from splitinfer.converters.windows import score_prompts
+
+    def scorer(c: np.ndarray, q: np.ndarray) -> np.ndarray:
+        return np.asarray(model.predict({"context_ids": c, "question_ids": q}, batch_size=64, verbose=0))
+
+    student = score_prompts(prompts, scorer, options.max_seq_len)
+    agree = compare(
+        [p.teacher for p in prompts],
+        student,
+        [p.counts for p in prompts],
+        [p.words for p in prompts],
+        options.rate,
+    )
+    return {"rate": options.rate, **agree.to_dict()}

@@ -1,0 +1,195 @@
+"""Teacher-labelled prompts as the model sees them: token windows, exactly as the device cuts them.
+
+The student must be trained and judged on the inputs the SDK's ``Condenser`` gives the model, so
+this module repeats its steps with the SDK's own functions (``split_words``, the WordPiece
+tokenizer, ``chunk_words``, ``word_scores``):
+
+- question ids: the tokens of the question's words, in order, the first ``max_question_len`` of
+  them, padded with 0;
+- windows: ``chunk_words(counts, max_seq_len)``; a window holds its words' tokens from the start,
+  padded with 0; a single word longer than the window is cut to the window (its score is the mean
+  over the tokens the model saw);
+- word scores: the mean of a word's token scores.
+
+A labels file (``splitinfer distill label``) is JSONL: a first line ``{"_meta": {...}}`` (the
+teacher's name and settings, the corpus), then one line per prompt ``{"id", "source", "split",
+"question", "words": [...], "scores": [...], "answers": [...]}`` with one teacher score per word.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from splitinfer.sdk._errors import InvalidInputError
+from splitinfer.sdk._selection import chunk_words, word_scores
+from splitinfer.sdk._text import split_words
+from splitinfer.sdk._tokenizer import WordPieceTokenizer
+
+VOCAB_PATH = Path(__file__).resolve().parents[1] / "sdk" / "assets" / "vocab.txt"
+
+# A batch scorer: context ids [n, max_seq_len] and question ids [n, max_question_len] (int32) in,
+# token scores [n, max_seq_len] (float32) out.
+BatchScorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass
+class Prompt:
+    """One labelled prompt, tokenized: ``counts[i]`` tokens for word ``i``, ``ids`` all of them."""
+
+    id: str
+    source: str
+    split: str
+    words: list[str]
+    teacher: np.ndarray
+    counts: np.ndarray
+    ids: np.ndarray
+    question_ids: np.ndarray
+
+
+def default_tokenizer() -> WordPieceTokenizer:
+    """The SDK's tokenizer over the vocabulary the bundled condenser ships."""
+    return WordPieceTokenizer.from_file(VOCAB_PATH)
+
+
+def question_ids(tokenizer: WordPieceTokenizer, question: str, max_question_len: int) -> np.ndarray:
+    """The question's first ``max_question_len`` token ids, padded with 0 (as the Condenser does)."""
+    words, _ = split_words(question or "")
+    tokens = list(islice(chain.from_iterable(tokenizer.encode_words(words)), max_question_len))
+    padded = np.zeros(max_question_len, dtype=np.int32)
+    padded[: len(tokens)] = tokens
+    return padded
+
+
+def encode_prompt(tokenizer: WordPieceTokenizer, record: dict[str, Any], max_question_len: int) -> Prompt:
+    """Tokenize one labels record (see the module docstring)."""
+    words = [str(w) for w in record["words"]]
+    encoded = tokenizer.encode_words(words)
+    counts = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    ids = np.fromiter(chain.from_iterable(encoded), dtype=np.int32, count=int(counts.sum()))
+    return Prompt(
+        id=str(record.get("id", "")),
+        source=str(record.get("source", "")),
+        split=str(record.get("split", "train")),
+        words=words,
+        teacher=np.asarray(record["scores"], dtype=np.float32),
+        counts=counts,
+        ids=ids,
+        question_ids=question_ids(tokenizer, str(record.get("question") or ""), max_question_len),
+    )
+
+
+def prompt_windows(prompt: Prompt, max_seq_len: int) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """The prompt's windows ``[n, max_seq_len]`` int32 and, per window, ``(first word, end word, size)``.
+
+    ``size`` is how many leading positions of the window hold tokens; windows of words without
+    tokens are skipped, as the Condenser skips them.
+    """
+    starts = np.cumsum(prompt.counts) - prompt.counts
+    rows: list[np.ndarray] = []
+    spans: list[tuple[int, int, int]] = []
+    for first, end in chunk_words(prompt.counts.tolist(), max_seq_len):
+        begin = int(starts[first])
+        size = min(int(starts[end - 1] + prompt.counts[end - 1]) - begin, max_seq_len)
+        if size == 0:
+            continue
+        row = np.zeros(max_seq_len, dtype=np.int32)
+        row[:size] = prompt.ids[begin : begin + size]
+        rows.append(row)
+        spans.append((first, end, size))
+    windows = np.stack(rows) if rows else np.zeros((0, max_seq_len), dtype=np.int32)
+    return windows, spans
+
+
+def token_targets(
+    prompt: Prompt, spans: Sequence[tuple[int, int, int]], word_target: np.ndarray, max_seq_len: int
+) -> np.ndarray:
+    """Per window, each token's target = its word's ``word_target``; padding is -1 (ignored)."""
+    out = np.full((len(spans), max_seq_len), -1.0, dtype=np.float32)
+    clipped = np.minimum(prompt.counts, max_seq_len)
+    for row, (first, end, size) in enumerate(spans):
+        out[row, :size] = np.repeat(word_target[first:end], clipped[first:end])[:size]
+    return out
+
+
+def score_prompt(prompt: Prompt, scorer: BatchScorer, max_seq_len: int) -> np.ndarray:
+    """Word scores of one prompt under ``scorer``, as the Condenser computes them."""
+    windows, spans = prompt_windows(prompt, max_seq_len)
+    if not spans:
+        return np.zeros(len(prompt.words), dtype=np.float32)
+    questions = np.repeat(prompt.question_ids[None, :], len(spans), axis=0)
+    token_scores = np.asarray(scorer(windows, questions), dtype=np.float32)
+    flat = np.concatenate([token_scores[row, :size] for row, (_, _, size) in enumerate(spans)])
+    return word_scores(flat, np.minimum(prompt.counts, max_seq_len))
+
+
+def score_prompts(prompts: Sequence[Prompt], scorer: BatchScorer, max_seq_len: int) -> list[np.ndarray]:
+    """Word scores of every prompt, with one ``scorer`` call over all their windows."""
+    cut = [prompt_windows(p, max_seq_len) for p in prompts]
+    windows = [w for w, spans in cut if spans]
+    if not windows:
+        return [np.zeros(len(p.words), dtype=np.float32) for p in prompts]
+    questions = [
+        np.repeat(p.question_ids[None, :], len(spans), axis=0)
+        for p, (_, spans) in zip(prompts, cut, strict=True)
+        if spans
+    ]
+    token_scores = np.asarray(scorer(np.concatenate(windows), np.concatenate(questions)), dtype=np.float32)
+    out, row = [], 0
+    for prompt, (_, spans) in zip(prompts, cut, strict=True):
+        mine = token_scores[row : row + len(spans)]
+        row += len(spans)
+        out.append(score_prompt(prompt, lambda c, q, m=mine: m, max_seq_len))
+    return out
+
+
+def read_label_records(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``(meta, records)`` of a labels file; ``InvalidInputError`` naming the line when it is bad."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInputError(f"{path}: no such labels file; make one with 'splitinfer distill label'")
+    meta: dict[str, Any] = {}
+    records: list[dict[str, Any]] = []
+    with path.open(encoding="utf-8") as stream:
+        for number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise InvalidInputError(f"{path}:{number}: not valid JSON ({err.msg})") from None
+            if not isinstance(record, dict):
+                raise InvalidInputError(f"{path}:{number}: expected a JSON object per line")
+            if "_meta" in record:
+                meta = dict(record["_meta"])
+                continue
+            _check_record(record, f"{path}:{number}")
+            records.append(record)
+    return meta, records
+
+
+def _check_record(record: dict[str, Any], where: str) -> None:
+    words, scores = record.get("words"), record.get("scores")
+    if not isinstance(words, list) or not isinstance(scores, list):
+        raise InvalidInputError(f"{where}: a labels line needs 'words' and 'scores' lists")
+    if len(words) != len(scores):
+        raise InvalidInputError(f"{where}: {len(words)} words but {len(scores)} scores")
+
+
+def load_prompts(
+    paths: Iterable[str | Path], tokenizer: WordPieceTokenizer, max_question_len: int
+) -> tuple[list[dict[str, Any]], list[Prompt]]:
+    """Every prompt of every labels file, tokenized, and each file's ``_meta``."""
+    metas: list[dict[str, Any]] = []
+    prompts: list[Prompt] = []
+    for path in paths:
+        meta, records = read_label_records(path)
+        metas.append({"file": Path(path).name, "records": len(records), **meta})
+        prompts.extend(encode_prompt(tokenizer, r, max_question_len) for r in records)
+    return metas, prompts
