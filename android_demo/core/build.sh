@@ -52,4 +52,4 @@ javac --release 17 -encoding UTF-8 -Xlint:all -Werror -d "$OUT/test" -cp "$CP" "
 
 mapfile -t TEST_CLASSES < <(find src/test/java -name '*Test.java' | sort \
   | sed -e 's#^src/test/java/##' -e 's#\.java$##' -e 's#/#.#g')
-java -Dsplitinfer.repo="$ROOT" -cp "$OUT/test:$CP" org.junit.runner.JUnitCore "${TEST_CLASSES[@]}"
+java -Dsplitinfer.repo="$ROOT" -cp "$OUT/test:$CP" dev.splitinfer.core.CoreTestMain "${TEST_CLASSES[@]}"

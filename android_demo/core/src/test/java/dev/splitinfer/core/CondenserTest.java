@@ -1,0 +1,106 @@
+package dev.splitinfer.core;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.Test;
+
+/** How the condenser feeds the model: windows, padding, the question, failures. */
+public class CondenserTest {
+  // ids: [PAD]=0 [UNK]=1 a=2 b=3 ##b=4 q=5
+  private final WordPieceTokenizer tokenizer =
+      new WordPieceTokenizer(List.of("[PAD]", "[UNK]", "a", "b", "##b", "q"));
+
+  /** Records every call and answers a constant score. */
+  private static final class Recorder implements ScoreModel {
+    final List<int[]> contexts = new ArrayList<>();
+    final List<int[]> questions = new ArrayList<>();
+    final float score;
+    final int length;
+
+    Recorder(float score, int length) {
+      this.score = score;
+      this.length = length;
+    }
+
+    @Override
+    public float[] score(int[] contextIds, int[] questionIds) {
+      contexts.add(contextIds.clone());
+      questions.add(questionIds.clone());
+      float[] out = new float[length];
+      Arrays.fill(out, score);
+      return out;
+    }
+  }
+
+  @Test
+  public void fillsEachWindowWithWholeWordsPaddedWithZero() {
+    Recorder model = new Recorder(0.5f, 4);
+    new Condenser(tokenizer, 4, 2, 0.5, model).condense("a bb a a", Condenser.Options.defaults());
+    assertEquals(2, model.contexts.size());
+    assertArrayEquals(new int[] {2, 3, 4, 2}, model.contexts.get(0));
+    assertArrayEquals(new int[] {2, 0, 0, 0}, model.contexts.get(1));
+  }
+
+  @Test
+  public void aWordLongerThanTheWindowIsScoredOnItsFirstWindowTokens() {
+    Recorder model = new Recorder(1f, 4);
+    Condenser condenser = new Condenser(tokenizer, 4, 2, 0.5, model);
+    // "bbbbbb" is 6 tokens: the model sees 4 (score 1), the other 2 count 0, so its mean is 2/3.
+    Condenser.Result result = condenser.condense("a bbbbbb", Condenser.Options.defaults().withTargetTokens(1));
+    assertArrayEquals(new int[] {3, 4, 4, 4}, model.contexts.get(1));
+    assertArrayEquals(new int[] {0}, result.kept);
+    assertEquals(7, result.originalTokens);
+  }
+
+  @Test
+  public void theQuestionIsCutToItsFirstTokensAndPadded() {
+    Recorder model = new Recorder(0.5f, 4);
+    Condenser condenser = new Condenser(tokenizer, 4, 3, 0.5, model);
+    condenser.condense("a", Condenser.Options.defaults().withQuestion("q a b a q"));
+    condenser.condense("a", Condenser.Options.defaults().withQuestion("q"));
+    assertArrayEquals(new int[] {5, 2, 3}, model.questions.get(0));
+    assertArrayEquals(new int[] {5, 0, 0}, model.questions.get(1));
+  }
+
+  @Test
+  public void anEmptyContextNeverRunsTheModel() {
+    Recorder model = new Recorder(0.5f, 4);
+    Condenser.Result result = new Condenser(tokenizer, 4, 2, 0.5, model).condense(" \n", Condenser.Options.defaults());
+    assertTrue(model.contexts.isEmpty());
+    assertEquals("", result.condensed);
+    assertEquals(1f, result.achievedRate(), 0f);
+  }
+
+  @Test
+  public void anInvalidRateFailsBeforeTheModelRuns() {
+    Recorder model = new Recorder(0.5f, 4);
+    Condenser condenser = new Condenser(tokenizer, 4, 2, 0.5, model);
+    InvalidInputException e = assertThrows(InvalidInputException.class,
+        () -> condenser.condense("a b", Condenser.Options.defaults().withRate(1.5)));
+    assertTrue(e.getMessage().contains("rate must be in (0, 1]"));
+    assertTrue(model.contexts.isEmpty());
+  }
+
+  @Test
+  public void withoutRateOrTargetTheDefaultRateApplies() {
+    Condenser condenser = new Condenser(tokenizer, 8, 2, 0.25, new Recorder(0.5f, 8));
+    Condenser.Result result = condenser.condense("a a a a a a a a", Condenser.Options.defaults());
+    assertEquals(2, result.condensedTokens);
+    assertEquals(0.25f, result.achievedRate(), 0f);
+    assertEquals(6, result.tokensSaved());
+  }
+
+  @Test
+  public void aModelReturningTooFewScoresIsAClearError() {
+    Condenser condenser = new Condenser(tokenizer, 4, 2, 0.5, new Recorder(0.5f, 2));
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> condenser.condense("a a a", Condenser.Options.defaults()));
+    assertTrue(e.getMessage(), e.getMessage().contains("returned 2 scores for a window of 3 tokens"));
+  }
+}
