@@ -1,20 +1,128 @@
-"""``splitinfer distill``: label a corpus with a teacher and train a student condenser."""
+"""``splitinfer distill``: label a corpus with a teacher (``label``) and train a student (``train``).
+
+``label`` builds the cases of a data file (``splitinfer.converters.corpus``), has a teacher score
+every word of each context, and appends one JSON line per case to the labels file as it goes
+(``splitinfer.converters.labels``), so ``--resume`` after a crash or Ctrl-C loses nothing.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
-from splitinfer.sdk._errors import SplitinferError
+from splitinfer.sdk._errors import InvalidInputError, SplitinferError
+
+DEFAULT_DATA_DIR = os.environ.get("SPLITINFER_DATA", "../shared/data")
+LABEL_FORMATS = ("nq", "gsm8k", "qa", "synthetic")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "distill",
         help="Label a corpus with a teacher and train a student condenser.",
-        description="Label a corpus with a teacher and train a student condenser.",
+        description="Label a corpus with a teacher (label), then train a student condenser on it (train).",
     )
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=_needs_subcommand)
+    commands = parser.add_subparsers(dest="distill_command", metavar="{label,train}")
+    _register_label(commands)
+    _register_train(commands)
 
 
-def run(args: argparse.Namespace) -> int:
-    raise SplitinferError("'splitinfer distill' is not built yet (issue #4)")
+def _needs_subcommand(args: argparse.Namespace) -> int:
+    raise InvalidInputError(
+        "say what to do: 'splitinfer distill label ...' or 'splitinfer distill train ...'"
+    )
+
+
+def _register_label(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "label",
+        help="Score every word of a corpus's prompts with a teacher; write a labels JSONL.",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--format", required=True, choices=LABEL_FORMATS, help="how to build prompts from --data"
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help=f"the data file (nq/gsm8k/qa; for synthetic, optional prose to fill essays). "
+        f"Shared data lives in {DEFAULT_DATA_DIR} (env SPLITINFER_DATA)",
+    )
+    parser.add_argument("--teacher", default="minilm", choices=("minilm", "llm"))
+    parser.add_argument(
+        "--distractors", default="hard", choices=("hard", "random"), help="nq only (default hard)"
+    )
+    parser.add_argument("--split", default="train", choices=("train", "heldout", "all"), help="default train")
+    parser.add_argument(
+        "--limit", type=int, default=None, help="label at most N cases (synthetic: default 200)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of random choices in the corpus builder")
+    parser.add_argument(
+        "--kinds", default="essay,kv", help="synthetic kinds, comma-separated (default essay,kv)"
+    )
+    parser.add_argument("--output", "-o", type=Path, required=True, help="the labels file to write (JSONL)")
+    parser.add_argument(
+        "--resume", action="store_true", help="keep the cases already in --output, label the rest"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="minilm: CPU threads (1); llm: requests in flight (8)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    llm = parser.add_argument_group("llm teacher")
+    llm.add_argument("--endpoint", default=os.environ.get("SPLITINFER_LLM_URL", "http://127.0.0.1:8000/v1"))
+    llm.add_argument("--model", default=os.environ.get("SPLITINFER_LLM_MODEL", "default"))
+    llm.add_argument("--api-key-env", default="OPENAI_API_KEY", help="env var holding the API key, if any")
+    llm.add_argument("--chunk-words", type=int, default=None, help="words per compression request")
+    parser.set_defaults(func=run_label)
+
+
+def _register_train(commands: argparse._SubParsersAction) -> None:
+    try:
+        from splitinfer.converters.train import register_train
+    except ImportError:
+        parser = commands.add_parser("train", help="Train the student on teacher labels (not built yet).")
+        parser.set_defaults(func=_train_not_built)
+        return
+    register_train(commands)
+
+
+def _train_not_built(args: argparse.Namespace) -> int:
+    raise SplitinferError("'splitinfer distill train' is not built yet (issue #4)")
+
+
+def _teacher_settings(args: argparse.Namespace) -> dict:
+    if args.teacher == "minilm":
+        return {"threads": args.workers} if args.workers else {}
+    settings = {"endpoint": args.endpoint, "model": args.model, "api_key": os.environ.get(args.api_key_env)}
+    if args.workers:
+        settings["concurrency"] = args.workers
+    if args.chunk_words:
+        settings["chunk_words"] = args.chunk_words
+    return settings
+
+
+def run_label(args: argparse.Namespace) -> int:
+    from splitinfer.converters.corpus import build_cases
+    from splitinfer.converters.labels import label_corpus
+    from splitinfer.converters.teachers import get_teacher
+
+    if args.workers is not None and args.workers < 1:
+        raise InvalidInputError(f"--workers must be >= 1, got {args.workers}")
+    split = None if args.split == "all" else args.split
+    cases = build_cases(args.format, args.data, args.distractors, split, args.limit, args.seed, args.kinds)
+    teacher = get_teacher(args.teacher, **_teacher_settings(args))
+    meta = {
+        "teacher": teacher.name,
+        "settings": teacher.settings(),
+        "format": args.format,
+        "split": args.split,
+        "distractors": args.distractors if args.format == "nq" else None,
+        "data": args.data.name if args.data else None,
+        "count": len(cases),
+    }
+    summary = label_corpus(teacher, cases, args.output, meta, resume=args.resume, progress=not args.quiet)
+    print(summary.line())
+    return 1 if summary.failures and not summary.labelled else 0

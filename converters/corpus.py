@@ -48,6 +48,7 @@ __all__ = [
     "FORMATS",
     "SYNTHETIC_KINDS",
     "Case",
+    "build_cases",
     "is_heldout",
     "load_cases",
     "read_jsonl",
@@ -309,3 +310,51 @@ def load_cases(
         if split is None or case.split == split:
             cases.append(case)
     return cases
+
+
+def _prose_of(path: str | Path) -> list[str]:
+    """Passages of a data file (nq ``ctxs`` texts, qa ``context``), train-split records only."""
+    texts: list[str] = []
+    for _, record in read_jsonl(path):
+        question = record.get("question")
+        if isinstance(question, str) and is_heldout(question):
+            continue
+        for ctx in record.get("ctxs") or []:
+            if isinstance(ctx, dict) and isinstance(ctx.get("text"), str):
+                texts.append(ctx["text"])
+        if isinstance(record.get("context"), str):
+            texts.append(record["context"])
+    return texts
+
+
+def build_cases(
+    format: str,
+    data: str | Path | None,
+    distractors: str = "hard",
+    split: str | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    kinds: str = "essay,kv",
+) -> list[Case]:
+    """The cases ``splitinfer distill label`` labels: ``load_cases``, or synthetic ones.
+
+    ``format="synthetic"`` makes ``limit`` cases (default 200) shared evenly among ``kinds``
+    (comma-separated ``SYNTHETIC_KINDS``); essays take their prose from ``data`` when given (the
+    passages of its train-split records), then ``split`` filters them.
+    """
+    if format != "synthetic":
+        if data is None:
+            raise InvalidInputError(
+                f"--data is required for format {format!r} (e.g. the file in ../shared/data)"
+            )
+        return load_cases(format, data, distractors=distractors, split=split, limit=limit, seed=seed)
+    wanted = [k.strip() for k in kinds.split(",") if k.strip()]
+    if not wanted:
+        raise InvalidInputError(f"give at least one synthetic kind ({', '.join(SYNTHETIC_KINDS)})")
+    total = 200 if limit is None else limit
+    texts = _prose_of(data) if data is not None else None
+    cases: list[Case] = []
+    for k, kind in enumerate(wanted):
+        count = total // len(wanted) + (1 if k < total % len(wanted) else 0)
+        cases.extend(synthetic_cases(kind, count, seed=seed, texts=texts))
+    return [c for c in cases if split is None or c.split == split]

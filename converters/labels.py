@@ -1,0 +1,257 @@
+"""The labels file: a teacher's word scores for a corpus, the input of ``splitinfer distill train``.
+
+JSON Lines, UTF-8. The first line is the header, then one line per labelled case::
+
+    {"_meta": {"teacher": "minilm", "settings": {...}, "format": "nq", "split": "train",
+               "data": "nq-open-train.jsonl.gz", "count": 1353}}
+    {"id": "nq-0", "source": "nq", "split": "train", "question": "...",
+     "words": ["Document", "[1](Title:", ...], "scores": [0.1234, ...], "answers": ["..."]}
+
+- ``words`` are ``split_words(context)[0]``: joining them with their original whitespace gives the
+  context back, and the student tokenizes them word by word with the SDK tokenizer.
+- ``scores`` has one float in [0, 1] per word (4 decimals); higher = keep first.
+- ``count`` is how many cases the run set out to label; the file may hold fewer while a run is in
+  progress or after a crash (``--resume`` completes it).
+- Every line is written whole and flushed, so a crash loses at most the line being written; a
+  last line without its newline is such an interrupted write, which ``read_labels`` skips and
+  ``LabelsWriter`` (resuming) cuts off.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from splitinfer.sdk._errors import InvalidInputError
+
+RECORD_FIELDS = ("id", "source", "split", "question", "words", "scores", "answers")
+
+
+@dataclass
+class LabelRecord:
+    """One labelled case: the context's words and the teacher's score for each."""
+
+    id: str
+    source: str
+    split: str
+    question: str
+    words: list[str]
+    scores: list[float]
+    answers: list[str]
+
+    def to_json(self) -> str:
+        data = {name: getattr(self, name) for name in RECORD_FIELDS}
+        data["scores"] = [round(float(s), 4) for s in self.scores]
+        return json.dumps(data, ensure_ascii=False)
+
+
+def _check_record(data: Any, where: str) -> LabelRecord:
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{where}: expected a JSON object")
+    missing = [name for name in RECORD_FIELDS if name not in data]
+    if missing:
+        raise InvalidInputError(f"{where}: a label record lacks {', '.join(missing)}")
+    words, scores = data["words"], data["scores"]
+    if not isinstance(words, list) or not all(isinstance(w, str) and w and not w.isspace() for w in words):
+        raise InvalidInputError(f"{where}: 'words' must be a list of non-empty, non-whitespace strings")
+    if not isinstance(scores, list) or len(scores) != len(words):
+        raise InvalidInputError(f"{where}: 'scores' must have one number per word ({len(words)} words)")
+    for s in scores:
+        if isinstance(s, bool) or not isinstance(s, int | float) or not (0.0 <= s <= 1.0) or math.isnan(s):
+            raise InvalidInputError(f"{where}: every score must be a number in [0, 1], got {s!r}")
+    for name in ("id", "source", "split", "question"):
+        if not isinstance(data[name], str):
+            raise InvalidInputError(f"{where}: '{name}' must be a string")
+    if not isinstance(data["answers"], list) or not all(isinstance(a, str) for a in data["answers"]):
+        raise InvalidInputError(f"{where}: 'answers' must be a list of strings")
+    return LabelRecord(**{name: data[name] for name in RECORD_FIELDS})
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    if not path.is_file():
+        raise InvalidInputError(f"{path}: no such labels file; make one with 'splitinfer distill label'")
+    with path.open("r", encoding="utf-8") as stream:
+        for number, line in enumerate(stream, start=1):
+            if not line.endswith("\n"):
+                return  # an interrupted write: see the module doc
+            if line.strip():
+                yield number, line
+
+
+def iter_labels(path: str | Path) -> tuple[dict[str, Any], Iterator[LabelRecord]]:
+    """The header's ``_meta`` dict and an iterator over the records, each validated as it is read."""
+    path = Path(path)
+    lines = _lines(path)
+    try:
+        _, first = next(lines)
+        header = json.loads(first)
+    except StopIteration:
+        raise InvalidInputError(f"{path}: the labels file is empty") from None
+    except json.JSONDecodeError as err:
+        raise InvalidInputError(f"{path}:1: not valid JSON ({err.msg})") from None
+    if not isinstance(header, dict) or not isinstance(header.get("_meta"), dict):
+        raise InvalidInputError(f'{path}:1: a labels file starts with a {{"_meta": {{...}}}} header line')
+
+    def records() -> Iterator[LabelRecord]:
+        for number, line in lines:
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise InvalidInputError(f"{path}:{number}: not valid JSON ({err.msg})") from None
+            yield _check_record(data, f"{path}:{number}")
+
+    return header["_meta"], records()
+
+
+def read_labels(path: str | Path) -> tuple[dict[str, Any], list[LabelRecord]]:
+    """The header's ``_meta`` dict and every record, validated; clear errors name the line."""
+    meta, records = iter_labels(path)
+    return meta, list(records)
+
+
+def write_labels(path: str | Path, meta: dict[str, Any], records: Sequence[LabelRecord]) -> None:
+    """Write a whole labels file (header + records)."""
+    with LabelsWriter(path, meta) as writer:
+        for record in records:
+            writer.write(record)
+
+
+class LabelsWriter:
+    """Appends records to a labels file one whole, flushed line at a time (crash-safe, resumable).
+
+    A new file (or ``resume=False``) gets the header first. With ``resume=True`` and an existing
+    file, the header is kept, a trailing interrupted line is cut off, and ``done`` holds the ids
+    already labelled so the caller can skip them.
+    """
+
+    def __init__(self, path: str | Path, meta: dict[str, Any], resume: bool = False) -> None:
+        self.path = Path(path)
+        self.done: set[str] = set()
+        self.meta = meta
+        if resume and self.path.is_file() and self.path.stat().st_size > 0:
+            self._repair_tail()
+            old_meta, records = iter_labels(self.path)
+            self.done = {r.id for r in records}
+            self.meta = old_meta
+            self._stream: IO[str] = self.path.open("a", encoding="utf-8")
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._stream = self.path.open("w", encoding="utf-8")
+            self._stream.write(json.dumps({"_meta": meta}, ensure_ascii=False) + "\n")
+            self._stream.flush()
+
+    def _repair_tail(self) -> None:
+        data = self.path.read_bytes()
+        if not data.endswith(b"\n"):
+            cut = data.rfind(b"\n") + 1
+            with self.path.open("r+b") as stream:
+                stream.truncate(cut)
+
+    def write(self, record: LabelRecord) -> None:
+        self._stream.write(record.to_json() + "\n")
+        self._stream.flush()
+        self.done.add(record.id)
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> LabelsWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class LabelSummary:
+    """What a labelling run did: counts, volume, time and (for LLM teachers) tokens billed."""
+
+    labelled: int = 0
+    skipped: int = 0
+    failures: int = 0
+    words: int = 0
+    seconds: float = 0.0
+    usage: dict[str, int] = field(default_factory=dict)
+    output: str = ""
+
+    def line(self) -> str:
+        rate = self.labelled / self.seconds if self.seconds > 0 else 0.0
+        text = (
+            f"labelled {self.labelled} cases ({self.words} words) in {self.seconds:.1f} s, {rate:.2f} cases/s; "
+            f"{self.skipped} already done, {self.failures} failed -> {self.output}"
+        )
+        if self.usage:
+            text += "; tokens " + ", ".join(f"{k} {v}" for k, v in sorted(self.usage.items()))
+        return text
+
+
+def _check_resumable(old: dict[str, Any], new: dict[str, Any], path: Path) -> None:
+    for key in ("teacher", "settings", "format", "split"):
+        if old.get(key) != new.get(key):
+            raise InvalidInputError(
+                f"{path} was labelled with a different {key} ({old.get(key)!r}); "
+                f"resume with the same flags or write to a new --output"
+            )
+
+
+def label_corpus(
+    teacher: Any,
+    cases: Sequence[Any],
+    output: str | Path,
+    meta: dict[str, Any],
+    resume: bool = False,
+    progress: bool = True,
+) -> LabelSummary:
+    """Score every case with ``teacher`` and append its record to ``output`` as soon as it is done.
+
+    With ``resume``, cases whose id is already in ``output`` are skipped (the header must match
+    ``meta``: same teacher, settings, format and split). A case the teacher fails on (a
+    ``SplitinferError``: drifting LLM answer, server that gave up) is counted and left out; a run
+    again with ``resume`` retries it.
+    """
+    from tqdm import tqdm
+
+    from splitinfer.converters.teachers.base import score_stream
+    from splitinfer.sdk._text import split_words
+
+    started = time.monotonic()
+    summary = LabelSummary(output=str(output))
+    with LabelsWriter(output, meta, resume=resume) as writer:
+        if resume and writer.meta is not meta:
+            _check_resumable(writer.meta, meta, Path(output))
+        todo = [case for case in cases if case.id not in writer.done]
+        summary.skipped = len(cases) - len(todo)
+        bar = tqdm(total=len(todo), unit="case", desc=f"label {teacher.name}", disable=not progress)
+        for index, result in score_stream(teacher, [(c.question, c.context) for c in todo]):
+            case = todo[index]
+            bar.update(1)
+            if isinstance(result, Exception):
+                summary.failures += 1
+                bar.write(f"case {case.id}: {result}")
+                continue
+            words = split_words(case.context)[0]
+            if len(result) != len(words):
+                raise RuntimeError(f"teacher {teacher.name} gave {len(result)} scores for {len(words)} words")
+            writer.write(
+                LabelRecord(
+                    id=case.id,
+                    source=case.source,
+                    split=case.split,
+                    question=case.question,
+                    words=words,
+                    scores=[float(s) for s in result],
+                    answers=list(case.answers),
+                )
+            )
+            summary.labelled += 1
+            summary.words += len(words)
+        bar.close()
+    usage = getattr(teacher, "usage", None)
+    summary.usage = dict(usage()) if callable(usage) else {}
+    summary.seconds = time.monotonic() - started
+    return summary

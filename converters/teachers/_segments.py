@@ -1,0 +1,125 @@
+"""Cut a context's words into segments (sentences, document headers) a sentence encoder can read.
+
+Works on the words of ``split_words`` so every segment is a word range ``[start, end)`` and
+segment scores map back to words exactly. Rules:
+
+- a line (a gap containing a newline ends it) is a *document*; blank lines separate paragraphs
+  the same way;
+- a line that starts ``Document [n](Title: ...)`` (the multi-document QA layout) has that header
+  as a segment of its own, and the title (without the wrapper) is remembered for the document;
+- inside a line, a sentence ends at a word ending in ``.``, ``!`` or ``?`` (closing quotes and
+  brackets aside) when the next word starts with a capital letter, a digit or an opening quote,
+  unless the word looks like an abbreviation (``U.S.``, ``Mr.``, a single initial);
+- a segment longer than ``max_words`` words or ``max_tokens`` tokens is cut into equal pieces,
+  so a JSON line of key-value pairs or a run-on list still gets local scores.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+_HEADER_SECOND = re.compile(r"^\[\d+\]\(Title:$")
+_CLOSERS = "\"')]}\u201d\u2019\u00bb"
+_OPENERS = "\"'([{\u201c\u2018\u00ab"
+_ABBREVIATIONS = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "st",
+        "jr",
+        "sr",
+        "vs",
+        "etc",
+        "no",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "fig",
+        "approx",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Words ``[start, end)`` of document ``doc``; ``header`` for a ``Document [n](Title: ...)`` header."""
+
+    start: int
+    end: int
+    doc: int
+    header: bool = False
+
+
+def _header_end(words: Sequence[str], start: int, end: int) -> int:
+    """End of a ``Document [n](Title: ...)`` header starting at ``start``, or ``start`` if none."""
+    if end - start < 3 or words[start] != "Document" or not _HEADER_SECOND.match(words[start + 1]):
+        return start
+    depth = 1
+    for i in range(start + 2, min(end, start + 40)):
+        depth += words[i].count("(") - words[i].count(")")
+        if depth <= 0:
+            return i + 1
+    return start
+
+
+def _ends_sentence(word: str, following: str) -> bool:
+    core = word.rstrip(_CLOSERS)
+    if not core or core[-1] not in ".!?":
+        return False
+    stem = core[:-1]
+    if core[-1] == "." and ("." in stem or len(stem) <= 1 or stem.lower() in _ABBREVIATIONS):
+        return False
+    nxt = following.lstrip(_OPENERS)
+    return bool(nxt) and (nxt[0].isupper() or nxt[0].isdigit() or nxt != following)
+
+
+def _cut(
+    start: int, end: int, costs: Sequence[int], max_words: int, max_tokens: int
+) -> list[tuple[int, int]]:
+    words = end - start
+    tokens = sum(costs[start:end])
+    pieces = max(1, -(-words // max_words), -(-tokens // max_tokens))
+    pieces = min(pieces, words)
+    bounds = [start + round(k * words / pieces) for k in range(pieces + 1)]
+    return [(a, b) for a, b in pairwise(bounds) if b > a]
+
+
+def segment_words(
+    words: Sequence[str],
+    gaps: Sequence[str],
+    token_counts: Sequence[int],
+    max_words: int = 48,
+    max_tokens: int = 96,
+) -> tuple[list[Segment], list[str]]:
+    """The segments covering every word, in order, and each document's title ("" when none)."""
+    segments: list[Segment] = []
+    titles: list[str] = []
+    line_start = 0
+    for i in range(len(words)):
+        if i + 1 < len(words) and "\n" not in gaps[i] and "\r" not in gaps[i]:
+            continue
+        doc = len(titles)
+        body = _header_end(words, line_start, i + 1)
+        title = ""
+        if body > line_start:
+            segments.append(Segment(line_start, body, doc, header=True))
+            title = " ".join(words[line_start + 2 : body])[:-1].strip()
+        titles.append(title)
+        sent_start = body
+        for j in range(body, i + 1):
+            if j == i or _ends_sentence(words[j], words[j + 1]):
+                for a, b in _cut(sent_start, j + 1, token_counts, max_words, max_tokens):
+                    segments.append(Segment(a, b, doc))
+                sent_start = j + 1
+        line_start = i + 1
+    return segments, titles

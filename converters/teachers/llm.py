@@ -1,0 +1,242 @@
+"""``llm``: the large model itself labels words, LLMLingua-2 style, through an OpenAI-compatible API.
+
+The context is cut into chunks of whole sentences (at most ``chunk_words`` words). For each
+chunk the model is asked to compress it by deleting words only: no reordering, rephrasing or
+new words, keeping what the question needs. The answer is aligned back to the chunk's words
+(``_align``): aligned words score 1.0, the others 0.0. A chunk whose answer drifts (less than
+``min_alignment`` of its words found in order) is dropped, and with it the case, which is then
+reported as failed (``--resume`` retries it later).
+
+Works with any server that speaks ``POST {endpoint}/chat/completions`` (vLLM, TGI, llama.cpp's
+server, Ollama, OpenAI). Requests are concurrency-bounded (``concurrency`` in flight, and as many
+cases), retried with exponential backoff on 429, 5xx and connection errors (``Retry-After``
+honoured), and results are yielded case by case as they complete, so the caller can append
+each one to disk: a crash loses no finished case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from splitinfer.converters.teachers._align import align
+from splitinfer.converters.teachers._segments import segment_words
+from splitinfer.sdk._errors import InvalidInputError, SplitinferError
+from splitinfer.sdk._text import split_words
+
+SYSTEM_PROMPT = (
+    "You are an excellent linguist and very good at compressing passages into short expressions "
+    "by removing unimportant words, while retaining as much information as possible."
+)
+USER_PROMPT = (
+    "Compress the given text to short expressions, such that you can still answer the question "
+    "from it. Comply with these conditions:\n"
+    "1. You can ONLY remove unimportant words.\n"
+    "2. Do not reorder the original words.\n"
+    "3. Do not change the original words.\n"
+    "4. Do not use abbreviations or emojis.\n"
+    "5. Do not add new words or symbols.\n"
+    "Compress the text aggressively by removing words only; keep every word the question needs.\n"
+    "Question: {question}\n"
+    "Text to compress:\n<<<\n{text}\n>>>\n"
+    "Reply with the compressed text only."
+)
+PROMPT_VERSION = hashlib.sha256((SYSTEM_PROMPT + USER_PROMPT).encode()).hexdigest()[:12]
+_RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+
+
+class DriftError(SplitinferError):
+    """The model's compression did not keep to the original words."""
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    """How the llm teacher asks and filters (written into the labels file; no secrets)."""
+
+    model: str = "default"
+    chunk_words: int = 200
+    min_alignment: float = 0.9
+    lookahead: int = 48
+    temperature: float = 0.0
+    max_tokens: int = 1024
+    prompt: str = PROMPT_VERSION
+
+
+class LLMTeacher:
+    """Hard keep/drop labels from an LLM that compresses chunk by chunk (see the module doc)."""
+
+    name = "llm"
+
+    def __init__(
+        self,
+        endpoint: str = "http://127.0.0.1:8000/v1",
+        api_key: str | None = None,
+        concurrency: int = 8,
+        max_retries: int = 5,
+        backoff: float = 0.5,
+        timeout: float = 120.0,
+        **settings: Any,
+    ) -> None:
+        if concurrency < 1:
+            raise InvalidInputError(f"concurrency must be >= 1, got {concurrency}")
+        self.config = LLMSettings(**settings)
+        if self.config.chunk_words < 1:
+            raise InvalidInputError(f"chunk_words must be >= 1, got {self.config.chunk_words}")
+        self.url = endpoint.rstrip("/") + "/chat/completions"
+        self.api_key = api_key
+        self.concurrency = concurrency
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.timeout = timeout
+        self._usage = {"requests": 0, "retries": 0, "chunks": 0, "chunks_drifted": 0}
+        self._usage.update(prompt_tokens=0, completion_tokens=0)
+
+    def settings(self) -> dict[str, Any]:
+        return {"teacher": self.name, **asdict(self.config)}
+
+    def usage(self) -> dict[str, int]:
+        """Requests, retries, chunks (and how many drifted), tokens in and out so far."""
+        return dict(self._usage)
+
+    def chunks(self, context: str) -> list[tuple[int, int]]:
+        """Word ranges of at most ``chunk_words`` words, cut between sentences where possible."""
+        words, gaps = split_words(context)
+        limit = self.config.chunk_words
+        segments, _ = segment_words(words, gaps, [1] * len(words), max_words=limit, max_tokens=limit)
+        out: list[tuple[int, int]] = []
+        for seg in segments:
+            if out and seg.end - out[-1][0] <= limit:
+                out[-1] = (out[-1][0], seg.end)
+            else:
+                out.append((seg.start, seg.end))
+        return out
+
+    async def _complete(self, client: Any, question: str, text: str) -> str:
+        import httpx
+
+        body = {
+            "model": self.config.model,
+            "messages": [
+                {"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": USER_PROMPT.format(question=question, text=text)},
+            ],
+            "temperature": self.config.temperature,
+            "max_tokens": self.config.max_tokens,
+        }
+        for attempt in range(self.max_retries + 1):
+            delay = self.backoff * 2**attempt
+            try:
+                self._usage["requests"] += 1
+                response = await client.post(self.url, json=body)
+            except httpx.TransportError as err:
+                problem = f"cannot reach {self.url} ({type(err).__name__})"
+            else:
+                if response.status_code == 200:
+                    return self._content(response)
+                problem = f"{self.url} answered HTTP {response.status_code}"
+                if response.status_code not in _RETRY_STATUS:
+                    raise SplitinferError(f"{problem}: {response.text[:200]}")
+                delay = max(delay, _retry_after(response))
+            if attempt < self.max_retries:
+                self._usage["retries"] += 1
+                await asyncio.sleep(delay)
+        raise SplitinferError(f"{problem}; gave up after {self.max_retries + 1} attempts")
+
+    def _content(self, response: Any) -> str:
+        try:
+            data = response.json()
+            content = data["choices"][0]["message"]["content"]
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise SplitinferError(f"{self.url} did not answer in chat-completions JSON") from None
+        usage = data.get("usage") or {}
+        for key in ("prompt_tokens", "completion_tokens"):
+            if isinstance(usage.get(key), int):
+                self._usage[key] += usage[key]
+        return content if isinstance(content, str) else ""
+
+    async def _score_case(
+        self, client: Any, limit: asyncio.Semaphore, question: str, context: str
+    ) -> np.ndarray:
+        words, gaps = split_words(context)
+
+        async def one(start: int, end: int) -> np.ndarray:
+            text = "".join(words[i] + gaps[i] for i in range(start, end)).strip()
+            async with limit:
+                answer = await self._complete(client, question, text)
+            self._usage["chunks"] += 1
+            result = align(words[start:end], answer.split(), self.config.lookahead)
+            if result.ratio < self.config.min_alignment:
+                self._usage["chunks_drifted"] += 1
+                raise DriftError(
+                    f"the model's compression of words {start}-{end} drifted from the original "
+                    f"({result.ratio:.0%} of its words aligned, need {self.config.min_alignment:.0%})"
+                )
+            return result.kept
+
+        parts = await asyncio.gather(*(one(a, b) for a, b in self.chunks(context)), return_exceptions=True)
+        for part in parts:
+            if isinstance(part, BaseException):
+                raise part
+        kept = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+        return kept.astype(np.float32)
+
+    def score_stream(self, pairs: Sequence[tuple[str, str]]) -> Iterator[tuple[int, np.ndarray | Exception]]:
+        """``(index, scores or error)`` per pair as cases complete, ``concurrency`` cases at a time."""
+        loop = asyncio.new_event_loop()
+        try:
+            yield from self._drive(loop, pairs)
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def _drive(self, loop: asyncio.AbstractEventLoop, pairs: Sequence[tuple[str, str]]) -> Iterator[Any]:
+        import httpx
+
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        client = httpx.AsyncClient(timeout=self.timeout, headers=headers)
+        limit = asyncio.Semaphore(self.concurrency)
+        todo = iter(enumerate(pairs))
+        pending: dict[asyncio.Task, int] = {}
+        try:
+            while True:
+                while len(pending) < self.concurrency:
+                    item = next(todo, None)
+                    if item is None:
+                        break
+                    index, (question, context) = item
+                    pending[loop.create_task(self._score_case(client, limit, question, context))] = index
+                if not pending:
+                    return
+                done, _ = loop.run_until_complete(asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED))
+                for task in sorted(done, key=pending.__getitem__):
+                    index = pending.pop(task)
+                    err = task.exception()
+                    if err is not None and not isinstance(err, SplitinferError):
+                        raise err
+                    yield index, err if err is not None else task.result()
+        finally:
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(client.aclose())
+
+    def score(self, question: str, context: str) -> np.ndarray:
+        """1.0 for each word the model kept, 0.0 for the others; raises if the model drifted."""
+        for _, result in self.score_stream([(question, context)]):
+            if isinstance(result, Exception):
+                raise result
+            return result
+        return np.zeros(0, dtype=np.float32)
+
+
+def _retry_after(response: Any) -> float:
+    try:
+        return min(60.0, float(response.headers.get("retry-after", 0)))
+    except ValueError:
+        return 0.0

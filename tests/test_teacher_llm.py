@@ -1,0 +1,204 @@
+"""The llm teacher against a real OpenAI-compatible HTTP server on loopback.
+
+The stand-in server speaks chat-completions JSON and compresses deterministically: it deletes
+every word of three letters or fewer from the text between ``<<<`` and ``>>>``. It can also
+answer 429 first, answer slowly, or paraphrase (drift) chunks holding a trigger word.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from splitinfer.cli.main import main
+from splitinfer.converters.labels import read_labels
+from splitinfer.converters.teachers.llm import LLMTeacher
+from splitinfer.sdk._errors import SplitinferError
+from splitinfer.sdk._text import split_words
+
+CONTEXT = "The quick brown fox jumps over the lazy dog. It was a sunny day in the old valley."
+
+
+class StandIn(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.texts: list[str] = []
+        self.throttle_first = False
+        self.delay = 0.0
+        self.drift_word = "DRIFT"
+        self._seen: set[str] = set()
+        self.lock = threading.Lock()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: StandIn
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.path != "/v1/chat/completions" or request["messages"][0]["role"] != "system":
+            self._send(404, {"error": {"message": "not found"}})
+            return
+        prompt = request["messages"][-1]["content"]
+        text = prompt.split("<<<\n", 1)[1].split("\n>>>", 1)[0]
+        with self.server.lock:
+            first_time = text not in self.server._seen
+            self.server._seen.add(text)
+            self.server.texts.append(text)
+        if self.server.throttle_first and first_time:
+            self._send(429, {"error": {"message": "slow down"}}, {"Retry-After": "0"})
+            return
+        time.sleep(self.server.delay)
+        if self.server.drift_word in text:
+            answer = "Entirely new words replace this passage now"
+        else:
+            answer = " ".join(w for w in text.split() if len(w.strip(".,")) > 3)
+        self._send(
+            200,
+            {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "created": 0,
+                "model": request["model"],
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}
+                ],
+                "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": len(answer.split())},
+            },
+        )
+
+
+@pytest.fixture
+def server() -> Iterator[StandIn]:
+    stand_in = StandIn()
+    thread = threading.Thread(target=stand_in.serve_forever, daemon=True)
+    thread.start()
+    yield stand_in
+    stand_in.shutdown()
+    stand_in.server_close()
+
+
+def _expected(context: str) -> list[float]:
+    return [1.0 if len(w.strip(".,")) > 3 else 0.0 for w in split_words(context)[0]]
+
+
+def test_words_the_model_kept_score_one_and_the_rest_zero(server: StandIn) -> None:
+    teacher = LLMTeacher(endpoint=server.endpoint, model="m")
+    scores = teacher.score("What jumps?", CONTEXT)
+    assert scores.dtype == np.float32 and scores.tolist() == _expected(CONTEXT)
+    usage = teacher.usage()
+    assert usage["requests"] == 1 and usage["completion_tokens"] == int(scores.sum())
+
+
+def test_long_contexts_are_sent_in_chunks_of_whole_sentences(server: StandIn) -> None:
+    teacher = LLMTeacher(endpoint=server.endpoint, chunk_words=12)
+    scores = teacher.score("q?", CONTEXT + " " + CONTEXT)
+    assert scores.tolist() == _expected(CONTEXT + " " + CONTEXT)
+    assert len(server.texts) == 4 and all(t.endswith(".") for t in server.texts)
+
+
+def test_throttled_requests_are_retried(server: StandIn) -> None:
+    server.throttle_first = True
+    teacher = LLMTeacher(endpoint=server.endpoint, backoff=0.01)
+    assert teacher.score("q?", CONTEXT).tolist() == _expected(CONTEXT)
+    assert teacher.usage()["retries"] == 1 and teacher.usage()["requests"] == 2
+
+
+def test_a_drifting_answer_fails_the_case_and_is_counted(server: StandIn) -> None:
+    teacher = LLMTeacher(endpoint=server.endpoint)
+    results = dict(teacher.score_stream([("q?", CONTEXT), ("q?", "This DRIFT passage is paraphrased.")]))
+    assert results[0].tolist() == _expected(CONTEXT)
+    assert isinstance(results[1], SplitinferError) and "drifted" in str(results[1])
+    assert teacher.usage()["chunks_drifted"] == 1
+
+
+def test_an_unreachable_server_gives_up_with_a_clear_error() -> None:
+    teacher = LLMTeacher(endpoint="http://127.0.0.1:9/v1", max_retries=1, backoff=0.01, timeout=2)
+    with pytest.raises(SplitinferError, match=r"cannot reach .* gave up after 2 attempts"):
+        teacher.score("q?", CONTEXT)
+
+
+def test_settings_record_how_labels_were_made_without_secrets(server: StandIn) -> None:
+    settings = LLMTeacher(endpoint=server.endpoint, api_key="sk-secret", model="big").settings()
+    assert settings["model"] == "big" and settings["min_alignment"] == 0.9
+    assert "sk-secret" not in json.dumps(settings)
+
+
+def _qa_file(path: Path, n: int, drift: set[int] = frozenset()) -> Path:
+    lines = []
+    for i in range(n):
+        extra = " DRIFT" if i in drift else ""
+        lines.append(
+            json.dumps(
+                {"question": f"question {i}?", "context": f"Case {i}{extra}. " + CONTEXT, "answers": []}
+            )
+        )
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _label_args(data: Path, out: Path, server: StandIn, *extra: str) -> list[str]:
+    return ["distill", "label", "--format", "qa", "--data", str(data), "--split", "all", "--teacher", "llm",
+            "--endpoint", server.endpoint, "--output", str(out), "--quiet", *extra]  # fmt: skip
+
+
+def test_label_skips_drifting_cases_and_reports_them(server: StandIn, tmp_path: Path, capsys) -> None:
+    data = _qa_file(tmp_path / "qa.jsonl", 4, drift={2})
+    out = tmp_path / "labels.jsonl"
+    assert main(_label_args(data, out, server)) == 0
+    meta, records = read_labels(out)
+    assert meta["teacher"] == "llm" and meta["count"] == 4
+    assert sorted(r.id for r in records) == ["qa-0", "qa-1", "qa-3"]
+    assert "1 failed" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_without_relabelling_finished_cases(server: StandIn, tmp_path: Path) -> None:
+    data = _qa_file(tmp_path / "qa.jsonl", 8)
+    out = tmp_path / "labels.jsonl"
+    server.delay = 0.4
+    command = [sys.executable, "-m", "splitinfer.cli.main", *_label_args(data, out, server, "--workers", "1")]
+    child = subprocess.Popen(command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 3):
+        time.sleep(0.05)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    done_before = {r.id for r in read_labels(out)[1]}
+    assert 2 <= len(done_before) < 8
+    server.delay = 0.0
+    server.texts.clear()
+    assert main([*_label_args(data, out, server), "--resume"]) == 0
+    _, records = read_labels(out)
+    assert sorted(r.id for r in records) == [f"qa-{i}" for i in range(8)]
+    assert len(server.texts) == 8 - len(done_before)
+    assert not any(t.startswith(f"Case {i.split('-')[1]}.") for i in done_before for t in server.texts)
