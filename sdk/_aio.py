@@ -52,6 +52,8 @@ class AsyncGenerateStream:
     async def __anext__(self) -> str:
         if self._result is not None:
             raise StopAsyncIteration
+        if self._cancelled:
+            raise RequestCancelledError("the call was cancelled by this client", "CANCELLED", self._target)
         try:
             while True:
                 try:
@@ -67,7 +69,11 @@ class AsyncGenerateStream:
                     self._result = self._prepared.result("".join(self._pieces), response.final, self._request)
                     raise StopAsyncIteration
         except asyncio.CancelledError:
-            self._call.cancel()
+            if self._cancelled:  # grpc.aio reports a locally cancelled call this way
+                raise RequestCancelledError(
+                    "the call was cancelled by this client", "CANCELLED", self._target
+                ) from None
+            self._call.cancel()  # the reading task was cancelled: stop the call on the server too
             raise
         except grpc.RpcError as err:
             if self._cancelled or self._call.cancelled():
