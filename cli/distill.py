@@ -15,6 +15,15 @@ from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
 DEFAULT_DATA_DIR = os.environ.get("SPLITINFER_DATA", "../shared/data")
 LABEL_FORMATS = ("nq", "gsm8k", "qa", "synthetic")
+LABEL_DESCRIPTION = """\
+Build the prompts of a data file, have a teacher score every word of each context, and append
+one JSON line per prompt to --output as it completes (a first line records the teacher and its
+settings). --resume after a crash or Ctrl-C labels only what is missing.
+
+example:
+  splitinfer distill label --format nq --data ../shared/data/nq-open-train.jsonl.gz \\
+      --teacher minilm --split train --output labels/nq-train.jsonl
+"""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,7 +48,7 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "label",
         help="Score every word of a corpus's prompts with a teacher; write a labels JSONL.",
-        description=__doc__,
+        description=LABEL_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -72,8 +81,14 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     llm = parser.add_argument_group("llm teacher")
-    llm.add_argument("--endpoint", default=os.environ.get("SPLITINFER_LLM_URL", "http://127.0.0.1:8000/v1"))
-    llm.add_argument("--model", default=os.environ.get("SPLITINFER_LLM_MODEL", "default"))
+    llm.add_argument(
+        "--endpoint",
+        default=os.environ.get("SPLITINFER_LLM_URL", "http://127.0.0.1:8000/v1"),
+        help="OpenAI-compatible base URL (env SPLITINFER_LLM_URL; default http://127.0.0.1:8000/v1)",
+    )
+    llm.add_argument(
+        "--model", default=os.environ.get("SPLITINFER_LLM_MODEL", "default"), help="model name to ask for"
+    )
     llm.add_argument("--api-key-env", default="OPENAI_API_KEY", help="env var holding the API key, if any")
     llm.add_argument("--chunk-words", type=int, default=None, help="words per compression request")
     parser.set_defaults(func=run_label)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from splitinfer.converters.corpus import is_heldout, load_cases, synthetic_cases
+from splitinfer.converters.corpus import build_cases, is_heldout, load_cases, synthetic_cases
 from splitinfer.sdk._errors import InvalidInputError
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -144,6 +144,14 @@ def test_synthetic_essay_plants_the_answer_once_in_long_prose() -> None:
     for case in synthetic_cases("essay", 5, seed=0, texts=texts) + synthetic_cases("essay", 5, seed=1):
         assert len(case.context.split()) > 150
         assert case.answers[0] in case.context
+
+
+def test_synthetic_labelling_set_shares_the_limit_among_kinds_and_fills_essays_from_data(
+    nq_file: Path,
+) -> None:
+    cases = build_cases("synthetic", nq_file, limit=5, kinds="essay,kv")
+    assert [c.source for c in cases] == ["essay", "essay", "essay", "kv", "kv"]
+    assert "is known for answer" in cases[0].context
 
 
 @pytest.mark.shared_data
