@@ -13,6 +13,10 @@ It writes, all derived from ``splitinfer.sdk`` (``_text``, ``_tokenizer``, ``_se
   seed, float32), word scores, forced mask, budget, 16-token windows, kept indices and condensed
   text; budget requests that must fail; and a fingerprint sweep of the tokenizer over every
   code point (``unicode_tables.sweep``).
+  Each case also carries what the Python SDK's ``Condenser`` returns for it, with the case's
+  rate or target and with the bundle's default rate, on ``formula_bundle.tflite`` (a real
+  LiteRT model computing an exact formula, see ``make_formula_model.py``), so the Java
+  ``Condenser`` is checked end to end: windows of 16 tokens, padding, question, long words.
 - ``android_demo/golden/tiny_bundle.tflite``: a bundle made by ``build_bundle``: a stub
   flatbuffer (the reader checks its identifier and sha256, it never runs it), a small
   vocabulary and a manifest, for the Java bundle reader.
@@ -37,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from splitinfer.sdk._bundle import build_bundle
+from splitinfer.sdk._condenser import Condenser
 from splitinfer.sdk._errors import InvalidInputError
 from splitinfer.sdk._selection import chunk_words, forced_mask, select, token_budget, word_scores
 from splitinfer.sdk._text import join_words, split_words
@@ -51,6 +56,7 @@ ROOT = HERE.parents[1]
 VOCAB = "sdk/assets/vocab.txt"
 GOLDEN = "android_demo/golden/golden_vectors.json"
 TINY_BUNDLE = "android_demo/golden/tiny_bundle.tflite"
+FORMULA_BUNDLE = "android_demo/golden/formula_bundle.tflite"
 TABLES = "android_demo/core/src/main/resources/dev/splitinfer/core/unicode_tables.txt"
 WINDOW_TOKENS = 16
 MAX_QUESTION_LEN = 64
@@ -79,7 +85,23 @@ def _floats(values: np.ndarray) -> list[float]:
     return [float(v) for v in np.asarray(values, dtype=np.float32)]
 
 
-def vector(case: dict[str, Any], index: int, tokenizer: WordPieceTokenizer) -> dict[str, Any]:
+def condensed_by(condenser: Condenser, case: dict[str, Any], default_rate: bool) -> dict[str, Any]:
+    """What the SDK's Condenser returns for the case (with its rate/target, or neither)."""
+    budget = {} if default_rate else {"rate": case["rate"], "target_tokens": case["target_tokens"]}
+    result = condenser.condense(
+        case["text"], case["question"], force=case["force"], keep_digits=case["keep_digits"], **budget
+    )
+    return {
+        "text": result.text,
+        "kept": [int(i) for i in result.kept_indices],
+        "original_tokens": result.original_tokens,
+        "condensed_tokens": result.condensed_tokens,
+    }
+
+
+def vector(
+    case: dict[str, Any], index: int, tokenizer: WordPieceTokenizer, condenser: Condenser
+) -> dict[str, Any]:
     """One golden vector: the case's inputs and every intermediate and final result."""
     words, gaps = split_words(case["text"])
     ids = [list(t) for t in tokenizer.encode_words(words)]
@@ -106,6 +128,8 @@ def vector(case: dict[str, Any], index: int, tokenizer: WordPieceTokenizer) -> d
         "kept": kept,
         "kept_tokens": sum(counts[i] for i in kept),
         "condensed": join_words(words, gaps, kept),
+        "formula_condenser": condensed_by(condenser, case, default_rate=False),
+        "formula_condenser_default_rate": condensed_by(condenser, case, default_rate=True),
     }
 
 
@@ -117,7 +141,7 @@ def error_vector(case: dict[str, Any]) -> dict[str, Any]:
     raise AssertionError(f"error case {case['name']} did not fail")
 
 
-def golden_json(tokenizer: WordPieceTokenizer, vocab_bytes: bytes) -> str:
+def golden_json(tokenizer: WordPieceTokenizer, vocab_bytes: bytes, condenser: Condenser) -> str:
     """The golden file: a header, then one case per line so a diff shows which case changed."""
     all_cases = golden_cases.cases()
     names = [c["name"] for c in all_cases]
@@ -130,13 +154,14 @@ def golden_json(tokenizer: WordPieceTokenizer, vocab_bytes: bytes) -> str:
         "vocab_sha256": hashlib.sha256(vocab_bytes).hexdigest(),
         "window_tokens": WINDOW_TOKENS,
         "max_question_len": MAX_QUESTION_LEN,
+        "formula_bundle": FORMULA_BUNDLE,
         "numpy": np.__version__,
     }
     dump = lambda obj: json.dumps(obj, ensure_ascii=True, separators=(",", ":"))  # noqa: E731
     parts = ["{"]
     parts += [f"{dump(k)}:{dump(v)}," for k, v in header.items()]
     parts.append('"cases":[')
-    vectors = [dump(vector(c, i, tokenizer)) for i, c in enumerate(all_cases)]
+    vectors = [dump(vector(c, i, tokenizer, condenser)) for i, c in enumerate(all_cases)]
     parts.append(",\n".join(vectors))
     parts.append('],"errors":[')
     parts.append(",\n".join(dump(error_vector(c)) for c in golden_cases.error_cases()))
@@ -169,7 +194,7 @@ def outputs() -> dict[str, bytes]:
     vocab_bytes = (ROOT / VOCAB).read_bytes()
     tokenizer = WordPieceTokenizer.from_file(ROOT / VOCAB)
     return {
-        GOLDEN: golden_json(tokenizer, vocab_bytes).encode("ascii"),
+        GOLDEN: golden_json(tokenizer, vocab_bytes, Condenser.load(ROOT / FORMULA_BUNDLE)).encode("ascii"),
         TINY_BUNDLE: tiny_bundle(),
         TABLES: unicode_tables.tables_text().encode("ascii"),
     }

@@ -11,8 +11,10 @@ import java.util.List;
  * {@link ScoreModel} once per window that has tokens, with the question's first
  * {@code maxQuestionLen} tokens; average token scores into word scores; keep the forced words
  * and the best others up to the budget; join the kept words with their own whitespace. A word
- * longer than a window is scored on its first {@code maxSeqLen} tokens, its other tokens count
- * as 0. Invalid rates or targets fail before the model runs.
+ * longer than a window (it has a window of its own) is scored by the mean of the
+ * {@code maxSeqLen} tokens the model saw. Invalid rates or targets fail before the model runs.
+ * This is {@code splitinfer.sdk._condenser.Condenser.condense} for one part, checked against it
+ * by the golden vectors.
  *
  * <p>The condenser holds no mutable state: it is as thread-safe as its {@link ScoreModel}.
  */
@@ -66,17 +68,15 @@ public final class Condenser {
     }
     int budget = Selection.tokenBudget(total, rate, options.targetTokens);
     int[] question = questionIds(options.question);
-    int[] windows = new int[1];
-    float[] tokenScores = scoreTokens(ids, counts, total, question, windows);
-    float[] wordScores = Selection.wordScores(tokenScores, counts);
+    Scored scored = scoreWords(ids, counts, question);
     boolean[] forced = Selection.forcedMask(words.words(), options.force, options.keepDigits);
-    int[] kept = Selection.select(wordScores, counts, forced, budget);
+    int[] kept = Selection.select(scored.wordScores, counts, forced, budget);
     int keptTokens = 0;
     for (int i : kept) {
       keptTokens += counts[i];
     }
     double ms = (System.nanoTime() - started) / 1e6;
-    return new Result(words.join(kept), kept, total, keptTokens, windows[0], ms);
+    return new Result(words.join(kept), kept, total, keptTokens, scored.modelCalls, ms);
   }
 
   /** The question's first {@code maxQuestionLen} token ids, padded with 0. */
@@ -85,35 +85,49 @@ public final class Condenser {
     return Arrays.copyOf(all, maxQuestionLen);
   }
 
-  private float[] scoreTokens(int[][] ids, int[] counts, int total, int[] question, int[] calls) {
-    float[] scores = new float[total];
+  /** Word scores: the model over each window, each word's seen token scores averaged. */
+  private Scored scoreWords(int[][] ids, int[] counts, int[] question) {
+    int[] seenCounts = new int[counts.length];
+    int seenTotal = 0;
+    for (int i = 0; i < counts.length; i++) {
+      seenCounts[i] = Math.min(counts[i], maxSeqLen);
+      seenTotal += seenCounts[i];
+    }
+    float[] tokenScores = new float[seenTotal];
     int[] context = new int[maxSeqLen];
     int offset = 0;
+    int calls = 0;
     for (int[] window : Selection.chunkWords(counts, maxSeqLen)) {
       Arrays.fill(context, 0);
-      int n = 0;
+      int seen = 0;
       for (int w = window[0]; w < window[1]; w++) {
-        for (int id : ids[w]) {
-          if (n < maxSeqLen) {
-            context[n] = id;
-          }
-          n++;
+        for (int t = 0; t < seenCounts[w]; t++) {
+          context[seen++] = ids[w][t];
         }
       }
-      if (n == 0) {
+      if (seen == 0) {
         continue;
       }
       float[] out = model.score(context, question);
-      calls[0]++;
-      int seen = Math.min(n, maxSeqLen);
+      calls++;
       if (out == null || out.length < seen) {
         throw new IllegalStateException("the score model returned " + (out == null ? "null" : out.length
             + " scores") + " for a window of " + seen + " tokens; it must return maxSeqLen = " + maxSeqLen);
       }
-      System.arraycopy(out, 0, scores, offset, seen);
-      offset += n;
+      System.arraycopy(out, 0, tokenScores, offset, seen);
+      offset += seen;
     }
-    return scores;
+    return new Scored(Selection.wordScores(tokenScores, seenCounts), calls);
+  }
+
+  private static final class Scored {
+    final float[] wordScores;
+    final int modelCalls;
+
+    Scored(float[] wordScores, int modelCalls) {
+      this.wordScores = wordScores;
+      this.modelCalls = modelCalls;
+    }
   }
 
   /** What to condense for: a rate or a token target, a question, forced words. Immutable. */

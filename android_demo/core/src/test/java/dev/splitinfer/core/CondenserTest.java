@@ -48,14 +48,19 @@ public class CondenserTest {
   }
 
   @Test
-  public void aWordLongerThanTheWindowIsScoredOnItsFirstWindowTokens() {
-    Recorder model = new Recorder(1f, 4);
+  public void aWordLongerThanTheWindowIsScoredByTheTokensTheModelSaw() {
+    // Window 1 is "bbbbbb" alone (6 tokens, the model sees 4, each 0.9); window 2 is "a" (0.7).
+    float[][] answers = {{0.9f, 0.9f, 0.9f, 0.9f}, {0.7f, 0f, 0f, 0f}};
+    int[] call = {0};
+    ScoreModel model = (context, question) -> answers[call[0]++];
     Condenser condenser = new Condenser(tokenizer, 4, 2, 0.5, model);
-    // "bbbbbb" is 6 tokens: the model sees 4 (score 1), the other 2 count 0, so its mean is 2/3.
-    Condenser.Result result = condenser.condense("a bbbbbb", Condenser.Options.defaults().withTargetTokens(1));
-    assertArrayEquals(new int[] {3, 4, 4, 4}, model.contexts.get(1));
+    Condenser.Result result = condenser.condense("bbbbbb a", Condenser.Options.defaults().withTargetTokens(6));
+    // Mean of the seen tokens, 0.9, beats "a": the long word is taken and fills the budget. (Had
+    // the unseen tokens counted 0, it would score 0.6, "a" would go first and the word not fit.)
     assertArrayEquals(new int[] {0}, result.kept);
     assertEquals(7, result.originalTokens);
+    assertEquals(6, result.condensedTokens);
+    assertEquals(2, result.modelCalls);
   }
 
   @Test

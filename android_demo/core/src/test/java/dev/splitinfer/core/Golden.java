@@ -16,6 +16,7 @@ final class Golden {
 
   private static Map<String, Object> file;
   private static WordPieceTokenizer tokenizer;
+  private static Bundle formulaBundle;
 
   private Golden() {}
 
@@ -61,6 +62,14 @@ final class Golden {
       }
     }
     return tokenizer;
+  }
+
+  /** formula_bundle.tflite: a real bundle whose model {@link FormulaModel} computes exactly. */
+  static synchronized Bundle formulaBundle() throws BundleException {
+    if (formulaBundle == null) {
+      formulaBundle = Bundle.read(repo().resolve((String) file().get("formula_bundle")).toFile());
+    }
+    return formulaBundle;
   }
 
   static int[] ints(Object list) {

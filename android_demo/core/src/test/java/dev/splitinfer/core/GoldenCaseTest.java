@@ -162,4 +162,34 @@ public class GoldenCaseTest {
       assertArrayEquals(name, Arrays.copyOf(Golden.ints(c.get("question_ids")), maxQuestionLen), model.lastQuestion);
     }
   }
+
+  @Test
+  public void condenserMatchesThePythonCondenserOnTheFormulaBundle() throws Exception {
+    assertMatchesPythonCondenser("formula_condenser", false);
+  }
+
+  @Test
+  public void condenserMatchesThePythonCondenserAtTheBundleDefaultRate() throws Exception {
+    assertMatchesPythonCondenser("formula_condenser_default_rate", true);
+  }
+
+  private void assertMatchesPythonCondenser(String key, boolean defaultRate) throws Exception {
+    @SuppressWarnings("unchecked")
+    Map<String, Object> expected = (Map<String, Object>) c.get(key);
+    Condenser condenser = Condenser.fromBundle(Golden.formulaBundle(), new FormulaModel());
+    Condenser.Options options = Condenser.Options.defaults()
+        .withQuestion((String) c.get("question"))
+        .withForce(Golden.strings(c.get("force")))
+        .withKeepDigits((Boolean) c.get("keep_digits"));
+    if (!defaultRate) {
+      options = c.get("target_tokens") != null
+          ? options.withTargetTokens(Golden.optionalInt(c.get("target_tokens")))
+          : options.withRate(Golden.optionalDouble(c.get("rate")));
+    }
+    Condenser.Result result = condenser.condense(text(), options);
+    assertEquals(name, Golden.escape((String) expected.get("text")), Golden.escape(result.condensed));
+    assertArrayEquals(name, Golden.ints(expected.get("kept")), result.kept);
+    assertEquals(name, (long) (Long) expected.get("original_tokens"), result.originalTokens);
+    assertEquals(name, (long) (Long) expected.get("condensed_tokens"), result.condensedTokens);
+  }
 }
