@@ -116,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
     level = getattr(logging, str(args.log_level).upper(), None)
     if not isinstance(level, int):
         raise InvalidInputError(f"--log-level must be DEBUG, INFO, WARNING or ERROR, got {args.log_level!r}")
-    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
     from splitinfer.server import serve
+    from splitinfer.server.observe import configure_logging
+
+    configure_logging(level, sys.stderr)
 
     return serve(build_config(args))

@@ -1,17 +1,214 @@
-"""Benchmark of the server part; see `splitinfer bench --help`."""
+"""``splitinfer bench server``: our server's overhead against a bare ``grpc.aio`` servicer.
+
+Both servers run on loopback in the same run, each in its own process, and a third process drives
+the load, so the client's work and the GIL never slow the server being measured:
+
+* **ours**: the real server (echo backend, bearer-token interceptor, admission control, validation,
+  Prometheus metrics, one JSON log line per call written to a file);
+* **baseline**: a bare ``grpc.aio`` servicer with the same messages and no work.
+
+Phases, each run against ours then the baseline, ``--rounds`` times interleaved (the figures are
+means over rounds, which evens out a noisy shared machine):
+
+1. unary: ``--callers`` concurrent callers loop on ``GetInfo`` for ``--seconds``: throughput, p50/p99;
+2. streaming: ``--streams`` concurrent ``Generate`` streams held open at once, each
+   ``--chunks`` chunks paced ``--chunk-delay-ms`` apart (a model's pace; the same in both servers),
+   over ``--channels`` connections: time to first chunk p50/p99, chunks/s, errors, lost streams
+   (ended without a final message or with missing chunks).
+
+``overhead_ratio`` = our unary throughput / the baseline's, the median over rounds of the ratio of
+two phases run back to back; ``cpu_overhead_ratio`` = the baseline's server CPU per unary call /
+ours, which depends less on the client and on other load. Exits 1 if any call failed or any stream
+was lost.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import multiprocessing
+import os
+import secrets
+import statistics
+import tempfile
+from pathlib import Path
+from typing import Any
 
-from splitinfer.sdk._errors import SplitinferError
+from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
 
 def register(targets: argparse._SubParsersAction) -> None:
-    name = "server"
-    parser = targets.add_parser(name, help=f"Benchmark the {name} (not built yet).")
+    parser = targets.add_parser(
+        "server",
+        help="Benchmark the server's overhead against a bare grpc.aio servicer.",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--streams", type=int, default=256, help="concurrent Generate streams (default 256)")
+    parser.add_argument("--callers", type=int, default=64, help="concurrent unary callers (default 64)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each unary phase (default 5)")
+    parser.add_argument("--chunks", type=int, default=8, help="chunks per stream (default 8)")
+    parser.add_argument(
+        "--chunk-delay-ms", type=float, default=50.0, help="pause before each chunk (default 50)"
+    )
+    parser.add_argument(
+        "--channels", type=int, default=8, help="client connections for the streams (default 8)"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     parser.set_defaults(func=run)
 
 
+def _check(args: argparse.Namespace) -> None:
+    for name in ("streams", "callers", "chunks", "channels", "rounds"):
+        if getattr(args, name) < 1:
+            raise InvalidInputError(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if not args.seconds > 0 or args.chunk_delay_ms < 0:
+        raise InvalidInputError("--seconds must be > 0 and --chunk-delay-ms >= 0")
+
+
+class _Proc:
+    """A child process and the pipe to talk to it."""
+
+    def __init__(self, ctx: Any, target: Any, *args: Any) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=target, args=(*args, child), daemon=True)
+        self.process.start()
+
+    def ask(self, message: Any, timeout_s: float = 600.0) -> Any:
+        if message is not None:
+            self.conn.send(message)
+        if not self.conn.poll(timeout_s):
+            raise SplitinferError(f"a benchmark process did not answer within {timeout_s:.0f}s")
+        return self.conn.recv()
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.conn.send("stop")
+            self.process.join(15)
+        if self.process.is_alive():
+            self.process.terminate()
+
+
+def _measure(server: _Proc, client: _Proc, address: str, phase: str) -> dict[str, Any]:
+    cpu_before = server.ask("cpu")
+    result = client.ask((phase, address))
+    if "failed" in result:
+        raise SplitinferError(f"the {phase} load against {address} failed: {result['failed']}")
+    result["server_cpu_s"] = server.ask("cpu") - cpu_before
+    return result
+
+
+def _get_info(address: str, token: str) -> bytes:
+    import grpc
+
+    from splitinfer.v1 import inference_pb2 as pb
+    from splitinfer.v1 import inference_pb2_grpc as pb_grpc
+
+    with grpc.insecure_channel(address) as channel:
+        reply = pb_grpc.InferenceStub(channel).GetInfo(
+            pb.GetInfoRequest(), metadata=(("authorization", f"Bearer {token}"),), timeout=30
+        )
+    return reply.SerializeToString()
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Runs the benchmark and returns its figures (see the module docstring)."""
+    from splitinfer.server import _bench_procs as procs
+
+    ctx = multiprocessing.get_context("spawn")
+    token = secrets.token_hex(16)
+    plan = {k: getattr(args, k) for k in ("callers", "seconds", "streams", "chunks", "channels")}
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {
+        "ours": {"unary": [], "stream": []},
+        "baseline": {"unary": [], "stream": []},
+    }
+    with tempfile.TemporaryDirectory(prefix="splitinfer-bench-") as tmp:
+        options = {
+            "chunk_delay_ms": args.chunk_delay_ms,
+            "tokens_file": str(procs.write_tokens(Path(tmp), token)),
+            "max_concurrent": max(64, args.streams),
+        }
+        started: list[_Proc] = []
+        try:
+            ours = _Proc(ctx, procs.run_ours, options, str(Path(tmp) / "requests.log"))
+            started.append(ours)
+            addresses = {"ours": f"127.0.0.1:{ours.ask(None, 120)}"}
+            baseline = _Proc(
+                ctx, procs.run_baseline, _get_info(addresses["ours"], token), args.chunk_delay_ms
+            )
+            started.append(baseline)
+            addresses["baseline"] = f"127.0.0.1:{baseline.ask(None, 120)}"
+            client = _Proc(ctx, procs.run_client, token, plan)
+            started.append(client)
+            servers = {"ours": ours, "baseline": baseline}
+            for i in range(args.rounds):
+                # Alternate who goes first, so a load that drifts during the run favours neither.
+                order = ("ours", "baseline") if i % 2 == 0 else ("baseline", "ours")
+                for phase in ("unary", "stream"):
+                    for name in order:
+                        runs[name][phase].append(_measure(servers[name], client, addresses[name], phase))
+        finally:
+            for proc in reversed(started):
+                proc.stop()
+    return _summarize(args, runs)
+
+
+def _mean(results: list[dict[str, Any]], key: str) -> float:
+    return statistics.fmean(r[key] for r in results)
+
+
+def _summarize(args: argparse.Namespace, runs: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, Any]:
+    ours, base = runs["ours"], runs["baseline"]
+
+    def cpu_us(unary: list[dict[str, Any]]) -> float:
+        return sum(r["server_cpu_s"] for r in unary) / max(1, sum(r["calls"] for r in unary)) * 1e6
+
+    # Each round's ratio compares two phases run back to back, under the same background load.
+    paired = [o["rps"] / b["rps"] for o, b in zip(ours["unary"], base["unary"], strict=True)]
+    return {
+        "unary_rps": round(_mean(ours["unary"], "rps"), 1),
+        "baseline_unary_rps": round(_mean(base["unary"], "rps"), 1),
+        "overhead_ratio": round(statistics.median(paired), 3),
+        "overhead_ratio_per_round": [round(r, 3) for r in paired],
+        "unary_p50_ms": round(_mean(ours["unary"], "p50_ms"), 3),
+        "unary_p99_ms": round(_mean(ours["unary"], "p99_ms"), 3),
+        "baseline_unary_p50_ms": round(_mean(base["unary"], "p50_ms"), 3),
+        "baseline_unary_p99_ms": round(_mean(base["unary"], "p99_ms"), 3),
+        "server_cpu_us_per_call": round(cpu_us(ours["unary"]), 1),
+        "baseline_server_cpu_us_per_call": round(cpu_us(base["unary"]), 1),
+        "cpu_overhead_ratio": round(cpu_us(base["unary"]) / cpu_us(ours["unary"]), 3),
+        "streams": args.streams,
+        "stream_ttft_p50_ms": round(_mean(ours["stream"], "ttft_p50_ms"), 2),
+        "stream_ttft_p99_ms": round(_mean(ours["stream"], "ttft_p99_ms"), 2),
+        "baseline_stream_ttft_p50_ms": round(_mean(base["stream"], "ttft_p50_ms"), 2),
+        "baseline_stream_ttft_p99_ms": round(_mean(base["stream"], "ttft_p99_ms"), 2),
+        "chunks_per_s": round(_mean(ours["stream"], "chunks_per_s"), 1),
+        "baseline_chunks_per_s": round(_mean(base["stream"], "chunks_per_s"), 1),
+        "errors": sum(r["errors"] for phase in ours.values() for r in phase),
+        "lost": sum(r["lost"] for r in ours["stream"]),
+        "baseline_errors": sum(r["errors"] for phase in base.values() for r in phase),
+        "baseline_lost": sum(r["lost"] for r in base["stream"]),
+        "callers": args.callers,
+        "seconds": args.seconds,
+        "chunks_per_stream": args.chunks,
+        "chunk_delay_ms": args.chunk_delay_ms,
+        "channels": args.channels,
+        "rounds": args.rounds,
+        "cpus": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
-    raise SplitinferError(f"'splitinfer bench {args.target}' is not built yet")
+    _check(args)
+    figures = measure(args)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        width = max(map(len, figures))
+        for key, value in figures.items():
+            print(f"{key:<{width}}  {value}")
+    if figures["errors"] or figures["lost"]:
+        raise SplitinferError(f"{figures['errors']} call(s) failed and {figures['lost']} stream(s) were lost")
+    return 0

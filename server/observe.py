@@ -15,10 +15,26 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import TextIO
 
 from splitinfer.server.metrics import Metrics
 
 REQUEST_LOGGER = "splitinfer.server.requests"
+# The C JSON string encoder: a log line is built by hand because json.dumps of a dict costs more
+# than the rest of the per-call accounting together.
+_quote = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+
+
+def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -> None:
+    """What ``splitinfer serve`` sets up: bare messages (request lines are JSON) on ``stream``.
+
+    Thread and process names are not recorded: the format does not show them, and looking them up
+    costs every log call.
+    """
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    logging.basicConfig(level=level, format="%(message)s", stream=stream)
 
 
 @dataclass
@@ -53,30 +69,35 @@ class Observer:
         if record.ttfc_ms is not None and record.model:
             self.metrics.ttfc.labels(record.model).observe(record.ttfc_ms / 1000.0)
         if self.log_requests and self.log.isEnabledFor(logging.INFO):
-            self.log.info(json.dumps(self._line(record, code, error, total_ms), ensure_ascii=False))
+            line = log_line(record, code, error, total_ms)
+            # makeRecord + handle: the same record as log.info() without its caller lookup.
+            self.log.handle(self.log.makeRecord(self.log.name, logging.INFO, "", 0, line, None, None))
 
     def reject(self, record: CallRecord, reason: str, code: str, error: str) -> None:
         """A call refused before any work (auth, overload, draining)."""
         self.metrics.rejected.labels(reason).inc()
         self.end(record, code, error)
 
-    @staticmethod
-    def _line(record: CallRecord, code: str, error: str, total_ms: float) -> dict[str, object]:
-        line: dict[str, object] = {"rpc": record.method}
-        if record.request_id:
-            line["id"] = record.request_id
-        if record.model:
-            line["model"] = record.model
-        line["code"] = code
-        for key in ("prompt_tokens", "completion_tokens", "condensation_ratio"):
-            value = getattr(record, key)
-            if value is not None:
-                line[key] = round(value, 4) if isinstance(value, float) else value
-        if record.ttfc_ms is not None:
-            line["ttfc_ms"] = round(record.ttfc_ms, 2)
-        line["total_ms"] = round(total_ms, 2)
-        if record.peer:
-            line["peer"] = record.peer
-        if error:
-            line["error"] = error
-        return line
+
+def log_line(record: CallRecord, code: str, error: str, total_ms: float) -> str:
+    """The JSON log line of one call (see the module docstring)."""
+    parts = [f'{{"rpc": {_quote(record.method)}']
+    if record.request_id:
+        parts.append(f'"id": {_quote(record.request_id)}')
+    if record.model:
+        parts.append(f'"model": {_quote(record.model)}')
+    parts.append(f'"code": {_quote(code)}')
+    if record.prompt_tokens is not None:
+        parts.append(f'"prompt_tokens": {int(record.prompt_tokens)}')
+    if record.completion_tokens is not None:
+        parts.append(f'"completion_tokens": {int(record.completion_tokens)}')
+    if record.condensation_ratio is not None:
+        parts.append(f'"condensation_ratio": {record.condensation_ratio:.4f}')
+    if record.ttfc_ms is not None:
+        parts.append(f'"ttfc_ms": {record.ttfc_ms:.2f}')
+    parts.append(f'"total_ms": {total_ms:.2f}')
+    if record.peer:
+        parts.append(f'"peer": {_quote(record.peer)}')
+    if error:
+        parts.append(f'"error": {_quote(error)}')
+    return ", ".join(parts) + "}"

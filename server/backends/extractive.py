@@ -91,12 +91,20 @@ def load_tokenizer() -> Any:
 
 
 def load_encoder() -> Any:
-    """The all-MiniLM-L6-v2 ``SentenceTransformer`` on the CPU, loaded once per process."""
+    """The all-MiniLM-L6-v2 ``SentenceTransformer`` on the CPU, loaded once per process.
+
+    Loading sets torch's intra-op threads to ``$SPLITINFER_TORCH_THREADS`` (default 1) for the
+    whole process: the encoder runs many small batches, often several at once, and on a busy CPU
+    torch's spinning worker threads made one answer ten times slower in wall time and CPU.
+    """
     global _encoder
     with _encoder_lock:
         if _encoder is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            import torch
             from sentence_transformers import SentenceTransformer
+
+            torch.set_num_threads(int(os.environ.get("SPLITINFER_TORCH_THREADS", "1")))
             from transformers.utils import logging as hf_logging
 
             hf_logging.disable_progress_bar()

@@ -1,0 +1,135 @@
+"""Configuring the server: config files, flags, backend options, and the errors that say what to fix."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from splitinfer.cli.main import main
+from splitinfer.sdk._errors import InvalidInputError, SplitinferError
+from splitinfer.server import BackgroundServer, ModelConfig, ServerConfig, load_config_file
+from splitinfer.server.backends import StopScanner
+
+TOML = """
+default_model = "big"
+
+[server]
+max_concurrent = 7
+grace_seconds = 2.5
+
+[[models]]
+backend = "openai"
+name = "big"
+base_url = "http://vllm:8000/v1"
+model = "meta-llama/Llama-3.1-8B-Instruct"
+
+[[models]]
+backend = "extractive"
+"""
+
+
+def test_a_toml_file_lists_models_and_server_options(tmp_path):
+    path = tmp_path / "serve.toml"
+    path.write_text(TOML)
+    config = ServerConfig(**load_config_file(path))
+    assert config.default_model == "big"
+    assert (config.max_concurrent, config.grace_seconds) == (7, 2.5)
+    assert config.model_configs() == (
+        ModelConfig(
+            "openai",
+            {"name": "big", "base_url": "http://vllm:8000/v1", "model": "meta-llama/Llama-3.1-8B-Instruct"},
+        ),
+        ModelConfig("extractive", {}),
+    )
+
+
+def test_a_json_file_works_the_same(tmp_path):
+    path = tmp_path / "serve.json"
+    path.write_text(json.dumps({"models": [{"backend": "echo", "name": "e"}], "server": {"port": 0}}))
+    config = ServerConfig(**load_config_file(path))
+    assert config.port == 0
+    assert config.model_configs() == (ModelConfig("echo", {"name": "e"}),)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("modles = []", "unknown key(s) modles"),
+        ("[server]\nmax_concurent = 3", "unknown [server] key(s) max_concurent"),
+        ("[[models]]\nname = 'x'", "needs a 'backend'"),
+        ("[[models]\nbackend = 'echo'", "not valid TOML"),
+    ],
+)
+def test_config_file_mistakes_are_named(tmp_path, text, message):
+    path = tmp_path / "serve.toml"
+    path.write_text(text)
+    with pytest.raises(InvalidInputError) as caught:
+        load_config_file(path)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("models", "default_model", "message"),
+    [
+        (
+            (ModelConfig("echo", {"chunk_delay": 5}),),
+            None,
+            "unknown option(s) for the 'echo' backend: chunk_delay",
+        ),
+        ((ModelConfig("vllm", {}),), None, "unknown backend 'vllm'"),
+        ((ModelConfig("echo", {}), ModelConfig("echo", {})), None, "two models are named 'echo'"),
+        ((ModelConfig("echo", {}),), "other", "default_model 'other' is not one of"),
+        ((ModelConfig("openai", {"base_url": "http://x/v1"}),), None, "needs a base_url and a model"),
+        ((ModelConfig("echo", {"chunk_delay_ms": -1}),), None, "chunk_delay_ms"),
+    ],
+)
+def test_bad_model_configuration_fails_at_start_with_the_fix(models, default_model, message):
+    with pytest.raises(InvalidInputError) as caught:
+        BackgroundServer(ServerConfig(port=0, models=models, default_model=default_model)).start()
+    assert message in str(caught.value)
+
+
+def test_a_port_in_use_is_refused_instead_of_shared():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SplitinferError, match=r"cannot listen on 127\.0\.0\.1"):
+            BackgroundServer(ServerConfig(port=port, backend="echo")).start()
+
+
+def test_serve_command_explains_a_missing_upstream_on_one_line(capsys):
+    code = main(["serve", "--backend", "openai", "--model", "m", "--port", "0"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--openai-base-url" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_flags_win_over_the_config_file(tmp_path):
+    from splitinfer.cli.main import build_parser
+    from splitinfer.cli.serve import build_config
+
+    path = tmp_path / "serve.toml"
+    path.write_text(TOML)
+    args = build_parser().parse_args(["serve", "--config", str(path), "--max-concurrent", "3", "--port", "0"])
+    config = build_config(args)
+    assert (config.max_concurrent, config.grace_seconds, config.port) == (3, 2.5, 0)
+
+
+def test_stop_scanner_holds_back_text_that_may_start_a_stop_string():
+    scanner = StopScanner(("</end>",))
+    assert scanner.feed("answer </e") == "answer "
+    assert scanner.feed("nd> more") == ""
+    assert scanner.stopped
+
+
+def test_stop_scanner_releases_held_text_that_turned_out_not_to_stop():
+    scanner = StopScanner(("STOP",))
+    assert scanner.feed("go ST") == "go "
+    assert scanner.feed("ay") == "STay"
+    assert scanner.feed(" ST") == " "
+    assert scanner.flush() == "ST"
+    assert not scanner.stopped
