@@ -68,6 +68,12 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--limit", type=int, default=None, help="label at most N cases (synthetic: default 200)"
     )
+    parser.add_argument(
+        "--offset",
+        type=int,
+        default=0,
+        help="skip the first N cases (to label one corpus in parallel slices)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of random choices in the corpus builder")
     parser.add_argument(
         "--kinds", default="essay,kv", help="synthetic kinds, comma-separated (default essay,kv)"
@@ -126,8 +132,12 @@ def run_label(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise InvalidInputError(f"--workers must be >= 1, got {args.workers}")
+    if args.offset < 0:
+        raise InvalidInputError(f"--offset must be >= 0, got {args.offset}")
     split = None if args.split == "all" else args.split
-    cases = build_cases(args.format, args.data, args.distractors, split, args.limit, args.seed, args.kinds)
+    wanted = None if args.limit is None else args.offset + args.limit
+    cases = build_cases(args.format, args.data, args.distractors, split, wanted, args.seed, args.kinds)
+    cases = cases[args.offset :]
     teacher = get_teacher(args.teacher, **_teacher_settings(args))
     meta = {
         "teacher": teacher.name,
@@ -136,6 +146,7 @@ def run_label(args: argparse.Namespace) -> int:
         "split": args.split,
         "distractors": args.distractors if args.format == "nq" else None,
         "data": args.data.name if args.data else None,
+        "offset": args.offset,
         "count": len(cases),
     }
     summary = label_corpus(teacher, cases, args.output, meta, resume=args.resume, progress=not args.quiet)

@@ -202,3 +202,15 @@ def test_a_killed_run_resumes_without_relabelling_finished_cases(server: StandIn
     assert sorted(r.id for r in records) == [f"qa-{i}" for i in range(8)]
     assert len(server.texts) == 8 - len(done_before)
     assert not any(t.startswith(f"Case {i.split('-')[1]}.") for i in done_before for t in server.texts)
+
+
+def test_offset_and_limit_label_one_slice_of_the_corpus(server: StandIn, tmp_path: Path) -> None:
+    data = _qa_file(tmp_path / "qa.jsonl", 6)
+    out = tmp_path / "labels.jsonl"
+    assert main([*_label_args(data, out, server), "--offset", "2", "--limit", "3"]) == 0
+    meta, records = read_labels(out)
+    assert (
+        sorted(r.id for r in records) == ["qa-2", "qa-3", "qa-4"]
+        and meta["offset"] == 2
+        and meta["count"] == 3
+    )
