@@ -18,6 +18,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from splitinfer.sdk._channel import SERVER_KEEPALIVE_OPTIONS
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 from splitinfer.server.auth import BearerTokenInterceptor, load_tokens
 from splitinfer.server.config import ServerConfig
@@ -59,6 +60,8 @@ class SplitinferServer:
                 ("grpc.max_receive_message_length", self.config.max_request_bytes),
                 # Fail loudly when the port is taken instead of silently sharing it.
                 ("grpc.so_reuseport", 0),
+                # Welcome the SDK client's keepalive pings instead of answering them with GOAWAY.
+                *SERVER_KEEPALIVE_OPTIONS,
             ],
         )
         add_to_server(InferenceServicer(self.core, self.observer), server)
