@@ -76,7 +76,7 @@ class ModelRunner:
         detail = details[name]
         if detail["dtype"] != dtype or tuple(detail["shape"]) != shape:
             raise BundleError(
-                f"{self._name}: tensor '{name}' is {np.dtype(detail['dtype']).name}{list(detail['shape'])}, "
+                f"{self._name}: tensor '{name}' is {np.dtype(detail['dtype']).name}{[int(d) for d in detail['shape']]}, "
                 f"the contract wants {np.dtype(dtype).name}{list(shape)}; {_REBUILD}"
             )
         return int(detail["index"])

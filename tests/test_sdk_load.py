@@ -1,0 +1,103 @@
+"""Loading a condenser: a bad bundle is refused at load with the problem and the fix, never a crash."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from splitinfer.sdk import BundleError, Condenser
+from splitinfer.sdk import _condenser as condenser_module
+from splitinfer.sdk._bundle import read_bundle, write_bundle
+
+pytest_plugins = ["sdk_bundles"]
+
+
+def rewrite(source: Path, target: Path, **manifest_changes: object) -> Path:
+    bundle = read_bundle(source)
+    manifest = {
+        k: v for k, v in bundle.manifest.items() if k not in ("format_version", "model_bytes", "sha256")
+    }
+    manifest.update(manifest_changes)
+    return write_bundle(target, bundle.model, bundle.vocab, manifest)
+
+
+def test_a_missing_default_bundle_says_it_is_not_built_and_how_to_build_it(
+    monkeypatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(condenser_module, "DEFAULT_BUNDLE", tmp_path / "condenser.tflite")
+    condenser_module._load_default.cache_clear()
+    with pytest.raises(BundleError, match=r"default condenser bundle is not built.*'make model' builds it"):
+        Condenser.default()
+
+
+def test_the_default_bundle_is_loaded_once_and_shared(monkeypatch, bundle_path: Path) -> None:
+    monkeypatch.setattr(condenser_module, "DEFAULT_BUNDLE", bundle_path)
+    condenser_module._load_default.cache_clear()
+    try:
+        assert Condenser.default() is Condenser.default()
+        assert Condenser.default().model_version == "test-cnn-1"
+    finally:
+        condenser_module._load_default.cache_clear()
+
+
+def test_a_missing_file_names_the_path(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="no such condenser bundle"):
+        Condenser.load(tmp_path / "nope.tflite")
+
+
+def test_a_plain_tflite_model_without_manifest_is_refused(bundle_path: Path, tmp_path: Path) -> None:
+    plain = tmp_path / "plain.tflite"
+    plain.write_bytes(read_bundle(bundle_path).model)
+    with pytest.raises(BundleError, match="plain TFLite model"):
+        Condenser.load(plain)
+
+
+def test_a_manifest_naming_a_tensor_the_model_lacks_is_refused_at_load(
+    bundle_path: Path, tmp_path: Path
+) -> None:
+    bad = rewrite(bundle_path, tmp_path / "bad-output.tflite", output="scores")
+    with pytest.raises(BundleError, match=r"no tensor 'scores'.*manifest does not match the model"):
+        Condenser.load(bad)
+
+
+def test_a_manifest_window_that_differs_from_the_model_is_refused_at_load(
+    bundle_path: Path, tmp_path: Path
+) -> None:
+    bad = rewrite(bundle_path, tmp_path / "bad-window.tflite", max_seq_len=256)
+    with pytest.raises(BundleError, match=r"int32\[1, 512\], the contract wants int32\[1, 256\]"):
+        Condenser.load(bad)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("default_rate", 0), ("default_rate", "half"), ("max_seq_len", -1)]
+)
+def test_a_manifest_with_an_impossible_value_is_refused(
+    bundle_path: Path, tmp_path: Path, field: str, value: object
+) -> None:
+    bad = rewrite(bundle_path, tmp_path / f"bad-{field}.tflite", **{field: value})
+    with pytest.raises(BundleError, match=field):
+        Condenser.load(bad)
+
+
+def test_a_model_litert_cannot_load_is_a_bundle_error(bundle_path: Path, tmp_path: Path) -> None:
+    bundle = read_bundle(bundle_path)
+    broken = bundle.model[:8] + b"\x00" * (len(bundle.model) - 8)
+    manifest = {
+        k: v for k, v in bundle.manifest.items() if k not in ("format_version", "model_bytes", "sha256")
+    }
+    path = write_bundle(tmp_path / "zeros.tflite", broken, bundle.vocab, manifest)
+    with pytest.raises(BundleError, match="LiteRT cannot load the model"):
+        Condenser.load(path)
+
+
+def test_the_manifest_is_readable_from_the_condenser(bundle_path: Path) -> None:
+    condenser = Condenser.load(bundle_path)
+    assert condenser.manifest["max_seq_len"] == condenser.max_seq_len == 512
+    assert json.loads(json.dumps(condenser.manifest))["model_version"] == "test-cnn-1"
+
+
+def test_num_threads_must_be_a_positive_integer(bundle_path: Path) -> None:
+    with pytest.raises(ValueError, match="num_threads"):
+        Condenser.load(bundle_path, num_threads=0)
