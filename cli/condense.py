@@ -1,20 +1,181 @@
-"""``splitinfer condense``: condense prompts with a condenser bundle, on this machine."""
+"""``splitinfer condense``: condense prompts with a condenser bundle, on this machine.
+
+Two modes:
+
+* text: the prompt on stdin; the condensed text on stdout (or ``--output FILE``), or one JSON
+  object with ``--json``; a one-line summary on stderr.
+* records: ``--input FILE.jsonl``, one ``{"id"?, "question"?, "context"}`` object per line (blank
+  lines skipped); one JSON line per record out, in the same order, with ``id`` (if given),
+  ``condensed``, ``original_tokens``, ``condensed_tokens``, ``achieved_rate``, ``forced_tokens``,
+  ``ms`` and ``model_version``. Every line is checked before any is condensed: a bad line stops
+  the run with its line number, and ``--output`` is written whole or not at all.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
 
-from splitinfer.sdk._errors import SplitinferError
+from splitinfer.sdk._errors import InvalidInputError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "condense",
         help="Condense prompts with a condenser bundle, on this machine.",
-        description="Condense prompts with a condenser bundle, on this machine.",
+        description=(
+            "Condense a prompt read from stdin, or every record of a JSONL file "
+            '({"id"?, "question"?, "context"} per line), with a condenser bundle on this machine.'
+        ),
+    )
+    parser.add_argument(
+        "--input", type=Path, metavar="FILE.jsonl", help="records to condense (default: stdin text)"
+    )
+    parser.add_argument("--output", type=Path, metavar="FILE", help="write here instead of stdout")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument(
+        "--rate", type=float, help="fraction of tokens to keep, in (0, 1] (default: the bundle's)"
+    )
+    budget.add_argument("--target-tokens", type=int, metavar="N", help="token budget instead of a rate")
+    parser.add_argument(
+        "--question",
+        default="",
+        help="the question the condensed text must answer (text mode; default for records)",
+    )
+    parser.add_argument(
+        "--force", action="append", default=[], metavar="WORD", help="a word to always keep (repeatable)"
+    )
+    parser.add_argument("--no-keep-digits", action="store_true", help="let words with digits be dropped too")
+    parser.add_argument(
+        "--model", type=Path, metavar="BUNDLE", help="condenser bundle (default: the bundled one)"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="text mode: print a JSON object instead of the text"
     )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SplitinferError("'splitinfer condense' is not built yet (issue #5)")
+    from splitinfer.sdk._inputs import check_rate_or_target
+
+    check_rate_or_target(args.rate, args.target_tokens)
+    records = read_records(args.input) if args.input is not None else None
+    text = read_stdin() if records is None else ""
+    condenser = load_condenser(args.model)
+    options = {
+        "rate": args.rate,
+        "target_tokens": args.target_tokens,
+        "force": args.force,
+        "keep_digits": not args.no_keep_digits,
+    }
+    if records is None:
+        result = condenser.condense(text, args.question, **options)
+        body = (
+            json.dumps(record_of(result, None), ensure_ascii=False) + "\n"
+            if args.json
+            else result.text + "\n"
+        )
+        write(args.output, body)
+        print(summary(result), file=sys.stderr)
+        return 0
+    lines = []
+    for record in records:
+        result = condenser.condense(record["context"], record.get("question", args.question), **options)
+        lines.append(json.dumps(record_of(result, record.get("id")), ensure_ascii=False))
+    write(args.output, "".join(line + "\n" for line in lines))
+    print(f"condensed {len(lines)} record(s)", file=sys.stderr)
+    return 0
+
+
+def load_condenser(path: Path | None) -> Any:
+    from splitinfer.sdk import Condenser
+
+    return Condenser.default() if path is None else Condenser.load(path)
+
+
+def read_stdin() -> str:
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InvalidInputError(
+            f"stdin is not valid UTF-8 (byte 0x{data[err.start]:02x} at offset {err.start}); convert it first, "
+            "e.g. iconv -f latin1 -t utf-8"
+        ) from None
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """Every record of a JSONL file, checked; ``InvalidInputError`` names the first bad line."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise InvalidInputError(f"cannot read --input {path}: {err.strerror}") from None
+    records = []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        records.append(parse_record(line, f"{path} line {number}"))
+    return records
+
+
+def parse_record(line: bytes, where: str) -> dict[str, Any]:
+    try:
+        record = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise InvalidInputError(f"{where}: not valid UTF-8 (byte 0x{line[err.start]:02x})") from None
+    except json.JSONDecodeError as err:
+        raise InvalidInputError(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from None
+    if not isinstance(record, dict):
+        raise InvalidInputError(
+            f'{where}: expected an object like {{"context": "..."}}, got {type(record).__name__}'
+        )
+    if "context" not in record:
+        raise InvalidInputError(
+            f"{where}: missing 'context' (the text to condense); keys found: {', '.join(record) or 'none'}"
+        )
+    for key in ("context", "question"):
+        if key in record and not isinstance(record[key], str):
+            raise InvalidInputError(f"{where}: '{key}' must be a string, got {type(record[key]).__name__}")
+    if "id" in record and not isinstance(record["id"], (str, int)):
+        raise InvalidInputError(f"{where}: 'id' must be a string or an integer")
+    return record
+
+
+def record_of(result: Any, record_id: object) -> dict[str, Any]:
+    out: dict[str, Any] = {} if record_id is None else {"id": record_id}
+    out.update(
+        condensed=result.text,
+        original_tokens=result.original_tokens,
+        condensed_tokens=result.condensed_tokens,
+        achieved_rate=round(result.achieved_rate, 4),
+        forced_tokens=result.forced_tokens,
+        ms=round(result.ms, 3),
+        model_version=result.model_version,
+    )
+    return out
+
+
+def summary(result: Any) -> str:
+    return (
+        f"condensed {result.original_tokens:,} -> {result.condensed_tokens:,} tokens "
+        f"({result.achieved_rate:.0%}) in {result.ms:.1f} ms with {result.model_version}"
+    )
+
+
+def write(path: Path | None, body: str) -> None:
+    if path is None:
+        sys.stdout.write(body)
+        sys.stdout.flush()
+        return
+    # Whole or nothing: a temporary file beside the target, renamed over it once written.
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(body, encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as err:
+        partial.unlink(missing_ok=True)
+        raise InvalidInputError(f"cannot write --output {path}: {err.strerror}") from None
