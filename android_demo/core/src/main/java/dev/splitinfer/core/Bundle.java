@@ -12,6 +12,7 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Enumeration;
 import java.util.LinkedHashMap;
@@ -42,9 +43,9 @@ public final class Bundle {
   public static final String MANIFEST = "manifest.json";
   public static final String VOCAB = "vocab.txt";
   /** Fields every manifest has (the same list as the Python SDK). */
-  public static final List<String> REQUIRED_FIELDS = List.of(
+  public static final List<String> REQUIRED_FIELDS = Collections.unmodifiableList(Arrays.asList(
       "format_version", "model_version", "model_bytes", "sha256", "max_seq_len", "max_question_len",
-      "inputs", "output", "default_rate", "teacher");
+      "inputs", "output", "default_rate", "teacher"));
   private static final String REBUILD =
       "rebuild it with 'splitinfer convert' (or 'make model' for the default bundle)";
   private static final long MAX_ENTRY_BYTES = 64L << 20;
@@ -160,7 +161,7 @@ public final class Bundle {
     if (missing.length() > 0) {
       throw new BundleException(name + ": " + MANIFEST + " lacks " + missing + "; " + REBUILD);
     }
-    for (String field : List.of("max_seq_len", "max_question_len")) {
+    for (String field : new String[] {"max_seq_len", "max_question_len"}) {
       Object value = manifest.get(field);
       if (!(value instanceof Long) || (Long) value <= 0 || (Long) value > 1 << 20) {
         throw new BundleException(name + ": " + MANIFEST + " has " + field + " = " + value

@@ -1,6 +1,8 @@
 package dev.splitinfer.core;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -142,13 +144,13 @@ public final class Condenser {
       this.question = question;
       this.rate = rate;
       this.targetTokens = targetTokens;
-      this.force = List.copyOf(force);
+      this.force = Collections.unmodifiableList(new ArrayList<>(force));
       this.keepDigits = keepDigits;
     }
 
     /** The bundle's default rate, no question, nothing forced but numbers. */
     public static Options defaults() {
-      return new Options("", null, null, List.of(), true);
+      return new Options("", null, null, Collections.<String>emptyList(), true);
     }
 
     /** Keep about {@code rate} of the tokens, in (0, 1]; replaces a token target. */
