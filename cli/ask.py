@@ -1,20 +1,162 @@
-"""``splitinfer ask``: ask a question about a long context through a splitinfer server."""
+"""``splitinfer ask``: ask a question about a long context through a splitinfer server.
+
+The context is condensed per ``--policy`` (on this machine by default), the answer streams to
+stdout as it arrives, and one line on stderr says what was sent and saved (``--json`` prints one
+object instead).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
 
-from splitinfer.sdk._errors import SplitinferError
+from splitinfer.sdk._errors import InvalidInputError
+
+# Policy short names (splitinfer.sdk.Policy.parse reads them); spelled out so --help imports nothing.
+POLICY_NAMES = ("prefer-device", "only-device", "server", "none")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "ask",
         help="Ask a question about a long context through a splitinfer server.",
-        description="Ask a question about a long context through a splitinfer server.",
+        description=(
+            "Condense a long context (on this machine by default), send it with the question to a "
+            "splitinfer server, stream the answer, and print what condensing saved."
+        ),
+    )
+    parser.add_argument("--server", required=True, metavar="HOST:PORT", help="the splitinfer server")
+    parser.add_argument("--question", required=True, help="what to ask")
+    parser.add_argument(
+        "--context-file", type=Path, metavar="FILE", help="the long context, UTF-8 ('-' = stdin)"
+    )
+    parser.add_argument("--instruction", default="", help="a system instruction (never condensed)")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--rate", type=float, help="fraction of context tokens to keep, in (0, 1]")
+    budget.add_argument(
+        "--target-tokens", type=int, metavar="N", help="context token budget instead of a rate"
+    )
+    parser.add_argument(
+        "--force", action="append", default=[], metavar="WORD", help="a word to always keep (repeatable)"
+    )
+    parser.add_argument(
+        "--policy",
+        default="prefer-device",
+        choices=POLICY_NAMES,
+        help="where to condense: prefer-device (fall back to the server), only-device, server, none",
+    )
+    parser.add_argument(
+        "--condenser", type=Path, metavar="BUNDLE", help="device condenser bundle (default: the bundled one)"
+    )
+    parser.add_argument(
+        "--model", default="", help="the server's model to answer with (default: its default)"
+    )
+    parser.add_argument(
+        "--max-new-tokens", type=int, default=0, metavar="N", help="answer length cap (0 = server default)"
+    )
+    parser.add_argument("--token-file", type=Path, metavar="FILE", help="file holding the bearer token")
+    parser.add_argument(
+        "--tls-ca", type=Path, metavar="PEM", help="CA certificate(s) to trust for TLS (implies TLS)"
+    )
+    tls = parser.add_mutually_exclusive_group()
+    tls.add_argument("--tls", action="store_true", default=None, help="use TLS with the system's CAs")
+    tls.add_argument("--plaintext", action="store_true", help="no TLS (default only for loopback servers)")
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, metavar="SECONDS", help="deadline of the call (default 60)"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object (answer, usage, savings) at the end"
     )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SplitinferError("'splitinfer ask' is not built yet (issue #5)")
+    from splitinfer.sdk import Client
+
+    context = read_context(args.context_file)
+    token = read_token(args.token_file) if args.token_file is not None else None
+    tls = False if args.plaintext else (True if args.tls or args.tls_ca is not None else None)
+    with Client(
+        args.server,
+        condenser=args.condenser if args.condenser is not None else "default",
+        policy=args.policy,
+        credentials=token,
+        tls=tls,
+        root_certificates=args.tls_ca,
+        timeout=args.timeout,
+    ) as client:
+        stream = client.generate(
+            args.question,
+            context=context,
+            instruction=args.instruction,
+            rate=args.rate,
+            target_tokens=args.target_tokens,
+            force=args.force,
+            model=args.model,
+            max_new_tokens=args.max_new_tokens,
+        )
+        with stream:
+            for chunk in stream:
+                if not args.json:
+                    sys.stdout.write(chunk)
+                    sys.stdout.flush()
+        result = stream.result
+    if args.json:
+        print(json.dumps(result_json(result), ensure_ascii=False))
+        return 0
+    print(flush=True)
+    if result.fallback_reason:
+        print(f"note: {result.fallback_reason}", file=sys.stderr)
+    print(result.savings.summary(), file=sys.stderr)
+    return 0
+
+
+def read_context(path: Path | None) -> str:
+    if path is None:
+        return ""
+    try:
+        data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+    except OSError as err:
+        raise InvalidInputError(f"cannot read --context-file {path}: {err.strerror}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InvalidInputError(
+            f"--context-file {path} is not valid UTF-8 (byte offset {err.start}); convert it first"
+        ) from None
+
+
+def read_token(path: Path) -> str:
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidInputError(f"cannot read --token-file {path}: {err}") from None
+    if not token:
+        raise InvalidInputError(f"--token-file {path} is empty; put the bearer token in it")
+    return token
+
+
+def result_json(result: Any) -> dict[str, Any]:
+    savings = result.savings
+    return {
+        "answer": result.text,
+        "finish_reason": result.finish_reason,
+        "model": result.model,
+        "request_id": result.request_id,
+        "where": result.where.value,
+        "fallback_reason": result.fallback_reason,
+        "usage": vars(result.usage),
+        "savings": {
+            "original_tokens": savings.original_tokens,
+            "sent_tokens": savings.sent_tokens,
+            "tokens_saved": savings.tokens_saved,
+            "original_bytes": savings.original_bytes,
+            "sent_bytes": savings.sent_bytes,
+            "bytes_saved": savings.bytes_saved,
+            "device_ms": savings.device_ms,
+            "server_condense_ms": savings.server_condense_ms,
+        },
+    }

@@ -12,27 +12,35 @@
             print(chunk, end="")
         stream.result.savings.summary()                # tokens and bytes not sent, device ms
 
-Depends on numpy, ai-edge-litert, grpcio and protobuf only.
+Depends on numpy, ai-edge-litert, grpcio and protobuf only. Names load on first use, so importing
+``splitinfer.sdk._errors`` (as the command line does) stays cheap.
 """
 
-from splitinfer.sdk._aio import AsyncClient, AsyncGenerateStream
-from splitinfer.sdk._client import Client, GenerateStream
-from splitinfer.sdk._condenser import Condenser, CondenseResult, Part
-from splitinfer.sdk._errors import BundleError, InvalidInputError, SplitinferError
-from splitinfer.sdk._inputs import MAX_INPUT_CHARS
-from splitinfer.sdk._policy import GenerateResult, Policy, Savings, Usage, Where
-from splitinfer.sdk._rpc_errors import (
-    AuthenticationError,
-    CondenserUnavailableError,
-    DeadlineExceededError,
-    InvalidRequestError,
-    NotReadyError,
-    OverloadedError,
-    RequestCancelledError,
-    ServerError,
-    ServerUnavailableError,
-)
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_HOME = {
+    "splitinfer.sdk._condenser": ("Condenser", "CondenseResult", "Part"),
+    "splitinfer.sdk._client": ("Client", "GenerateStream"),
+    "splitinfer.sdk._aio": ("AsyncClient", "AsyncGenerateStream"),
+    "splitinfer.sdk._policy": ("GenerateResult", "Policy", "Savings", "Usage", "Where"),
+    "splitinfer.sdk._inputs": ("MAX_INPUT_CHARS",),
+    "splitinfer.sdk._errors": ("BundleError", "InvalidInputError", "SplitinferError"),
+    "splitinfer.sdk._rpc_errors": (
+        "AuthenticationError",
+        "CondenserUnavailableError",
+        "DeadlineExceededError",
+        "InvalidRequestError",
+        "NotReadyError",
+        "OverloadedError",
+        "RequestCancelledError",
+        "ServerError",
+        "ServerUnavailableError",
+    ),
+}
+_MODULE_OF = {name: module for module, names in _HOME.items() for name in names}
 __all__ = [
     "MAX_INPUT_CHARS",
     "AsyncClient",
@@ -60,3 +68,36 @@ __all__ = [
     "Usage",
     "Where",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'splitinfer.sdk' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:
+    from splitinfer.sdk._aio import AsyncClient, AsyncGenerateStream
+    from splitinfer.sdk._client import Client, GenerateStream
+    from splitinfer.sdk._condenser import Condenser, CondenseResult, Part
+    from splitinfer.sdk._errors import BundleError, InvalidInputError, SplitinferError
+    from splitinfer.sdk._inputs import MAX_INPUT_CHARS
+    from splitinfer.sdk._policy import GenerateResult, Policy, Savings, Usage, Where
+    from splitinfer.sdk._rpc_errors import (
+        AuthenticationError,
+        CondenserUnavailableError,
+        DeadlineExceededError,
+        InvalidRequestError,
+        NotReadyError,
+        OverloadedError,
+        RequestCancelledError,
+        ServerError,
+        ServerUnavailableError,
+    )
