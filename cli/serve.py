@@ -57,24 +57,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     where = parser.add_argument_group("where to listen")
     where.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     where.add_argument("--port", type=int, help="port to listen on; 0 picks a free one (default 50051)")
-    where.add_argument("--tls-cert", help="PEM certificate chain; with --tls-key, serve TLS")
-    where.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    where.add_argument("--tls-cert", metavar="PEM", help="PEM certificate chain; with --tls-key, serve TLS")
+    where.add_argument("--tls-key", metavar="PEM", help="PEM private key for --tls-cert")
     where.add_argument(
         "--insecure",
         action="store_true",
         help="allow plaintext on a non-loopback address (a TLS proxy in front)",
     )
-    where.add_argument("--auth-tokens", dest="auth_tokens_file", help="file of bearer tokens, one per line")
+    where.add_argument(
+        "--auth-tokens", dest="auth_tokens_file", metavar="FILE", help="file of bearer tokens, one per line"
+    )
 
     models = parser.add_argument_group("models")
     models.add_argument(
         "--backend", help="extractive (default, offline stand-in), openai, or echo (a test stand-in)"
     )
-    models.add_argument("--model", help="model name; for --backend openai, the upstream's model id")
-    models.add_argument("--default-model", help="model used when a request names none (with --config)")
-    models.add_argument("--openai-base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
-    models.add_argument("--openai-api-key-env", help="environment variable holding the upstream's API key")
-    models.add_argument("--config", help="TOML or JSON file listing models and server options")
+    models.add_argument(
+        "--model", metavar="NAME", help="model name; for --backend openai, the upstream's model id"
+    )
+    models.add_argument(
+        "--default-model", metavar="NAME", help="model used when a request names none (with --config)"
+    )
+    models.add_argument(
+        "--openai-base-url", metavar="URL", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1"
+    )
+    models.add_argument(
+        "--openai-api-key-env", metavar="VAR", help="environment variable holding the upstream's API key"
+    )
+    models.add_argument(
+        "--config", metavar="FILE", help="TOML or JSON file listing models and server options"
+    )
     models.add_argument(
         "--condenser", dest="condenser_path", help="condenser bundle for Condense (default: the SDK's)"
     )

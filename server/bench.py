@@ -1,25 +1,25 @@
 """``splitinfer bench server``: our server's overhead against a bare ``grpc.aio`` servicer.
 
-Both servers run on loopback in the same run, each in its own process, and a third process drives
-the load, so the client's work and the GIL never slow the server being measured:
+Both servers run on loopback in the same run, each in its own process, and each is driven by a
+load process of its own, so the client's work and the GIL never slow the server being measured:
 
 * **ours**: the real server (echo backend, bearer-token interceptor, admission control, validation,
   Prometheus metrics, one JSON log line per call written to a file);
 * **baseline**: a bare ``grpc.aio`` servicer with the same messages and no work.
 
-Phases, each run against ours then the baseline, ``--rounds`` times interleaved (the figures are
-means over rounds, which evens out a noisy shared machine):
+Phases, ``--rounds`` times (the figures are means over rounds):
 
-1. unary: ``--callers`` concurrent callers loop on ``GetInfo`` for ``--seconds``: throughput, p50/p99;
+1. unary: ``--callers`` concurrent callers loop on ``GetInfo`` for ``--seconds``: throughput, p50/p99.
+   Both servers are loaded at the same time, so whatever else runs on the machine slows both
+   alike and the ratio of their throughputs compares their cost per call;
 2. streaming: ``--streams`` concurrent ``Generate`` streams held open at once, each
    ``--chunks`` chunks paced ``--chunk-delay-ms`` apart (a model's pace; the same in both servers),
-   over ``--channels`` connections: time to first chunk p50/p99, chunks/s, errors, lost streams
-   (ended without a final message or with missing chunks).
+   over ``--channels`` connections, one server at a time: time to first chunk p50/p99, chunks/s,
+   errors, lost streams (ended without a final message or with missing chunks).
 
-``overhead_ratio`` = our unary throughput / the baseline's, the median over rounds of the ratio of
-two phases run back to back; ``cpu_overhead_ratio`` = the baseline's server CPU per unary call /
-ours, which depends less on the client and on other load. Exits 1 if any call failed or any stream
-was lost.
+``overhead_ratio`` = our unary throughput / the baseline's (the median over rounds);
+``cpu_overhead_ratio`` = the baseline's server CPU per unary call / ours. Exits 1 if any call
+failed or any stream was lost.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def register(targets: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--channels", type=int, default=8, help="client connections for the streams (default 8)"
     )
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds to average over (default 3)")
     parser.set_defaults(func=run)
 
 
@@ -90,12 +90,25 @@ class _Proc:
             self.process.terminate()
 
 
-def _measure(server: _Proc, client: _Proc, address: str, phase: str) -> dict[str, Any]:
-    cpu_before = server.ask("cpu")
-    result = client.ask((phase, address))
+def _unary_together(
+    servers: dict[str, _Proc], clients: dict[str, _Proc], addresses: dict[str, str]
+) -> dict[str, Any]:
+    """Both unary loads at once, so background load on a shared machine falls on both alike."""
+    cpu_before = {name: server.ask("cpu") for name, server in servers.items()}
+    for name, client in clients.items():
+        client.conn.send(("unary", addresses[name]))
+    results = {name: client.ask(None) for name, client in clients.items()}
+    for name, result in results.items():
+        if "failed" in result:
+            raise SplitinferError(f"the unary load against {addresses[name]} failed: {result['failed']}")
+        result["server_cpu_s"] = servers[name].ask("cpu") - cpu_before[name]
+    return results
+
+
+def _streams(client: _Proc, address: str) -> dict[str, Any]:
+    result = client.ask(("stream", address))
     if "failed" in result:
-        raise SplitinferError(f"the {phase} load against {address} failed: {result['failed']}")
-    result["server_cpu_s"] = server.ask("cpu") - cpu_before
+        raise SplitinferError(f"the stream load against {address} failed: {result['failed']}")
     return result
 
 
@@ -139,15 +152,15 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             )
             started.append(baseline)
             addresses["baseline"] = f"127.0.0.1:{baseline.ask(None, 120)}"
-            client = _Proc(ctx, procs.run_client, token, plan)
-            started.append(client)
+            clients = {name: _Proc(ctx, procs.run_client, token, plan) for name in ("ours", "baseline")}
+            started.extend(clients.values())
             servers = {"ours": ours, "baseline": baseline}
             for i in range(args.rounds):
-                # Alternate who goes first, so a load that drifts during the run favours neither.
-                order = ("ours", "baseline") if i % 2 == 0 else ("baseline", "ours")
-                for phase in ("unary", "stream"):
-                    for name in order:
-                        runs[name][phase].append(_measure(servers[name], client, addresses[name], phase))
+                for name, result in _unary_together(servers, clients, addresses).items():
+                    runs[name]["unary"].append(result)
+                # Streams one server at a time, alternating who goes first so drifting load favours neither.
+                for name in ("ours", "baseline") if i % 2 == 0 else ("baseline", "ours"):
+                    runs[name]["stream"].append(_streams(clients[name], addresses[name]))
         finally:
             for proc in reversed(started):
                 proc.stop()
@@ -164,7 +177,7 @@ def _summarize(args: argparse.Namespace, runs: dict[str, dict[str, list[dict[str
     def cpu_us(unary: list[dict[str, Any]]) -> float:
         return sum(r["server_cpu_s"] for r in unary) / max(1, sum(r["calls"] for r in unary)) * 1e6
 
-    # Each round's ratio compares two phases run back to back, under the same background load.
+    # Each round's ratio compares two loads run over the same seconds, under the same background load.
     paired = [o["rps"] / b["rps"] for o, b in zip(ours["unary"], base["unary"], strict=True)]
     return {
         "unary_rps": round(_mean(ours["unary"], "rps"), 1),
