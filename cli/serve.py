@@ -70,7 +70,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     models = parser.add_argument_group("models")
     models.add_argument(
-        "--backend", help="extractive (default, offline stand-in), openai, or echo (a test stand-in)"
+        "--backend",
+        metavar="KIND",
+        help="extractive (default, offline stand-in), openai, or echo (a test stand-in)",
     )
     models.add_argument(
         "--model", metavar="NAME", help="model name; for --backend openai, the upstream's model id"
@@ -88,7 +90,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--config", metavar="FILE", help="TOML or JSON file listing models and server options"
     )
     models.add_argument(
-        "--condenser", dest="condenser_path", help="condenser bundle for Condense (default: the SDK's)"
+        "--condenser",
+        dest="condenser_path",
+        metavar="BUNDLE",
+        help="condenser bundle for Condense (default: the SDK's)",
     )
 
     limits = parser.add_argument_group("limits and operations")
