@@ -36,6 +36,7 @@ from typing import Any
 from splitinfer.sdk._errors import InvalidInputError
 
 MiB = 1024 * 1024
+_KIND_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 
 
 @dataclass(frozen=True)
@@ -183,10 +184,30 @@ def _parse(path: Path, raw: bytes) -> Any:
 def _server_table(path: Path, table: Any) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise InvalidInputError(f"config file {path}: [server] must be a table")
-    allowed = {f.name for f in dataclasses.fields(ServerConfig)} - {"models", "default_model"}
-    unknown = sorted(set(table) - allowed)
+    kinds = _server_kinds()
+    unknown = sorted(set(table) - set(kinds))
     if unknown:
         raise InvalidInputError(
-            f"config file {path}: unknown [server] key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+            f"config file {path}: unknown [server] key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(kinds))}"
         )
+    for key, value in table.items():
+        kind = kinds[key]
+        ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            ok = True
+        if not ok:
+            raise InvalidInputError(
+                f"config file {path}: [server] {key} must be a {kind.__name__}, got {value!r}"
+            )
     return dict(table)
+
+
+def _server_kinds() -> dict[str, type]:
+    """The type each ``[server]`` key must have (paths and names are strings)."""
+    kinds: dict[str, type] = {}
+    for f in dataclasses.fields(ServerConfig):
+        if f.name in ("models", "default_model"):
+            continue
+        default = f.default
+        kinds[f.name] = type(default) if default is not None else (int if f.name == "metrics_port" else str)
+    return kinds

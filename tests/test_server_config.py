@@ -59,6 +59,8 @@ def test_a_json_file_works_the_same(tmp_path):
         ("modles = []", "unknown key(s) modles"),
         ("[server]\nmax_concurent = 3", "unknown [server] key(s) max_concurent"),
         ("[[models]]\nname = 'x'", "needs a 'backend'"),
+        ('[server]\nport = "50051"', "[server] port must be an integer"),
+        ("[server]\ninsecure = 1", "[server] insecure must be true or false"),
         ("[[models]\nbackend = 'echo'", "not valid TOML"),
     ],
 )
