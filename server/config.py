@@ -197,7 +197,7 @@ def _server_table(path: Path, table: Any) -> dict[str, Any]:
             ok = True
         if not ok:
             raise InvalidInputError(
-                f"config file {path}: [server] {key} must be a {kind.__name__}, got {value!r}"
+                f"config file {path}: [server] {key} must be {_KIND_NAMES[kind]}, got {value!r}"
             )
     return dict(table)
 
