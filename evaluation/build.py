@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from importlib import resources
 from typing import Any
@@ -64,11 +65,31 @@ def load_condenser(model: str | None) -> Any:
     return Condenser.load(model) if model else Condenser.default()
 
 
-def load_teacher(name: str = TEACHER) -> Any:
-    """The offline teacher the default condenser was distilled from."""
+class MemoTeacher:
+    """A teacher that remembers its scores per (question, context) for the life of the process.
+
+    The suite measures the same cases several times (e.g. with and without ``keep_digits``); the
+    teacher's scores do not depend on the run, and scoring is the slow part.
+    """
+
+    def __init__(self, teacher: Any) -> None:
+        self.teacher = teacher
+        self.name = getattr(teacher, "name", "teacher")
+        self._scores: dict[tuple[str, str], Any] = {}
+
+    def score(self, question: str, context: str) -> Any:
+        key = (question, context)
+        if key not in self._scores:
+            self._scores[key] = self.teacher.score(question, context)
+        return self._scores[key]
+
+
+@functools.lru_cache(maxsize=2)
+def load_teacher(name: str = TEACHER) -> MemoTeacher:
+    """The offline teacher the default condenser was distilled from, loaded once per process."""
     from splitinfer.converters.teachers import get_teacher
 
-    return get_teacher(name)
+    return MemoTeacher(get_teacher(name))
 
 
 def build_methods(
