@@ -3,6 +3,7 @@
 #
 #   android_demo/core/build.sh          compile, then run every *Test class
 #   android_demo/core/build.sh compile  compile only (main and test sources)
+#   android_demo/core/build.sh bench    time Condenser.condense on 2,000 words (CoreBench)
 #
 # JUnit 4 comes from Debian's junit4 package (/usr/share/java/junit4.jar + hamcrest.jar); when
 # it is missing and we are root, it is installed with apt-get (after an apt-get update if the
@@ -52,7 +53,11 @@ CP="$OUT/main:$JUNIT_JAR:$HAMCREST_JAR"
 mapfile -t TEST_SOURCES < <(find src/test/java -name '*.java' | sort)
 javac --release 17 -encoding UTF-8 -Xlint:all -Werror -d "$OUT/test" -cp "$CP" "${TEST_SOURCES[@]}"
 [[ "$MODE" == compile ]] && { echo "build.sh: compiled"; exit 0; }
-[[ "$MODE" == test ]] || die "unknown mode '$MODE' (use: test, compile)"
+if [[ "$MODE" == bench ]]; then
+  java -Dsplitinfer.repo="$ROOT" -cp "$OUT/test:$CP" dev.splitinfer.core.CoreBench
+  exit 0
+fi
+[[ "$MODE" == test ]] || die "unknown mode '$MODE' (use: test, compile, bench)"
 
 mapfile -t TEST_CLASSES < <(find src/test/java -name '*Test.java' | sort \
   | sed -e 's#^src/test/java/##' -e 's#\.java$##' -e 's#/#.#g')

@@ -7,6 +7,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * BERT-uncased-compatible WordPiece, word by word: the port of
@@ -23,18 +24,21 @@ import java.util.Map;
  * </ol>
  * Character classes and case mappings come from {@link UnicodeTables} (Python's data), so every
  * device agrees; NFD comes from {@link Normalizer}. Lengths and slices count code points, as
- * Python does, not UTF-16 units. Immutable and thread-safe.
+ * Python does, not UTF-16 units. Words repeat a lot in real text, so ids are cached per word
+ * (at most {@link #CACHE_WORDS} words, then the cache starts over). Thread-safe.
  */
 public final class WordPieceTokenizer {
   public static final String PAD = "[PAD]";
   public static final String UNK = "[UNK]";
   public static final int MAX_PIECE_CHARS = 100;
+  public static final int CACHE_WORDS = 65536;
 
   private final List<String> vocab;
   private final Map<String, Integer> ids;
   private final int padId;
   private final int unkId;
   private final UnicodeTables tables = UnicodeTables.get();
+  private final ConcurrentHashMap<String, int[]> cache = new ConcurrentHashMap<>();
 
   /** A tokenizer over {@code vocab}: one token per entry, id = index; a repeated token keeps its last id. */
   public WordPieceTokenizer(List<String> vocab) {
@@ -149,6 +153,23 @@ public final class WordPieceTokenizer {
 
   /** Token ids of one word; none for a word of control characters only. */
   public int[] encodeWord(String word) {
+    int[] ids = cache.get(word);
+    if (ids == null) {
+      ids = encodeUncached(word);
+      if (cache.size() >= CACHE_WORDS) {
+        cache.clear();
+      }
+      cache.put(word, ids);
+    }
+    return ids.clone();
+  }
+
+  /** Empties the per-word cache (for measuring the cold cost). */
+  void clearCache() {
+    cache.clear();
+  }
+
+  private int[] encodeUncached(String word) {
     int[] out = new int[8];
     int size = 0;
     for (String piece : basicPieces(word)) {
