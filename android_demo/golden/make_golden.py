@@ -155,7 +155,6 @@ def golden_json(tokenizer: WordPieceTokenizer, vocab_bytes: bytes, condenser: Co
         "window_tokens": WINDOW_TOKENS,
         "max_question_len": MAX_QUESTION_LEN,
         "formula_bundle": FORMULA_BUNDLE,
-        "numpy": np.__version__,
     }
     dump = lambda obj: json.dumps(obj, ensure_ascii=True, separators=(",", ":"))  # noqa: E731
     parts = ["{"]

@@ -23,7 +23,6 @@ Table lines (hex code points, inclusive ranges, ``#`` starts a comment):
 from __future__ import annotations
 
 import hashlib
-import sys
 import unicodedata
 from collections.abc import Callable, Iterator
 
@@ -130,7 +129,6 @@ def sweep(tokenizer: WordPieceTokenizer, block: int = 4096, chunk: int = 16) -> 
     return {
         "block": block,
         "chunk": chunk,
-        "python": f"{sys.version_info.major}.{sys.version_info.minor}",
         "unidata": unicodedata.unidata_version,
         "fingerprints": prints,
     }
