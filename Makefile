@@ -7,13 +7,15 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 DATA ?= ../shared/data
 
-.PHONY: help install demo test lint proto model clean
+.PHONY: help install demo test lint proto model golden android-core clean
 
 help:
 	@echo "make demo    run the end-to-end demo on the embedded default backend"
 	@echo "make test    run the whole test suite"
 	@echo "make lint    ruff"
 	@echo "make proto   regenerate the protobuf/gRPC code from protos/"
+	@echo "make golden  regenerate the Android golden vectors from the SDK"
+	@echo "make android-core  compile and JUnit-test the Android core"
 	@echo "make model   rebuild the bundled default condenser from DATA=$(DATA): label, train, convert"
 
 $(PY):
@@ -43,6 +45,14 @@ proto: $(STAMP)
 # Rebuilds sdk/assets/condenser.tflite end to end (teacher labels -> student -> gated bundle).
 model: $(STAMP)
 	$(PY) -m splitinfer.converters.make_model --data $(DATA)
+
+# Rewrite the golden vectors (and the Java tokenizer's Unicode table) from the Python SDK.
+golden: $(STAMP)
+	$(PY) android_demo/golden/make_golden.py
+
+# Compile android_demo/core with javac and run its JUnit tests against the golden vectors.
+android-core:
+	bash android_demo/core/build.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info
