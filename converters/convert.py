@@ -119,8 +119,13 @@ def _load_keras(path: Path) -> Source:
             f"{path}: Keras cannot load this model ({first[:200]}); retrain it with 'splitinfer distill train'"
         ) from None
     max_seq_len, max_question_len = _check_keras_contract(model, path)
+    return keras_source(model, path.name, max_seq_len, max_question_len)
+
+
+def keras_source(model: Any, name: str, max_seq_len: int, max_question_len: int) -> Source:
+    """A ``Source`` over an in-memory Keras model of the contract."""
     return Source(
-        name=path.name,
+        name=name,
         max_seq_len=max_seq_len,
         max_question_len=max_question_len,
         predict=_keras_predict(model),
@@ -151,10 +156,17 @@ def _check_keras_contract(model: Any, path: Path) -> tuple[int, int]:
     return int(max_seq_len), int(max_question_len)
 
 
+def keras_numpy(tensor: Any) -> np.ndarray:
+    """A Keras/TF tensor as a numpy array."""
+    import keras
+
+    return np.asarray(keras.ops.convert_to_numpy(tensor))
+
+
 def _keras_predict(model: Any) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     def predict(context_ids: np.ndarray, question_ids: np.ndarray) -> np.ndarray:
         out = [
-            np.asarray(model({"context_ids": c, "question_ids": q}, training=False))
+            keras_numpy(model({"context_ids": c, "question_ids": q}, training=False))
             for c, q in _batches(context_ids, question_ids, 64)
         ]
         return np.concatenate(out) if out else np.zeros((0, context_ids.shape[1]), np.float32)

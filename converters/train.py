@@ -151,6 +151,15 @@ def is_validation(prompt_id: str, fraction: float) -> bool:
     return digest / 0xFFFFFFFF < fraction
 
 
+def split_prompts(prompts: list[Any], validation_fraction: float) -> tuple[list[Any], list[Any], list[Any]]:
+    """``(fit, validation, heldout)``: only corpus-``train`` prompts are fitted or validated on."""
+    train_split = [p for p in prompts if p.split == "train"]
+    heldout = [p for p in prompts if p.split != "train"]
+    val = [p for p in train_split if is_validation(p.id, validation_fraction)]
+    fit = [p for p in train_split if not is_validation(p.id, validation_fraction)]
+    return fit, val, heldout
+
+
 def build_examples(prompts: list[Any], max_seq_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(context_ids, question_ids, targets)`` of every window of ``prompts`` (targets -1 on padding)."""
     from splitinfer.converters.windows import prompt_windows, token_targets
@@ -242,10 +251,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
     tokenizer = default_tokenizer()
     metas, prompts = load_prompts(options.labels, tokenizer, options.max_question_len)
     teacher = teacher_of(metas)
-    train_all = [p for p in prompts if p.split == "train"]
-    heldout = [p for p in prompts if p.split != "train"]
-    val = [p for p in train_all if is_validation(p.id, options.validation_fraction)]
-    fit = [p for p in train_all if not is_validation(p.id, options.validation_fraction)]
+    fit, val, heldout = split_prompts(prompts, options.validation_fraction)
     x_ctx, x_q, y = build_examples(fit, options.max_seq_len)
     model, history = _fit(options, x_ctx, x_q, y, val)
     summary = {
@@ -298,7 +304,7 @@ def _fit(
     keras.utils.set_random_seed(options.seed)
     tf.config.experimental.enable_op_determinism()
     model = build_student(_config(options))
-    model.compile(optimizer=keras.optimizers.Adam(options.learning_rate), loss=masked_bce)
+    model.compile(optimizer=keras.optimizers.Adam(options.learning_rate), loss=masked_bce, jit_compile=False)
     inputs = {"context_ids": x_ctx, "question_ids": x_q}
     validation = None
     callbacks = []

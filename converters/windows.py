@@ -11,14 +11,12 @@ tokenizer, ``chunk_words``, ``word_scores``):
   over the tokens the model saw);
 - word scores: the mean of a word's token scores.
 
-A labels file (``splitinfer distill label``) is JSONL: a first line ``{"_meta": {...}}`` (the
-teacher's name and settings, the corpus), then one line per prompt ``{"id", "source", "split",
-"question", "words": [...], "scores": [...], "answers": [...]}`` with one teacher score per word.
+Labels files are those of ``splitinfer distill label`` (format in ``converters.labels``): one
+teacher score per word of each prompt.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
@@ -27,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from splitinfer.sdk._errors import InvalidInputError
 from splitinfer.sdk._selection import chunk_words, word_scores
 from splitinfer.sdk._text import split_words
 from splitinfer.sdk._tokenizer import WordPieceTokenizer
@@ -150,36 +147,13 @@ def score_prompts(prompts: Sequence[Prompt], scorer: BatchScorer, max_seq_len: i
 
 
 def read_label_records(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """``(meta, records)`` of a labels file; ``InvalidInputError`` naming the line when it is bad."""
-    path = Path(path)
-    if not path.is_file():
-        raise InvalidInputError(f"{path}: no such labels file; make one with 'splitinfer distill label'")
-    meta: dict[str, Any] = {}
-    records: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as stream:
-        for number, line in enumerate(stream, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise InvalidInputError(f"{path}:{number}: not valid JSON ({err.msg})") from None
-            if not isinstance(record, dict):
-                raise InvalidInputError(f"{path}:{number}: expected a JSON object per line")
-            if "_meta" in record:
-                meta = dict(record["_meta"])
-                continue
-            _check_record(record, f"{path}:{number}")
-            records.append(record)
-    return meta, records
+    """``(meta, records)`` of a labels file (``converters.labels``: validated, clear errors)."""
+    from dataclasses import asdict
 
+    from splitinfer.converters.labels import read_labels
 
-def _check_record(record: dict[str, Any], where: str) -> None:
-    words, scores = record.get("words"), record.get("scores")
-    if not isinstance(words, list) or not isinstance(scores, list):
-        raise InvalidInputError(f"{where}: a labels line needs 'words' and 'scores' lists")
-    if len(words) != len(scores):
-        raise InvalidInputError(f"{where}: {len(words)} words but {len(scores)} scores")
+    meta, records = read_labels(path)
+    return dict(meta), [asdict(r) for r in records]
 
 
 def load_prompts(

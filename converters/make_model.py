@@ -1,0 +1,202 @@
+"""Rebuild the bundled default condenser end to end: label, train, convert (``make model``).
+
+    python -m splitinfer.converters.make_model --data ../shared/data
+
+1. **label** (``splitinfer distill label``, the ``minilm`` teacher): the train split of NQ with hard
+   distractors, GSM8K few-shot prompts and synthetic long prompts (planted-fact essays, UUID
+   key-value lookups), plus held-out slices of each that are never trained on. Labels go to
+   ``--work`` and are resumed, so an interrupted run continues where it stopped and a rerun
+   relabels nothing. ``--labels-dir`` uses labels made elsewhere instead.
+2. **train** (``splitinfer distill train``) on the train-split labels.
+3. **convert** (``splitinfer convert``, mode ``dynamic``: the fastest mode that passes every
+   gate for this student, see the model card) with the held-out labels as parity data and as the
+   teacher-agreement set, to ``sdk/assets/condenser.tflite`` unless ``--output`` says otherwise.
+
+Every step is deterministic for a seed, so the same data rebuild the same bundle bytes on the
+same software stack. Labelling is the slow step (the teacher runs all-MiniLM-L6-v2 many times
+per prompt: about 3 s per NQ prompt on one core); ``--nq-limit`` and friends make a smaller run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from splitinfer.sdk._errors import InvalidInputError, SplitinferError
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_OUTPUT = REPO / "sdk" / "assets" / "condenser.tflite"
+MODEL_VERSION = "minilm-cnn-1.0"
+
+
+@dataclass(frozen=True)
+class Slice:
+    """One labels file to make: a corpus format, its data file, split and size."""
+
+    name: str
+    format: str
+    data: str | None
+    split: str
+    limit: int | None
+
+    def file_name(self) -> str:
+        return f"{self.name}.minilm.jsonl"
+
+
+def slices(args: argparse.Namespace) -> list[Slice]:
+    nq, gsm8k = "nq-open-train.jsonl.gz", "gsm8k-train.jsonl.gz"
+    return [
+        Slice("nq-train-hard", "nq", nq, "train", args.nq_limit),
+        Slice("gsm8k-train", "gsm8k", gsm8k, "train", args.gsm8k_limit),
+        Slice("synthetic-train", "synthetic", nq, "train", args.synthetic_limit),
+        Slice("nq-heldout-hard", "nq", nq, "heldout", args.heldout_limit),
+        Slice("gsm8k-heldout", "gsm8k", gsm8k, "heldout", max(1, args.heldout_limit // 2)),
+        # Synthetic cases are made first and split after: 5x the limit yields about the limit.
+        Slice("synthetic-heldout", "synthetic", nq, "heldout", 5 * max(1, args.heldout_limit // 2)),
+    ]
+
+
+def label(item: Slice, data_dir: Path, out_dir: Path, seed: int) -> Path:
+    """Run ``splitinfer distill label`` for one slice (resumable); the labels file's path."""
+    from splitinfer.cli.main import main as splitinfer
+
+    output = out_dir / item.file_name()
+    argv = [
+        "distill",
+        "label",
+        "--format",
+        item.format,
+        "--teacher",
+        "minilm",
+        "--split",
+        item.split,
+        "--output",
+        str(output),
+        "--resume",
+        "--seed",
+        str(seed),
+    ]
+    if item.data:
+        data = data_dir / item.data
+        if not data.is_file():
+            raise InvalidInputError(f"{data}: no such data file; pass the shared data folder with --data")
+        argv += ["--data", str(data)]
+    if item.format == "nq":
+        argv += ["--distractors", "hard"]
+    if item.limit is not None:
+        argv += ["--limit", str(item.limit)]
+    print(f"[label] {item.name}", flush=True)
+    code = splitinfer(argv)
+    if code != 0:
+        raise SplitinferError(f"labelling {item.name} failed (exit {code})")
+    return output
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m splitinfer.converters.make_model",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"), help="shared data folder")
+    parser.add_argument("--work", type=Path, default=Path("build/model"), help="labels, student, report")
+    parser.add_argument(
+        "--labels-dir",
+        type=Path,
+        default=None,
+        help="use the labels files already here (same names as --work would hold)",
+    )
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="the bundle to write")
+    parser.add_argument("--nq-limit", type=int, default=None, help="NQ train prompts (default: all)")
+    parser.add_argument("--gsm8k-limit", type=int, default=300)
+    parser.add_argument("--synthetic-limit", type=int, default=240)
+    parser.add_argument("--heldout-limit", type=int, default=120, help="held-out NQ prompts (others: half)")
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mode", default="dynamic", help="conversion mode (default dynamic)")
+    parser.add_argument("--model-version", default=MODEL_VERSION)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return build(args)
+    except SplitinferError as err:
+        print(f"make model: error: {err}", file=sys.stderr)
+        return err.exit_code
+
+
+def build(args: argparse.Namespace) -> int:
+    from splitinfer.converters.release import ConvertOptions, release
+    from splitinfer.converters.report import write_report
+    from splitinfer.converters.train import TrainOptions, train
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    labelled: dict[str, Path] = {}
+    for item in slices(args):
+        if args.labels_dir is not None:
+            path = args.labels_dir / item.file_name()
+            if not path.is_file():
+                raise InvalidInputError(f"{path}: missing; label it or drop --labels-dir")
+            labelled[item.name] = path
+        else:
+            labelled[item.name] = label(item, args.data, args.work, args.seed)
+    train_files = [p for name, p in labelled.items() if "heldout" not in name]
+    heldout_files = [p for name, p in labelled.items() if "heldout" in name]
+
+    print("[train] student", flush=True)
+    student = args.work / "student.keras"
+    summary = train(
+        TrainOptions(
+            labels=train_files + heldout_files,
+            output=student,
+            epochs=args.epochs,
+            seed=args.seed,
+            model_version=args.model_version,
+            verbose=1 if sys.stdout.isatty() else 2,
+        )
+    )
+    print(
+        f"[train] {summary['data']['summary']}; held-out F1 {(summary['heldout_agreement'] or {}).get('f1')}"
+    )
+
+    print(f"[convert] {args.output}", flush=True)
+    options = ConvertOptions(
+        model=student,
+        output=args.output,
+        mode=args.mode,
+        parity_data=heldout_files,
+        teacher_data=heldout_files,
+        calibration=train_files,
+        seed=args.seed,
+        model_version=args.model_version,
+    )
+    outcome = release(options)
+    write_report(args.work / "convert-report.json", outcome.report)
+    print(
+        json.dumps(
+            {
+                k: outcome.report.get(k)
+                for k in (
+                    "status",
+                    "mode",
+                    "bundle_bytes",
+                    "latency_ms",
+                    "agreement_vs_teacher",
+                    "failed_gates",
+                )
+            },
+            indent=2,
+        )
+    )
+    if outcome.exit_code:
+        print(f"make model: error: {outcome.message}", file=sys.stderr)
+    return outcome.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""``splitinfer convert``: a gated bundle the SDK runs, a report, exit codes, determinism."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from test_student_support import train_tiny
+
+from splitinfer.cli.main import main
+from splitinfer.sdk import Condenser
+from splitinfer.sdk._bundle import REQUIRED_FIELDS, read_bundle
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return train_tiny(tmp_path_factory.mktemp("convert"))
+
+
+@pytest.fixture(scope="module")
+def converted(tiny: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, int]:
+    model, labels = tiny
+    out = tmp_path_factory.mktemp("bundle")
+    bundle, report = out / "condenser.tflite", out / "report.json"
+    code = main(
+        [
+            "convert",
+            str(model),
+            "--output",
+            str(bundle),
+            "--mode",
+            "dynamic",
+            "--parity-data",
+            str(labels),
+            "--teacher-data",
+            str(labels),
+            "--report",
+            str(report),
+            "--model-version",
+            "tiny-1",
+            "--seed",
+            "3",
+        ]
+    )
+    return bundle, json.loads(report.read_text()), code
+
+
+def test_convert_writes_a_bundle_the_sdk_condenser_runs(converted: tuple[Path, dict, int]) -> None:
+    bundle, _, code = converted
+    assert code == 0
+    condenser = Condenser.load(bundle)
+    context = "The capital of France is Paris, a city on the Seine. " + "Markets sell bread and cheese. " * 20
+    result = condenser.condense(context, "what is the capital of France", rate=0.3)
+    assert 0 < result.condensed_tokens <= result.original_tokens
+    assert condenser.model_version == "tiny-1"
+
+
+def test_the_manifest_records_teacher_data_mode_gates_and_agreement(
+    converted: tuple[Path, dict, int],
+) -> None:
+    bundle, _, _ = converted
+    manifest = read_bundle(bundle).manifest
+    assert set(REQUIRED_FIELDS) <= manifest.keys()
+    assert manifest["teacher"] == "test-teacher"
+    assert manifest["conversion"]["mode"] == "dynamic"
+    assert manifest["max_seq_len"] == 64 and manifest["max_question_len"] == 16
+    assert manifest["inputs"] == {"context_ids": "context_ids", "question_ids": "question_ids"}
+    assert manifest["output"] == "scores"
+    assert set(manifest["gates"]) == {"builtin_ops", "parity", "latency", "size"}
+    assert all(gate["passed"] for gate in manifest["gates"].values())
+    assert manifest["training_data"]["heldout_prompts"] == 6
+    assert 0.0 <= manifest["agreement_vs_teacher"]["f1"] <= 1.0
+    card = zipfile.ZipFile(bundle).read("model_card.md").decode()
+    assert "test-teacher" in card and "F1" in card
+
+
+def test_the_report_gives_every_gate_s_value_and_threshold_and_the_exit_code(
+    converted: tuple[Path, dict, int],
+) -> None:
+    bundle, report, _ = converted
+    assert report["exit_code"] == 0 and report["status"] == "passed" and report["failed_gates"] == []
+    gates = {g["name"]: g for g in report["gates"]}
+    assert set(gates) == {"builtin_ops", "parity", "latency", "size"}
+    assert gates["size"]["threshold"] == 4.0 and gates["size"]["value"] == pytest.approx(
+        bundle.stat().st_size / 1e6
+    )
+    assert gates["latency"]["threshold"] == 3.0 and gates["latency"]["value"] > 0
+    assert gates["parity"]["threshold"] == 0.99 and gates["parity"]["value"] >= 0.99
+    assert report["bundle_bytes"] == bundle.stat().st_size
+    assert report["latency_ms"]["p50_ms"] > 0
+
+
+def test_same_model_and_seed_give_the_same_bundle_bytes(
+    tiny: tuple[Path, Path], converted: tuple[Path, dict, int], tmp_path: Path
+) -> None:
+    model, labels = tiny
+    first, _, _ = converted
+    again = tmp_path / "again.tflite"
+    code = main(
+        [
+            "convert",
+            str(model),
+            "--output",
+            str(again),
+            "--mode",
+            "dynamic",
+            "--parity-data",
+            str(labels),
+            "--teacher-data",
+            str(labels),
+            "--model-version",
+            "tiny-1",
+            "--seed",
+            "3",
+        ]
+    )
+    assert code == 0
+    assert again.read_bytes() == first.read_bytes()
+
+
+def test_auto_picks_a_mode_that_passed_every_gate_and_reports_each_candidate(
+    tiny: tuple[Path, Path], tmp_path: Path
+) -> None:
+    model, labels = tiny
+    report = tmp_path / "auto.json"
+    code = main(
+        [
+            "convert",
+            str(model),
+            "-o",
+            str(tmp_path / "auto.tflite"),
+            "--mode",
+            "auto",
+            "--parity-data",
+            str(labels),
+            "--report",
+            str(report),
+        ]
+    )
+    data = json.loads(report.read_text())
+    assert code == 0
+    assert set(data["candidates"]) == {"float32", "float16", "dynamic", "int8"}
+    assert data["candidates"][data["mode"]]["passed"]
+    fastest = min(c["latency_ms"]["p50_ms"] for c in data["candidates"].values() if c["passed"])
+    assert data["candidates"][data["mode"]]["latency_ms"]["p50_ms"] <= fastest * 1.15 + 1e-9
+    assert read_bundle(tmp_path / "auto.tflite").manifest["conversion"]["mode"] == data["mode"]
+
+
+def test_float32_parity_is_the_largest_score_difference(tiny: tuple[Path, Path], tmp_path: Path) -> None:
+    model, _ = tiny
+    report = tmp_path / "f32.json"
+    code = main(
+        [
+            "convert",
+            str(model),
+            "-o",
+            str(tmp_path / "f32.tflite"),
+            "--mode",
+            "float32",
+            "--max-size-mb",
+            "5",
+            "--report",
+            str(report),
+        ]
+    )
+    gates = {g["name"]: g for g in json.loads(report.read_text())["gates"]}
+    assert code == 0
+    assert gates["parity"]["unit"] == "max |delta score|"
+    assert 0.0 <= gates["parity"]["value"] <= 1e-4
+
+
+def test_a_corrupt_model_exits_2_with_a_clear_message_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    bad = tmp_path / "student.keras"
+    bad.write_bytes(b"PK\x03\x04 this is not a keras archive")
+    out, report = tmp_path / "out.tflite", tmp_path / "report.json"
+    code = main(["convert", str(bad), "-o", str(out), "--report", str(report)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and "student.keras" in err and "distill train" in err
+    assert not out.exists()
+    assert json.loads(report.read_text())["status"] == "bad_input"
+
+
+def test_a_missing_model_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code = main(["convert", str(tmp_path / "nope.keras"), "-o", str(tmp_path / "out.tflite")])
+    assert code == 2
+    assert "no such model" in capsys.readouterr().err
+
+
+def test_bad_flag_values_exit_2(
+    tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    model, _ = tiny
+    assert main(["convert", str(model), "-o", str(tmp_path / "o.tflite"), "--max-size-mb", "0"]) == 2
+    assert "--max-size-mb must be > 0" in capsys.readouterr().err
+    assert main(["convert", str(model), "-o", str(tmp_path / "o.tflite"), "--mode", "int8"]) == 2
+    assert "calibration" in capsys.readouterr().err
+    assert not (tmp_path / "o.tflite").exists()
+
+
+def test_a_savedmodel_folder_converts_like_the_keras_file(tiny: tuple[Path, Path], tmp_path: Path) -> None:
+    import keras
+
+    import splitinfer.converters.student  # noqa: F401
+
+    model, _ = tiny
+    saved = tmp_path / "saved"
+    keras.saving.load_model(model, compile=False).export(str(saved), verbose=False)
+    out = tmp_path / "saved.tflite"
+    assert main(["convert", str(saved), "-o", str(out), "--mode", "float32", "--max-size-mb", "5"]) == 0
+    scores_a = _scores(out)
+    assert scores_a.shape == (64,) and np.all((scores_a >= 0) & (scores_a <= 1))
+
+
+def _scores(bundle: Path) -> np.ndarray:
+    from splitinfer.converters.gates import TFLiteScorer
+
+    b = read_bundle(bundle)
+    context = np.arange(1000, 1064, dtype=np.int32)[None, :]
+    return TFLiteScorer(b.model)(context, np.zeros((1, 16), np.int32))[0]

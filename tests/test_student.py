@@ -1,0 +1,160 @@
+"""The student and ``splitinfer distill train``: I/O contract, question features, windows as the
+device cuts them, held-out prompts never trained on, determinism."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from test_student_support import tiny_options, train_tiny, write_labels
+
+from splitinfer.converters.convert import keras_numpy
+from splitinfer.converters.student import QuestionFeatures, StudentConfig, build_student
+from splitinfer.converters.train import rank_targets, train
+from splitinfer.converters.windows import (
+    default_tokenizer,
+    encode_prompt,
+    prompt_windows,
+    question_ids,
+    token_targets,
+)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return train_tiny(tmp_path_factory.mktemp("student"))
+
+
+def test_student_maps_int32_context_and_question_ids_to_one_score_in_0_1_per_context_token() -> None:
+    model = build_student(
+        StudentConfig(max_seq_len=32, max_question_len=8, embed_dim=4, channels=4, dilations=(1,))
+    )
+    context = np.random.default_rng(0).integers(1, 30000, (2, 32)).astype(np.int32)
+    question = np.zeros((2, 8), dtype=np.int32)
+    scores = keras_numpy(model({"context_ids": context, "question_ids": question}))
+    assert scores.shape == (2, 32)
+    assert np.all((scores >= 0) & (scores <= 1))
+
+
+def test_question_features_flag_context_tokens_that_occur_in_the_question() -> None:
+    context = np.array([[5, 7, 9, 0]], dtype=np.int32)
+    question = np.array([[9, 0, 0]], dtype=np.int32)
+    emb = np.random.default_rng(1).normal(size=(30, 4)).astype(np.float32)
+    features = keras_numpy(QuestionFeatures()([context, question, emb[context], emb[question]]))
+    exact = features[0, :, 8]  # after the 2 x 4 embedding-sized features
+    assert exact.tolist() == [0.0, 0.0, 1.0, 0.0]  # the pad 0 in context never matches pad in question
+
+
+def test_question_features_are_zero_without_a_question() -> None:
+    context = np.array([[5, 7, 9]], dtype=np.int32)
+    question = np.zeros((1, 3), dtype=np.int32)
+    emb = np.random.default_rng(2).normal(size=(30, 4)).astype(np.float32)
+    features = keras_numpy(QuestionFeatures()([context, question, emb[context], emb[question]]))
+    assert np.all(features == 0.0)
+
+
+def test_receptive_field_of_the_default_student_covers_sentences() -> None:
+    assert StudentConfig().receptive_field >= 100
+
+
+def test_rank_targets_order_words_within_a_prompt_and_share_ties() -> None:
+    assert rank_targets(np.array([0.2, 0.9, 0.2, 0.5])).tolist() == pytest.approx([1 / 6, 1.0, 1 / 6, 2 / 3])
+    assert rank_targets(np.array([0.3])).tolist() == [1.0]
+
+
+def test_question_ids_are_the_first_tokens_padded_with_zeros() -> None:
+    tokenizer = default_tokenizer()
+    ids = question_ids(tokenizer, "Who won the Nobel prize?", 16)
+    expected = tokenizer.encode("Who won the Nobel prize?")
+    assert ids[: len(expected)].tolist() == expected and not ids[len(expected) :].any()
+    assert question_ids(tokenizer, "word " * 40, 16).tolist() == [tokenizer.encode("word")[0]] * 16
+
+
+def test_windows_never_split_a_word_and_targets_follow_each_token_s_word() -> None:
+    tokenizer = default_tokenizer()
+    words = ["unbelievably", "long", "tokenization", "examples"] * 10
+    record = {"words": words, "scores": list(np.linspace(0, 1, len(words))), "question": "q"}
+    prompt = encode_prompt(tokenizer, record, 8)
+    windows, spans = prompt_windows(prompt, 16)
+    assert sum(size for _, _, size in spans) == int(prompt.counts.sum())
+    for row, (first, end, size) in enumerate(spans):
+        assert size == int(prompt.counts[first:end].sum()) <= 16
+        assert windows[row, :size].tolist() == [i for w in words[first:end] for i in tokenizer.encode_word(w)]
+        assert not windows[row, size:].any()
+    targets = token_targets(prompt, spans, prompt.teacher, 16)
+    first, end, size = spans[1]
+    assert targets[1, :size].tolist() == pytest.approx(
+        np.repeat(prompt.teacher[first:end], prompt.counts[first:end])
+    )
+    assert np.all(targets[1, size:] == -1.0)
+
+
+def test_distill_train_writes_the_model_and_a_summary_naming_the_teacher_and_data(
+    trained: tuple[Path, Path],
+) -> None:
+    model, _ = trained
+    summary = json.loads(model.with_name(model.name + ".json").read_text())
+    assert model.is_file()
+    assert summary["teacher"]["name"] == "test-teacher"
+    assert summary["data"]["heldout_prompts"] == 6
+    assert summary["data"]["train_prompts"] + summary["data"]["validation_prompts"] == 24
+    assert 0.0 <= summary["heldout_agreement"]["f1"] <= 1.0
+    assert summary["architecture"]["config"]["max_seq_len"] == 64
+
+
+def test_distill_train_never_fits_or_validates_on_heldout_prompts(tmp_path: Path) -> None:
+    from splitinfer.converters.train import build_examples, split_prompts
+    from splitinfer.converters.windows import load_prompts
+
+    labels = write_labels(tmp_path / "labels.jsonl", train=20, heldout=5)
+    lines = labels.read_text().splitlines()
+    marked = [json.loads(line) for line in lines[1:]]
+    for record in marked:  # a word only held-out prompts contain
+        if record["split"] == "heldout":
+            record["words"].append("zeppelin")
+            record["scores"].append(1.0)
+    labels.write_text("\n".join([lines[0], *map(json.dumps, marked)]) + "\n")
+    tokenizer = default_tokenizer()
+    _, prompts = load_prompts([labels], tokenizer, 16)
+    fit, val, heldout = split_prompts(prompts, 0.2)
+    assert len(heldout) == 5 and {p.split for p in fit + val} == {"train"}
+    assert val and len(fit) + len(val) == 20
+    x, _, _ = build_examples(fit + val, 64)
+    assert tokenizer.token_id("zeppelin") not in set(x.ravel().tolist())
+    with pytest.raises(Exception, match="no train-split prompt"):
+        build_examples([], 64)
+
+
+def test_the_student_learns_the_teacher_s_ranking_better_than_chance(trained: tuple[Path, Path]) -> None:
+    model, _ = trained
+    summary = json.loads(model.with_name(model.name + ".json").read_text())
+    # At rate 0.33 a random scorer agrees with F1 about 0.33 on these prompts.
+    assert summary["heldout_agreement"]["f1"] > 0.5
+
+
+def test_distill_train_is_deterministic_for_a_seed(tmp_path: Path, trained: tuple[Path, Path]) -> None:
+    import keras
+
+    first, labels = trained
+    again = tmp_path / "again.keras"
+    train(tiny_options(labels, again, seed=0))
+    a = keras.saving.load_model(first, compile=False).get_weights()
+    b = keras.saving.load_model(again, compile=False).get_weights()
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_distill_train_on_a_missing_labels_file_exits_2_with_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from splitinfer.cli.main import main
+
+    code = main(
+        ["distill", "train", "--labels", str(tmp_path / "nope.jsonl"), "--output", str(tmp_path / "s.keras")]
+    )
+    assert code == 2
+    assert "distill label" in capsys.readouterr().err
