@@ -119,10 +119,14 @@ class Savings:
             if self.where is Where.DEVICE
             else f"condensed on the server in {self.server_condense_ms:.1f} ms"
         )
+        upload = (
+            f"saved {self.bytes_saved:,} bytes"
+            if self.bytes_saved >= 0
+            else f"{-self.bytes_saved:,} bytes more uploaded, the full context included"
+        )
         return (
-            f"sent {self.sent_tokens:,} of {self.original_tokens:,} context tokens ({ratio:.0%}), "
-            f"{self.sent_bytes:,} of {self.original_bytes:,} request bytes "
-            f"(saved {self.tokens_saved:,} tokens, {self.bytes_saved:,} bytes); {where}"
+            f"sent {self.sent_tokens:,} of {self.original_tokens:,} context tokens ({ratio:.0%}, saved "
+            f"{self.tokens_saved:,}), {self.sent_bytes:,} of {self.original_bytes:,} request bytes ({upload}); {where}"
         )
 
 
