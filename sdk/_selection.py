@@ -12,6 +12,7 @@ Android; golden vectors written from this module pin them down. Each step is one
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -19,6 +20,7 @@ import numpy as np
 from splitinfer.sdk._errors import InvalidInputError
 
 # Characters stripped from both ends of a word before it is compared with a forced word.
+_ASCII_DIGIT = re.compile("[0-9]")
 EDGE_PUNCTUATION = "\"'()[]{}<>.,;:!?`\u201c\u201d\u2018\u2019\u00ab\u00bb"
 
 
@@ -72,11 +74,12 @@ def forced_mask(words: Sequence[str], force: Iterable[str] = (), keep_digits: bo
     """
     wanted = {normalize_word(part) for entry in force for part in entry.split()}
     wanted.discard("")
-    mask = np.zeros(len(words), dtype=bool)
-    for i, word in enumerate(words):
-        has_digit = keep_digits and any("0" <= ch <= "9" for ch in word)
-        mask[i] = has_digit or (bool(wanted) and normalize_word(word) in wanted)
-    return mask
+    has_digit = _ASCII_DIGIT.search if keep_digits else (lambda _word: None)
+    return np.fromiter(
+        (has_digit(word) is not None or (bool(wanted) and normalize_word(word) in wanted) for word in words),
+        dtype=bool,
+        count=len(words),
+    )
 
 
 def token_budget(total_tokens: int, rate: float | None = None, target_tokens: int | None = None) -> int:

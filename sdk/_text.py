@@ -30,12 +30,8 @@ def split_words(text: str) -> tuple[list[str], list[str]]:
     Returns ``(words, gaps)`` of equal length; ``gaps[i]`` is the whitespace after ``words[i]``
     (empty for the last word when the text does not end in whitespace).
     """
-    words: list[str] = []
-    gaps: list[str] = []
-    for match in _WORD_RE.finditer(text):
-        words.append(match.group(1))
-        gaps.append(match.group(2))
-    return words, gaps
+    pairs = _WORD_RE.findall(text)
+    return [word for word, _ in pairs], [gap for _, gap in pairs]
 
 
 def join_words(words: Sequence[str], gaps: Sequence[str], kept: Sequence[int]) -> str:
