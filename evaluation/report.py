@@ -73,7 +73,7 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, title: str = "") -> N
     panels = [("answer_retention", "answer kept in the condensed context")]
     if any(row.get("accuracy_condensed") is not None for row in rows):
         panels.append(("accuracy_condensed", "extractive answer accuracy"))
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.0 * len(panels), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.0 * len(panels), 4.2), squeeze=False, sharex=True)
     methods = list(dict.fromkeys(row["method"] for row in rows))
     for ax, (key, label) in zip(axes[0], panels, strict=True):
         for method in methods:
@@ -84,12 +84,15 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, title: str = "") -> N
                 ax.axhline(100.0 * points[0][1], linestyle="--", color="grey", label="none (full context)")
                 continue
             points.sort()
-            ax.plot([p[0] for p in points], [100.0 * p[1] for p in points], marker="o", label=method)
+            color = f"C{methods.index(method)}"
+            ax.plot(
+                [p[0] for p in points], [100.0 * p[1] for p in points], marker="o", color=color, label=method
+            )
         ax.set_xlabel("requested rate (share of tokens kept)")
         ax.set_ylabel(f"{label} (%)")
         ax.set_ylim(0, 102)
         ax.grid(True, alpha=0.3)
-        ax.legend(loc="lower right", fontsize="small")
+        ax.legend(loc="best", fontsize="small")
     if title:
         fig.suptitle(title)
     fig.tight_layout()
