@@ -16,7 +16,7 @@ from types import TracebackType
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from splitinfer.sdk._channel import SERVER_KEEPALIVE_OPTIONS
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
@@ -24,7 +24,7 @@ from splitinfer.server.auth import BearerTokenInterceptor, load_tokens
 from splitinfer.server.config import ServerConfig
 from splitinfer.server.core import InferenceCore
 from splitinfer.server.metrics import Metrics
-from splitinfer.server.observe import CallRecord, Observer
+from splitinfer.server.observe import FLUSH_INTERVAL_S, CallRecord, Observer
 from splitinfer.server.servicer import SERVICE_NAME, InferenceServicer, add_to_server
 
 log = logging.getLogger("splitinfer.server")
@@ -46,6 +46,7 @@ class SplitinferServer:
         self.port: int | None = None
         self.metrics_port: int | None = None
         self._grpc: grpc.aio.Server | None = None
+        self._log_flusher: asyncio.Task[None] | None = None
 
     @property
     def address(self) -> str:
@@ -65,12 +66,16 @@ class SplitinferServer:
             ],
         )
         add_to_server(InferenceServicer(self.core, self.observer), server)
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        reflection.enable_server_reflection((SERVICE_NAME, HEALTH_SERVICE, reflection.SERVICE_NAME), server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, GenericHandlersOnly(server))
+        reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
+            reflection.aio.ReflectionServicer((SERVICE_NAME, HEALTH_SERVICE, reflection.SERVICE_NAME)),
+            GenericHandlersOnly(server),
+        )
         self.port = self._bind(server)
         await self.core.start()
         await server.start()
         self._grpc = server
+        self._log_flusher = asyncio.create_task(self._flush_request_logs())
         for service in ("", SERVICE_NAME):
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
         if self.config.metrics_port is not None:
@@ -86,6 +91,11 @@ class SplitinferServer:
             self.core.default_model,
             f", metrics on port {self.metrics_port}" if self.metrics_port is not None else "",
         )
+
+    async def _flush_request_logs(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL_S)
+            self.observer.flush()
 
     def _interceptors(self) -> list[grpc.aio.ServerInterceptor]:
         if self.config.auth_tokens_file is None:
@@ -129,10 +139,33 @@ class SplitinferServer:
             )
         if self._grpc is not None:
             await self._grpc.stop(_FLUSH_S if finished else 0)
+        if self._log_flusher is not None:
+            self._log_flusher.cancel()
+        self.observer.flush()
         await self.core.aclose()
         self.metrics.stop_http()
         log.info("splitinfer serve: stopped")
         return finished
+
+
+class GenericHandlersOnly:
+    """Hands a generated ``add_*_to_server`` function's handlers to the server as generic handlers only.
+
+    With grpcio 1.85's asyncio server, services whose methods are also added with
+    ``add_registered_method_handlers`` made every call cost 2-4% more instructions (measured with
+    callgrind on ``GetInfo``), and generic handlers serve the same methods.
+    """
+
+    def __init__(self, server: grpc.aio.Server) -> None:
+        self._server = server
+
+    def add_generic_rpc_handlers(self, handlers: tuple[grpc.GenericRpcHandler, ...]) -> None:
+        self._server.add_generic_rpc_handlers(handlers)
+
+    def add_registered_method_handlers(
+        self, service: str, handlers: dict[str, grpc.RpcMethodHandler]
+    ) -> None:
+        return None
 
 
 def _read(path: str | Path) -> bytes:

@@ -164,5 +164,5 @@ def add_to_server(servicer: InferenceServicer, server: grpc.aio.Server) -> None:
             response_serializer=pb.ListModelsResponse.SerializeToString,
         ),
     }
+    # Generic handlers only: see splitinfer.server.app.GenericHandlersOnly for why not registered ones.
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
-    server.add_registered_method_handlers(SERVICE_NAME, handlers)

@@ -129,10 +129,13 @@ def test_each_request_writes_one_structured_log_line(server, caplog):
     channel, stub = stub_for(server.address)
     collect(stub.Generate(question("log me", model="echo", request_id="log-1")))
     channel.close()
-    wait_until(lambda: any('"log-1"' in r.getMessage() for r in caplog.records), what="the log line")
-    lines = [json.loads(r.getMessage()) for r in caplog.records if '"log-1"' in r.getMessage()]
-    assert len(lines) == 1
-    line = lines[0]
+
+    def lines() -> list[dict]:
+        text = "\n".join(r.getMessage() for r in caplog.records if r.name == "splitinfer.server.requests")
+        return [json.loads(line) for line in text.splitlines() if '"log-1"' in line]
+
+    wait_until(lambda: bool(lines()), what="the log line")
+    (line,) = lines()
     assert (line["rpc"], line["model"], line["code"]) == ("Generate", "echo", "OK")
     assert (line["prompt_tokens"], line["completion_tokens"]) == (2, 2)
     assert 0 < line["ttfc_ms"] <= line["total_ms"]
