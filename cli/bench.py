@@ -7,6 +7,20 @@ from __future__ import annotations
 import argparse
 import importlib
 
+# Each target's options and work live with the part it measures: (target, module, help).
+_TARGETS = (
+    (
+        "server",
+        "splitinfer.server.bench",
+        "Benchmark the gRPC server against a bare servicer (needs [server]).",
+    ),
+    (
+        "condenser",
+        "splitinfer.converters.bench",
+        "Benchmark the condenser bundle against a TinyBERT-4 reference (needs [convert]).",
+    ),
+)
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -15,6 +29,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
     )
     targets = parser.add_subparsers(dest="target", metavar="TARGET", required=True)
-    # Each target's options and work live with the part it measures.
-    importlib.import_module("splitinfer.server.bench").register(targets)
-    importlib.import_module("splitinfer.converters.bench").register(targets)
+    for name, module, help_ in _TARGETS:
+        try:
+            importlib.import_module(module).register(targets)
+        except ModuleNotFoundError as missing:
+            # A device-only install lacks the target's extra: keep `--help` working and say
+            # which extra to install when the target is run.
+            _register_unavailable(targets, name, help_, missing)
+
+
+def _register_unavailable(
+    targets: argparse._SubParsersAction, name: str, help_: str, missing: ModuleNotFoundError
+) -> None:
+    def run(_args: argparse.Namespace) -> int:
+        raise missing
+
+    parser = targets.add_parser(name, help=help_, description=help_, add_help=True)
+    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.set_defaults(func=run)

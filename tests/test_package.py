@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +69,57 @@ def test_no_subcommand_prints_help_and_exits_2() -> None:
     result = _splitinfer()
     assert result.returncode == 2
     assert "COMMAND" in result.stdout
+
+
+# Every module the [server] and [convert] extras bring: a plain `pip install splitinfer` lacks them.
+_EXTRAS_MODULES = (
+    "tensorflow",
+    "torch",
+    "sentence_transformers",
+    "grpc_health",
+    "grpc_reflection",
+    "grpc_status",
+    "prometheus_client",
+    "httpx",
+    "tqdm",
+    "rank_bm25",
+    "matplotlib",
+)
+_DEVICE_ONLY = (
+    "import sys\n"
+    f"for name in {_EXTRAS_MODULES!r}:\n"
+    "    sys.modules[name] = None\n"
+    "from splitinfer.cli.main import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def _device_only(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", _DEVICE_ONLY, *args], input=stdin, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_help_works_on_a_device_only_install() -> None:
+    result = _device_only("bench", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "server" in result.stdout and "condenser" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "extra"),
+    [
+        (("bench", "server"), "server"),
+        (("serve", "--port", "0"), "server"),
+        (("convert", "{model}", "--output", "{model}.tflite"), "convert"),
+    ],
+)
+def test_a_command_needing_an_extra_names_it_on_a_device_only_install(
+    args: tuple[str, ...], extra: str, tmp_path: Path
+) -> None:
+    model = tmp_path / "student.keras"
+    model.write_bytes(b"PK\x03\x04 not really a model")
+    result = _device_only(*(arg.format(model=model) for arg in args))
+    assert result.returncode == 2
+    assert f"pip install 'splitinfer[{extra}]'" in result.stderr
+    assert "Traceback" not in result.stderr
