@@ -99,3 +99,21 @@ def _confusion(ref: np.ndarray, cand: np.ndarray) -> np.ndarray:
         ],
         dtype=np.int64,
     )
+
+
+def teacher_agreement(prompts: Sequence, student: Sequence[np.ndarray], rate: float) -> dict:
+    """Agreement of ``student`` word scores with each prompt's ``teacher`` scores, overall and per
+    ``source`` (``prompts`` are ``windows.Prompt``)."""
+
+    def of(chosen: list[int]) -> dict:
+        return compare(
+            [prompts[i].teacher for i in chosen],
+            [student[i] for i in chosen],
+            [prompts[i].counts for i in chosen],
+            [prompts[i].words for i in chosen],
+            rate,
+        ).to_dict()
+
+    sources = sorted({p.source for p in prompts})
+    by_source = {s: of([i for i, p in enumerate(prompts) if p.source == s]) for s in sources}
+    return {"rate": rate, **of(list(range(len(prompts)))), "by_source": by_source}

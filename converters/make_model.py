@@ -29,6 +29,7 @@ from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = REPO / "sdk" / "assets" / "condenser.tflite"
+DEFAULT_CARD = REPO / "docs" / "model_card.md"
 MODEL_VERSION = "minilm-cnn-1.0"
 
 
@@ -107,9 +108,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--labels-dir",
         type=Path,
         default=None,
-        help="use the labels files already here (same names as --work would hold)",
+        help="use every *.jsonl labels file here instead of labelling (train split trains, held-out measures)",
     )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="the bundle to write")
+    parser.add_argument("--card", type=Path, default=DEFAULT_CARD, help="where to write the model card")
     parser.add_argument("--nq-limit", type=int, default=None, help="NQ train prompts (default: all)")
     parser.add_argument("--gsm8k-limit", type=int, default=300)
     parser.add_argument("--synthetic-limit", type=int, default=240)
@@ -136,23 +138,18 @@ def build(args: argparse.Namespace) -> int:
     from splitinfer.converters.train import TrainOptions, train
 
     args.work.mkdir(parents=True, exist_ok=True)
-    labelled: dict[str, Path] = {}
-    for item in slices(args):
-        if args.labels_dir is not None:
-            path = args.labels_dir / item.file_name()
-            if not path.is_file():
-                raise InvalidInputError(f"{path}: missing; label it or drop --labels-dir")
-            labelled[item.name] = path
-        else:
-            labelled[item.name] = label(item, args.data, args.work, args.seed)
-    train_files = [p for name, p in labelled.items() if "heldout" not in name]
-    heldout_files = [p for name, p in labelled.items() if "heldout" in name]
+    if args.labels_dir is not None:
+        labels = sorted(args.labels_dir.glob("*.jsonl"))
+        if not labels:
+            raise InvalidInputError(f"{args.labels_dir}: no *.jsonl labels files; drop --labels-dir to label")
+    else:
+        labels = [label(item, args.data, args.work, args.seed) for item in slices(args)]
 
     print("[train] student", flush=True)
     student = args.work / "student.keras"
     summary = train(
         TrainOptions(
-            labels=train_files + heldout_files,
+            labels=labels,
             output=student,
             epochs=args.epochs,
             seed=args.seed,
@@ -169,9 +166,9 @@ def build(args: argparse.Namespace) -> int:
         model=student,
         output=args.output,
         mode=args.mode,
-        parity_data=heldout_files,
-        teacher_data=heldout_files,
-        calibration=train_files,
+        parity_data=labels,
+        teacher_data=labels,
+        calibration=labels,
         seed=args.seed,
         model_version=args.model_version,
     )
@@ -195,7 +192,14 @@ def build(args: argparse.Namespace) -> int:
     )
     if outcome.exit_code:
         print(f"make model: error: {outcome.message}", file=sys.stderr)
-    return outcome.exit_code
+        return outcome.exit_code
+    from splitinfer.converters.report import model_card
+    from splitinfer.sdk._bundle import read_bundle
+
+    args.card.parent.mkdir(parents=True, exist_ok=True)
+    args.card.write_text(model_card(read_bundle(args.output).manifest), encoding="utf-8")
+    print(f"[card] {args.card}")
+    return 0
 
 
 if __name__ == "__main__":

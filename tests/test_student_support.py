@@ -94,6 +94,7 @@ def tiny_options(labels: Path, output: Path, seed: int = 0, epochs: int = 3):
         embed_dim=8,
         channels=8,
         dilations=(1, 2),
+        pool_sizes=(5,),
         verbose=0,
     )
 
