@@ -7,19 +7,26 @@ Contract (what the SDK's ``Condenser`` runs, see ``sdk``):
   ``[1, max_question_len]``: the question's first tokens, padded with 0 (all zeros: no question);
 - output ``scores`` float32 ``[1, max_seq_len]``: a keep score in [0, 1] per context token.
 
-Shape (chosen by measuring accuracy against the teacher and LiteRT latency, see the model card):
+Shape (chosen by measuring agreement with the teacher on held-out prompts and LiteRT latency;
+the model card lists the measurements):
 
-1. one token embedding shared by context and question (the bundle stores it as int8);
-2. question features per context token: the masked mean of the question's embeddings times the
-   token's embedding, an *exact match* flag (the token id occurs in the question), and a soft
-   cross-attention from the token to the question tokens (masked softmax over dot products) with
-   its best match score;
-3. a stack of residual dilated 1-D convolutions (kernel 3, dilations doubling) whose receptive
-   field covers whole sentences, because an answer survives only when its sentence is kept;
-4. a per-token sigmoid.
+1. one token embedding shared by context and question, looked up once, started from a PCA of the
+   teacher's own word embeddings (all-MiniLM-L6-v2, same vocabulary) and kept frozen: a table of
+   30,522 rows learnt from a few thousand windows overfits (held-out F1 0.61 -> 0.68);
+2. question features per context token: the question's mean embedding times the token's, a
+   soft cross-attention to the question tokens (masked softmax, learnt sharpness) with its best
+   logit, an *exact match* flag, and token rarity (the vocabulary is frequency-ordered, so
+   ``log(id)`` acts like an IDF) alone and times each match signal;
+3. those scalars averaged over 9, 33 and 97 tokens: how densely the question shows up around a
+   token at phrase, sentence and paragraph scale, because the teacher ranks whole segments;
+4. residual dilated 1-D convolutions (kernel 3, dilations 1..64: a receptive field of 257 tokens,
+   about a passage with its title) with layer normalisation, which keeps the deeper stack
+   trainable (F1 0.76 -> 0.79), and dropout while training;
+5. a per-token sigmoid.
 
-Every op is a TFLite builtin (GATHER, CONV_2D, BATCH_MATMUL, SOFTMAX, EQUAL, REDUCE_ANY...):
-no recurrent layers (GRU/TensorList do not convert) and no Flex ops.
+Every op is a TFLite builtin (GATHER, CONV_2D, BATCH_MATMUL, SOFTMAX, EQUAL, REDUCE_ANY,
+AVERAGE_POOL_2D, MEAN/RSQRT for the norms...): no recurrent layers (GRU/TensorList do not
+convert) and no Flex ops.
 """
 
 from __future__ import annotations
@@ -44,19 +51,18 @@ class StudentConfig:
     max_question_len: int = 64
     embed_dim: int = 64
     channels: int = 64
-    dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 1)
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 1)
     kernel_size: int = 3
     pool_sizes: tuple[int, ...] = (9, 33, 97)
-    smooth_sizes: tuple[int, ...] = ()
-    layer_norm: bool = False
+    layer_norm: bool = True
+    dropout: float = 0.1
     embed_init: str = "minilm"  # "minilm": PCA of the teacher's word embeddings; "random"
-    train_embeddings: bool = True
+    train_embeddings: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["dilations"] = list(self.dilations)
         data["pool_sizes"] = list(self.pool_sizes)
-        data["smooth_sizes"] = list(self.smooth_sizes)
         return data
 
     @property
@@ -215,20 +221,12 @@ def build_student(config: StudentConfig | None = None) -> keras.Model:
             activation="relu",
             name=f"conv_{i}_d{dilation}",
         )(x)
+        if config.dropout:
+            y = layers.Dropout(config.dropout, name=f"dropout_{i}")(y)
         x = layers.Add(name=f"residual_{i}")([x, y])
         if config.layer_norm:  # keeps a deep residual stack from blowing up at initialisation
             x = layers.LayerNormalization(name=f"norm_{i}")(x)
     logits = layers.Conv1D(1, 1, name="head")(x)
-    if config.smooth_sizes:
-        # Region heads, averaged over a span: the teacher keeps or drops whole segments, so
-        # neighbouring tokens should share most of their score; the token head refines it.
-        smoothed = [
-            layers.AveragePooling1D(size, strides=1, padding="same", name=f"smooth_{size}")(
-                layers.Conv1D(1, 1, name=f"region_head_{size}")(x)
-            )
-            for size in config.smooth_sizes
-        ]
-        logits = layers.Add(name="logits")([logits, *smoothed])
     scores = layers.Activation("sigmoid", name="sigmoid")(layers.Reshape((config.max_seq_len,))(logits))
     model = keras.Model([context_ids, question_ids], scores, name="student")
     embedding = model.get_layer("embedding")
