@@ -7,13 +7,14 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 DATA ?= ../shared/data
 
-.PHONY: help install demo test lint proto model golden android-core clean
+.PHONY: help install demo test lint proto model eval golden android-core clean
 
 help:
 	@echo "make demo    run the end-to-end demo on the embedded default backend"
 	@echo "make test    run the whole test suite"
 	@echo "make lint    ruff"
 	@echo "make proto   regenerate the protobuf/gRPC code from protos/"
+	@echo "make eval    evaluate the bundled condenser on held-out DATA into docs/eval (LIMIT=n for a slice)"
 	@echo "make golden  regenerate the Android golden vectors from the SDK"
 	@echo "make android-core  compile and JUnit-test the Android core"
 	@echo "make model   rebuild the bundled default condenser from DATA=$(DATA): label, train, convert"
@@ -45,6 +46,10 @@ proto: $(STAMP)
 # Rebuilds sdk/assets/condenser.tflite end to end (teacher labels -> student -> gated bundle).
 model: $(STAMP)
 	$(PY) -m splitinfer.converters.make_model --data $(DATA)
+
+# The quality report of the bundled condenser: held-out data only, tables, plots, targets.
+eval: $(STAMP)
+	$(PY) -m splitinfer.evaluation.suite --data $(DATA) --out docs/eval $(if $(LIMIT),--limit $(LIMIT))
 
 # Rewrite the golden vectors (and the Java tokenizer's Unicode table) from the Python SDK.
 golden: $(STAMP)
