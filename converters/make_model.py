@@ -117,6 +117,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--synthetic-limit", type=int, default=240)
     parser.add_argument("--heldout-limit", type=int, default=120, help="held-out NQ prompts (others: half)")
     parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument(
+        "--student", type=Path, default=None, help="convert this trained student instead of training one"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mode", default="dynamic", help="conversion mode (default dynamic)")
     parser.add_argument("--model-version", default=MODEL_VERSION)
@@ -132,21 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         return err.exit_code
 
 
-def build(args: argparse.Namespace) -> int:
-    from splitinfer.converters.release import ConvertOptions, release
-    from splitinfer.converters.report import write_report
+def train_student(args: argparse.Namespace, labels: list[Path], student: Path) -> None:
     from splitinfer.converters.train import TrainOptions, train
 
-    args.work.mkdir(parents=True, exist_ok=True)
-    if args.labels_dir is not None:
-        labels = sorted(args.labels_dir.glob("*.jsonl"))
-        if not labels:
-            raise InvalidInputError(f"{args.labels_dir}: no *.jsonl labels files; drop --labels-dir to label")
-    else:
-        labels = [label(item, args.data, args.work, args.seed) for item in slices(args)]
-
     print("[train] student", flush=True)
-    student = args.work / "student.keras"
     summary = train(
         TrainOptions(
             labels=labels,
@@ -160,6 +152,23 @@ def build(args: argparse.Namespace) -> int:
     print(
         f"[train] {summary['data']['summary']}; held-out F1 {(summary['heldout_agreement'] or {}).get('f1')}"
     )
+
+
+def build(args: argparse.Namespace) -> int:
+    from splitinfer.converters.release import ConvertOptions, release
+    from splitinfer.converters.report import write_report
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    if args.labels_dir is not None:
+        labels = sorted(args.labels_dir.glob("*.jsonl"))
+        if not labels:
+            raise InvalidInputError(f"{args.labels_dir}: no *.jsonl labels files; drop --labels-dir to label")
+    else:
+        labels = [label(item, args.data, args.work, args.seed) for item in slices(args)]
+
+    student = args.student or args.work / "student.keras"
+    if args.student is None:
+        train_student(args, labels, student)
 
     print(f"[convert] {args.output}", flush=True)
     options = ConvertOptions(

@@ -401,6 +401,7 @@ def _finish_candidate(
         seed=options.seed,
         tensorflow_version=tf_version,
     )
+    manifest["model_bytes"] = len(cand["model"])  # build_bundle sets the same; the card shows it
     bundle = build_bundle(cand["model"], vocab, manifest, {CARD_NAME: model_card(manifest).encode()})
     size = G.size_gate(len(bundle), options.max_size_mb)
     cand["gates"].append(size)

@@ -62,6 +62,14 @@ def build_manifest(
     }
 
 
+F1_TARGET = 0.90
+
+
+def _teacher_model(manifest: dict[str, Any]) -> str:
+    model = (manifest.get("teacher_settings") or {}).get("model")
+    return f" ({model})" if model else ""
+
+
 def _pct(value: Any) -> str:
     return f"{100 * value:.1f}%" if isinstance(value, (int, float)) else "not measured"
 
@@ -88,13 +96,16 @@ def model_card(manifest: dict[str, Any]) -> str:
         f"default rate {manifest['default_rate']}.",
         "",
         "## Teacher and data",
-        f"- Distilled from: {manifest['teacher']} (settings in the manifest, `teacher_settings`).",
+        f"- Distilled from: {manifest['teacher']}{_teacher_model(manifest)} (all settings in the manifest, "
+        "`teacher_settings`).",
         f"- Training data: {data.get('summary', 'see manifest')}.",
         "",
         "## Agreement with the teacher (held-out prompts, never trained on)",
     ]
     if agree:
+        target = "met" if agree.get("f1", 0) >= F1_TARGET else "not met"
         lines += [
+            f"- Target: F1 >= {F1_TARGET} at the default rate; {target} by this bundle.",
             f"- Word-level keep/drop F1 at rate {agree.get('rate')}: {agree.get('f1', 0):.3f} "
             f"({agree.get('prompts')} prompts, {agree.get('words')} words; numbers kept by both as forced words).",
             f"- F1 over the words the scores decide (forced words left out): {agree.get('f1_unforced', 0):.3f}.",
@@ -109,12 +120,18 @@ def model_card(manifest: dict[str, Any]) -> str:
         lines.append(
             "- Not measured for this bundle (no held-out teacher labels were given to the converter)."
         )
-    lines += ["", "## Release gates", ""]
+    lines += ["", "## Release gates (all passed, or the bundle would not exist)", ""]
     for name, gate in gates.items():
-        value = f", value {gate['value']}" if "value" in gate and name != "builtin_ops" else ""
-        lines.append(
-            f"- {name}: {'passed' if gate['passed'] else 'FAILED'} (threshold {gate['threshold']} {gate['unit']}{value})"
-        )
+        unit = f" {gate['unit']}" if gate.get("unit") else ""
+        value = f"; value {gate['value']}" if "value" in gate and name != "builtin_ops" else ""
+        lines.append(f"- {name}: threshold {gate['threshold']}{unit}{value}")
+    lines += [
+        "",
+        "## Speed",
+        f"- Model {manifest.get('model_bytes', 'n/a')} bytes. Latency depends on the device: "
+        "`splitinfer bench condenser --json` measures it, with a TinyBERT-4-shaped encoder",
+        "  converted the same way as the baseline in the same run.",
+    ]
     lines += [
         "",
         "## Limits",
