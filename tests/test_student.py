@@ -32,7 +32,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_student_maps_int32_context_and_question_ids_to_one_score_in_0_1_per_context_token() -> None:
     model = build_student(
-        StudentConfig(max_seq_len=32, max_question_len=8, embed_dim=4, channels=4, dilations=(1,))
+        StudentConfig(
+            max_seq_len=32, max_question_len=8, embed_dim=4, channels=4, dilations=(1,), embed_init="random"
+        )
     )
     context = np.random.default_rng(0).integers(1, 30000, (2, 32)).astype(np.int32)
     question = np.zeros((2, 8), dtype=np.int32)
