@@ -11,7 +11,9 @@ Runs, on the held-out split (never trained on):
   (``kv-no-digits``: every UUID contains digits, so ``keep_digits`` alone keeps them all).
 
 For each run it writes ``<run>.json`` (the ``splitinfer eval --json`` document) and ``<run>.png``,
-then ``README.md``: issue 7's targets with what was measured, and every table.
+then ``README.md``: issue 7's targets with what was measured, and every table. ``--runs``
+re-measures some runs only; ``README.md`` is rebuilt from every run's JSON in the folder, and says
+so when they measured different bundles.
 
     python -m splitinfer.evaluation.suite --data ../shared/data --out docs/eval
 """
@@ -19,6 +21,7 @@ then ``README.md``: issue 7's targets with what was measured, and every table.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -57,65 +60,87 @@ RUNS: dict[str, dict[str, Any]] = {
 }
 
 
-def command_line(name: str, data: str, limit: int | None) -> str:
-    """The ``splitinfer eval`` command equivalent to one run (shown in the summary)."""
-    spec = RUNS[name]
-    parts = ["splitinfer eval", f"--format {spec['format']}"]
-    if "file" in spec:
-        parts.append(f"--data {data}/{spec['file']}")
-    if spec["format"] == "nq":
-        parts.append(f"--distractors {spec['distractors']}")
-    if spec.get("answer"):
+def command_line(name: str, config: dict[str, Any]) -> str:
+    """The ``splitinfer eval`` command equivalent to one run, from its ``config`` block."""
+    parts = ["splitinfer eval", f"--format {config['format']}"]
+    if config.get("data") and config["format"] != "essay":
+        parts.append(f"--data {config['data']}")
+    if config.get("distractors"):
+        parts.append(f"--distractors {config['distractors']}")
+    if config.get("answer"):
         parts.append("--answer")
-    if spec.get("answer_rates"):
-        parts.append(f"--answer-rates {spec['answer_rates']}")
-    if spec.get("methods"):
-        parts.append(f"--methods {spec['methods']}")
-    if spec.get("keep_digits") is False:
+        if config.get("answer_rates") and config["answer_rates"] != config["rates"]:
+            parts.append("--answer-rates " + ",".join(f"{r:g}" for r in config["answer_rates"]))
+    if config.get("methods") and config["methods"] != EvalOptions.methods.split(","):
+        parts.append("--methods " + ",".join(config["methods"]))
+    if config.get("keep_digits") is False:
         parts.append("--no-keep-digits")
-    if limit is not None:
-        parts.append(f"--limit {limit}")
+    if config.get("limit") is not None:
+        parts.append(f"--limit {config['limit']}")
     parts.append(f"--json --plot {name}.png")
     return " ".join(parts)
+
+
+def measure(name: str, data: str, out: Path, limit: int | None = None, model: str | None = None) -> None:
+    """Run one named run and write ``<name>.json`` and ``<name>.png`` into ``out``."""
+    spec = RUNS[name]
+    options = EvalOptions(
+        format=spec["format"],
+        data=f"{data}/{spec['file']}" if "file" in spec else None,
+        distractors=spec.get("distractors", "hard"),
+        answer=spec.get("answer", False),
+        answer_rates=spec.get("answer_rates"),
+        methods=spec.get("methods", EvalOptions.methods),
+        keep_digits=spec.get("keep_digits", True),
+        limit=limit,
+        model=model,
+    )
+    start = time.perf_counter()
+    rows, config = evaluate_options(options)
+    config["seconds"] = round(time.perf_counter() - start, 1)
+    (out / f"{name}.json").write_text(to_json(rows, config) + "\n", encoding="utf-8")
+    plot(rows, out / f"{name}.png", title=f"{name}: {headline(config)}")
+    print(f"\n{name}: {headline(config)} ({config['seconds']} s)\n{format_table(rows)}", flush=True)
+
+
+def summarize(out: Path) -> list[Check]:
+    """Write ``out/README.md`` from every run's JSON found in ``out`` (so re-running one run keeps
+    the others); return the target checks. Runs measured with different bundles are flagged."""
+    results: dict[str, list[dict[str, Any]]] = {}
+    configs: dict[str, dict[str, Any]] = {}
+    for name in RUNS:
+        path = out / f"{name}.json"
+        if path.is_file():
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            results[name], configs[name] = doc["results"], doc["config"]
+    checks = check_targets(results)
+    sections = [
+        f"## {name}\n\n{headline(config)}, {config.get('seconds', '?')} s.\n\n"
+        f"`{command_line(name, config)}`\n\n{format_markdown(results[name])}\n\n![{name}]({name}.png)\n"
+        for name, config in configs.items()
+    ]
+    bundles = {c.get("model_sha256") for c in configs.values() if c.get("model_sha256")}
+    warning = ""
+    if len(bundles) > 1:
+        versions = ", ".join(
+            f"{n}: {c.get('model_version')}" for n, c in configs.items() if c.get("model_version")
+        )
+        warning = f"**These runs measured different bundles** ({versions}); re-run `make eval`.\n\n"
+    (out / "README.md").write_text(_summary(checks, warning, sections), encoding="utf-8")
+    return checks
 
 
 def run_suite(
     names: Sequence[str], data: str, out: Path, limit: int | None = None, model: str | None = None
 ) -> list[Check]:
-    """Run the named runs, write their JSON, plots and ``README.md`` into ``out``; the checks."""
+    """Run the named runs into ``out``, then rewrite its ``README.md``; the target checks."""
     out.mkdir(parents=True, exist_ok=True)
-    results: dict[str, list[dict[str, Any]]] = {}
-    sections: list[str] = []
     for name in names:
-        spec = RUNS[name]
-        options = EvalOptions(
-            format=spec["format"],
-            data=f"{data}/{spec['file']}" if "file" in spec else None,
-            distractors=spec.get("distractors", "hard"),
-            answer=spec.get("answer", False),
-            answer_rates=spec.get("answer_rates"),
-            methods=spec.get("methods", EvalOptions.methods),
-            keep_digits=spec.get("keep_digits", True),
-            limit=limit,
-            model=model,
-        )
-        start = time.perf_counter()
-        rows, config = evaluate_options(options)
-        config["seconds"] = round(time.perf_counter() - start, 1)
-        results[name] = rows
-        (out / f"{name}.json").write_text(to_json(rows, config) + "\n", encoding="utf-8")
-        plot(rows, out / f"{name}.png", title=f"{name}: {headline(config)}")
-        print(f"\n{name}: {headline(config)} ({config['seconds']} s)\n{format_table(rows)}", flush=True)
-        sections.append(
-            f"## {name}\n\n{headline(config)}, {config['seconds']} s.\n\n"
-            f"`{command_line(name, data, limit)}`\n\n{format_markdown(rows)}\n\n![{name}]({name}.png)\n"
-        )
-    checks = check_targets(results)
-    (out / "README.md").write_text(_summary(checks, sections), encoding="utf-8")
-    return checks
+        measure(name, data, out, limit, model)
+    return summarize(out)
 
 
-def _summary(checks: Sequence[Check], sections: Sequence[str]) -> str:
+def _summary(checks: Sequence[Check], warning: str, sections: Sequence[str]) -> str:
     mark = {True: "met", False: "**missed**", None: "not measured"}
     lines = [
         "# Evaluation of the bundled condenser",
@@ -128,7 +153,7 @@ def _summary(checks: Sequence[Check], sections: Sequence[str]) -> str:
         "|---|---|---|",
     ]
     lines += [f"| {c.target} | {c.measured} | {mark[c.passed]} |" for c in checks]
-    return "\n".join(lines) + "\n\n" + "\n".join(sections)
+    return warning + "\n".join(lines) + "\n\n" + "\n".join(sections)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
 
-from splitinfer.evaluation.build import default_tokenizer, parse_methods, parse_rates
+from splitinfer.evaluation.build import MemoTeacher, default_tokenizer, parse_methods, parse_rates
 from splitinfer.evaluation.methods import (
     KeepAll,
     ScoredMethod,
@@ -135,3 +136,18 @@ def test_methods_are_parsed_in_order_and_unknown_names_rejected() -> None:
         parse_methods("random,magic")
     with pytest.raises(InvalidInputError, match="twice"):
         parse_methods("random,random")
+
+
+def test_a_remembered_teacher_score_is_timed_at_what_computing_it_cost(tokenizer) -> None:
+    class SlowTeacher(FakeTeacher):
+        def score(self, question: str, context: str) -> np.ndarray:
+            time.sleep(0.02)
+            return super().score(question, context)
+
+    slow = SlowTeacher()
+    memo = MemoTeacher(slow)
+    first = ScoredMethod("teacher", teacher_scorer(memo)).condense(Case(), layout(CONTEXT, tokenizer), 0.2)
+    again = ScoredMethod("teacher", teacher_scorer(memo)).condense(Case(), layout(CONTEXT, tokenizer), 0.2)
+    assert slow.calls == 1
+    assert first.ms >= 20.0 and again.ms >= 20.0
+    assert again.kept.tolist() == first.kept.tolist()

@@ -1,0 +1,58 @@
+"""`make eval`'s summary: rebuilt from every run's JSON, with the command of each run."""
+
+from __future__ import annotations
+
+import json
+
+from splitinfer.evaluation.suite import command_line, summarize
+
+CONFIG = {
+    "format": "nq",
+    "data": "../shared/data/nq-open-train.jsonl.gz",
+    "distractors": "hard",
+    "split": "heldout",
+    "rates": [0.1, 0.2],
+    "methods": ["student", "teacher", "random", "truncate", "none"],
+    "limit": None,
+    "keep_digits": True,
+    "answer": True,
+    "answer_rates": [0.2],
+    "cases": 3,
+    "model_version": "cnn-1",
+    "model_sha256": "aa",
+    "seconds": 1.0,
+}
+
+
+def _row(method: str, rate: float, retention: float) -> dict:
+    return {"method": method, "rate": rate, "ratio_tokens": rate, "answer_retention": retention, "n": 3}
+
+
+def _write(folder, name: str, config: dict, rows: list[dict]) -> None:
+    (folder / f"{name}.json").write_text(json.dumps({"config": config, "results": rows}), encoding="utf-8")
+
+
+def test_the_command_of_a_run_is_rebuilt_from_its_config() -> None:
+    assert command_line("nq-hard", CONFIG) == (
+        "splitinfer eval --format nq --data ../shared/data/nq-open-train.jsonl.gz --distractors hard "
+        "--answer --answer-rates 0.2 --json --plot nq-hard.png"
+    )
+
+
+def test_the_summary_covers_every_run_on_disk_and_its_targets(tmp_path) -> None:
+    _write(tmp_path, "nq-hard", CONFIG, [_row("student", 0.2, 0.96), _row("random", 0.2, 0.2)])
+    kv = {**CONFIG, "format": "kv", "distractors": None, "answer": False, "data": None}
+    _write(tmp_path, "kv", kv, [_row("student", 0.2, 1.0)])
+    checks = summarize(tmp_path)
+    text = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "## nq-hard" in text and "## kv" in text and "![kv](kv.png)" in text
+    assert "| nq-hard: student keeps the answer at rate 0.2 >= 95.0% | 96.0% | met |" in text
+    assert any(c.passed is None for c in checks)
+    assert "different bundles" not in text
+
+
+def test_runs_of_different_bundles_are_flagged(tmp_path) -> None:
+    _write(tmp_path, "nq-hard", CONFIG, [_row("student", 0.2, 0.96)])
+    _write(tmp_path, "nq-random", {**CONFIG, "model_sha256": "bb", "model_version": "cnn-2"}, [])
+    summarize(tmp_path)
+    assert "different bundles" in (tmp_path / "README.md").read_text(encoding="utf-8")
