@@ -13,7 +13,10 @@ Formats (``load_cases(format, path, ...)``):
   (``i`` from 1) and joined with ``"\\n"``. Distractors are gold passages of *other* records of the
   same file: ``"hard"`` = the 9 that BM25 ranks highest for the question (title + text indexed),
   ``"random"`` = 9 drawn with a seeded generator; passages whose text equals the gold passage's,
-  and repeats, are skipped.
+  and repeats, are skipped. With hard distractors a ``seed`` other than 0 rearranges the same 10
+  documents (seeded order, gold at a seeded position) and suffixes the case id with ``~s{seed}``:
+  more training prompts from the same records, each passage at other places in the model's
+  windows. Evaluation uses seed 0.
 - ``gsm8k``: ``{"question", "answer"}`` lines (the answer ends with ``#### N``). The context is 8
   solved problems of the same file, drawn with a seeded generator from the other records, each
   ``"Question: {q}\\nLet's think step by step\\n{answer}\\n\\n"``; the target problem is the
@@ -203,14 +206,21 @@ def _nq_cases(path: str | Path, distractors: str, seed: int) -> Iterator[tuple[i
         else:
             others = _random_distractors(i, texts, seed)
         order = list(others)
-        order.insert(i % NQ_DOCUMENTS, i)
+        case_id = f"nq-{i}"
+        if index is not None and seed:
+            rng = random.Random(f"nq-hard-arrangement:{seed}:{i}")
+            rng.shuffle(order)
+            order.insert(rng.randrange(NQ_DOCUMENTS), i)
+            case_id = f"nq-{i}~s{seed}"
+        else:
+            order.insert(i % NQ_DOCUMENTS, i)
         documents = [
             f"Document [{n}](Title: {passages[doc][0]}) {passages[doc][1]}" for n, doc in enumerate(order, 1)
         ]
         yield (
             i,
             Case(
-                id=f"nq-{i}",
+                id=case_id,
                 source="nq",
                 split=split_of(question),
                 question=question,

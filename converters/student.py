@@ -58,6 +58,7 @@ class StudentConfig:
     dropout: float = 0.1
     embed_init: str = "minilm"  # "minilm": PCA of the teacher's word embeddings; "random"
     train_embeddings: bool = False
+    attention_heads: int = 0  # > 0: a self-attention block over the window after the convolutions
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -166,6 +167,51 @@ class QuestionFeatures(layers.Layer):
         return {**super().get_config(), "vocab_size": self.vocab_size}
 
 
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class WindowAttention(layers.Layer):
+    """One residual attention block from every token to the whole window, then a norm.
+
+    The convolutions see 257 tokens; this lets every token see all 512 at once: the title of its
+    document, and whether a passage elsewhere in the window matches the question better. Keys
+    and values are the window averaged over ``stride`` tokens (padding masked), which keeps the
+    block's cost a fraction of full self-attention. Inputs ``(features [B, L, C], context_ids [B, L])``.
+    """
+
+    def __init__(self, heads: int, stride: int = 4, dropout: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.heads = heads
+        self.stride = stride
+        self.dropout = dropout
+
+    def build(self, input_shapes: list[tuple[int | None, ...]]) -> None:
+        batch, length, channels = input_shapes[0]
+        pooled = (batch, (length or 0) // self.stride, channels)
+        self.attention = layers.MultiHeadAttention(
+            self.heads, max(1, int(channels) // self.heads), dropout=self.dropout, name="mha"
+        )
+        self.attention.build(input_shapes[0], pooled)
+        self.norm = layers.LayerNormalization(name="norm")
+        self.norm.build(input_shapes[0])
+
+    def call(self, inputs: list[Any], training: bool | None = None) -> Any:
+        x, context_ids = inputs
+        length = x.shape[1]
+        real = ops.cast(ops.not_equal(context_ids, 0), "float32")[:, :, None]  # [B, L, 1]
+        summed = ops.average_pool(x * real, self.stride, self.stride, padding="valid")
+        share = ops.average_pool(real, self.stride, self.stride, padding="valid")  # [B, L/s, 1]
+        memory = summed / ops.maximum(share, 1e-6)
+        keys = ops.greater(share[:, :, 0], 0.0)[:, None, :]  # [B, 1, L/s]
+        mask = ops.repeat(keys, length, axis=1)  # [B, L, L/s]
+        y = self.attention(x, memory, attention_mask=mask, training=training)
+        return self.norm(x + y)
+
+    def compute_output_shape(self, input_shapes: list[tuple[int | None, ...]]) -> tuple[int | None, ...]:
+        return input_shapes[0]
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "heads": self.heads, "stride": self.stride, "dropout": self.dropout}
+
+
 @lru_cache(maxsize=2)
 def pretrained_embeddings(dim: int, vocab_size: int = 30522) -> np.ndarray:
     """all-MiniLM-L6-v2's word embeddings (same BERT-uncased vocabulary) projected by PCA to ``dim``.
@@ -226,6 +272,10 @@ def build_student(config: StudentConfig | None = None) -> keras.Model:
         x = layers.Add(name=f"residual_{i}")([x, y])
         if config.layer_norm:  # keeps a deep residual stack from blowing up at initialisation
             x = layers.LayerNormalization(name=f"norm_{i}")(x)
+    if config.attention_heads:
+        x = WindowAttention(config.attention_heads, 4, config.dropout, name="window_attention")(
+            [x, context_ids]
+        )
     logits = layers.Conv1D(1, 1, name="head")(x)
     scores = layers.Activation("sigmoid", name="sigmoid")(layers.Reshape((config.max_seq_len,))(logits))
     model = keras.Model([context_ids, question_ids], scores, name="student")
@@ -244,7 +294,9 @@ def describe(model: keras.Model, config: StudentConfig) -> dict[str, Any]:
         f"question features (mean-question gate, exact match, cross-attention, rarity) pooled over "
         f"{list(config.pool_sizes)} tokens, "
         f"{len(config.dilations)} residual Conv1D({config.channels}, k={config.kernel_size}) with dilations "
-        f"{list(config.dilations)} (receptive field {config.receptive_field} tokens), sigmoid head; "
+        f"{list(config.dilations)} (receptive field {config.receptive_field} tokens), "
+        f"{f'{config.attention_heads}-head self-attention over the window, ' if config.attention_heads else ''}"
+        f"sigmoid head; "
         f"{model.count_params():,} parameters"
     )
     return {"summary": summary, "config": config.to_dict(), "parameters": int(model.count_params())}

@@ -55,6 +55,9 @@ class TrainOptions:
     layer_norm: bool = True
     dropout: float = 0.1
     sharpness: float = 0.08
+    target_rates: tuple[float, ...] = ()
+    shifted_windows: bool = False
+    attention_heads: int = 0
     embed_init: str = "minilm"
     train_embeddings: bool = False
     model_version: str | None = None
@@ -87,11 +90,27 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
         help="the default rate: targets sharpen and F1 is measured there",
     )
     add("--sharpness", type=float, default=d.sharpness, help="target sharpening at --rate (0: plain ranks)")
+    add(
+        "--target-rates",
+        default="",
+        help="comma-separated rates to sharpen the targets at, averaged (default: --rate alone)",
+    )
+    add(
+        "--shifted-windows",
+        action="store_true",
+        help="also train on windows cut half a window later (each token seen in two contexts)",
+    )
     add("--embed-dim", type=int, default=d.embed_dim)
     add("--channels", type=int, default=d.channels)
     add("--dilations", default=",".join(map(str, d.dilations)), help="comma-separated conv dilations")
     add("--pool-sizes", default=",".join(map(str, d.pool_sizes)), help="comma-separated region pooling sizes")
     add("--dropout", type=float, default=d.dropout)
+    add(
+        "--attention-heads",
+        type=int,
+        default=d.attention_heads,
+        help="add a self-attention block over the window with this many heads (default 0: none)",
+    )
     add("--no-layer-norm", action="store_true", help="no layer normalisation in the conv stack")
     add(
         "--embed-init",
@@ -118,11 +137,14 @@ def run_train(args: argparse.Namespace) -> int:
         validation_fraction=args.validation_fraction,
         rate=args.rate,
         sharpness=args.sharpness,
+        target_rates=_float_list(args.target_rates, "--target-rates"),
+        shifted_windows=args.shifted_windows,
         embed_dim=args.embed_dim,
         channels=args.channels,
         dilations=_int_list(args.dilations, "--dilations"),
         pool_sizes=_int_list(args.pool_sizes, "--pool-sizes"),
         dropout=args.dropout,
+        attention_heads=args.attention_heads,
         layer_norm=not args.no_layer_norm,
         embed_init=args.embed_init,
         train_embeddings=args.train_embeddings,
@@ -145,6 +167,13 @@ def _int_list(text: str, flag: str) -> tuple[int, ...]:
         raise InvalidInputError(f"{flag} must be comma-separated integers, got {text!r}") from None
 
 
+def _float_list(text: str, flag: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(d) for d in str(text).split(",") if d.strip())
+    except ValueError:
+        raise InvalidInputError(f"{flag} must be comma-separated numbers, got {text!r}") from None
+
+
 def check_options(options: TrainOptions) -> None:
     if not options.labels:
         raise InvalidInputError("--labels: give at least one labels file from 'splitinfer distill label'")
@@ -164,6 +193,8 @@ def check_options(options: TrainOptions) -> None:
         raise InvalidInputError(f"--sharpness must be >= 0, got {options.sharpness}")
     if not 0.0 < options.rate <= 1.0:
         raise InvalidInputError(f"--rate must be in (0, 1], got {options.rate}")
+    if any(not 0.0 < r <= 1.0 for r in options.target_rates):
+        raise InvalidInputError(f"--target-rates must be in (0, 1], got {options.target_rates}")
     if not 0.0 <= options.validation_fraction < 1.0:
         raise InvalidInputError(f"--validation-fraction must be in [0, 1), got {options.validation_fraction}")
     if not options.dilations or min(options.dilations) < 1:
@@ -187,8 +218,10 @@ def rank_targets(scores: np.ndarray) -> np.ndarray:
 
 
 def is_validation(prompt_id: str, fraction: float) -> bool:
-    """Whether a train prompt is held back for early stopping (a stable hash of its id)."""
-    digest = int(hashlib.sha1(prompt_id.encode("utf-8")).hexdigest()[:8], 16)
+    """Whether a train prompt is held back for early stopping (a stable hash of its id; the
+    rearranged variants ``<id>~s<seed>`` of a case go where the case goes, so none leaks)."""
+    base = prompt_id.split("~", 1)[0]
+    digest = int(hashlib.sha1(base.encode("utf-8")).hexdigest()[:8], 16)
     return digest / 0xFFFFFFFF < fraction
 
 
@@ -201,32 +234,73 @@ def split_prompts(prompts: list[Any], validation_fraction: float) -> tuple[list[
     return fit, val, heldout
 
 
-def word_targets(scores: np.ndarray, rate: float, sharpness: float) -> np.ndarray:
+def word_targets(
+    scores: np.ndarray, rate: float, sharpness: float, rates: tuple[float, ...] = ()
+) -> np.ndarray:
     """Training targets of a prompt's words: their rank (``rank_targets``), optionally pushed
     towards the keep/drop decision at ``rate`` (``sigmoid((rank - (1 - rate)) / sharpness)``,
-    ``sharpness`` 0 = plain ranks): the default rate is where the student is judged."""
+    ``sharpness`` 0 = plain ranks): the default rate is where the student is judged. With
+    ``rates``, the mean of the targets sharpened at each of them: a step at every decision
+    point, so the order at the top (what survives rate 0.1) is learnt as well as the cut at the
+    default rate."""
     ranks = rank_targets(scores)
     if sharpness <= 0:
         return ranks
-    return (1.0 / (1.0 + np.exp(-(ranks - (1.0 - rate)) / sharpness))).astype(np.float32)
+    cuts = rates or (rate,)
+    out = np.zeros(len(ranks), dtype=np.float64)
+    for cut in cuts:
+        out += 1.0 / (1.0 + np.exp(-(ranks - (1.0 - cut)) / sharpness))
+    return (out / len(cuts)).astype(np.float32)
+
+
+def shifted(prompt: Any, max_seq_len: int) -> tuple[Any, int] | None:
+    """``(view, first word)``: the prompt from the first word at or after half a window, or None
+    when the prompt fits one window. Its windows cut every token at another place than the
+    device's, so each token is also learnt with the context it lacked at a window's edge."""
+    from dataclasses import replace
+
+    starts = np.cumsum(prompt.counts) - prompt.counts
+    if int(prompt.counts.sum()) <= max_seq_len:
+        return None
+    first = int(np.searchsorted(starts, max_seq_len // 2))
+    if first >= len(prompt.words):
+        return None
+    view = replace(
+        prompt,
+        words=prompt.words[first:],
+        teacher=prompt.teacher[first:],
+        counts=prompt.counts[first:],
+        ids=prompt.ids[int(starts[first]) :],
+    )
+    return view, first
 
 
 def build_examples(
-    prompts: list[Any], max_seq_len: int, rate: float = 0.33, sharpness: float = 0.0
+    prompts: list[Any],
+    max_seq_len: int,
+    rate: float = 0.33,
+    sharpness: float = 0.0,
+    rates: tuple[float, ...] = (),
+    shifted_windows: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(context_ids, question_ids, targets)`` of every window of ``prompts`` (targets -1 on padding)."""
+    """``(context_ids, question_ids, targets)`` of every window of ``prompts`` (targets -1 on
+    padding); with ``shifted_windows`` also the windows of each prompt's ``shifted`` view."""
     from splitinfer.converters.windows import prompt_windows, token_targets
 
     contexts, questions, targets = [], [], []
     for prompt in prompts:
-        windows, spans = prompt_windows(prompt, max_seq_len)
-        if not spans:
-            continue
-        contexts.append(windows)
-        questions.append(np.repeat(prompt.question_ids[None, :], len(spans), axis=0))
-        targets.append(
-            token_targets(prompt, spans, word_targets(prompt.teacher, rate, sharpness), max_seq_len)
-        )
+        target = word_targets(prompt.teacher, rate, sharpness, rates)
+        views = [(prompt, 0)]
+        if shifted_windows:
+            extra = shifted(prompt, max_seq_len)
+            views += [extra] if extra else []
+        for view, first in views:
+            windows, spans = prompt_windows(view, max_seq_len)
+            if not spans:
+                continue
+            contexts.append(windows)
+            questions.append(np.repeat(view.question_ids[None, :], len(spans), axis=0))
+            targets.append(token_targets(view, spans, target[first:], max_seq_len))
     if not contexts:
         raise InvalidInputError("the labels hold no train-split prompt with any tokens to train on")
     return np.concatenate(contexts), np.concatenate(questions), np.concatenate(targets)
@@ -307,7 +381,14 @@ def train(options: TrainOptions) -> dict[str, Any]:
     metas, prompts = load_prompts(options.labels, tokenizer, options.max_question_len)
     teacher = teacher_of(metas)
     fit, val, heldout = split_prompts(prompts, options.validation_fraction)
-    x_ctx, x_q, y = build_examples(fit, options.max_seq_len, options.rate, options.sharpness)
+    x_ctx, x_q, y = build_examples(
+        fit,
+        options.max_seq_len,
+        options.rate,
+        options.sharpness,
+        options.target_rates,
+        options.shifted_windows,
+    )
     model, history = _fit(options, x_ctx, x_q, y, val)
     summary = {
         "model_version": options.model_version,
@@ -318,9 +399,10 @@ def train(options: TrainOptions) -> dict[str, Any]:
         "batch_size": options.batch_size,
         "learning_rate": options.learning_rate,
         "target": (
-            f"rank of the teacher's word score within the prompt, sharpened at rate {options.rate} "
-            f"(sharpness {options.sharpness})"
+            f"rank of the teacher's word score within the prompt, sharpened at rate(s) "
+            f"{', '.join(map(str, options.target_rates or (options.rate,)))} (sharpness {options.sharpness})"
         ),
+        "shifted_windows": options.shifted_windows,
         "loss": "masked binary cross-entropy",
         **history,
     }
@@ -349,6 +431,7 @@ def _config(options: TrainOptions) -> Any:
         pool_sizes=options.pool_sizes,
         layer_norm=options.layer_norm,
         dropout=options.dropout,
+        attention_heads=options.attention_heads,
         embed_init=options.embed_init,
         train_embeddings=options.train_embeddings,
     )
@@ -373,7 +456,9 @@ def _fit(
     validation = None
     callbacks = []
     if val:
-        v_ctx, v_q, v_y = build_examples(val, options.max_seq_len, options.rate, options.sharpness)
+        v_ctx, v_q, v_y = build_examples(
+            val, options.max_seq_len, options.rate, options.sharpness, options.target_rates
+        )
         validation = ({"context_ids": v_ctx, "question_ids": v_q}, v_y)
         callbacks.append(
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)

@@ -74,6 +74,19 @@ def test_random_distractors_are_seeded(nq_file: Path) -> None:
     assert [c.context for c in first] != [c.context for c in other]
 
 
+def test_a_seed_rearranges_the_same_hard_documents_under_a_suffixed_id(nq_file: Path) -> None:
+    plain = load_cases("nq", nq_file)
+    assert plain == load_cases("nq", nq_file, seed=0)  # seed 0: the evaluation's cases, unchanged
+    moved = load_cases("nq", nq_file, seed=1)
+    assert moved == load_cases("nq", nq_file, seed=1)
+    assert [c.id for c in moved] == [f"{c.id}~s1" for c in plain]
+    for a, b in zip(plain, moved, strict=True):
+        body = lambda doc: doc.split(") ", 1)[1]  # noqa: E731 - the text without "Document [i](Title: ..."
+        assert sorted(map(body, a.documents)) == sorted(map(body, b.documents))
+        assert (a.question, a.answers, a.split) == (b.question, b.answers, b.split)
+    assert sum(a.context != b.context for a, b in zip(plain, moved, strict=True)) > len(plain) // 2
+
+
 def test_a_case_does_not_depend_on_split_or_limit(nq_file: Path) -> None:
     everything = {c.id: c.context for c in load_cases("nq", nq_file)}
     train = load_cases("nq", nq_file, split="train", limit=3)

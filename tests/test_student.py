@@ -102,6 +102,100 @@ def test_sharpened_targets_keep_the_order_and_split_at_the_default_rate() -> Non
     assert np.array_equal(word_targets(scores, 0.33, 0.0), rank_targets(scores))
 
 
+def test_targets_at_several_rates_step_at_each_of_them() -> None:
+    from splitinfer.converters.train import word_targets
+
+    scores = np.linspace(0.0, 1.0, 101)
+    multi = word_targets(scores, 0.33, 0.02, (0.1, 0.33))
+    assert np.all(np.diff(multi) > 0)
+    # About 0.5 between the two cuts, 0.25 / 0.75 at each of them, near 0 and 1 outside.
+    assert multi[20] < 0.02 and multi[97] > 0.98 and multi[80] == pytest.approx(0.5, abs=0.02)
+    assert multi[67] == pytest.approx(0.25, abs=0.02) and multi[90] == pytest.approx(0.75, abs=0.02)
+    assert np.array_equal(word_targets(scores, 0.33, 0.02, (0.33,)), word_targets(scores, 0.33, 0.02))
+
+
+def test_shifted_windows_cut_tokens_elsewhere_and_keep_their_word_targets() -> None:
+    from splitinfer.converters.train import build_examples, shifted, word_targets
+
+    tokenizer = default_tokenizer()
+    words = [f"w{i % 7}" for i in range(40)]
+    record = {"words": words, "scores": list(np.linspace(0, 1, len(words))), "question": "q"}
+    prompt = encode_prompt(tokenizer, record, 8)
+    view, first = shifted(prompt, 16)
+    starts = np.cumsum(prompt.counts) - prompt.counts
+    assert starts[first] >= 8 and starts[first - 1] < 8
+    assert view.words == words[first:] and view.ids.tolist() == prompt.ids[starts[first] :].tolist()
+    plain = build_examples([prompt], 16)
+    both = build_examples([prompt], 16, shifted_windows=True)
+    assert len(both[0]) > len(plain[0])
+    assert np.array_equal(both[0][: len(plain[0])], plain[0])
+    # The first shifted window starts at word `first`, with that word's target.
+    row = len(plain[0])
+    assert both[0][row, 0] == prompt.ids[starts[first]]
+    assert both[2][row, 0] == pytest.approx(word_targets(prompt.teacher, 0.33, 0.0)[first])
+    short = encode_prompt(tokenizer, {**record, "words": words[:3], "scores": [0.1, 0.2, 0.3]}, 8)
+    assert shifted(short, 16) is None
+
+
+def test_rearranged_variants_of_a_case_are_validated_together() -> None:
+    from splitinfer.converters.train import is_validation
+
+    ids = [f"nq-{i}" for i in range(200)]
+    assert [is_validation(i, 0.2) for i in ids] == [is_validation(f"{i}~s3", 0.2) for i in ids]
+    assert 10 < sum(is_validation(i, 0.2) for i in ids) < 70
+
+
+def test_the_window_attention_student_converts_to_builtins_and_matches_keras(tmp_path: Path) -> None:
+    import keras
+
+    from splitinfer.converters.convert import convert, frozen_function, load_source
+    from splitinfer.converters.gates import builtin_ops, interpreter
+
+    config = StudentConfig(
+        max_seq_len=32,
+        max_question_len=8,
+        embed_dim=8,
+        channels=8,
+        dilations=(1, 2),
+        embed_init="random",
+        attention_heads=2,
+    )
+    model = build_student(config)
+    path = tmp_path / "attention.keras"
+    model.save(path)
+    context = np.zeros((1, 32), dtype=np.int32)
+    context[0, :20] = np.random.default_rng(3).integers(1000, 30000, 20)
+    question = np.array([[2054, 2003, 0, 0, 0, 0, 0, 0]], dtype=np.int32)
+    inputs = {"context_ids": context, "question_ids": question}
+    expected = keras_numpy(model(inputs))
+    reloaded = keras.saving.load_model(path, compile=False)
+    assert np.allclose(keras_numpy(reloaded(inputs)), expected, atol=1e-6)
+    flat = convert(frozen_function(load_source(path)), "float32")
+    assert builtin_ops(flat).passed
+    runner = interpreter(flat)
+    details = {d["name"]: d["index"] for d in runner.get_input_details()}
+    runner.set_tensor(details["context_ids"], context)
+    runner.set_tensor(details["question_ids"], question)
+    runner.invoke()
+    got = runner.get_tensor(runner.get_output_details()[0]["index"])
+    assert np.abs(got - expected).max() <= 1e-4
+
+
+def test_window_attention_ignores_what_sits_at_padded_positions() -> None:
+    from splitinfer.converters.student import WindowAttention
+
+    layer = WindowAttention(2, stride=4)
+    ids = np.zeros((1, 16), dtype=np.int32)
+    ids[0, :8] = 7  # two stride-4 blocks of real tokens, two of padding
+    x = np.random.default_rng(4).normal(size=(1, 16, 8)).astype(np.float32)
+    first = keras_numpy(layer([x, ids]))
+    changed = x.copy()
+    changed[0, 8:] += 100.0
+    assert np.allclose(keras_numpy(layer([changed, ids]))[0, :8], first[0, :8], atol=1e-5)
+    changed[0, :4] += 1.0  # a real block does count
+    assert not np.allclose(keras_numpy(layer([changed, ids]))[0, 4:8], first[0, 4:8], atol=1e-3)
+
+
 def test_question_ids_are_the_first_tokens_padded_with_zeros() -> None:
     tokenizer = default_tokenizer()
     ids = question_ids(tokenizer, "Who won the Nobel prize?", 16)
