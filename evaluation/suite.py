@@ -49,6 +49,8 @@ RUNS: dict[str, dict[str, Any]] = {
         "distractors": "hard",
         "keep_digits": False,
         "methods": "student,teacher,random,none",
+        "answer": True,
+        "answer_rates": "0.2",
         "file": "nq-open-train.jsonl.gz",
     },
     "nq-random": {"format": "nq", "distractors": "random", "file": "nq-open-train.jsonl.gz"},

@@ -133,6 +133,9 @@ def check_targets(results: Mapping[str, Rows]) -> list[Check]:
             ]
     if "nq-hard" in results:
         checks.append(_accuracy(results["nq-hard"], 0.2, "nq-hard"))
+    no_digits = results.get("nq-hard-no-digits", [])
+    if any(r.get("accuracy_condensed") is not None for r in no_digits):
+        checks.append(_accuracy(no_digits, 0.2, "nq-hard-no-digits"))
     for name, rows in results.items():
         if name != "gsm8k":
             checks += _near_teacher(rows, name)

@@ -64,3 +64,11 @@ def test_gsm8k_needs_every_target_number_and_condensed_demonstrations() -> None:
     bad = [_row("student", 0.5, None, ratio=0.9, all_numbers_kept=0.97)]
     assert all(_verdicts({"gsm8k": good}).values())
     assert not any(_verdicts({"gsm8k": bad}).values())
+
+
+def test_accuracy_is_also_checked_without_forced_digits_when_it_was_measured() -> None:
+    rows = [_row("student", 0.2, 0.97, accuracy_full=0.5, accuracy_condensed=0.495)]
+    verdicts = _verdicts({"nq-hard-no-digits": rows})
+    key = "nq-hard-no-digits: extractive accuracy on the student's rate-0.2 context >= 98% of full"
+    assert verdicts[key] is True
+    assert key not in _verdicts({"nq-hard-no-digits": [_row("student", 0.2, 0.97)]})
