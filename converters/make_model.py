@@ -3,7 +3,8 @@
     python -m splitinfer.converters.make_model --data ../shared/data
 
 1. **label** (``splitinfer distill label``, the ``minilm`` teacher): the train split of NQ with hard
-   distractors, GSM8K few-shot prompts and synthetic long prompts (planted-fact essays, UUID
+   distractors (as evaluated, and ``--nq-arrangements`` more times with the same ten documents in
+   a seeded order, so each passage is also learnt at other places in the model's windows), GSM8K few-shot prompts and synthetic long prompts (planted-fact essays, UUID
    key-value lookups), plus held-out slices of each that are never trained on. Labels go to
    ``--work`` and are resumed, so an interrupted run continues where it stopped and a rerun
    relabels nothing. ``--labels-dir`` uses labels made elsewhere instead.
@@ -42,6 +43,7 @@ class Slice:
     data: str | None
     split: str
     limit: int | None
+    seed: int | None = None  # None: --seed
 
     def file_name(self) -> str:
         return f"{self.name}.minilm.jsonl"
@@ -49,8 +51,13 @@ class Slice:
 
 def slices(args: argparse.Namespace) -> list[Slice]:
     nq, gsm8k = "nq-open-train.jsonl.gz", "gsm8k-train.jsonl.gz"
+    arranged = [
+        Slice(f"nq-train-hard-s{k}", "nq", nq, "train", args.nq_limit, seed=k)
+        for k in range(1, args.nq_arrangements + 1)
+    ]
     return [
         Slice("nq-train-hard", "nq", nq, "train", args.nq_limit),
+        *arranged,
         Slice("gsm8k-train", "gsm8k", gsm8k, "train", args.gsm8k_limit),
         Slice("synthetic-train", "synthetic", nq, "train", args.synthetic_limit),
         Slice("nq-heldout-hard", "nq", nq, "heldout", args.heldout_limit),
@@ -78,7 +85,7 @@ def label(item: Slice, data_dir: Path, out_dir: Path, seed: int) -> Path:
         str(output),
         "--resume",
         "--seed",
-        str(seed),
+        str(seed if item.seed is None else item.seed),
     ]
     if item.data:
         data = data_dir / item.data
@@ -113,6 +120,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="the bundle to write")
     parser.add_argument("--card", type=Path, default=DEFAULT_CARD, help="where to write the model card")
     parser.add_argument("--nq-limit", type=int, default=None, help="NQ train prompts (default: all)")
+    parser.add_argument(
+        "--nq-arrangements",
+        type=int,
+        default=1,
+        help="also label the NQ train cases with their documents rearranged by seeds 1..N (default 1)",
+    )
     parser.add_argument("--gsm8k-limit", type=int, default=300)
     parser.add_argument("--synthetic-limit", type=int, default=240)
     parser.add_argument("--heldout-limit", type=int, default=120, help="held-out NQ prompts (others: half)")

@@ -55,8 +55,8 @@ class TrainOptions:
     layer_norm: bool = True
     dropout: float = 0.1
     sharpness: float = 0.08
-    target_rates: tuple[float, ...] = ()
-    shifted_windows: bool = False
+    target_rates: tuple[float, ...] = (0.1, 0.2, 0.33, 0.5)
+    shifted_windows: bool = True
     attention_heads: int = 0
     embed_init: str = "minilm"
     train_embeddings: bool = False
@@ -92,13 +92,16 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
     add("--sharpness", type=float, default=d.sharpness, help="target sharpening at --rate (0: plain ranks)")
     add(
         "--target-rates",
-        default="",
-        help="comma-separated rates to sharpen the targets at, averaged (default: --rate alone)",
+        default=",".join(f"{r:g}" for r in d.target_rates),
+        help="comma-separated rates to sharpen the targets at, averaged; '' for --rate alone "
+        f"(default {','.join(f'{r:g}' for r in d.target_rates)})",
     )
     add(
         "--shifted-windows",
-        action="store_true",
-        help="also train on windows cut half a window later (each token seen in two contexts)",
+        action=argparse.BooleanOptionalAction,
+        default=d.shifted_windows,
+        help="also train on windows cut half a window later, so each token is seen in two contexts "
+        "(default: yes)",
     )
     add("--embed-dim", type=int, default=d.embed_dim)
     add("--channels", type=int, default=d.channels)

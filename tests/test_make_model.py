@@ -1,0 +1,14 @@
+"""``make model``'s plan: which labels files it makes, each with its corpus seed."""
+
+from __future__ import annotations
+
+from splitinfer.converters.make_model import parse_args, slices
+
+
+def test_rearranged_nq_slices_are_labelled_with_their_own_seed_and_never_held_out() -> None:
+    plan = {s.name: s for s in slices(parse_args(["--nq-arrangements", "2", "--nq-limit", "5"]))}
+    assert plan["nq-train-hard"].seed is None and plan["nq-train-hard"].limit == 5
+    assert [plan[f"nq-train-hard-s{k}"].seed for k in (1, 2)] == [1, 2]
+    assert all(plan[f"nq-train-hard-s{k}"].split == "train" for k in (1, 2))
+    assert "nq-train-hard-s1" not in {s.name for s in slices(parse_args(["--nq-arrangements", "0"]))}
+    assert {s.split for s in plan.values()} == {"train", "heldout"}
