@@ -89,7 +89,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--default-rate", type=float, default=0.33, help="the bundle's default keep rate")
     parser.add_argument(
-        "--model-version", default=None, help="e.g. minilm-cnn-1.0 (default: from the training summary)"
+        "--model-version", default=None, help="e.g. minilm-cnn-1.1 (default: from the training summary)"
     )
     parser.add_argument(
         "--training-summary",

@@ -74,6 +74,19 @@ def _pct(value: Any) -> str:
     return f"{100 * value:.1f}%" if isinstance(value, (int, float)) else "not measured"
 
 
+def _training_lines(training: dict[str, Any]) -> list[str]:
+    if not training.get("target"):
+        return []
+    shifted = "; windows also cut half a window later" if training.get("shifted_windows") else ""
+    epochs = ""
+    if training.get("epochs_run"):
+        best = f"epoch {training['best_epoch']} of " if training.get("best_epoch") else ""
+        epochs = f", {best}{training['epochs_run']} run kept (early stopping on the validation prompts)"
+    return [
+        f"- Training target: {training['target']}{shifted}; {training.get('loss', 'loss in the manifest')}{epochs}."
+    ]
+
+
 def model_card(manifest: dict[str, Any]) -> str:
     """A short human-readable card of the bundle, made from its manifest."""
     arch = manifest.get("architecture") or {}
@@ -99,6 +112,7 @@ def model_card(manifest: dict[str, Any]) -> str:
         f"- Distilled from: {manifest['teacher']}{_teacher_model(manifest)} (all settings in the manifest, "
         "`teacher_settings`).",
         f"- Training data: {data.get('summary', 'see manifest')}.",
+        *_training_lines(manifest.get("training") or {}),
         "",
         "## Agreement with the teacher (held-out prompts, never trained on)",
     ]

@@ -122,7 +122,7 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
         help="start the embedding from MiniLM's (PCA) or at random (default minilm)",
     )
     add("--train-embeddings", action="store_true", help="fine-tune the embedding (default: frozen)")
-    add("--model-version", default=None, help="recorded in the summary, e.g. minilm-cnn-1.0")
+    add("--model-version", default=None, help="recorded in the summary, e.g. minilm-cnn-1.1")
     add("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run_train)
 

@@ -36,7 +36,7 @@ VOCAB = "vocab.txt"
 # Fields every manifest has; converters add more (teacher, training data, gates, metrics...).
 REQUIRED_FIELDS = (
     "format_version",  # int, this file format's version
-    "model_version",  # str, e.g. "minilm-cnn-1.0"
+    "model_version",  # str, e.g. "minilm-cnn-1.1"
     "model_bytes",  # int, length of the TFLite flatbuffer at the start of the file
     "sha256",  # str, hex sha256 of those bytes
     "max_seq_len",  # int, context tokens per model call (the window)

@@ -78,6 +78,7 @@ def test_the_manifest_records_teacher_data_mode_gates_and_agreement(
     assert 0.0 <= manifest["agreement_vs_teacher"]["f1"] <= 1.0
     card = zipfile.ZipFile(bundle).read("model_card.md").decode()
     assert "test-teacher" in card and "F1" in card
+    assert "Training target: rank of the teacher's word score" in card
 
 
 def test_the_report_gives_every_gate_s_value_and_threshold_and_the_exit_code(
