@@ -7,11 +7,12 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 DATA ?= ../shared/data
 
-.PHONY: help install demo test lint proto model eval golden android-core clean
+.PHONY: help install demo test test-llama lint proto model eval golden android-core clean
 
 help:
 	@echo "make demo    run the end-to-end demo on the embedded default backend"
 	@echo "make test    run the whole test suite"
+	@echo "make test-llama  integration tests against a real llama.cpp server (first run builds it: ~15 min)"
 	@echo "make lint    ruff"
 	@echo "make proto   regenerate the protobuf/gRPC code from protos/"
 	@echo "make eval    evaluate the bundled condenser on held-out DATA into docs/eval (LIMIT=n for a slice)"
@@ -35,6 +36,26 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# Opt-in: a real OpenAI-compatible engine (llama.cpp's server) behind `--backend openai`.
+# Its own venv under build/ so normal installs never compile llama.cpp; the stamp names the
+# pinned versions, so a rerun does not rebuild and a version bump does.
+LLAMA_VENV := build/llama-venv
+LLAMA_PY := $(LLAMA_VENV)/bin/python
+LLAMA_CPP_VERSION := 0.3.36
+GGUF_VERSION := 0.19.0
+LLAMA_STAMP := $(LLAMA_VENV)/.installed-$(LLAMA_CPP_VERSION)-$(GGUF_VERSION)
+
+$(LLAMA_PY):
+	$(PYTHON) -m venv $(LLAMA_VENV)
+	$(LLAMA_PY) -m pip install --quiet --upgrade pip
+
+$(LLAMA_STAMP): | $(LLAMA_PY)
+	$(LLAMA_PY) -m pip install --quiet "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)" "gguf==$(GGUF_VERSION)"
+	touch $(LLAMA_STAMP)
+
+test-llama: $(STAMP) $(LLAMA_STAMP)
+	SPLITINFER_LLAMA_PYTHON=$(LLAMA_PY) $(PY) -m pytest -q -p no:cacheprovider tests/integration
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
