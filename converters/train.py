@@ -5,13 +5,18 @@ Data: labels files of ``splitinfer distill label`` (see ``windows``). Only promp
 summary's ``heldout_agreement`` is measured on. A further ``--validation-fraction`` of the train
 prompts (chosen by a hash of their id) is held back to stop training at the best epoch.
 
-Examples are the model's windows, cut exactly as the device cuts them; a token's target is its
-word's teacher score turned into its *rank* within the prompt (0 = the least important word, 1 =
-the most; ties share the mean rank), pushed toward the keep/drop split at the default rate
-(``--sharpness``). The device keeps the best-ranked words of a prompt, so only the order within a
-prompt matters, and ranks make prompts whose teacher scores have different scales (a short maths
-problem, ten long documents) weigh alike; sharpening spends the student's capacity where the
-decision at the default rate is made (held-out F1 0.744 -> 0.759 when measured). The loss is
+Examples are the model's windows, cut exactly as the device cuts them, and (``--shifted-windows``,
+the default) the same prompts cut again half a window later, so a token near a window's edge is
+also learnt with the context it lacks there. A token's target is its word's teacher score turned
+into its *rank* within the prompt (0 = the least important word, 1 = the most; ties share the mean
+rank), pushed toward the keep/drop split at each of ``--target-rates`` (``--sharpness``; the
+mean over the rates). The device keeps the best-ranked words of a prompt, so only the order within
+a prompt matters, and ranks make prompts whose teacher scores have different scales (a short maths
+problem, ten long documents) weigh alike; sharpening spends the student's capacity where keep/drop
+decisions are made (held-out F1 0.744 -> 0.759 with the default rate alone). Sharpening at the
+default rate alone flattened everything above it, so the student never learnt what belongs in the
+top tenth: with the four rates and shifted windows, held-out NQ answers kept at rate 0.1 went from
+82.1% to 84.4% on the same labels (88.1% with one rearranged NQ set added, see ``make_model``). The loss is
 binary cross-entropy on those soft targets over real tokens (padding ignored), Adam with
 gradient clipping, early stopping on a validation slice.
 
