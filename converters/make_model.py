@@ -4,8 +4,8 @@
 
 1. **label** (``splitinfer distill label``, the ``minilm`` teacher): the train split of NQ with hard
    distractors (as evaluated, and ``--nq-arrangements`` more times with the same ten documents in
-   a seeded order, so each passage is also learnt at other places in the model's windows), GSM8K few-shot prompts and synthetic long prompts (planted-fact essays, UUID
-   key-value lookups), plus held-out slices of each that are never trained on. Labels go to
+   a seeded order, so each passage is also learnt at other places in the model's windows), GSM8K
+   few-shot prompts and synthetic long prompts (planted-fact essays, UUID key-value lookups), plus held-out slices of each that are never trained on. Labels go to
    ``--work`` and are resumed, so an interrupted run continues where it stopped and a rerun
    relabels nothing. ``--labels-dir`` uses labels made elsewhere instead.
 2. **train** (``splitinfer distill train``) on the train-split labels.

@@ -32,7 +32,7 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -145,12 +145,12 @@ def run_train(args: argparse.Namespace) -> int:
         validation_fraction=args.validation_fraction,
         rate=args.rate,
         sharpness=args.sharpness,
-        target_rates=_float_list(args.target_rates, "--target-rates"),
+        target_rates=_number_list(args.target_rates, "--target-rates", float),
         shifted_windows=args.shifted_windows,
         embed_dim=args.embed_dim,
         channels=args.channels,
-        dilations=_int_list(args.dilations, "--dilations"),
-        pool_sizes=_int_list(args.pool_sizes, "--pool-sizes"),
+        dilations=_number_list(args.dilations, "--dilations"),
+        pool_sizes=_number_list(args.pool_sizes, "--pool-sizes"),
         dropout=args.dropout,
         attention_heads=args.attention_heads,
         layer_norm=not args.no_layer_norm,
@@ -168,18 +168,13 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _int_list(text: str, flag: str) -> tuple[int, ...]:
+def _number_list(text: str, flag: str, kind: type = int) -> tuple[Any, ...]:
+    """``"1,2, 4"`` -> ``(1, 2, 4)`` of ``kind``; a clear error naming ``flag`` otherwise."""
     try:
-        return tuple(int(d) for d in str(text).split(",") if d.strip())
+        return tuple(kind(d) for d in str(text).split(",") if d.strip())
     except ValueError:
-        raise InvalidInputError(f"{flag} must be comma-separated integers, got {text!r}") from None
-
-
-def _float_list(text: str, flag: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(d) for d in str(text).split(",") if d.strip())
-    except ValueError:
-        raise InvalidInputError(f"{flag} must be comma-separated numbers, got {text!r}") from None
+        what = "integers" if kind is int else "numbers"
+        raise InvalidInputError(f"{flag} must be comma-separated {what}, got {text!r}") from None
 
 
 def check_options(options: TrainOptions) -> None:
@@ -265,8 +260,6 @@ def shifted(prompt: Any, max_seq_len: int) -> tuple[Any, int] | None:
     """``(view, first word)``: the prompt from the first word at or after half a window, or None
     when the prompt fits one window. Its windows cut every token at another place than the
     device's, so each token is also learnt with the context it lacked at a window's edge."""
-    from dataclasses import replace
-
     starts = np.cumsum(prompt.counts) - prompt.counts
     if int(prompt.counts.sum()) <= max_seq_len:
         return None

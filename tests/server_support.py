@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,13 @@ from cryptography.x509.oid import NameOID
 
 from splitinfer.v1 import inference_pb2 as pb
 from splitinfer.v1 import inference_pb2_grpc as pb_grpc
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (bound once by the OS, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def make_self_signed(folder: Path) -> tuple[Path, Path, bytes]:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import pytest
-from server_support import wait_until
+from server_support import free_port, wait_until
 
 from splitinfer.sdk import (
     AsyncClient,
@@ -93,10 +92,7 @@ async def test_stream_cancel_reaches_the_server_and_further_reads_say_cancelled(
 
 
 async def test_a_down_server_raises_server_unavailable(condenser: Condenser) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    async with AsyncClient(f"127.0.0.1:{port}", condenser=condenser, timeout=60) as client:
+    async with AsyncClient(f"127.0.0.1:{free_port()}", condenser=condenser, timeout=60) as client:
         stream = await client.generate(QUESTION, context=DOCS)
         with pytest.raises(ServerUnavailableError):
             await stream.collect()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from pathlib import Path
 
 import grpc
 import pytest
-from server_support import make_self_signed
+from server_support import free_port, make_self_signed
 
 from splitinfer.sdk import (
     AuthenticationError,
@@ -25,12 +24,6 @@ from splitinfer.v1 import inference_pb2_grpc as pb_grpc
 pytest_plugins = ["sdk_bundles"]
 
 TOKEN = "s3cret-token-for-tests"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def ask(client: Client, model: str = "echo", **kwargs: object) -> str:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
-from server_support import make_self_signed
+from server_support import free_port, make_self_signed
 
 from splitinfer.cli.main import main
 from splitinfer.server import BackgroundServer
@@ -125,9 +124,8 @@ def test_tls_and_a_token_file_work_and_a_missing_token_fails_in_one_line(
 
 
 def test_a_down_server_fails_with_one_line_saying_it_is_unavailable(capsys, context_file: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    code, _, err = ask(capsys, "--server", f"127.0.0.1:{port}", "--question", "When?", "--policy", "none")
+    code, _, err = ask(
+        capsys, "--server", f"127.0.0.1:{free_port()}", "--question", "When?", "--policy", "none"
+    )
     assert code == 1
     assert err.startswith("splitinfer ask: error:") and "UNAVAILABLE" in err and err.count("\n") == 1

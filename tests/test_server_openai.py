@@ -8,14 +8,12 @@ API-key checks, slow streams that notice a client going away), on loopback in a 
 
 from __future__ import annotations
 
-import socket
-
 import grpc
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from server_openai_standin import REPLY, OpenAIStandin
-from server_support import collect, stub_for, wait_until
+from server_support import collect, free_port, stub_for, wait_until
 
 from splitinfer.server import BackgroundServer, ModelConfig, ServerConfig
 from splitinfer.v1 import inference_pb2 as pb
@@ -23,12 +21,6 @@ from splitinfer.v1 import inference_pb2 as pb
 API_KEY = "upstream-key-for-tests"
 KEY_ENV = "SPLITINFER_TEST_UPSTREAM_KEY"
 CASES = ("ok", "slow", "400", "429", "500", "midstream", "hang")
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +51,7 @@ def server(upstream):
         )
         models.append(
             ModelConfig(
-                "openai", {"name": "down", "base_url": f"http://127.0.0.1:{closed_port()}/v1", "model": "x"}
+                "openai", {"name": "down", "base_url": f"http://127.0.0.1:{free_port()}/v1", "model": "x"}
             )
         )
         with BackgroundServer(ServerConfig(port=0, models=tuple(models), default_model="ok")) as srv:

@@ -8,13 +8,13 @@ process itself needs neither ``llama_cpp`` nor ``gguf``. Not a test module.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
 
 import httpx
+from server_support import free_port
 
 PYTHON_ENV = "SPLITINFER_LLAMA_PYTHON"
 HERE = Path(__file__).resolve().parent
@@ -49,12 +49,6 @@ def write_tiny_model(python: str, out: Path, seed: int = 0) -> Path:
         timeout=120,
     )
     return out
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class LlamaEngine:
