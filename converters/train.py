@@ -94,7 +94,12 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
         default=d.rate,
         help="the default rate: targets sharpen and F1 is measured there",
     )
-    add("--sharpness", type=float, default=d.sharpness, help="target sharpening at --rate (0: plain ranks)")
+    add(
+        "--sharpness",
+        type=float,
+        default=d.sharpness,
+        help=f"width of the target's step at each target rate (0: plain ranks; default {d.sharpness:g})",
+    )
     add(
         "--target-rates",
         default=",".join(f"{r:g}" for r in d.target_rates),
