@@ -89,6 +89,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--default-rate", type=float, default=0.33, help="the bundle's default keep rate")
     parser.add_argument(
+        "--segment-weight",
+        type=float,
+        default=0.6,
+        help=(
+            "share of each word's score taken from its sentence's mean score when the SDK selects "
+            "words (default 0.6, measured for the bundled condenser; 0 = the model's word scores only)"
+        ),
+    )
+    parser.add_argument(
+        "--document-weight",
+        type=float,
+        default=0.2,
+        help="share taken from the best sentence score of the word's document (default 0.2); "
+        "--segment-weight + --document-weight must be at most 1",
+    )
+    parser.add_argument(
         "--model-version", default=None, help="e.g. minilm-cnn-1.1 (default: from the training summary)"
     )
     parser.add_argument(
@@ -123,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
         min_teacher_f1=args.min_teacher_f1,
         allow_flex=args.allow_flex,
         default_rate=args.default_rate,
+        segment_weight=args.segment_weight,
+        document_weight=args.document_weight,
         model_version=args.model_version,
         seed=args.seed,
         vocab=args.vocab or VOCAB_PATH,

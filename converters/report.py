@@ -40,6 +40,7 @@ def build_manifest(
     teacher_agreement: dict[str, Any] | None,
     seed: int,
     tensorflow_version: str,
+    selection: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """The bundle manifest (``sdk._bundle.REQUIRED_FIELDS`` and what a release pipeline audits)."""
     teacher = training.get("teacher") or {}
@@ -50,6 +51,7 @@ def build_manifest(
         "inputs": {"context_ids": "context_ids", "question_ids": "question_ids"},
         "output": "scores",
         "default_rate": default_rate,
+        "selection": selection or {"segment_weight": 0.0, "document_weight": 0.0},
         "teacher": str(teacher.get("name") or "unknown"),
         "teacher_settings": teacher.get("settings") or {},
         "architecture": training.get("architecture") or {},
@@ -87,6 +89,18 @@ def _training_lines(training: dict[str, Any]) -> list[str]:
     ]
 
 
+def _selection_lines(selection: dict[str, Any]) -> list[str]:
+    segment, document = selection.get("segment_weight", 0.0), selection.get("document_weight", 0.0)
+    if not (segment or document):
+        return ["- Selection: words are chosen by the model's word scores alone."]
+    return [
+        f"- Selection: before words are chosen, each word's score is blended with its sentence's mean "
+        f"score (weight {segment}) and its document's best sentence score (weight {document}); the "
+        "agreement below is of the model's own word scores (label files keep no line breaks, which "
+        "the sentence split needs)."
+    ]
+
+
 def model_card(manifest: dict[str, Any]) -> str:
     """A short human-readable card of the bundle, made from its manifest."""
     arch = manifest.get("architecture") or {}
@@ -107,6 +121,7 @@ def model_card(manifest: dict[str, Any]) -> str:
         f"- Architecture: {arch.get('summary', 'see manifest')}.",
         f"- Conversion: {manifest['conversion']['mode']} ({manifest['conversion']['converter']}); "
         f"default rate {manifest['default_rate']}.",
+        *_selection_lines(manifest.get("selection") or {}),
         "",
         "## Teacher and data",
         f"- Distilled from: {manifest['teacher']}{_teacher_model(manifest)} (all settings in the manifest, "

@@ -33,7 +33,16 @@ from splitinfer.sdk._bundle import Bundle, read_bundle
 from splitinfer.sdk._errors import BundleError, InvalidInputError
 from splitinfer.sdk._inputs import MAX_INPUT_CHARS, check_force, check_rate, check_rate_or_target, check_text
 from splitinfer.sdk._runner import ModelRunner
-from splitinfer.sdk._selection import chunk_words, forced_mask, select, token_budget, word_scores
+from splitinfer.sdk._segments import segment_words
+from splitinfer.sdk._selection import (
+    SelectionWeights,
+    chunk_words,
+    forced_mask,
+    select,
+    smooth_scores,
+    token_budget,
+    word_scores,
+)
 from splitinfer.sdk._text import join_words, split_words
 from splitinfer.sdk._tokenizer import WordPieceTokenizer
 
@@ -115,6 +124,12 @@ class Condenser:
             self.default_rate = check_rate(self.manifest["default_rate"], "the manifest's default_rate")
         except InvalidInputError as err:
             raise BundleError(f"{name}: {err}; rebuild it with 'splitinfer convert'") from None
+        try:
+            self.selection = SelectionWeights.from_manifest(self.manifest)
+        except ValueError as err:
+            raise BundleError(
+                f"{name}: the manifest's selection weights are wrong ({err}); rebuild it with 'splitinfer convert'"
+            ) from None
 
     @classmethod
     def load(cls, path: str | Path, num_threads: int = 1) -> Condenser:
@@ -207,6 +222,11 @@ class Condenser:
             where = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in scored])
             ids = list(chain.from_iterable(split[i].ids for i in scored))
             scores[where] = self._score(ids, counts[where], question)
+            if self.selection.active:
+                for i in scored:
+                    sl = slice(offsets[i], offsets[i + 1])
+                    segments, _ = segment_words(split[i].words, split[i].gaps, split[i].counts.tolist())
+                    scores[sl] = smooth_scores(scores[sl], counts[sl], segments, self.selection)
         # Parts with their own rate first, then the shared pool with what the budget leaves.
         keep |= forced
         for i in scored:

@@ -5,19 +5,24 @@ Android; golden vectors written from this module pin them down. Each step is one
 
 1. ``chunk_words``: cut a long text into model windows without splitting a word.
 2. ``word_scores``: token scores -> word scores (the mean of the word's tokens).
-3. ``forced_mask``: words that are kept whatever their score.
-4. ``token_budget``: how many tokens the condensed text may have.
-5. ``select``: which words are kept.
+3. ``smooth_scores``: blend each word's score with its sentence's and its document's
+   (``SelectionWeights``, from the bundle's manifest; both 0 leaves the scores as they are).
+4. ``forced_mask``: words that are kept whatever their score.
+5. ``token_budget``: how many tokens the condensed text may have.
+6. ``select``: which words are kept.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from splitinfer.sdk._errors import InvalidInputError
+from splitinfer.sdk._segments import Segment
 
 # Characters stripped from both ends of a word before it is compared with a forced word.
 _ASCII_DIGIT = re.compile("[0-9]")
@@ -58,6 +63,85 @@ def word_scores(token_scores: np.ndarray, token_counts: Sequence[int]) -> np.nda
         sums = np.add.reduceat(scores, starts) if scores.size else np.zeros(0, np.float32)
         out[nonempty] = sums / counts[nonempty]
     return out
+
+
+@dataclass(frozen=True)
+class SelectionWeights:
+    """How much of a word's score comes from its sentence and from its document.
+
+    A word's score becomes ``(1 - segment - document) * own + segment * sentence mean +
+    document * best sentence mean of its document``. The teacher ranks whole sentences and
+    documents; the student's per-word scores are noisier inside a sentence, and blending pulls
+    the words of a well-placed sentence (the answer's name or number among them) up together.
+    Stored in the bundle's manifest as ``"selection": {"segment_weight", "document_weight"}``;
+    a bundle without it gets ``(0, 0)``: word scores as the model gives them.
+    """
+
+    segment: float = 0.0
+    document: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name, value in (("segment_weight", self.segment), ("document_weight", self.document)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+        if self.segment + self.document > 1.0:
+            raise ValueError(
+                f"segment_weight + document_weight must be at most 1, got {self.segment} + {self.document}"
+            )
+
+    @property
+    def active(self) -> bool:
+        return self.segment > 0.0 or self.document > 0.0
+
+    def to_manifest(self) -> dict[str, float]:
+        return {"segment_weight": float(self.segment), "document_weight": float(self.document)}
+
+    @classmethod
+    def from_manifest(cls, manifest: dict[str, Any]) -> SelectionWeights:
+        """The manifest's ``selection`` weights; ``ValueError`` says what is wrong with them."""
+        entry = manifest.get("selection")
+        if entry is None:
+            return cls()
+        if not isinstance(entry, dict):
+            raise ValueError(f"selection must be an object, got {type(entry).__name__}")
+        return cls(entry.get("segment_weight", 0.0), entry.get("document_weight", 0.0))
+
+
+def smooth_scores(
+    scores: np.ndarray, token_counts: Sequence[int], segments: Sequence[Segment], weights: SelectionWeights
+) -> np.ndarray:
+    """Word scores blended with their segment's and their document's (float32).
+
+    A segment's score is the token-weighted mean of its words' scores (0 for a segment without
+    tokens); a document's score is the best score of its segments. ``segments`` must cover every
+    word once, in order (``segment_words``). Arithmetic is float64 with sums taken as running
+    totals, so the Java port reproduces it bit for bit.
+    """
+    own = np.asarray(scores, dtype=np.float32)
+    if not weights.active:
+        return own.copy()
+    counts = np.asarray(token_counts, dtype=np.int64)
+    if own.shape != counts.shape:
+        raise ValueError("scores and token_counts must have one entry per word")
+    running = np.concatenate(([0.0], np.cumsum(own.astype(np.float64) * counts)))
+    tokens = np.concatenate(([0], np.cumsum(counts)))
+    segment_score = np.zeros(len(own), dtype=np.float64)
+    document_best: dict[int, float] = {}
+    for seg in segments:
+        n = int(tokens[seg.end] - tokens[seg.start])
+        value = float(running[seg.end] - running[seg.start]) / n if n else 0.0
+        segment_score[seg.start : seg.end] = value
+        document_best[seg.doc] = max(document_best.get(seg.doc, value), value)
+    document_score = np.zeros(len(own), dtype=np.float64)
+    for seg in segments:
+        document_score[seg.start : seg.end] = document_best[seg.doc]
+    keep_own = (1.0 - weights.segment) - weights.document
+    blended = (
+        keep_own * own.astype(np.float64)
+        + weights.segment * segment_score
+        + weights.document * document_score
+    )
+    return blended.astype(np.float32)
 
 
 def normalize_word(word: str) -> str:

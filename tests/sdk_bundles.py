@@ -80,6 +80,7 @@ def build_test_bundle(
     model_version: str = "test-cnn-1",
     default_rate: float = 0.5,
     seed: int = 0,
+    selection: dict | None = None,
 ) -> Path:
     """Write a test bundle of the model I/O contract at ``path`` and return it."""
     vocab = VOCAB_PATH.read_text(encoding="utf-8").splitlines()
@@ -92,6 +93,8 @@ def build_test_bundle(
         "teacher": "none (random test scorer)",
         **tensors,
     }
+    if selection is not None:
+        manifest["selection"] = selection
     return write_bundle(path, model, vocab, manifest)
 
 

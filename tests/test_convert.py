@@ -79,6 +79,8 @@ def test_the_manifest_records_teacher_data_mode_gates_and_agreement(
     card = zipfile.ZipFile(bundle).read("model_card.md").decode()
     assert "test-teacher" in card and "F1" in card
     assert "Training target: rank of the teacher's word score" in card
+    assert manifest["selection"] == {"segment_weight": 0.6, "document_weight": 0.2}
+    assert "blended with its sentence's mean score (weight 0.6)" in card
 
 
 def test_the_report_gives_every_gate_s_value_and_threshold_and_the_exit_code(
@@ -204,6 +206,11 @@ def test_bad_flag_values_exit_2(
     assert "--max-size-mb must be > 0" in capsys.readouterr().err
     assert main(["convert", str(model), "-o", str(tmp_path / "o.tflite"), "--mode", "int8"]) == 2
     assert "calibration" in capsys.readouterr().err
+    out = str(tmp_path / "o.tflite")
+    assert main(["convert", str(model), "-o", out, "--segment-weight", "0.8", "--document-weight", "0.5"]) == 2
+    assert "--segment-weight + --document-weight must be at most 1" in capsys.readouterr().err
+    assert main(["convert", str(model), "-o", out, "--segment-weight", "-1"]) == 2
+    assert "--segment-weight must be a number in [0, 1]" in capsys.readouterr().err
     assert not (tmp_path / "o.tflite").exists()
 
 

@@ -6,8 +6,8 @@ import numpy as np
 
 from splitinfer.converters.teachers._align import align
 from splitinfer.converters.teachers._lexical import Rarity, question_terms
-from splitinfer.converters.teachers._segments import segment_words
 from splitinfer.converters.teachers.minilm import MiniLMTeacher
+from splitinfer.sdk._segments import segment_words
 from splitinfer.sdk._text import split_words
 
 

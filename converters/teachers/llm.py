@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from splitinfer.converters.teachers._align import align
-from splitinfer.converters.teachers._segments import segment_words
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
+from splitinfer.sdk._segments import segment_words
 from splitinfer.sdk._text import split_words
 
 SYSTEM_PROMPT = (

@@ -3,7 +3,7 @@
 How a context is scored (only the question and the context are used):
 
 1. **Segments.** The context's words are cut into sentences and document headers
-   (``_segments``); each sentence is read with its document's title in front
+   (``splitinfer.sdk._segments``); each sentence is read with its document's title in front
    (``"{title}. {sentence}"``), so a sentence that only says "He won it in 1901" still knows it is
    about the Nobel Prize in Physics.
 2. **One encoder pass.** The question and every segment go through MiniLM in one batched call.
@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from splitinfer.converters.teachers._lexical import Rarity, question_terms, stem, terms
-from splitinfer.converters.teachers._segments import Segment, segment_words
+from splitinfer.sdk._segments import Segment, segment_words
 from splitinfer.sdk._text import split_words
 from splitinfer.sdk._tokenizer import WordPieceTokenizer
 

@@ -1,0 +1,138 @@
+"""Sentence and document smoothing of word scores: the selection step between scoring and choosing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sdk_bundles import build_test_bundle
+
+from splitinfer.sdk import Condenser
+from splitinfer.sdk._errors import BundleError
+from splitinfer.sdk._segments import Segment, segment_words
+from splitinfer.sdk._selection import SelectionWeights, select, smooth_scores, token_budget
+from splitinfer.sdk._text import split_words
+
+TWO_DOCUMENTS = (
+    "Document [1](Title: Rivers) The Nile is long. It flows north.\n"
+    "Document [2](Title: Lakes) Lake Baikal is deep. It holds a fifth of fresh water."
+)
+
+
+def test_weights_of_zero_leave_the_model_scores_alone() -> None:
+    scores = np.array([0.1, 0.9, 0.4], np.float32)
+    out = smooth_scores(scores, [1, 2, 1], [Segment(0, 3, 0)], SelectionWeights())
+    assert out.dtype == np.float32 and np.array_equal(out, scores)
+
+
+def test_a_sentence_score_is_the_token_weighted_mean_of_its_words() -> None:
+    scores = np.array([0.2, 0.8, 0.5], np.float32)
+    segments = [Segment(0, 2, 0), Segment(2, 3, 0)]
+    out = smooth_scores(scores, [1, 3, 2], segments, SelectionWeights(segment=1.0))
+    sentence = (0.2 * 1 + 0.8 * 3) / 4  # tokens weigh, not words
+    assert out.tolist() == pytest.approx([sentence, sentence, 0.5], abs=1e-6)
+
+
+def test_a_document_score_is_its_best_sentence_and_blends_by_the_weights() -> None:
+    scores = np.array([0.2, 0.6, 0.9, 0.1], np.float32)
+    segments = [Segment(0, 1, 0), Segment(1, 2, 0), Segment(2, 3, 1), Segment(3, 4, 1)]
+    out = smooth_scores(scores, [1, 1, 1, 1], segments, SelectionWeights(segment=0.5, document=0.25))
+    expected = [
+        0.25 * 0.2 + 0.5 * 0.2 + 0.25 * 0.6,
+        0.25 * 0.6 + 0.5 * 0.6 + 0.25 * 0.6,
+        0.25 * 0.9 + 0.5 * 0.9 + 0.25 * 0.9,
+        0.25 * 0.1 + 0.5 * 0.1 + 0.25 * 0.9,
+    ]
+    assert out.tolist() == pytest.approx(expected, abs=1e-6)
+
+
+def test_a_sentence_without_tokens_scores_zero() -> None:
+    out = smooth_scores(np.array([0.7], np.float32), [0], [Segment(0, 1, 0)], SelectionWeights(segment=1.0))
+    assert out.tolist() == [0.0]
+
+
+@pytest.mark.parametrize(
+    ("segment", "document", "message"),
+    [
+        (-0.1, 0.0, "segment_weight must be a number in"),
+        (0.0, 1.5, "document_weight must be a number in"),
+        (0.7, 0.4, "at most 1"),
+        (True, 0.0, "segment_weight"),
+        ("0.5", 0.0, "segment_weight"),
+    ],
+)
+def test_bad_weights_are_refused_with_the_field_named(
+    segment: object, document: object, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        SelectionWeights(segment, document)  # type: ignore[arg-type]
+
+
+def test_a_manifest_without_selection_means_no_smoothing() -> None:
+    weights = SelectionWeights.from_manifest({"default_rate": 0.33})
+    assert not weights.active
+    assert SelectionWeights.from_manifest({"selection": {"segment_weight": 0.6}}).to_manifest() == {
+        "segment_weight": 0.6,
+        "document_weight": 0.0,
+    }
+
+
+def test_headers_and_documents_become_their_own_segments() -> None:
+    words, gaps = split_words(TWO_DOCUMENTS)
+    segments, titles = segment_words(words, gaps, [1] * len(words))
+    assert titles == ["Rivers", "Lakes"]
+    texts = [(" ".join(words[s.start : s.end]), s.doc, s.header) for s in segments]
+    assert texts[0] == ("Document [1](Title: Rivers)", 0, True)
+    assert ("The Nile is long.", 0, False) in texts
+    assert ("It holds a fifth of fresh water.", 1, False) in texts
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("smoothing")
+    return {
+        "raw": build_test_bundle(folder / "raw.tflite"),
+        "zero": build_test_bundle(
+            folder / "zero.tflite", selection={"segment_weight": 0.0, "document_weight": 0.0}
+        ),
+        "sentences": build_test_bundle(
+            folder / "sentences.tflite", selection={"segment_weight": 1.0, "document_weight": 0.0}
+        ),
+    }
+
+
+def test_zero_weights_in_the_manifest_condense_exactly_like_no_selection_entry(
+    bundles: dict[str, Path],
+) -> None:
+    raw, zero = Condenser.load(bundles["raw"]), Condenser.load(bundles["zero"])
+    for rate in (0.2, 0.5):
+        a = raw.condense(TWO_DOCUMENTS, "how deep is lake baikal", rate=rate, keep_digits=False)
+        b = zero.condense(TWO_DOCUMENTS, "how deep is lake baikal", rate=rate, keep_digits=False)
+        assert a.kept_indices.tolist() == b.kept_indices.tolist()
+
+
+def test_the_condenser_chooses_words_by_their_smoothed_scores(bundles: dict[str, Path]) -> None:
+    raw, smoothed = Condenser.load(bundles["raw"]), Condenser.load(bundles["sentences"])
+    assert smoothed.selection == SelectionWeights(segment=1.0)
+    words, gaps = split_words(TWO_DOCUMENTS)
+    counts = np.array([len(t) for t in raw.tokenizer.encode_words(words)])
+    scores = raw._score(raw.tokenizer.encode_words(words), counts, "how deep is lake baikal")
+    segments, _ = segment_words(words, gaps, counts.tolist())
+    expected_scores = smooth_scores(scores, counts, segments, smoothed.selection)
+    none_forced = np.zeros(len(words), bool)
+    differs = False
+    for rate in (0.2, 0.35, 0.5):
+        kept = smoothed.condense(TWO_DOCUMENTS, "how deep is lake baikal", rate=rate, keep_digits=False)
+        budget = token_budget(int(counts.sum()), rate)
+        assert kept.kept_indices.tolist() == select(expected_scores, counts, none_forced, budget).tolist()
+        differs |= kept.kept_indices.tolist() != select(scores, counts, none_forced, budget).tolist()
+    assert differs, "smoothing changed no selection: the test text does not exercise it"
+
+
+def test_a_bundle_with_bad_selection_weights_does_not_load(tmp_path: Path) -> None:
+    path = build_test_bundle(
+        tmp_path / "bad.tflite", selection={"segment_weight": 0.9, "document_weight": 0.9}
+    )
+    with pytest.raises(BundleError, match=r"selection.*at most 1"):
+        Condenser.load(path)
