@@ -4,7 +4,8 @@ Each case exercises a rule the Java port could get wrong: whitespace (NBSP, exot
 mixed newlines), the tokenizer's Unicode steps (accents, CJK, emoji, RTL, final sigma, control
 characters, code points outside the BMP), WordPiece limits (words over 100 characters, words of
 hundreds of tokens), word-score sums (numpy sums long words pairwise), forced words (digits,
-casefold, edge punctuation) and the budget (rates, targets, forced words past the budget, ties).
+casefold, edge punctuation), the budget (rates, targets, forced words past the budget, ties) and
+the sentences and documents that score smoothing reads.
 ``score_levels`` > 0 quantises the given token scores to that many values to force ties.
 """
 
@@ -282,6 +283,28 @@ def cases() -> list[dict[str, Any]]:
             " ".join(["incomprehensibilities"] * 3 + ["x" * 40, "ok"] + ["q,"] * 9),
             rate=0.5,
         ),
+        # Sentences, documents and headers: what score smoothing (selection weights) reads.
+        c(
+            "multi_document_qa",
+            "Document [1](Title: Rhine (river)) The Rhine flows north. It passes Basel and Cologne.\n"
+            "Document [2](Title: Danube) The Danube flows east. Vienna and Budapest lie on it.\n"
+            "Document [3](Title: Seine) The Seine crosses Paris. It ends at Le Havre.",
+            question="Which river flows through Vienna?",
+            rate=0.3,
+        ),
+        c(
+            "sentences_and_abbreviations",
+            'Mr. Brown moved to the U.S. in May. He said "It is big." Then he left. J. R. wrote '
+            "on Fig. 3 (see above.) Prices rose! Why? \u00c9t\u00e9 came. \u00b2 is small.",
+            question="Where did Mr. Brown move?",
+            rate=0.4,
+        ),
+        c(
+            "crlf_documents_target",
+            "First doc here.\r\nSecond doc. Two parts.\r\rThird\rFourth one.",
+            target_tokens=8,
+        ),
+        c("one_long_line_in_pieces", " ".join(_WORDS * 3), rate=0.3, force=["numbers"]),
     ]
 
 

@@ -16,7 +16,13 @@ It writes, all derived from ``splitinfer.sdk`` (``_text``, ``_tokenizer``, ``_se
   Each case also carries what the Python SDK's ``Condenser`` returns for it, with the case's
   rate or target and with the bundle's default rate, on ``formula_bundle.tflite`` (a real
   LiteRT model computing an exact formula, see ``make_formula_model.py``), so the Java
-  ``Condenser`` is checked end to end: windows of 16 tokens, padding, question, long words.
+  ``Condenser`` is checked end to end: windows of 16 tokens, padding, question, long words;
+  and with the case's rate or target on ``formula_selection_bundle.tflite``, the same bundle
+  with ``selection`` weights in its manifest, so the Java ``Condenser`` smooths its scores as
+  the SDK does. Then ``segments`` and ``smoothing``: ``segment_words`` and ``smooth_scores``
+  as pure functions (``selection_vectors.py``).
+- ``android_demo/golden/formula_selection_bundle.tflite``: ``formula_bundle.tflite`` rebuilt
+  by ``build_bundle`` with ``"selection": {"segment_weight": 0.6, "document_weight": 0.2}``.
 - ``android_demo/golden/tiny_bundle.tflite``: a bundle made by ``build_bundle``: a stub
   flatbuffer (the reader checks its identifier and sha256, it never runs it), a small
   vocabulary and a manifest, for the Java bundle reader.
@@ -33,14 +39,17 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import sys
+import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from splitinfer.sdk._bundle import build_bundle
+from splitinfer.sdk._bundle import build_bundle, read_bundle
 from splitinfer.sdk._condenser import Condenser
 from splitinfer.sdk._errors import InvalidInputError
 from splitinfer.sdk._selection import chunk_words, forced_mask, select, token_budget, word_scores
@@ -50,6 +59,7 @@ from splitinfer.sdk._tokenizer import WordPieceTokenizer
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import cases as golden_cases  # noqa: E402
+import selection_vectors  # noqa: E402
 import unicode_tables  # noqa: E402
 
 ROOT = HERE.parents[1]
@@ -57,6 +67,8 @@ VOCAB = "sdk/assets/vocab.txt"
 GOLDEN = "android_demo/golden/golden_vectors.json"
 TINY_BUNDLE = "android_demo/golden/tiny_bundle.tflite"
 FORMULA_BUNDLE = "android_demo/golden/formula_bundle.tflite"
+SELECTION_BUNDLE = "android_demo/golden/formula_selection_bundle.tflite"
+SELECTION = {"segment_weight": 0.6, "document_weight": 0.2}
 TABLES = "android_demo/core/src/main/resources/dev/splitinfer/core/unicode_tables.txt"
 WINDOW_TOKENS = 16
 MAX_QUESTION_LEN = 64
@@ -100,7 +112,11 @@ def condensed_by(condenser: Condenser, case: dict[str, Any], default_rate: bool)
 
 
 def vector(
-    case: dict[str, Any], index: int, tokenizer: WordPieceTokenizer, condenser: Condenser
+    case: dict[str, Any],
+    index: int,
+    tokenizer: WordPieceTokenizer,
+    condenser: Condenser,
+    smoothing: Condenser,
 ) -> dict[str, Any]:
     """One golden vector: the case's inputs and every intermediate and final result."""
     words, gaps = split_words(case["text"])
@@ -130,6 +146,7 @@ def vector(
         "condensed": join_words(words, gaps, kept),
         "formula_condenser": condensed_by(condenser, case, default_rate=False),
         "formula_condenser_default_rate": condensed_by(condenser, case, default_rate=True),
+        "formula_condenser_selection": condensed_by(smoothing, case, default_rate=False),
     }
 
 
@@ -141,7 +158,9 @@ def error_vector(case: dict[str, Any]) -> dict[str, Any]:
     raise AssertionError(f"error case {case['name']} did not fail")
 
 
-def golden_json(tokenizer: WordPieceTokenizer, vocab_bytes: bytes, condenser: Condenser) -> str:
+def golden_json(
+    tokenizer: WordPieceTokenizer, vocab_bytes: bytes, condenser: Condenser, smoothing: Condenser
+) -> str:
     """The golden file: a header, then one case per line so a diff shows which case changed."""
     all_cases = golden_cases.cases()
     names = [c["name"] for c in all_cases]
@@ -155,15 +174,22 @@ def golden_json(tokenizer: WordPieceTokenizer, vocab_bytes: bytes, condenser: Co
         "window_tokens": WINDOW_TOKENS,
         "max_question_len": MAX_QUESTION_LEN,
         "formula_bundle": FORMULA_BUNDLE,
+        "selection_bundle": SELECTION_BUNDLE,
     }
     dump = lambda obj: json.dumps(obj, ensure_ascii=True, separators=(",", ":"))  # noqa: E731
     parts = ["{"]
     parts += [f"{dump(k)}:{dump(v)}," for k, v in header.items()]
     parts.append('"cases":[')
-    vectors = [dump(vector(c, i, tokenizer, condenser)) for i, c in enumerate(all_cases)]
+    vectors = [dump(vector(c, i, tokenizer, condenser, smoothing)) for i, c in enumerate(all_cases)]
     parts.append(",\n".join(vectors))
     parts.append('],"errors":[')
     parts.append(",\n".join(dump(error_vector(c)) for c in golden_cases.error_cases()))
+    parts.append('],"segments":[')
+    segments = selection_vectors.segment_vectors(tokenizer)
+    parts.append(",\n".join(dump(v) for v in segments))
+    parts.append('],"smoothing":[')
+    smoothed = selection_vectors.smoothing_vectors(segments, splitmix64_scores)
+    parts.append(",\n".join(dump(v) for v in smoothed))
     parts.append("],")
     parts.append(f'"unicode_sweep":{dump(unicode_tables.sweep(tokenizer))}')
     parts.append("}")
@@ -188,12 +214,31 @@ def tiny_bundle() -> bytes:
     return build_bundle(model, vocab, manifest, {"model_card.md": card})
 
 
+def selection_bundle() -> bytes:
+    """``formula_bundle.tflite`` with ``SELECTION`` weights in its manifest."""
+    formula = read_bundle(ROOT / FORMULA_BUNDLE)
+    manifest = {**formula.manifest, "selection": SELECTION}
+    extra = {name: data for name, data in formula.files.items() if name not in ("manifest.json", "vocab.txt")}
+    data = build_bundle(formula.model, formula.vocab, manifest, extra)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        if archive.read("vocab.txt") != formula.files["vocab.txt"]:
+            raise AssertionError("the vocabulary changed on its way through read_bundle/build_bundle")
+    return data
+
+
 def outputs() -> dict[str, bytes]:
     """Every generated file, by path relative to the repository root."""
     vocab_bytes = (ROOT / VOCAB).read_bytes()
     tokenizer = WordPieceTokenizer.from_file(ROOT / VOCAB)
+    smoothing_bundle = selection_bundle()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "formula_selection_bundle.tflite"
+        path.write_bytes(smoothing_bundle)
+        smoothing = Condenser.load(path)
+    golden = golden_json(tokenizer, vocab_bytes, Condenser.load(ROOT / FORMULA_BUNDLE), smoothing)
     return {
-        GOLDEN: golden_json(tokenizer, vocab_bytes, Condenser.load(ROOT / FORMULA_BUNDLE)).encode("ascii"),
+        GOLDEN: golden.encode("ascii"),
+        SELECTION_BUNDLE: smoothing_bundle,
         TINY_BUNDLE: tiny_bundle(),
         TABLES: unicode_tables.tables_text().encode("ascii"),
     }

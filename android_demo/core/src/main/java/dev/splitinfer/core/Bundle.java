@@ -55,9 +55,12 @@ public final class Bundle {
   private final Map<String, byte[]> files;
   private final List<String> vocab;
   private final int modelBytes;
+  private final SelectionWeights selection;
 
-  private Bundle(File file, Map<String, Object> manifest, Map<String, byte[]> files, List<String> vocab) {
+  private Bundle(File file, Map<String, Object> manifest, Map<String, byte[]> files, List<String> vocab,
+      SelectionWeights selection) {
     this.file = file;
+    this.selection = selection;
     this.manifest = manifest;
     this.files = files;
     this.vocab = vocab;
@@ -82,12 +85,18 @@ public final class Bundle {
           + ": not a splitinfer bundle; " + REBUILD);
     }
     Map<String, Object> manifest = parseManifest(files.get(MANIFEST), name);
+    SelectionWeights selection;
+    try {
+      selection = SelectionWeights.fromManifest(manifest);
+    } catch (IllegalArgumentException e) {
+      throw new BundleException(name + ": the manifest's " + e.getMessage() + "; " + REBUILD);
+    }
     checkModel(file, manifest, name);
     if (!files.containsKey(VOCAB)) {
       throw new BundleException(name + " has no " + VOCAB + ": the tokenizer is missing; " + REBUILD);
     }
     List<String> vocab = WordPieceTokenizer.splitLines(utf8(files.get(VOCAB), name, VOCAB));
-    return new Bundle(file, manifest, Collections.unmodifiableMap(files), vocab);
+    return new Bundle(file, manifest, Collections.unmodifiableMap(files), vocab, selection);
   }
 
   private static Map<String, byte[]> readArchive(File file, String name) throws BundleException {
@@ -306,6 +315,11 @@ public final class Bundle {
   /** The rate used when the caller asks for none. */
   public double defaultRate() {
     return ((Number) manifest.get("default_rate")).doubleValue();
+  }
+
+  /** The manifest's {@code selection} weights ({@link SelectionWeights#NONE} when it has none). */
+  public SelectionWeights selection() {
+    return selection;
   }
 
   // Checked by read(): the integer fields are Longs in int range.

@@ -11,7 +11,9 @@ import java.util.List;
  * <p>{@link #condense}: split the context into {@link Words}; tokenize each word; cut the words
  * into windows of at most {@code maxSeqLen} tokens ({@link Selection#chunkWords}); run the
  * {@link ScoreModel} once per window that has tokens, with the question's first
- * {@code maxQuestionLen} tokens; average token scores into word scores; keep the forced words
+ * {@code maxQuestionLen} tokens; average token scores into word scores; with active
+ * {@link SelectionWeights}, blend each word's score with its sentence's and document's
+ * ({@link Segments}, {@link Selection#smoothScores}); keep the forced words
  * and the best others up to the budget; join the kept words with their own whitespace. A word
  * longer than a window (it has a window of its own) is scored by the mean of the
  * {@code maxSeqLen} tokens the model saw. Invalid rates or targets fail before the model runs.
@@ -26,9 +28,16 @@ public final class Condenser {
   private final int maxQuestionLen;
   private final double defaultRate;
   private final ScoreModel model;
+  private final SelectionWeights selection;
 
+  /** A condenser without smoothing ({@link SelectionWeights#NONE}). */
   public Condenser(WordPieceTokenizer tokenizer, int maxSeqLen, int maxQuestionLen, double defaultRate,
       ScoreModel model) {
+    this(tokenizer, maxSeqLen, maxQuestionLen, defaultRate, SelectionWeights.NONE, model);
+  }
+
+  public Condenser(WordPieceTokenizer tokenizer, int maxSeqLen, int maxQuestionLen, double defaultRate,
+      SelectionWeights selection, ScoreModel model) {
     if (maxSeqLen <= 0 || maxQuestionLen <= 0) {
       throw new IllegalArgumentException("maxSeqLen and maxQuestionLen must be positive");
     }
@@ -37,12 +46,13 @@ public final class Condenser {
     this.maxQuestionLen = maxQuestionLen;
     this.defaultRate = defaultRate;
     this.model = model;
+    this.selection = selection;
   }
 
-  /** A condenser with the bundle's tokenizer, window sizes and default rate. */
+  /** A condenser with the bundle's tokenizer, window sizes, default rate and selection weights. */
   public static Condenser fromBundle(Bundle bundle, ScoreModel model) {
     return new Condenser(bundle.tokenizer(), bundle.maxSeqLen(), bundle.maxQuestionLen(),
-        bundle.defaultRate(), model);
+        bundle.defaultRate(), bundle.selection(), model);
   }
 
   public WordPieceTokenizer tokenizer() {
@@ -71,8 +81,13 @@ public final class Condenser {
     int budget = Selection.tokenBudget(total, rate, options.targetTokens);
     int[] question = questionIds(options.question);
     Scored scored = scoreWords(ids, counts, question);
+    float[] scores = scored.wordScores;
+    if (selection.active()) {
+      List<Segments.Segment> segments = Segments.segmentWords(words.words(), words.gaps(), counts);
+      scores = Selection.smoothScores(scores, counts, segments, selection);
+    }
     boolean[] forced = Selection.forcedMask(words.words(), options.force, options.keepDigits);
-    int[] kept = Selection.select(scored.wordScores, counts, forced, budget);
+    int[] kept = Selection.select(scores, counts, forced, budget);
     int keptTokens = 0;
     for (int i : kept) {
       keptTokens += counts[i];

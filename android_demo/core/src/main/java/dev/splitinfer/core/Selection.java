@@ -2,8 +2,10 @@ package dev.splitinfer.core;
 
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -12,6 +14,8 @@ import java.util.Set;
  * <ol>
  *   <li>{@link #chunkWords}: cut a long text into model windows without splitting a word;
  *   <li>{@link #wordScores}: token scores to word scores (the mean of the word's tokens);
+ *   <li>{@link #smoothScores}: blend each word's score with its sentence's and its document's
+ *       ({@link SelectionWeights}, from the bundle's manifest; both 0 leaves the scores alone);
  *   <li>{@link #forcedMask}: words kept whatever their score;
  *   <li>{@link #tokenBudget}: how many tokens the condensed text may have;
  *   <li>{@link #select}: which words are kept.
@@ -115,6 +119,57 @@ public final class Selection {
     int n2 = n / 2;
     n2 -= n2 % 8;
     return pairwiseSum(a, from, n2) + pairwiseSum(a, from + n2, n - n2);
+  }
+
+  /**
+   * Word scores blended with their segment's and their document's (float32), bit for bit as the
+   * SDK's {@code smooth_scores}.
+   *
+   * <p>A segment's score is the token-weighted mean of its words' scores (0 for a segment without
+   * tokens); a document's score is the best score of its segments. {@code segments} must cover
+   * every word once, in order ({@link Segments#segmentWords}). Arithmetic is in double as numpy's:
+   * running totals of {@code (double) score * count} (the first total is the first product, as
+   * {@code np.cumsum}), a segment's mean is the difference of two totals over its tokens, and the
+   * blend is {@code ((1 - segment) - document) * own + segment * segmentScore + document *
+   * documentScore}, left to right, rounded to float once. Inactive weights return a copy.
+   */
+  public static float[] smoothScores(float[] scores, int[] tokenCounts, List<Segments.Segment> segments,
+      SelectionWeights weights) {
+    if (!weights.active()) {
+      return scores.clone();
+    }
+    int n = scores.length;
+    if (tokenCounts.length != n) {
+      throw new IllegalArgumentException("scores and tokenCounts must have one entry per word");
+    }
+    double[] running = new double[n + 1];
+    long[] tokens = new long[n + 1];
+    for (int i = 0; i < n; i++) {
+      double product = (double) scores[i] * tokenCounts[i];
+      running[i + 1] = i == 0 ? product : running[i] + product;
+      tokens[i + 1] = tokens[i] + tokenCounts[i];
+    }
+    double[] segmentScore = new double[n];
+    Map<Integer, Double> documentBest = new HashMap<>();
+    for (Segments.Segment seg : segments) {
+      long count = tokens[seg.end] - tokens[seg.start];
+      double value = count != 0 ? (running[seg.end] - running[seg.start]) / count : 0.0;
+      Arrays.fill(segmentScore, seg.start, seg.end, value);
+      Double best = documentBest.get(seg.doc);
+      // Python's max(best, value): best unless value is greater (NaN never replaces, nor is replaced).
+      documentBest.put(seg.doc, best == null || value > best ? value : best);
+    }
+    double[] documentScore = new double[n];
+    for (Segments.Segment seg : segments) {
+      Arrays.fill(documentScore, seg.start, seg.end, documentBest.get(seg.doc));
+    }
+    double keepOwn = (1.0 - weights.segment) - weights.document;
+    float[] out = new float[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = (float) (keepOwn * (double) scores[i] + weights.segment * segmentScore[i]
+          + weights.document * documentScore[i]);
+    }
+    return out;
   }
 
   /** A word as forced words are matched: edge punctuation stripped, case-folded (Python's casefold). */

@@ -19,7 +19,8 @@ import java.util.Map;
  * unassigned (dropped) character on one phone and {@code [UNK]} on another and in Python. The
  * table makes every device tokenize exactly as the Python SDK that trained and checks the
  * condenser. It holds the general-category classes the tokenizer needs, {@code str.lower()}
- * (with its final-sigma rule) and {@code str.casefold()}. Regenerate it with {@code make golden};
+ * (with its final-sigma rule) and {@code str.casefold()}, and for {@link Segments} the
+ * code points Python calls upper case, digits and decimal digits. Regenerate it with {@code make golden};
  * android_demo/golden/unicode_tables.py documents the format.
  */
 final class UnicodeTables {
@@ -33,6 +34,9 @@ final class UnicodeTables {
   private final Ranges nonSpacingMark;
   private final Ranges caseIgnorable;
   private final Ranges cased;
+  private final Ranges upper;
+  private final Ranges digit;
+  private final Ranges decimal;
   private final Map<Integer, int[]> lower;
   private final Map<Integer, int[]> casefold;
   final String unidataVersion;
@@ -53,6 +57,9 @@ final class UnicodeTables {
     this.nonSpacingMark = ranges.get('M').build();
     this.caseIgnorable = ranges.get('I').build();
     this.cased = ranges.get('K').build();
+    this.upper = ranges.get('U').build();
+    this.digit = ranges.get('D').build();
+    this.decimal = ranges.get('N').build();
     this.lower = lower;
     this.casefold = casefold;
     this.unidataVersion = unidataVersion;
@@ -72,7 +79,7 @@ final class UnicodeTables {
 
   private static UnicodeTables parse(BufferedReader reader) throws IOException {
     Map<Character, Ranges.Builder> ranges = new HashMap<>();
-    for (char tag : "CPMIK".toCharArray()) {
+    for (char tag : "CPMIKUDN".toCharArray()) {
       ranges.put(tag, new Ranges.Builder());
     }
     Map<Integer, int[]> lower = new HashMap<>();
@@ -114,6 +121,21 @@ final class UnicodeTables {
   /** Category Mn: the marks the tokenizer strips after NFD. */
   boolean isNonSpacingMark(int cp) {
     return nonSpacingMark.contains(cp);
+  }
+
+  /** Python's {@code chr(cp).isupper()} (category Lu and Other_Uppercase, e.g. Roman numerals). */
+  boolean isUpper(int cp) {
+    return upper.contains(cp);
+  }
+
+  /** Python's {@code chr(cp).isdigit()} (decimal digits, superscripts, circled digits...). */
+  boolean isDigit(int cp) {
+    return digit.contains(cp);
+  }
+
+  /** Python's {@code chr(cp).isdecimal()}: what {@code \d} matches in Python's {@code re}. */
+  boolean isDecimal(int cp) {
+    return decimal.contains(cp);
   }
 
   /** Python's {@code str.lower()}, final sigma included. */

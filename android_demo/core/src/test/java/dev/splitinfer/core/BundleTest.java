@@ -2,6 +2,7 @@ package dev.splitinfer.core;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assume.assumeTrue;
@@ -245,5 +246,44 @@ public class BundleTest {
   public void aBundleWithoutVocabularyHasNoTokenizer() throws Exception {
     byte[] model = model();
     assertMentions(failure(bundle(model, entries(manifest(model, 1), null))), "the tokenizer is missing");
+  }
+
+  private static String withSelection(String manifest, String selection) {
+    return manifest.substring(0, manifest.length() - 1) + ", \"selection\": " + selection + "}";
+  }
+
+  @Test
+  public void aBundleWithoutSelectionWeightsDoesNotSmooth() throws Exception {
+    assertFalse(Bundle.read(tiny()).selection().active());
+  }
+
+  @Test
+  public void readsTheSelectionWeightsOfABundleBuiltByThePythonSdk() throws Exception {
+    SelectionWeights weights = Golden.selectionBundle().selection();
+    assertEquals(0.6, weights.segment, 0.0);
+    assertEquals(0.2, weights.document, 0.0);
+  }
+
+  @Test
+  public void aSelectionWeightOutOfRangeIsNamed() throws Exception {
+    byte[] model = model();
+    String manifest = withSelection(manifest(model, 1), "{\"segment_weight\": 0.5, \"document_weight\": 1.5}");
+    assertMentions(failure(bundle(model, entries(manifest, "[PAD]\n[UNK]\n"))),
+        "the manifest's document_weight must be a number in [0, 1], got 1.5", "rebuild it");
+  }
+
+  @Test
+  public void selectionWeightsThatAreNotNumbersOrSumAboveOneAreNamed() throws Exception {
+    byte[] model = model();
+    String[][] cases = {
+        {"{\"segment_weight\": true}", "segment_weight must be a number in [0, 1], got True"},
+        {"{\"segment_weight\": \"0.5\"}", "segment_weight must be a number in [0, 1], got '0.5'"},
+        {"{\"segment_weight\": 0.75, \"document_weight\": 0.5}", "segment_weight + document_weight must be at most 1"},
+        {"[0.5, 0.2]", "selection must be an object, got list"},
+    };
+    for (String[] c : cases) {
+      String manifest = withSelection(manifest(model, 1), c[0]);
+      assertMentions(failure(bundle(model, entries(manifest, "[PAD]\n[UNK]\n"))), c[1]);
+    }
   }
 }

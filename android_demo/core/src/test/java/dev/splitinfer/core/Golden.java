@@ -17,6 +17,7 @@ final class Golden {
   private static Map<String, Object> file;
   private static WordPieceTokenizer tokenizer;
   private static Bundle formulaBundle;
+  private static Bundle selectionBundle;
 
   private Golden() {}
 
@@ -70,6 +71,14 @@ final class Golden {
       formulaBundle = Bundle.read(repo().resolve((String) file().get("formula_bundle")).toFile());
     }
     return formulaBundle;
+  }
+
+  /** formula_selection_bundle.tflite: the formula bundle with selection weights in its manifest. */
+  static synchronized Bundle selectionBundle() throws BundleException {
+    if (selectionBundle == null) {
+      selectionBundle = Bundle.read(repo().resolve((String) file().get("selection_bundle")).toFile());
+    }
+    return selectionBundle;
   }
 
   static int[] ints(Object list) {

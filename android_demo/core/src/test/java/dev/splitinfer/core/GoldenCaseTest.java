@@ -173,10 +173,19 @@ public class GoldenCaseTest {
     assertMatchesPythonCondenser("formula_condenser_default_rate", true);
   }
 
+  @Test
+  public void condenserSmoothsScoresLikeThePythonCondenserWithSelectionWeights() throws Exception {
+    assertMatchesPythonCondenser("formula_condenser_selection", Golden.selectionBundle(), false);
+  }
+
   private void assertMatchesPythonCondenser(String key, boolean defaultRate) throws Exception {
+    assertMatchesPythonCondenser(key, Golden.formulaBundle(), defaultRate);
+  }
+
+  private void assertMatchesPythonCondenser(String key, Bundle bundle, boolean defaultRate) {
     @SuppressWarnings("unchecked")
     Map<String, Object> expected = (Map<String, Object>) c.get(key);
-    Condenser condenser = Condenser.fromBundle(Golden.formulaBundle(), new FormulaModel());
+    Condenser condenser = Condenser.fromBundle(bundle, new FormulaModel());
     Condenser.Options options = Condenser.Options.defaults()
         .withQuestion((String) c.get("question"))
         .withForce(Golden.strings(c.get("force")))

@@ -2,8 +2,12 @@ package dev.splitinfer.core;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNotSame;
 import static org.junit.Assert.assertThrows;
 
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
 import org.junit.Test;
 
 /** Selection behaviour the golden vectors cannot carry (NaN, -0.0) or that is about bad calls. */
@@ -39,5 +43,35 @@ public class SelectionTest {
     assertThrows(IllegalArgumentException.class, () -> Selection.wordScores(new float[2], new int[] {1}));
     assertThrows(IllegalArgumentException.class,
         () -> Selection.select(new float[2], new int[] {1}, new boolean[2], 1));
+  }
+
+  @Test
+  public void zeroSelectionWeightsLeaveTheScoresAlone() {
+    float[] scores = {0.9f, 0.1f, -0.0f, Float.NaN};
+    List<Segments.Segment> one = Collections.singletonList(new Segments.Segment(0, 4, 0, false));
+    float[] out = Selection.smoothScores(scores, new int[] {1, 2, 3, 4}, one, SelectionWeights.NONE);
+    assertArrayEquals(scores, out, 0f);
+    assertNotSame(scores, out);
+  }
+
+  @Test
+  public void smoothingBlendsOwnSentenceAndDocumentScores() {
+    // Sentence [0, 2) of tokens 1 and 3: mean (0.8 + 3 * 0.4) / 4 = 0.5; sentence [2, 3): 0.2;
+    // the document's best sentence: 0.5. Word 0: 0.2 * 0.8 + 0.6 * 0.5 + 0.2 * 0.5 = 0.56.
+    List<Segments.Segment> segments = Arrays.asList(
+        new Segments.Segment(0, 2, 0, false), new Segments.Segment(2, 3, 0, false));
+    float[] out = Selection.smoothScores(new float[] {0.8f, 0.4f, 0.2f}, new int[] {1, 3, 1}, segments,
+        new SelectionWeights(0.6, 0.2));
+    assertArrayEquals(new float[] {0.56f, 0.48f, 0.26f}, out, 1e-6f);
+  }
+
+  @Test
+  public void selectionWeightsMustBeNumbersInTheUnitIntervalSummingToAtMostOne() {
+    assertEquals("segment_weight must be a number in [0, 1], got 1.5",
+        assertThrows(IllegalArgumentException.class, () -> new SelectionWeights(1.5, 0.0)).getMessage());
+    assertEquals("document_weight must be a number in [0, 1], got NaN",
+        assertThrows(IllegalArgumentException.class, () -> new SelectionWeights(0.0, Double.NaN)).getMessage());
+    assertEquals("segment_weight + document_weight must be at most 1, got 0.7 + 0.4",
+        assertThrows(IllegalArgumentException.class, () -> new SelectionWeights(0.7, 0.4)).getMessage());
   }
 }

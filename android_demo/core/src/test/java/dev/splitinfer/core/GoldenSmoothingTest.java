@@ -1,0 +1,52 @@
+package dev.splitinfer.core;
+
+import static org.junit.Assert.assertEquals;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.junit.runners.Parameterized;
+import org.junit.runners.Parameterized.Parameters;
+
+/**
+ * Every {@code smoothing} vector: {@link Selection#smoothScores} gives the SDK's
+ * {@code smooth_scores} float32 bits exactly, for the given scores, counts, segments and weights.
+ */
+@RunWith(Parameterized.class)
+public class GoldenSmoothingTest {
+  private final String name;
+  private final Map<String, Object> v;
+
+  public GoldenSmoothingTest(String name, Map<String, Object> v) {
+    this.name = name;
+    this.v = v;
+  }
+
+  @Parameters(name = "{0}")
+  public static Collection<Object[]> vectors() {
+    List<Object[]> out = new ArrayList<>();
+    for (Map<String, Object> v : Golden.list("smoothing")) {
+      out.add(new Object[] {v.get("name"), v});
+    }
+    return out;
+  }
+
+  @Test
+  public void smoothsToTheSameFloat32Bits() {
+    SelectionWeights weights = new SelectionWeights(((Number) v.get("segment_weight")).doubleValue(),
+        ((Number) v.get("document_weight")).doubleValue());
+    float[] scores = Golden.floats(v.get("scores"));
+    float[] expected = Golden.floats(v.get("smoothed"));
+    float[] actual = Selection.smoothScores(scores, Golden.ints(v.get("counts")),
+        GoldenSegmentsTest.segments(v.get("segments")), weights);
+    assertEquals(name, expected.length, actual.length);
+    for (int i = 0; i < expected.length; i++) {
+      if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {
+        throw new AssertionError(name + " word " + i + ": expected " + expected[i] + " but was " + actual[i]);
+      }
+    }
+  }
+}

@@ -1,0 +1,240 @@
+"""Golden vectors for score smoothing: ``segment_words`` and ``smooth_scores`` as pure functions.
+
+``make_golden.py`` writes them into ``golden_vectors.json`` under ``"segments"`` and
+``"smoothing"``; the Java port (``Segments``, ``Selection.smoothScores``) must reproduce them
+exactly (segments as ``[start, end, doc, header]``, smoothed scores bit for bit as float32).
+
+Each text targets a rule the port could get wrong: line ends (LF, CR, CRLF, blank lines, and the
+other Unicode line separators that do *not* end a document), ``Document [n](Title: ...)`` headers
+(nested parentheses, the 40-word limit, Unicode decimal digits but not superscripts), sentence
+ends after closing quotes and brackets, abbreviations and single initials (counted in code
+points, so an astral letter is one), the next word's first code point (Python's ``isupper`` and
+``isdigit``: Roman numerals, superscripts, astral letters and digits), opening quotes, and cuts of
+long segments into equal pieces (Python's ``round`` is half to even).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from splitinfer.sdk._segments import Segment, segment_words
+from splitinfer.sdk._selection import SelectionWeights, smooth_scores
+from splitinfer.sdk._text import split_words
+from splitinfer.sdk._tokenizer import WordPieceTokenizer
+
+ScoreSource = Callable[[int, int, int], np.ndarray]
+
+# (max_words, max_tokens): the SDK's defaults, and small limits that cut almost every sentence.
+LIMITS = ((48, 96), (5, 7))
+
+WEIGHTS = ((0.0, 0.0), (0.6, 0.2), (1.0, 0.0), (0.0, 1.0), (0.3, 0.7), (0.25, 0.5), (0.1, 0.0))
+
+
+def _header_at_limit(title_words: int) -> str:
+    return "Document [9](Title: " + " ".join(["w"] * title_words) + " end) Body. Next."
+
+
+def texts() -> list[tuple[str, str]]:
+    """``(name, text)`` pairs; names are unique."""
+    return [
+        ("empty", ""),
+        ("whitespace_only", "  \n \r\n "),
+        ("two_sentences", "Paris is big. Berlin is bigger."),
+        ("no_capital_after_period", "it ends here. and goes on. then 42 more."),
+        ("question_and_exclamation", "Really? Yes! 3 apples. (Maybe) not! ok? fine."),
+        (
+            "abbreviations",
+            "Mr. Smith went to the U.S. on Jan. 5. Dr. Who met J. R. R. Tolkien etc. Then left. "
+            "No. 5 is Fig. 2 here. MRS. Jones and APPROX. Nine. Inc. Ltd. Co. Corp. Gen. Done.",
+        ),
+        (
+            "quotes_and_brackets_close",
+            'He said "Stop." Then "Go!" she said. \u201cYes.\u201d \u00abNon.\u00bb Ok. '
+            "It was (very big.) Next one. [See above.] Done. {x.}) Y.",
+        ),
+        (
+            "openers_start_the_next_sentence",
+            'Done. "quoted start" and. (paren start) end. \u2018single\u2019 x. \u00abguillemet\u00bb y. "',
+        ),
+        (
+            "multi_document_headers",
+            "Document [1](Title: Alpha (band) history) The band formed. It split.\n"
+            "Document [2](Title: Beta) Beta is a letter.\n"
+            "Document [3](Title: Gamma rays) Gamma rays are waves. They are short.",
+        ),
+        ("header_only_line", "Document [1](Title: Only)\nbody text here."),
+        ("header_unclosed", "Document [1](Title: never closed ( more words"),
+        ("header_at_the_40_word_limit", _header_at_limit(37)),
+        ("header_past_the_40_word_limit", _header_at_limit(38)),
+        (
+            "header_digits",
+            "Document [\u0663\u0661](Title: Arabic-Indic digits) Text here.\n"
+            "Document [\u00b2](Title: superscript) Not a header.\n"
+            "Document [](Title: empty) Not either.\n"
+            "Document [1](Title:x) Nor this.\n"
+            "document [1](Title: lower) Nor this.",
+        ),
+        ("header_not_first_on_its_line", "See Document [1](Title: X) here."),
+        ("header_nested_parentheses", "Document [12](Title: A (b) c) Body. More (x) text."),
+        ("header_closed_twice", "Document [3](Title: x)) y. Z."),
+        ("header_three_words", "Document [4](Title: )"),
+        (
+            "unicode_upper_and_digits",
+            "Ende. \u00c4pfel sind gut. Zahl. \u0663 ist drei. Roman. \u2160 is one. Super. \u00b2 squared. "
+            "lower. \u00e9t\u00e9 ici. Greek. \u03a3igma ok. Title. \u01c5ungla. Circled. \u2460 one. "
+            "Kelvin. \u212a cold.",
+        ),
+        (
+            "astral_code_points",
+            "Math. \U0001d400 bold A. Emoji. \U0001f600 smile. Digit. \U0001d7ce zero. "
+            "Initial \U0001d400. Next. Pair \U0001d400\U0001d401. Next.",
+        ),
+        ("single_character_stems", "A. B. x. Yes. I. Am. \u00e9. Next. 1. Two. ab. Cd."),
+        ("crlf_and_cr", "First line.\r\nSecond line. Two.\r\n\r\nThird\rFourth\nFifth."),
+        ("blank_lines", "Para one.\n\nPara two.\n\n\nPara three"),
+        ("other_line_separators", "a\u2028b\u0085c\x0bd\x0ce\x1cf. G h\u2029I. J"),
+        ("period_and_closer_words", '. . ! ? ") Word. ." Next ?! Ok'),
+        ("run_on_130_words", " ".join(f"w{i % 10}" for i in range(130))),
+        ("json_line", "{" + ", ".join(f'"key_{i}": "value number {i}"' for i in range(40)) + "}"),
+        ("one_word_of_many_tokens", "short " + "incomprehensibilities" * 12 + " tail. End"),
+        ("numbers_and_lists", "Items: 1. apples 2. pears 3. plums. Total 3. Price $4.50. Paid."),
+    ]
+
+
+def segment_vectors(tokenizer: WordPieceTokenizer) -> list[dict[str, Any]]:
+    """Per text and per limit pair: words, gaps, token counts and the segments."""
+    out = []
+    for name, text in texts():
+        words, gaps = split_words(text)
+        counts = [len(ids) for ids in tokenizer.encode_words(words)]
+        for max_words, max_tokens in LIMITS:
+            segments, _ = segment_words(words, gaps, counts, max_words, max_tokens)
+            out.append(
+                {
+                    "name": f"{name}/{max_words}w{max_tokens}t",
+                    "words": words,
+                    "gaps": gaps,
+                    "counts": counts,
+                    "max_words": max_words,
+                    "max_tokens": max_tokens,
+                    "segments": [[s.start, s.end, s.doc, s.header] for s in segments],
+                }
+            )
+    out.append(_half_even_cut())
+    return out
+
+
+def _half_even_cut() -> dict[str, Any]:
+    # 6 words, 8 tokens, 2 tokens per piece: 4 pieces at 1.5, 3, 4.5 words -> 2, 3, 4 (half to
+    # even; half up would give 2, 3, 5).
+    words = ["a", "b", "c", "d", "e", "f"]
+    gaps = [" "] * 5 + [""]
+    counts = [1, 2, 1, 1, 2, 1]
+    segments, _ = segment_words(words, gaps, counts, 48, 2)
+    bounds = [[s.start, s.end] for s in segments]
+    if bounds != [[0, 2], [2, 3], [3, 4], [4, 6]]:
+        raise AssertionError(f"the half-to-even cut changed: {bounds}")
+    return {
+        "name": "half_to_even_cut/48w2t",
+        "words": words,
+        "gaps": gaps,
+        "counts": counts,
+        "max_words": 48,
+        "max_tokens": 2,
+        "segments": [[s.start, s.end, s.doc, s.header] for s in segments],
+    }
+
+
+def _vector(
+    name: str,
+    scores: np.ndarray,
+    counts: Sequence[int],
+    segments: list[list[Any]],
+    weights: tuple[float, float],
+) -> dict[str, Any]:
+    segs = [Segment(a, b, d, h) for a, b, d, h in segments]
+    out = smooth_scores(scores, counts, segs, SelectionWeights(*weights))
+    return {
+        "name": name,
+        "scores": [float(v) for v in np.asarray(scores, dtype=np.float32)],
+        "counts": list(counts),
+        "segments": segments,
+        "segment_weight": weights[0],
+        "document_weight": weights[1],
+        "smoothed": [float(v) for v in out],
+    }
+
+
+def smoothing_vectors(segment_cases: list[dict[str, Any]], scores_for: ScoreSource) -> list[dict[str, Any]]:
+    """``smooth_scores`` over the segment cases' segments (default limits), given scores, weights.
+
+    ``scores_for(seed, n, levels)`` gives ``n`` float32 scores (the splitmix64 stream of the
+    token scores, so the Java test can use its own copy of it).
+    """
+    out = []
+    for k, case in enumerate(segment_cases):
+        n = len(case["words"])
+        if n == 0 or case["max_words"] != 48:
+            continue
+        # The bundle's weights, and one of the others in turn (each pair comes up 4 times or more).
+        for w in (1, k % len(WEIGHTS)) if k % len(WEIGHTS) != 1 else (1,):
+            weights = WEIGHTS[w]
+            seed = 7000 + 100 * k + w
+            scores = scores_for(seed, n, 8 if k % 3 == 0 else 0)
+            name = f"{case['name']}/{weights[0]}+{weights[1]}"
+            out.append(_vector(name, scores, case["counts"], case["segments"], weights))
+    out.extend(_synthetic())
+    return out
+
+
+def _synthetic() -> list[dict[str, Any]]:
+    """Hand-made inputs: words without tokens, a segment without tokens, extreme scores, long words."""
+    f32 = np.float32
+    scores = np.array([0.0, 1.0, 0.5, 1e-7, 0.999999, 0.3333333, 0.7, 0.1, 0.0, 0.25], dtype=f32)
+    counts = [0, 3, 1, 0, 300, 2, 1, 0, 0, 7]
+    # doc 1 is split in two runs of segments; the segment [7, 9) has no tokens and scores 0.
+    segments = [[0, 2, 0, False], [2, 5, 1, False], [5, 7, 2, True], [7, 9, 1, False], [9, 10, 2, False]]
+    out = [
+        _vector(f"synthetic/{a}+{b}", scores, counts, segments, (a, b)) for a, b in ((0.6, 0.2), (0.5, 0.5))
+    ]
+    out.append(
+        _vector(
+            "synthetic/all_zero_scores", np.zeros(4, dtype=f32), [1, 2, 0, 1], [[0, 4, 0, False]], (0.6, 0.2)
+        )
+    )
+    out.append(
+        _vector("synthetic/single_word", np.array([0.4], dtype=f32), [5], [[0, 1, 0, False]], (0.3, 0.3))
+    )
+    # Scores with full float32 mantissas, where the blend often lands within a double's rounding
+    # of a float32 tie: ((1 - s) - d) is not 1 - (s + d), and (a + b) + c is not a + (b + c).
+    # 0.5000001788... and 0.4400000572... (with 0.1 beside them) tell those orders apart.
+    full = np.array([0.5000001788139343, 0.1, 0.44000005722045898, 0.1], dtype=f32)
+    pairs = [[0, 2, 0, False], [2, 4, 0, False]]
+    out.append(_vector("synthetic/evaluation_order", full, [1, 1, 1, 1], pairs, (0.6, 0.2)))
+    # np.cumsum starts from the first product, so negative zeros stay negative (0.0 + -0.0 is 0.0).
+    out.append(
+        _vector(
+            "synthetic/negative_zeros",
+            np.array([-0.0, -0.0], dtype=f32),
+            [1, 1],
+            [[0, 2, 0, False]],
+            (0.6, 0.2),
+        )
+    )
+    # A first word of 2**30 tokens makes the running totals large: a later segment's mean, the
+    # difference of two totals, then differs from the sum of its own words (the SDK's contract).
+    heavy = (0.5 + 0.5 * np.cos(np.arange(51) * 0.9)).astype(f32)
+    heavy_runs = [[0, 1, 0, False]] + [[a, a + 5, 1, False] for a in range(1, 51, 5)]
+    out.append(_vector("synthetic/running_totals", heavy, [1 << 30] + [1] * 50, heavy_runs, (0.6, 0.2)))
+    n = 240
+    wave = (0.5 + 0.5 * np.sin(np.arange(n) * 1.7)).astype(f32)
+    counts = [1 + i % 4 for i in range(n)]
+    runs = [[a, a + 5, a // 40, a % 40 == 0] for a in range(0, n, 5)]
+    for weights in ((0.6, 0.2), (0.35, 0.45), (0.15, 0.05)):
+        out.append(
+            _vector(f"synthetic/full_mantissas/{weights[0]}+{weights[1]}", wave, counts, runs, weights)
+        )
+    return out
