@@ -8,9 +8,12 @@ The pipeline, one step per function (the selection rules live in ``_selection``)
    inside a word; a word longer than a window is scored by the tokens the model saw;
 4. scores: the model scores every token of a window given the question's first
    ``max_question_len`` tokens; a word's score is the mean of its tokens' scores;
-5. selection: forced words (``force``, numbers) are always kept; the others are taken best score
+5. smoothing: when the bundle's manifest has ``selection`` weights, each part is cut into
+   sentences and documents (``_segments``) and every word's score is blended with its
+   sentence's and its document's (``smooth_scores``);
+6. selection: forced words (``force``, numbers) are always kept; the others are taken best score
    first until the token budget (``rate`` x tokens, or ``target_tokens``) is spent;
-6. text: the kept words in their original order, each followed by its original whitespace.
+7. text: the kept words in their original order, each followed by its original whitespace.
 
 Tokens are counted by the bundle's tokenizer without [CLS]/[SEP]; a condensed text tokenizes to
 exactly its kept words' tokens, so ``condensed_tokens`` is what the server's tokenizer of the same

@@ -104,6 +104,11 @@ class SelectionWeights:
             return cls()
         if not isinstance(entry, dict):
             raise ValueError(f"selection must be an object, got {type(entry).__name__}")
+        unknown = sorted(set(entry) - {"segment_weight", "document_weight"})
+        if unknown:
+            raise ValueError(
+                f"selection has unknown keys {', '.join(unknown)}; it takes segment_weight and document_weight"
+            )
         return cls(entry.get("segment_weight", 0.0), entry.get("document_weight", 0.0))
 
 
@@ -114,8 +119,9 @@ def smooth_scores(
 
     A segment's score is the token-weighted mean of its words' scores (0 for a segment without
     tokens); a document's score is the best score of its segments. ``segments`` must cover every
-    word once, in order (``segment_words``). Arithmetic is float64 with sums taken as running
-    totals, so the Java port reproduces it bit for bit.
+    word once, in order (``segment_words``); ``ValueError`` otherwise. Arithmetic is float64, and a
+    segment's sum is the difference of two running totals over the whole text (a cumulative sum),
+    which equals its own sum up to float64 rounding and lets the Java port reproduce it bit for bit.
     """
     own = np.asarray(scores, dtype=np.float32)
     if not weights.active:
@@ -123,6 +129,15 @@ def smooth_scores(
     counts = np.asarray(token_counts, dtype=np.int64)
     if own.shape != counts.shape:
         raise ValueError("scores and token_counts must have one entry per word")
+    edge = 0
+    for seg in segments:
+        if seg.start != edge or seg.end <= seg.start:
+            raise ValueError(
+                f"segments must cover the words in order; got [{seg.start}, {seg.end}) after {edge}"
+            )
+        edge = seg.end
+    if edge != len(own):
+        raise ValueError(f"segments cover {edge} words of {len(own)}")
     running = np.concatenate(([0.0], np.cumsum(own.astype(np.float64) * counts)))
     tokens = np.concatenate(([0], np.cumsum(counts)))
     segment_score = np.zeros(len(own), dtype=np.float64)

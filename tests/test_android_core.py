@@ -44,5 +44,5 @@ def test_java_core_reproduces_every_golden_vector_under_junit() -> None:
     assert run.returncode == 0 and summary, f"android_demo/core/build.sh failed:\n{output[-6000:]}"
     ran, failed, _ = (int(g) for g in summary.groups())
     assert failed == 0
-    # 68 golden cases x 13 checks each, plus the bundle, JSON, condenser and selection tests.
+    # 72 golden cases x 14 checks each, the segment and smoothing vectors, plus the bundle, JSON, condenser and selection tests.
     assert ran >= 850, f"only {ran} JUnit tests ran:\n{output[-3000:]}"

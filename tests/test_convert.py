@@ -207,7 +207,9 @@ def test_bad_flag_values_exit_2(
     assert main(["convert", str(model), "-o", str(tmp_path / "o.tflite"), "--mode", "int8"]) == 2
     assert "calibration" in capsys.readouterr().err
     out = str(tmp_path / "o.tflite")
-    assert main(["convert", str(model), "-o", out, "--segment-weight", "0.8", "--document-weight", "0.5"]) == 2
+    assert (
+        main(["convert", str(model), "-o", out, "--segment-weight", "0.8", "--document-weight", "0.5"]) == 2
+    )
     assert "--segment-weight + --document-weight must be at most 1" in capsys.readouterr().err
     assert main(["convert", str(model), "-o", out, "--segment-weight", "-1"]) == 2
     assert "--segment-weight must be a number in [0, 1]" in capsys.readouterr().err

@@ -78,6 +78,19 @@ def test_a_manifest_without_selection_means_no_smoothing() -> None:
     }
 
 
+def test_a_misspelt_selection_key_is_refused_not_ignored() -> None:
+    with pytest.raises(ValueError, match="unknown keys segment;"):
+        SelectionWeights.from_manifest({"selection": {"segment": 0.6}})
+
+
+def test_segments_that_skip_or_overlap_words_are_refused() -> None:
+    scores, weights = np.zeros(4, np.float32), SelectionWeights(segment=0.5)
+    with pytest.raises(ValueError, match="in order"):
+        smooth_scores(scores, [1] * 4, [Segment(0, 2, 0), Segment(3, 4, 0)], weights)
+    with pytest.raises(ValueError, match="cover 2 words of 4"):
+        smooth_scores(scores, [1] * 4, [Segment(0, 2, 0)], weights)
+
+
 def test_headers_and_documents_become_their_own_segments() -> None:
     words, gaps = split_words(TWO_DOCUMENTS)
     segments, titles = segment_words(words, gaps, [1] * len(words))

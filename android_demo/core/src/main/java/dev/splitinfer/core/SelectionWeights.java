@@ -57,6 +57,16 @@ public final class SelectionWeights {
       throw new IllegalArgumentException("selection must be an object, got " + pythonType(entry));
     }
     Map<?, ?> weights = (Map<?, ?>) entry;
+    java.util.TreeSet<String> unknown = new java.util.TreeSet<>();
+    for (Object key : weights.keySet()) {
+      if (!"segment_weight".equals(key) && !"document_weight".equals(key)) {
+        unknown.add(String.valueOf(key));
+      }
+    }
+    if (!unknown.isEmpty()) {
+      throw new IllegalArgumentException("selection has unknown keys " + String.join(", ", unknown)
+          + "; it takes segment_weight and document_weight");
+    }
     return new SelectionWeights(weight(weights, "segment_weight"), weight(weights, "document_weight"));
   }
 

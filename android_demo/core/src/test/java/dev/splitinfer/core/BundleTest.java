@@ -280,6 +280,7 @@ public class BundleTest {
         {"{\"segment_weight\": \"0.5\"}", "segment_weight must be a number in [0, 1], got '0.5'"},
         {"{\"segment_weight\": 0.75, \"document_weight\": 0.5}", "segment_weight + document_weight must be at most 1"},
         {"[0.5, 0.2]", "selection must be an object, got list"},
+        {"{\"segment\": 0.6}", "selection has unknown keys segment; it takes segment_weight and document_weight"},
     };
     for (String[] c : cases) {
       String manifest = withSelection(manifest(model, 1), c[0]);
