@@ -1,10 +1,12 @@
 """Cut a context's words into segments (sentences, document headers) a sentence encoder can read.
 
+The device SDK smooths word scores over these segments (``_selection.smooth_scores``) and the
+teachers read them, so both cut a text the same way; the Android core ports this module exactly.
 Works on the words of ``split_words`` so every segment is a word range ``[start, end)`` and
 segment scores map back to words exactly. Rules:
 
-- a line (a gap containing a newline ends it) is a *document*; blank lines separate paragraphs
-  the same way;
+- a line (a gap holding a line feed or a carriage return ends it; other Unicode line breaks do not) is a
+  *document*; blank lines separate paragraphs the same way;
 - a line that starts ``Document [n](Title: ...)`` (the multi-document QA layout) has that header
   as a segment of its own, and the title (without the wrapper) is remembered for the document;
 - inside a line, a sentence ends at a word ending in ``.``, ``!`` or ``?`` (closing quotes and
