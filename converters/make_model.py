@@ -31,7 +31,7 @@ from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = REPO / "sdk" / "assets" / "condenser.tflite"
 DEFAULT_CARD = REPO / "docs" / "model_card.md"
-MODEL_VERSION = "minilm-cnn-1.1"
+MODEL_VERSION = "minilm-cnn-1.2"
 
 
 @dataclass(frozen=True)
