@@ -26,6 +26,7 @@ from itertools import pairwise
 _HEADER_SECOND = re.compile(r"^\[\d+\]\(Title:$")
 _CLOSERS = "\"')]}\u201d\u2019\u00bb"
 _OPENERS = "\"'([{\u201c\u2018\u00ab"
+_MAY_END = frozenset(".!?" + _CLOSERS)  # a word ending otherwise never ends a sentence
 _ABBREVIATIONS = frozenset(
     [
         "mr",
@@ -106,10 +107,14 @@ def segment_words(
     """The segments covering every word, in order, and each document's title ("" when none)."""
     segments: list[Segment] = []
     titles: list[str] = []
+    n = len(words)
+    # The device runs this on every condense: find line ends and sentence ends in one pass each,
+    # testing the full sentence rule only on words whose last character can end a sentence.
+    line_ends = [i for i in range(n - 1) if "\n" in gaps[i] or "\r" in gaps[i]] + ([n - 1] if n else [])
+    stops = [j for j in range(n - 1) if words[j][-1:] in _MAY_END and _ends_sentence(words[j], words[j + 1])]
+    next_stop = 0
     line_start = 0
-    for i in range(len(words)):
-        if i + 1 < len(words) and "\n" not in gaps[i] and "\r" not in gaps[i]:
-            continue
+    for i in line_ends:
         doc = len(titles)
         body = _header_end(words, line_start, i + 1)
         title = ""
@@ -117,11 +122,17 @@ def segment_words(
             segments.append(Segment(line_start, body, doc, header=True))
             title = " ".join(words[line_start + 2 : body])[:-1].strip()
         titles.append(title)
+        while next_stop < len(stops) and stops[next_stop] < body:
+            next_stop += 1
         sent_start = body
-        for j in range(body, i + 1):
-            if j == i or _ends_sentence(words[j], words[j + 1]):
-                for a, b in _cut(sent_start, j + 1, token_counts, max_words, max_tokens):
-                    segments.append(Segment(a, b, doc))
-                sent_start = j + 1
+        while sent_start <= i:
+            if next_stop < len(stops) and stops[next_stop] < i:
+                end = stops[next_stop] + 1
+                next_stop += 1
+            else:
+                end = i + 1
+            for a, b in _cut(sent_start, end, token_counts, max_words, max_tokens):
+                segments.append(Segment(a, b, doc))
+            sent_start = end
         line_start = i + 1
     return segments, titles
