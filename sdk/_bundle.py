@@ -36,7 +36,7 @@ VOCAB = "vocab.txt"
 # Fields every manifest has; converters add more (teacher, training data, gates, metrics...).
 REQUIRED_FIELDS = (
     "format_version",  # int, this file format's version
-    "model_version",  # str, e.g. "minilm-cnn-1.1"
+    "model_version",  # str, e.g. "minilm-cnn-1.2"
     "model_bytes",  # int, length of the TFLite flatbuffer at the start of the file
     "sha256",  # str, hex sha256 of those bytes
     "max_seq_len",  # int, context tokens per model call (the window)
@@ -46,6 +46,9 @@ REQUIRED_FIELDS = (
     "default_rate",  # float, rate used when the caller asks for none
     "teacher",  # str, the teacher the student was distilled from
 )
+# Optional fields the device reads; absent means the behaviour of bundles made before them:
+# "selection": {"segment_weight": float, "document_weight": float}, both in [0, 1], summing to
+# at most 1 (see _selection.SelectionWeights); absent = word scores are not smoothed.
 _REBUILD = "rebuild it with 'splitinfer convert' (or 'make model' for the default bundle)"
 
 
