@@ -2,6 +2,7 @@ package dev.splitinfer.core;
 
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 
 /**
  * How much of a word's score comes from its sentence and from its document: the port of
@@ -57,7 +58,7 @@ public final class SelectionWeights {
       throw new IllegalArgumentException("selection must be an object, got " + pythonType(entry));
     }
     Map<?, ?> weights = (Map<?, ?>) entry;
-    java.util.TreeSet<String> unknown = new java.util.TreeSet<>();
+    TreeSet<String> unknown = new TreeSet<>();
     for (Object key : weights.keySet()) {
       if (!"segment_weight".equals(key) && !"document_weight".equals(key)) {
         unknown.add(String.valueOf(key));

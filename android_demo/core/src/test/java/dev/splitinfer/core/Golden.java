@@ -52,6 +52,15 @@ final class Golden {
     return (List<Map<String, Object>>) file().get(key);
   }
 
+  /** JUnit parameters of the vectors under {@code key}: each vector's "name", then the vector. */
+  static List<Object[]> parameters(String key) {
+    List<Object[]> out = new ArrayList<>();
+    for (Map<String, Object> v : list(key)) {
+      out.add(new Object[] {v.get("name"), v});
+    }
+    return out;
+  }
+
   /** The SDK's tokenizer over the vocabulary the vectors were made with (sdk/assets/vocab.txt). */
   static synchronized WordPieceTokenizer tokenizer() {
     if (tokenizer == null) {

@@ -3,7 +3,6 @@ package dev.splitinfer.core;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
@@ -30,11 +29,7 @@ public class GoldenCaseTest {
 
   @Parameters(name = "{0}")
   public static Collection<Object[]> cases() {
-    List<Object[]> out = new ArrayList<>();
-    for (Map<String, Object> c : Golden.list("cases")) {
-      out.add(new Object[] {c.get("name"), c});
-    }
-    return out;
+    return Golden.parameters("cases");
   }
 
   private String text() {

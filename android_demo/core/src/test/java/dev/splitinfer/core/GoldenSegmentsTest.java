@@ -27,11 +27,7 @@ public class GoldenSegmentsTest {
 
   @Parameters(name = "{0}")
   public static Collection<Object[]> vectors() {
-    List<Object[]> out = new ArrayList<>();
-    for (Map<String, Object> v : Golden.list("segments")) {
-      out.add(new Object[] {v.get("name"), v});
-    }
-    return out;
+    return Golden.parameters("segments");
   }
 
   /** Segments as the golden file writes them: [start, end, doc, header]. */

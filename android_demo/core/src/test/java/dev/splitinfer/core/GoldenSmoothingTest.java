@@ -2,7 +2,6 @@ package dev.splitinfer.core;
 
 import static org.junit.Assert.assertEquals;
 
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -27,11 +26,7 @@ public class GoldenSmoothingTest {
 
   @Parameters(name = "{0}")
   public static Collection<Object[]> vectors() {
-    List<Object[]> out = new ArrayList<>();
-    for (Map<String, Object> v : Golden.list("smoothing")) {
-      out.add(new Object[] {v.get("name"), v});
-    }
-    return out;
+    return Golden.parameters("smoothing");
   }
 
   @Test
