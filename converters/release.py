@@ -81,6 +81,11 @@ class ConvertOptions:
     calibration_windows: int = 64
     latency_runs: int = 100
 
+    @property
+    def selection(self) -> SelectionWeights:
+        """The selection weights the bundle's manifest gets; ``ValueError`` for bad flag values."""
+        return SelectionWeights(self.segment_weight, self.document_weight)
+
 
 @dataclass
 class Outcome:
@@ -110,7 +115,7 @@ def check_options(options: ConvertOptions) -> None:
     if not 0.0 < options.default_rate <= 1.0:
         raise InvalidInputError(f"--default-rate must be in (0, 1], got {options.default_rate}")
     try:
-        SelectionWeights(options.segment_weight, options.document_weight)
+        options.selection  # noqa: B018 (validates the two flags)
     except ValueError as err:
         raise InvalidInputError(
             str(err)
@@ -413,7 +418,7 @@ def _finish_candidate(
         teacher_agreement=agreement,
         seed=options.seed,
         tensorflow_version=tf_version,
-        selection=SelectionWeights(options.segment_weight, options.document_weight).to_manifest(),
+        selection=options.selection,
     )
     manifest["model_bytes"] = len(cand["model"])  # build_bundle sets the same; the card shows it
     bundle = build_bundle(cand["model"], vocab, manifest, {CARD_NAME: model_card(manifest).encode()})

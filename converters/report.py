@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from splitinfer.converters.gates import Gate
+from splitinfer.sdk._selection import SelectionWeights
 
 CARD_NAME = "model_card.md"
 
@@ -40,7 +41,7 @@ def build_manifest(
     teacher_agreement: dict[str, Any] | None,
     seed: int,
     tensorflow_version: str,
-    selection: dict[str, float] | None = None,
+    selection: SelectionWeights,
 ) -> dict[str, Any]:
     """The bundle manifest (``sdk._bundle.REQUIRED_FIELDS`` and what a release pipeline audits)."""
     teacher = training.get("teacher") or {}
@@ -51,7 +52,7 @@ def build_manifest(
         "inputs": {"context_ids": "context_ids", "question_ids": "question_ids"},
         "output": "scores",
         "default_rate": default_rate,
-        "selection": selection or {"segment_weight": 0.0, "document_weight": 0.0},
+        "selection": selection.to_manifest(),
         "teacher": str(teacher.get("name") or "unknown"),
         "teacher_settings": teacher.get("settings") or {},
         "architecture": training.get("architecture") or {},
@@ -89,13 +90,13 @@ def _training_lines(training: dict[str, Any]) -> list[str]:
     ]
 
 
-def _selection_lines(selection: dict[str, Any]) -> list[str]:
-    segment, document = selection.get("segment_weight", 0.0), selection.get("document_weight", 0.0)
-    if not (segment or document):
+def _selection_lines(manifest: dict[str, Any]) -> list[str]:
+    weights = SelectionWeights.from_manifest(manifest)
+    if not weights.active:
         return ["- Selection: words are chosen by the model's word scores alone."]
     return [
         f"- Selection: before words are chosen, each word's score is blended with its sentence's mean "
-        f"score (weight {segment}) and its document's best sentence score (weight {document}); the "
+        f"score (weight {weights.segment}) and its document's best sentence score (weight {weights.document}); the "
         "agreement below is of the model's own word scores (label files keep no line breaks, which "
         "the sentence split needs)."
     ]
@@ -121,7 +122,7 @@ def model_card(manifest: dict[str, Any]) -> str:
         f"- Architecture: {arch.get('summary', 'see manifest')}.",
         f"- Conversion: {manifest['conversion']['mode']} ({manifest['conversion']['converter']}); "
         f"default rate {manifest['default_rate']}.",
-        *_selection_lines(manifest.get("selection") or {}),
+        *_selection_lines(manifest),
         "",
         "## Teacher and data",
         f"- Distilled from: {manifest['teacher']}{_teacher_model(manifest)} (all settings in the manifest, "
