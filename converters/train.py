@@ -18,7 +18,9 @@ default rate alone flattened everything above it, so the student never learnt wh
 top tenth: with the four rates and shifted windows, held-out NQ answers kept at rate 0.1 went from
 82.1% to 84.4% on the same labels (88.1% with one rearranged NQ set added, see ``make_model``). The loss is
 binary cross-entropy on those soft targets over real tokens (padding ignored), Adam with
-gradient clipping, early stopping on a validation slice.
+gradient clipping, early stopping on a validation slice. Lifting the gold answers of NQ train
+prompts to the top of the targets (their sentences into the top 5%) was measured and not kept:
+held-out F1 0.789, NQ answers kept at rates 0.1 / 0.2 89.4 / 96.4% against 0.795, 89.1 / 97.0%.
 
 Writes the model (``--output``, a ``.keras`` file) and next to it ``<output>.json``: the teacher,
 the architecture, a summary of the training data, the epochs run and the agreement with the
