@@ -10,6 +10,14 @@ Android; golden vectors written from this module pin them down. Each step is one
 4. ``forced_mask``: words that are kept whatever their score.
 5. ``token_budget``: how many tokens the condensed text may have.
 6. ``select``: which words are kept.
+
+Measured and not adopted: taking each word only together with the word that ends its sentence or
+line (so kept sentences keep their full stops and do not run together). The ``extractive``
+backend answered from the bundled student's rate-0.2 NQ contexts 53.0% of 300 train cases instead
+of 51.3%, but 48.3% of the 302 held-out ones instead of 49.0% (51.7% from the full contexts);
+answers kept moved by one case or less at every rate. Keeping, on top of that, the
+``Document [n](Title: ...)`` header of every document with a kept word (within the budget) lost a
+further 2.4 points of answers kept at rate 0.1 on the train cases.
 """
 
 from __future__ import annotations
