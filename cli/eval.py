@@ -32,14 +32,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--data",
         metavar="PATH",
-        help="data file (JSONL, optionally gzipped); nq/gsm8k default to $SPLITINFER_DATA or ../shared/data",
+        help="data file (JSONL, optionally gzipped); nq/gsm8k default to $SPLITINFER_DATA or ../shared/data; "
+        "essay: the NQ file its prose comes from; qa lines: "
+        '{"question": str, "context": str, "answers": [str, ...], "id"?: str}',
     )
-    parser.add_argument("--distractors", choices=("hard", "random"), default="hard", help="nq distractors")
+    parser.add_argument(
+        "--distractors", choices=("hard", "random"), help="nq only: the 9 other documents (default hard)"
+    )
     parser.add_argument(
         "--split",
         choices=("heldout", "train", "all"),
-        default="heldout",
-        help="which records: heldout (never trained on, the default), train or all",
+        help="which records: heldout (never trained on), train or all (default heldout; all for qa, "
+        "your own file)",
     )
     parser.add_argument("--rates", default=DEFAULT_RATES, help=f"requested rates (default {DEFAULT_RATES})")
     parser.add_argument("--methods", default=DEFAULT_METHODS, help=f"methods (default {DEFAULT_METHODS})")
@@ -61,7 +65,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="always keep words with digits (default: yes)",
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
-    parser.add_argument("--plot", metavar="PNG", help="write retention/accuracy vs rate to this image")
+    parser.add_argument(
+        "--plot", metavar="PNG", help="write retention/accuracy vs rate to this image (.png, .svg, .pdf...)"
+    )
     parser.add_argument("--output", metavar="JSONL", help="write each condensed prompt and its measures here")
     parser.set_defaults(func=run)
 

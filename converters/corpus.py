@@ -45,6 +45,7 @@ from typing import Any
 
 from splitinfer.converters._bm25 import BM25Index
 from splitinfer.converters._synthetic import SYNTHETIC_KINDS, synthetic_cases
+from splitinfer.evaluation.metrics import normalize_answer
 from splitinfer.sdk._errors import InvalidInputError
 
 __all__ = [
@@ -100,8 +101,10 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     UTF-8, bad JSON or a line that is not a JSON object.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InvalidInputError(f"{path}: a folder, not a data file; pass a .jsonl or .jsonl.gz file")
     if not path.is_file():
-        raise InvalidInputError(f"{path}: no such file; pass the data file with --data")
+        raise InvalidInputError(f"{path}: no such file; check the path (--data)")
     with path.open("rb") as probe:
         gzipped = probe.read(2) == b"\x1f\x8b"
     opener = gzip.open if gzipped else open
@@ -123,6 +126,9 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def _field(record: dict[str, Any], name: str, kind: type, where: str) -> Any:
     value = record.get(name)
+    if value is None:
+        present = ", ".join(sorted(k for k in record if not k.startswith("_"))) or "none"
+        raise InvalidInputError(f"{where}: no field '{name}' (the line has: {present}); is --format right?")
     if not isinstance(value, kind):
         expected = "a string" if kind is str else f"a JSON {kind.__name__}"
         raise InvalidInputError(f"{where}: field '{name}' must be {expected}, got {type(value).__name__}")
@@ -272,6 +278,15 @@ def _qa_cases(path: str | Path) -> Iterator[tuple[int, Case]]:
     records = _load_records(path, {"question": str, "context": str, "answers": list})
     for i, record in enumerate(records):
         question = record["question"]
+        where = record["_where"]
+        if not record["context"].strip():
+            raise InvalidInputError(f"{where}: the context is empty; nothing to condense")
+        answers = _answers(record, where)
+        if not any(normalize_answer(a) for a in answers):
+            raise InvalidInputError(
+                f"{where}: no answer left after normalisation (articles, punctuation and case are "
+                "ignored); give at least one answer with a word in it"
+            )
         yield (
             i,
             Case(
@@ -280,7 +295,7 @@ def _qa_cases(path: str | Path) -> Iterator[tuple[int, Case]]:
                 split=split_of(question),
                 question=question,
                 context=record["context"],
-                answers=_answers(record, record["_where"]),
+                answers=answers,
             ),
         )
 

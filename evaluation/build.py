@@ -37,18 +37,18 @@ def parse_methods(text: str) -> tuple[str, ...]:
     return names
 
 
-def parse_rates(text: str) -> tuple[float, ...]:
-    """``"0.1,0.2"`` -> ``(0.1, 0.2)``, sorted and deduplicated; each must be in (0, 1]."""
+def parse_rates(text: str, flag: str = "--rates") -> tuple[float, ...]:
+    """``"0.1,0.2"`` -> ``(0.1, 0.2)``, sorted and deduplicated; each must be in (0, 1].
+
+    Errors name ``flag``, the option the text came from."""
     rates: set[float] = set()
     for part in (p.strip() for p in text.split(",")):
         try:
             rate = float(part)
         except ValueError:
-            raise InvalidInputError(f"--rates: {part!r} is not a number; e.g. --rates 0.1,0.2,0.33") from None
+            raise InvalidInputError(f"{flag}: {part!r} is not a number; e.g. {flag} 0.1,0.2,0.33") from None
         if not 0.0 < rate <= 1.0:
-            raise InvalidInputError(
-                f"--rates: {rate:g} is outside (0, 1]; a rate is the share of tokens kept"
-            )
+            raise InvalidInputError(f"{flag}: {rate:g} is outside (0, 1]; a rate is the share of tokens kept")
         rates.add(rate)
     return tuple(sorted(rates))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -29,8 +29,8 @@ class EvalOptions:
 
     format: str = "nq"
     data: str | None = None
-    distractors: str = "hard"
-    split: str = "heldout"
+    distractors: str | None = None  # None: hard (nq only)
+    split: str | None = None  # None: heldout, or all for qa (a user's own file)
     rates: str = "0.1,0.2,0.33,0.5"
     methods: str = "student,teacher,random,truncate,none"
     model: str | None = None
@@ -64,14 +64,20 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
     Raises ``InvalidInputError`` for bad options (rates, methods, limit, a missing data file,
     ``--answer`` on maths problems) before any model is loaded.
     """
+    options = resolve(options)
     rates = parse_rates(options.rates)
     names = parse_methods(options.methods)
     if options.limit is not None and options.limit <= 0:
         raise InvalidInputError(f"--limit must be a positive number of cases, got {options.limit}")
     answers_in_context = options.format != "gsm8k"
-    answer_rates = parse_rates(options.answer_rates) if options.answer_rates else None
+    answer_rates = (
+        parse_rates(options.answer_rates, "--answer-rates") if options.answer_rates is not None else None
+    )
     if answer_rates is not None and (not options.answer or not set(answer_rates) <= set(rates)):
         raise InvalidInputError("--answer-rates needs --answer and must be some of the --rates")
+    if options.model is not None and "student" not in names:
+        raise InvalidInputError("--model is the student's bundle; add student to --methods or drop --model")
+    check_outputs(options)
     if options.answer and not answers_in_context:
         raise InvalidInputError(
             "--answer measures an extractive answerer, and gsm8k answers are computed, not found in "
@@ -82,6 +88,12 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
     )
     if not cases:
         raise InvalidInputError(f"no {options.split} cases in the data; try --split all or another --data")
+    if options.format == "essay" and eval_data.essay_prose(options.data) is None:
+        print(
+            f"eval: no NQ file at {eval_data.default_data('essay')} for the essays' prose; they use "
+            "pseudo-sentences (pass --data nq-open-train.jsonl.gz for Wikipedia prose)",
+            file=sys.stderr,
+        )
     condenser = load_condenser(options.model) if "student" in names else None
     teacher = load_teacher() if "teacher" in names else None
     tokenizer = getattr(condenser, "tokenizer", None) or default_tokenizer()
@@ -96,6 +108,44 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
     )
     rows = _run(cases, methods, tokenizer, config, answerer, options.output)
     return rows, _config_block(options, rates, answer_rates, names, len(cases), condenser)
+
+
+def resolve(options: EvalOptions) -> EvalOptions:
+    """The options with their format-dependent defaults filled in, or ``InvalidInputError`` for
+    an option the format does not use."""
+    if options.distractors is not None and options.format != "nq":
+        raise InvalidInputError(f"--distractors is for --format nq; drop it for --format {options.format}")
+    if options.data is not None and options.format == "kv":
+        raise InvalidInputError("--format kv builds its prompts from --seed and reads no --data; drop --data")
+    if options.format == "essay" and options.data is not None and not Path(options.data).is_file():
+        raise InvalidInputError(f"--data {options.data}: no such file (essays read the NQ file for prose)")
+    return replace(
+        options,
+        distractors=options.distractors or "hard",
+        split=options.split or ("all" if options.format == "qa" else "heldout"),
+    )
+
+
+def check_outputs(options: EvalOptions) -> None:
+    """Refuse an output the run could not write, before any case is condensed."""
+    for flag, value in (("--output", options.output), ("--plot", options.plot)):
+        if value is None:
+            continue
+        path = Path(value)
+        if path.is_dir():
+            raise InvalidInputError(f"{flag} {value}: a folder; give a file name inside it")
+        if not path.parent.is_dir():
+            raise InvalidInputError(f"{flag}: the folder {path.parent} does not exist")
+        if options.data is not None and path.exists() and path.resolve() == Path(options.data).resolve():
+            raise InvalidInputError(f"{flag} {value} is the --data file; write the results elsewhere")
+    if options.plot is not None:
+        from splitinfer.evaluation.report import plot_formats
+
+        suffix = Path(options.plot).suffix.lower().lstrip(".")
+        if suffix not in plot_formats():
+            raise InvalidInputError(
+                f"--plot {options.plot}: not an image name; end it in .png, .svg or .pdf (e.g. retention.png)"
+            )
 
 
 def _answerer() -> Any:
@@ -117,10 +167,7 @@ def _run(
     progress = tqdm(cases, desc="eval", unit="case", file=sys.stderr, disable=None)
     if output is None:
         return evaluate(progress, methods, tokenizer, config, answerer)
-    path = Path(output)
-    if not path.parent.is_dir():
-        raise InvalidInputError(f"--output: the folder {path.parent} does not exist")
-    with path.open("w", encoding="utf-8") as sink:
+    with Path(output).open("w", encoding="utf-8") as sink:
 
         def write(record: dict[str, Any]) -> None:
             sink.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -139,6 +186,9 @@ def _config_block(
     data = options.data
     if data is None and eval_data.default_data(options.format) is not None:
         data = str(eval_data.default_data(options.format))
+    if options.format == "essay":
+        prose = eval_data.essay_prose(options.data)
+        data = str(prose) if prose is not None else None
     block: dict[str, Any] = {
         "format": options.format,
         "data": data,

@@ -41,6 +41,12 @@ def default_data(format: str) -> Path | None:
     return data_dir() / name if name else None
 
 
+def essay_prose(data: str | Path | None) -> Path | None:
+    """The NQ file an essay's prose is cut from (``data`` or the shared one), ``None`` when absent."""
+    path = Path(data) if data is not None else default_data("essay")
+    return path if path is not None and path.is_file() else None
+
+
 def load(
     format: str,
     data: str | Path | None,
@@ -65,14 +71,15 @@ def load(
         if path is None:
             raise InvalidInputError(f"--format {format} needs a data file: pass it with --data FILE.jsonl")
         return corpus.load_cases(format, path, distractors=distractors, split=wanted, limit=limit, seed=seed)
-    return _synthetic(format, path, wanted, DEFAULT_SYNTHETIC if limit is None else limit, seed)
+    prose = essay_prose(data) if format == "essay" else None
+    return _synthetic(format, prose, wanted, DEFAULT_SYNTHETIC if limit is None else limit, seed)
 
 
 def _synthetic(kind: str, prose: Path | None, split: str | None, n: int, seed: int) -> list[Any]:
     from splitinfer.converters import corpus
 
     texts = None
-    if kind == "essay" and prose is not None and prose.is_file():
+    if prose is not None:
         texts = [
             ctx["text"]
             for _, record in corpus.read_jsonl(prose)

@@ -59,6 +59,16 @@ def to_json(rows: Sequence[dict[str, Any]], config: dict[str, Any]) -> str:
     return json.dumps({"config": config, "results": list(rows)}, indent=2, ensure_ascii=False)
 
 
+def plot_formats() -> set[str]:
+    """File name endings ``plot`` can write (matplotlib's: png, svg, pdf...)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return set(FigureCanvasBase.get_supported_filetypes())
+
+
 def plot(rows: Sequence[dict[str, Any]], path: str | Path, title: str = "") -> None:
     """Answer retention (and condensed accuracy when measured) vs requested rate, one line per method.
 

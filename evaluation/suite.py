@@ -65,7 +65,7 @@ RUNS: dict[str, dict[str, Any]] = {
 def command_line(name: str, config: dict[str, Any]) -> str:
     """The ``splitinfer eval`` command equivalent to one run, from its ``config`` block."""
     parts = ["splitinfer eval", f"--format {config['format']}"]
-    if config.get("data") and config["format"] != "essay":
+    if config.get("data"):
         parts.append(f"--data {config['data']}")
     if config.get("distractors"):
         parts.append(f"--distractors {config['distractors']}")
@@ -89,7 +89,7 @@ def measure(name: str, data: str, out: Path, limit: int | None = None, model: st
     options = EvalOptions(
         format=spec["format"],
         data=f"{data}/{spec['file']}" if "file" in spec else None,
-        distractors=spec.get("distractors", "hard"),
+        distractors=spec.get("distractors"),
         answer=spec.get("answer", False),
         answer_rates=spec.get("answer_rates"),
         methods=spec.get("methods", EvalOptions.methods),

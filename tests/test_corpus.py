@@ -129,7 +129,7 @@ def test_bad_json_names_the_line(tmp_path: Path) -> None:
 
 def test_a_missing_field_is_named(tmp_path: Path) -> None:
     path = _write_jsonl(tmp_path / "qa.jsonl", [{"question": "q", "answers": []}])
-    with pytest.raises(InvalidInputError, match="field 'context' must be a string"):
+    with pytest.raises(InvalidInputError, match="no field 'context' \\(the line has: answers, question\\)"):
         load_cases("qa", path)
 
 

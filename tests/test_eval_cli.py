@@ -145,10 +145,8 @@ def test_eval_on_a_qa_file_reports_every_method_and_rate(tmp_path, capsys) -> No
 
 def test_the_table_is_printed_without_json(tmp_path, capsys) -> None:
     data = _write_qa(tmp_path / "facts.jsonl")
-    assert (
-        main(["eval", "--format", "qa", "--data", str(data), "--split", "all", "--methods", "random,none"])
-        == 0
-    )
+    # A qa file is the user's own: every record counts unless --split says otherwise.
+    assert main(["eval", "--format", "qa", "--data", str(data), "--methods", "random,none"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("qa, all split, 10 cases")
     assert out[1].split()[:3] == ["method", "rate", "kept"]
@@ -167,6 +165,55 @@ def test_the_table_is_printed_without_json(tmp_path, capsys) -> None:
 )
 def test_bad_flags_exit_2_with_the_reason(capsys, argv, message) -> None:
     assert main(["eval", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def _qa_line(**fields: object) -> str:
+    record = {"question": "Who painted the mural?", "context": "Ines Okafor painted it.", "answers": ["Ines"]}
+    record.update(fields)
+    return json.dumps({k: v for k, v in record.items() if v is not None}) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "files", "message"),
+    [
+        (["--plot", "{tmp}/missing/eval.png"], {}, "does not exist"),
+        (["--plot", "{tmp}/eval.txt"], {}, "not an image name"),
+        (["--plot", "{tmp}"], {}, "a folder"),
+        (["--output", "{tmp}"], {}, "a folder"),
+        (["--output", "{tmp}/facts.jsonl"], {}, "is the --data file"),
+        (["--model", "{tmp}/student.tflite"], {}, "add student to --methods"),
+        (["--distractors", "random"], {}, "--distractors is for --format nq"),
+        (["--answer", "--answer-rates", "abc"], {}, "--answer-rates: 'abc'"),
+        ([], {"facts.jsonl": _qa_line(context="  ")}, "the context is empty"),
+        ([], {"facts.jsonl": _qa_line(answers=["the", "."])}, "no answer left"),
+        ([], {"facts.jsonl": _qa_line(context=None)}, "no field 'context'"),
+    ],
+)
+def test_bad_outputs_and_records_exit_2_before_any_case_runs(tmp_path, capsys, argv, files, message) -> None:
+    data = _write_qa(tmp_path / "facts.jsonl")
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    before = data.read_bytes()
+    args = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert main(["eval", "--format", "qa", "--data", str(data), "--methods", "random", *args]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and "Traceback" not in captured.err
+    assert captured.out == "" and data.read_bytes() == before
+    assert not (tmp_path / "eval.txt").exists() and not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--format", "kv", "--data", "x.jsonl"], "reads no --data"),
+        (["--format", "essay", "--data", "missing.jsonl.gz"], "no such file"),
+        (["--format", "qa", "--data", "."], "a folder, not a data file"),
+    ],
+)
+def test_a_data_file_the_format_cannot_use_is_refused(capsys, argv, message) -> None:
+    assert main(["eval", "--methods", "random", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
 
