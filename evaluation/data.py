@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from splitinfer.evaluation.metrics import normalize_answer
 from splitinfer.sdk._errors import InvalidInputError
 
 FILE_FORMATS = ("nq", "gsm8k", "qa")
@@ -70,7 +71,15 @@ def load(
     if format in FILE_FORMATS:
         if path is None:
             raise InvalidInputError(f"--format {format} needs a data file: pass it with --data FILE.jsonl")
-        return corpus.load_cases(format, path, distractors=distractors, split=wanted, limit=limit, seed=seed)
+        cases = corpus.load_cases(format, path, distractors=distractors, split=wanted, limit=limit, seed=seed)
+        for case in cases:
+            if not any(normalize_answer(a) for a in case.answers):
+                raise InvalidInputError(
+                    f"{path}: case {case.id} has no answer left after normalisation (articles, "
+                    "punctuation and case are ignored), so it can never be scored; give an answer "
+                    "with a word in it"
+                )
+        return cases
     prose = essay_prose(data) if format == "essay" else None
     return _synthetic(format, prose, wanted, DEFAULT_SYNTHETIC if limit is None else limit, seed)
 
