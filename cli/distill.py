@@ -58,7 +58,7 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
         "--data",
         type=Path,
         help=f"the data file (nq/gsm8k/qa; for synthetic, optional prose to fill essays). "
-        f"Shared data lives in {DEFAULT_DATA_DIR} (env SPLITINFER_DATA)",
+        f"Shared data lives in {DEFAULT_DATA_DIR}",
     )
     parser.add_argument("--teacher", default="minilm", choices=("minilm", "llm"))
     parser.add_argument(
@@ -81,6 +81,9 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", "-o", type=Path, required=True, help="the labels file to write (JSONL)")
     parser.add_argument(
         "--resume", action="store_true", help="keep the cases already in --output, label the rest"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing --output (default: refuse)"
     )
     parser.add_argument(
         "--workers", type=int, default=None, help="minilm: CPU threads (1); llm: requests in flight (8)"
@@ -147,8 +150,20 @@ def run_label(args: argparse.Namespace) -> int:
         "distractors": args.distractors if args.format == "nq" else None,
         "data": args.data.name if args.data else None,
         "offset": args.offset,
+        "seed": args.seed,
+        "kinds": args.kinds if args.format == "synthetic" else None,
         "count": len(cases),
     }
-    summary = label_corpus(teacher, cases, args.output, meta, resume=args.resume, progress=not args.quiet)
+    if args.resume and args.overwrite:
+        raise InvalidInputError("--resume keeps the file and --overwrite replaces it; choose one")
+    summary = label_corpus(
+        teacher,
+        cases,
+        args.output,
+        meta,
+        resume=args.resume,
+        progress=not args.quiet,
+        overwrite=args.overwrite,
+    )
     print(summary.line())
     return 1 if summary.failures and not summary.labelled else 0

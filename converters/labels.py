@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -76,11 +77,17 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
     if not path.is_file():
         raise InvalidInputError(f"{path}: no such labels file; make one with 'splitinfer distill label'")
     with path.open("r", encoding="utf-8") as stream:
-        for number, line in enumerate(stream, start=1):
-            if not line.endswith("\n"):
-                return  # an interrupted write: see the module doc
-            if line.strip():
-                yield number, line
+        number = 0
+        try:
+            for number, line in enumerate(stream, start=1):
+                if not line.endswith("\n"):
+                    return  # an interrupted write: see the module doc
+                if line.strip():
+                    yield number, line
+        except UnicodeDecodeError:
+            raise InvalidInputError(
+                f"{path}:{number + 1}: not UTF-8 text; a labels file is the JSONL of 'splitinfer distill label'"
+            ) from None
 
 
 def iter_labels(path: str | Path) -> tuple[dict[str, Any], Iterator[LabelRecord]]:
@@ -115,8 +122,8 @@ def read_labels(path: str | Path) -> tuple[dict[str, Any], list[LabelRecord]]:
 
 
 def write_labels(path: str | Path, meta: dict[str, Any], records: Sequence[LabelRecord]) -> None:
-    """Write a whole labels file (header + records)."""
-    with LabelsWriter(path, meta) as writer:
+    """Write a whole labels file (header + records), replacing any file at ``path``."""
+    with LabelsWriter(path, meta, overwrite=True) as writer:
         for record in records:
             writer.write(record)
 
@@ -124,26 +131,40 @@ def write_labels(path: str | Path, meta: dict[str, Any], records: Sequence[Label
 class LabelsWriter:
     """Appends records to a labels file one whole, flushed line at a time (crash-safe, resumable).
 
-    A new file (or ``resume=False``) gets the header first. With ``resume=True`` and an existing
-    file, the header is kept, a trailing interrupted line is cut off, and ``done`` holds the ids
-    already labelled so the caller can skip them.
+    A new file gets the header first. With ``resume=True`` and an existing file, the whole file is
+    read and checked first (a labels file, labelled with the same ``RESUME_KEYS`` as ``meta``) and
+    only then is a trailing interrupted line cut off; ``done`` holds the ids already labelled so
+    the caller can skip them. An existing file is otherwise replaced only with ``overwrite``: a
+    run started without ``--resume`` must not wipe labels that took hours to make.
     """
 
-    def __init__(self, path: str | Path, meta: dict[str, Any], resume: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, meta: dict[str, Any], resume: bool = False, overwrite: bool = False
+    ) -> None:
         self.path = Path(path)
         self.done: set[str] = set()
         self.meta = meta
-        if resume and self.path.is_file() and self.path.stat().st_size > 0:
-            self._repair_tail()
+        if self.path.is_dir():
+            raise InvalidInputError(
+                f"--output {self.path} is a folder; give a file name such as labels.jsonl"
+            )
+        if resume and _started(self.path):
             old_meta, records = iter_labels(self.path)
             self.done = {r.id for r in records}
+            _check_resumable(old_meta, meta, self.path)
+            self._repair_tail()
             self.meta = old_meta
             self._stream: IO[str] = self.path.open("a", encoding="utf-8")
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._stream = self.path.open("w", encoding="utf-8")
-            self._stream.write(json.dumps({"_meta": meta}, ensure_ascii=False) + "\n")
-            self._stream.flush()
+            return
+        if not resume and not overwrite and self.path.is_file() and self.path.stat().st_size > 0:
+            raise InvalidInputError(
+                f"{self.path} already exists; pass --resume to complete it, --overwrite to start it "
+                "again, or write to a new --output"
+            )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._stream = self.path.open("w", encoding="utf-8")
+        self._stream.write(json.dumps({"_meta": meta}, ensure_ascii=False) + "\n")
+        self._stream.flush()
 
     def _repair_tail(self) -> None:
         data = self.path.read_bytes()
@@ -190,13 +211,49 @@ class LabelSummary:
         return text
 
 
+# What decides which cases a run builds and how they are scored: a resumed run must match them.
+RESUME_KEYS = ("teacher", "settings", "format", "split", "distractors", "data", "seed", "offset", "kinds")
+
+
+def _started(path: Path) -> bool:
+    """Whether ``path`` holds at least one whole line (a file cut inside its header is not started)."""
+    if not path.is_file():
+        return False
+    with path.open("rb") as stream:
+        head = stream.read(1 << 16)
+        while head and b"\n" not in head:
+            more = stream.read(1 << 16)
+            if not more:
+                break
+            head += more
+    if b"\n" in head:
+        return True
+    if head and not head.startswith(b'{"_meta"'):
+        raise InvalidInputError(f"{path}: not a labels file (no header line); write to a new --output")
+    return False
+
+
+# Teacher settings that change how fast it runs, not the scores it gives.
+SPEED_SETTINGS = frozenset({"threads"})
+
+
 def _check_resumable(old: dict[str, Any], new: dict[str, Any], path: Path) -> None:
-    for key in ("teacher", "settings", "format", "split"):
-        if old.get(key) != new.get(key):
-            raise InvalidInputError(
-                f"{path} was labelled with a different {key} ({old.get(key)!r}); "
-                f"resume with the same flags or write to a new --output"
+    for key in RESUME_KEYS:
+        if key == "settings" and isinstance(old.get(key), dict) and isinstance(new.get(key), dict):
+            differ = sorted(
+                k for k in {*old[key], *new[key]} - SPEED_SETTINGS if old[key].get(k) != new[key].get(k)
             )
+            if differ:
+                changes = ", ".join(f"{k}: {old[key].get(k)!r} then, {new[key].get(k)!r} now" for k in differ)
+                _refuse(path, f"teacher settings ({changes})")
+        elif key in new and key in old and old[key] != new[key]:  # older headers lack some keys
+            _refuse(path, f"{key} ({old.get(key)!r} then, {new.get(key)!r} now)")
+
+
+def _refuse(path: Path, what: str) -> None:
+    raise InvalidInputError(
+        f"{path} was labelled with a different {what}; resume with the same flags or write to a new --output"
+    )
 
 
 def label_corpus(
@@ -206,6 +263,7 @@ def label_corpus(
     meta: dict[str, Any],
     resume: bool = False,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> LabelSummary:
     """Score every case with ``teacher`` and append its record to ``output`` as soon as it is done.
 
@@ -221,9 +279,7 @@ def label_corpus(
 
     started = time.monotonic()
     summary = LabelSummary(output=str(output))
-    with LabelsWriter(output, meta, resume=resume) as writer:
-        if resume and writer.meta is not meta:
-            _check_resumable(writer.meta, meta, Path(output))
+    with LabelsWriter(output, meta, resume=resume, overwrite=overwrite) as writer:
         todo = [case for case in cases if case.id not in writer.done]
         summary.skipped = len(cases) - len(todo)
         bar = tqdm(total=len(todo), unit="case", desc=f"label {teacher.name}", disable=not progress)
@@ -232,7 +288,7 @@ def label_corpus(
             bar.update(1)
             if isinstance(result, Exception):
                 summary.failures += 1
-                bar.write(f"case {case.id}: {result}")
+                bar.write(f"case {case.id}: {result}", file=sys.stderr)
                 continue
             words = split_words(case.context)[0]
             if len(result) != len(words):

@@ -59,7 +59,51 @@ def test_resuming_with_another_teacher_setting_is_refused(tmp_path: Path, capsys
         out, {"teacher": "minilm", "settings": {"region_weight": 0.1}, "format": "qa", "split": "all"}, []
     )
     assert _label(_qa(tmp_path / "qa.jsonl", 1), out, "--resume") == 2
-    assert "different settings" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "different teacher settings (" in err and "region_weight: 0.1 then, 0.9 now" in err
+
+
+def test_an_existing_labels_file_is_kept_unless_resume_or_overwrite_is_given(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "labels.jsonl"
+    write_labels(out, {"teacher": "minilm"}, [_record(0, ["a"], [0.5])])
+    before = out.read_bytes()
+    assert _label(_qa(tmp_path / "qa.jsonl", 1), out) == 2
+    assert "already exists; pass --resume" in capsys.readouterr().err and out.read_bytes() == before
+    assert _label(tmp_path / "qa.jsonl", out, "--resume", "--overwrite") == 2
+    assert "choose one" in capsys.readouterr().err and out.read_bytes() == before
+
+
+def test_resuming_cases_built_another_way_is_refused(tmp_path: Path, capsys) -> None:
+    from splitinfer.converters.teachers import get_teacher
+
+    out = tmp_path / "labels.jsonl"
+    meta = {
+        "teacher": "minilm",
+        "settings": get_teacher("minilm").settings(),
+        "format": "qa",
+        "split": "all",
+        "distractors": None,
+        "data": "qa.jsonl",
+        "offset": 0,
+        "seed": 1,
+        "kinds": None,
+    }
+    write_labels(out, meta, [])
+    assert _label(_qa(tmp_path / "qa.jsonl", 1), out, "--resume") == 2
+    assert "different seed (1 then, 0 now)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"my notes\nthe last line, without its newline", b"\x1f\x8b\x08\x00binary gzip bytes\xff\xfe"],
+)
+def test_resume_leaves_a_file_that_is_not_labels_untouched(tmp_path: Path, capsys, content: bytes) -> None:
+    out = tmp_path / "notes.txt"
+    out.write_bytes(content)
+    assert _label(_qa(tmp_path / "qa.jsonl", 1), out, "--resume") == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and ("not valid JSON" in err or "not a labels file" in err)
+    assert out.read_bytes() == content
 
 
 def test_a_format_that_needs_data_says_so(tmp_path: Path, capsys) -> None:
