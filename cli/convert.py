@@ -121,7 +121,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from splitinfer.converters.release import ConvertOptions, release
+    from splitinfer.converters.release import ConvertOptions, check_paths, release
     from splitinfer.converters.report import write_report
     from splitinfer.converters.windows import VOCAB_PATH
 
@@ -145,9 +145,15 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         vocab=args.vocab or VOCAB_PATH,
         training_summary=args.training_summary,
+        report=args.report,
     )
+    check_paths(options)  # a bad path gets no report: it could be the path that is bad
     outcome = release(options)
-    write_report(args.report, outcome.report)
+    try:
+        write_report(args.report, outcome.report)
+    except OSError as err:
+        print(f"splitinfer convert: error: --report {args.report}: {err.strerror or err}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(outcome.report, indent=2, sort_keys=True, default=str))
     if outcome.exit_code:

@@ -6,7 +6,9 @@ held-out labels when given, and writes the bundle atomically only when every gat
 
 Exit codes (``Outcome.exit_code``): 0 every gate passed and the bundle is written; 1 a gate failed
 (the report says which, nothing is written); 2 bad input (missing or corrupt model, bad flags or
-data), nothing is written.
+data), nothing is written. The report is written in every case but one: when its own path is
+what is wrong (a folder, the model, the bundle's path; ``check_paths``), which is refused before
+any work.
 
 ``auto`` picks the fastest mode that passes every gate. Latencies on a shared machine are noisy,
 so modes within ``AUTO_TIE`` of the fastest count as tied and the first of ``AUTO_PREFERENCE``
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +80,7 @@ class ConvertOptions:
     seed: int = 0
     vocab: Path = VOCAB_PATH
     training_summary: Path | None = None
+    report: Path | None = None
     parity_prompts: int = 48
     calibration_windows: int = 64
     latency_runs: int = 100
@@ -132,10 +136,60 @@ def check_options(options: ConvertOptions) -> None:
         for path in paths:
             if not Path(path).is_file():
                 raise InvalidInputError(f"{flag} {path}: no such file")
-    if options.output.exists() and options.output.is_dir():
+    if options.min_teacher_f1 > 0 and not options.teacher_data:
+        raise InvalidInputError("--min-teacher-f1 needs held-out labels to measure on: pass --teacher-data")
+    check_paths(options)
+
+
+def check_paths(options: ConvertOptions) -> None:
+    """``InvalidInputError`` when the model path names nothing, or the bundle or the report could
+    not be written, or would overwrite the model or each other: checked before any work, and
+    before the report is written (the report never lands on a path this refuses)."""
+    if not str(options.model).strip() or not Path(options.model).resolve().name:
+        raise InvalidInputError(f"the model path {str(options.model)!r} names no file; pass a .keras file")
+    _check_writable("--output", options.output, "condenser.tflite")
+    if options.report is not None:
+        _check_writable("--report", options.report, "report.json")
+    model = Path(options.model).resolve()
+    written = {"--output": options.output.resolve()}
+    if options.report is not None:
+        written["--report"] = options.report.resolve()
+    for flag, path in written.items():
+        if path == model or (model.is_dir() and model in path.parents):
+            raise InvalidInputError(f"{flag} {path.name} would overwrite the model; write it elsewhere")
+    if written.get("--report") == written["--output"]:
+        raise InvalidInputError("--report and --output are the same file; give the report its own name")
+
+
+def _check_writable(flag: str, path: Path, example: str) -> None:
+    """``InvalidInputError`` unless ``path`` can become a file: not a folder, and its nearest
+    existing parent a writable folder (missing folders are created)."""
+    if path.is_dir():
+        raise InvalidInputError(f"{flag} {path} is a folder; give a file name like {example}")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InvalidInputError(f"{flag} {path}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InvalidInputError(f"{flag} {path}: cannot write into {parent}")
+
+
+def check_vocab_fits(source: Any, size: int) -> None:
+    """``InvalidInputError`` when the model cannot look up the vocabulary's last id: a bundle whose
+    tokenizer yields ids past the model's embedding would fail on the device at the first such word."""
+    context = np.full((1, source.max_seq_len), size - 1, dtype=np.int32)
+    question = np.full((1, source.max_question_len), size - 1, dtype=np.int32)
+    try:
+        scores = np.asarray(source.predict(context, question))
+    except Exception as err:  # TensorFlow raises InvalidArgumentError for an index out of range.
+        first = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
         raise InvalidInputError(
-            f"--output {options.output} is a folder; give a file name like condenser.tflite"
-        )
+            f"the model cannot read token id {size - 1} of the {size:,}-word vocabulary ({first}); "
+            "pass the --vocab it was trained with"
+        ) from None
+    if not np.isfinite(scores).all():
+        raise InvalidInputError(f"the model gives non-finite scores for token id {size - 1}; check --vocab")
 
 
 def load_vocab(path: Path) -> tuple[list[str], WordPieceTokenizer]:
@@ -258,6 +312,7 @@ def _release(options: ConvertOptions, report: dict[str, Any]) -> Outcome:
     training = read_training_summary(options)
     source = load_source(options.model)
     report["max_seq_len"], report["max_question_len"] = source.max_seq_len, source.max_question_len
+    check_vocab_fits(source, len(vocab))
     if options.parity_data:
         parity_set, parity_info = heldback_prompts(
             options.parity_data, tokenizer, source.max_question_len, options.parity_prompts
@@ -306,13 +361,18 @@ def _release(options: ConvertOptions, report: dict[str, Any]) -> Outcome:
             + "; ".join(_gate_line(m, g) for m, c in candidates.items() for g in c["gates"] if not g.passed),
         )
     cand = candidates[chosen]
-    write_bundle(
-        options.output,
-        cand["model"],
-        vocab,
-        cand["manifest"],
-        {CARD_NAME: model_card(cand["manifest"]).encode()},
-    )
+    try:
+        write_bundle(
+            options.output,
+            cand["model"],
+            vocab,
+            cand["manifest"],
+            {CARD_NAME: model_card(cand["manifest"]).encode()},
+        )
+    except OSError as err:
+        raise InvalidInputError(
+            f"--output {options.output}: cannot write it ({err.strerror or err})"
+        ) from None
     report.update(
         mode=chosen,
         gates=[g.to_dict() for g in cand["gates"]],

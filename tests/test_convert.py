@@ -216,6 +216,50 @@ def test_bad_flag_values_exit_2(
     assert not (tmp_path / "o.tflite").exists()
 
 
+@pytest.mark.parametrize(
+    ("output", "report", "message"),
+    [
+        ("{model}", None, "--output student.keras would overwrite the model"),
+        ("o.tflite", "{model}", "--report student.keras would overwrite the model"),
+        ("o.tflite", "o.tflite", "--report and --output are the same file"),
+        ("o.tflite", ".", "is a folder"),
+        ("{model}/o.tflite", None, "is a file, not a folder"),
+    ],
+)
+def test_outputs_that_would_overwrite_the_model_or_each_other_exit_2_before_any_work(
+    tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture, output, report, message
+) -> None:
+    model = tmp_path / "student.keras"
+    model.write_bytes(tiny[0].read_bytes())
+    before = model.read_bytes()
+
+    def where(value: str) -> str:
+        return value.replace("{model}", str(model)) if "{model}" in value else str(tmp_path / value)
+
+    argv = ["convert", str(model), "-o", where(output), "--mode", "dynamic"]
+    argv += ["--report", where(report)] if report else []
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert model.read_bytes() == before and not (tmp_path / "o.tflite").exists()
+
+
+def test_a_gate_that_cannot_be_measured_and_a_vocabulary_the_model_cannot_read_exit_2(
+    tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from splitinfer.converters.windows import VOCAB_PATH
+
+    model, _ = tiny
+    out = tmp_path / "o.tflite"
+    assert main(["convert", str(model), "-o", str(out), "--min-teacher-f1", "0.9"]) == 2
+    assert "--min-teacher-f1 needs held-out labels" in capsys.readouterr().err
+    bigger = tmp_path / "vocab.txt"
+    bigger.write_text(Path(VOCAB_PATH).read_text(encoding="utf-8") + "".join(f"zzqx{i}\n" for i in range(50)))
+    assert main(["convert", str(model), "-o", str(out), "--mode", "dynamic", "--vocab", str(bigger)]) == 2
+    assert "cannot read token id 30571 of the 30,572-word vocabulary" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_a_savedmodel_folder_converts_like_the_keras_file(tiny: tuple[Path, Path], tmp_path: Path) -> None:
     import keras
 
