@@ -228,6 +228,22 @@ def check_options(options: TrainOptions) -> None:
         raise InvalidInputError(f"--pool-sizes must be positive integers, got {options.pool_sizes}")
     if not options.learning_rate > 0:
         raise InvalidInputError(f"--learning-rate must be > 0, got {options.learning_rate}")
+    if options.attention_heads < 0:
+        raise InvalidInputError(f"--attention-heads must be >= 0 (0: none), got {options.attention_heads}")
+    check_output(options.output)
+
+
+def check_output(output: Path) -> None:
+    """``InvalidInputError`` before training when the model could not be saved at ``output``."""
+    if output.suffix != ".keras":
+        raise InvalidInputError(f"--output {output}: end the name in .keras (e.g. student.keras)")
+    if output.is_dir():
+        raise InvalidInputError(f"--output {output} is a folder; give a file name such as student.keras")
+    parent = output.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InvalidInputError(f"--output {output}: {parent} is a file, not a folder")
 
 
 def rank_targets(scores: np.ndarray) -> np.ndarray:

@@ -287,3 +287,35 @@ def test_distill_train_on_a_missing_labels_file_exits_2_with_the_fix(
     )
     assert code == 2
     assert "distill label" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("output", "extra", "message"),
+    [
+        ("student", [], "end the name in .keras"),
+        ("labels.jsonl/s.keras", [], "is a file, not a folder"),
+        ("s.keras", ["--attention-heads", "-1"], "--attention-heads must be >= 0"),
+    ],
+)
+def test_distill_train_refuses_an_unsavable_output_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture, output: str, extra: list[str], message: str
+) -> None:
+    from splitinfer.cli.main import main
+
+    labels = write_labels(tmp_path / "labels.jsonl", train=4, heldout=1)
+    code = main(["distill", "train", "--labels", str(labels), "--output", str(tmp_path / output), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["labels.jsonl"]
+
+
+def test_distill_train_on_a_file_that_is_not_text_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from splitinfer.cli.main import main
+
+    labels = tmp_path / "labels.jsonl.gz"
+    labels.write_bytes(b"\x1f\x8b\x08\x00\xff\xfe\xfa binary")
+    assert main(["distill", "train", "--labels", str(labels), "--output", str(tmp_path / "s.keras")]) == 2
+    err = capsys.readouterr().err
+    assert "not a labels file" in err or "not UTF-8" in err
