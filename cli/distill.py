@@ -98,7 +98,12 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
     llm.add_argument(
         "--model", default=os.environ.get("SPLITINFER_LLM_MODEL", "default"), help="model name to ask for"
     )
-    llm.add_argument("--api-key-env", default="OPENAI_API_KEY", help="env var holding the API key, if any")
+    llm.add_argument(
+        "--api-key-env",
+        default=None,
+        help="env var holding the API key (default OPENAI_API_KEY, used when set; a variable named "
+        "here must be set)",
+    )
     llm.add_argument("--chunk-words", type=int, default=None, help="words per compression request")
     parser.set_defaults(func=run_label)
 
@@ -120,7 +125,10 @@ def _train_not_built(args: argparse.Namespace) -> int:
 def _teacher_settings(args: argparse.Namespace) -> dict:
     if args.teacher == "minilm":
         return {"threads": args.workers} if args.workers else {}
-    settings = {"endpoint": args.endpoint, "model": args.model, "api_key": os.environ.get(args.api_key_env)}
+    if args.api_key_env is not None and not os.environ.get(args.api_key_env):
+        raise InvalidInputError(f"--api-key-env {args.api_key_env}: that environment variable is not set")
+    key = os.environ.get(args.api_key_env or "OPENAI_API_KEY")
+    settings = {"endpoint": args.endpoint, "model": args.model, "api_key": key}
     if args.workers:
         settings["concurrency"] = args.workers
     if args.chunk_words:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from splitinfer.sdk._errors import InvalidInputError
+from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
 RECORD_FIELDS = ("id", "source", "split", "question", "words", "scores", "answers")
 
@@ -270,12 +270,10 @@ def label_corpus(
     With ``resume``, cases whose id is already in ``output`` are skipped (the header must match
     ``meta``: same teacher, settings, format and split). A case the teacher fails on (a
     ``SplitinferError``: drifting LLM answer, server that gave up) is counted and left out; a run
-    again with ``resume`` retries it.
+    again with ``resume`` retries it. An error that stops the teacher itself (an ``EndpointError``
+    of the llm teacher) stops the run; the cases written so far stay.
     """
     from tqdm import tqdm
-
-    from splitinfer.converters.teachers.base import score_stream
-    from splitinfer.sdk._text import split_words
 
     started = time.monotonic()
     summary = LabelSummary(output=str(output))
@@ -283,31 +281,45 @@ def label_corpus(
         todo = [case for case in cases if case.id not in writer.done]
         summary.skipped = len(cases) - len(todo)
         bar = tqdm(total=len(todo), unit="case", desc=f"label {teacher.name}", disable=not progress)
-        for index, result in score_stream(teacher, [(c.question, c.context) for c in todo]):
-            case = todo[index]
-            bar.update(1)
-            if isinstance(result, Exception):
-                summary.failures += 1
-                bar.write(f"case {case.id}: {result}", file=sys.stderr)
-                continue
-            words = split_words(case.context)[0]
-            if len(result) != len(words):
-                raise RuntimeError(f"teacher {teacher.name} gave {len(result)} scores for {len(words)} words")
-            writer.write(
-                LabelRecord(
-                    id=case.id,
-                    source=case.source,
-                    split=case.split,
-                    question=case.question,
-                    words=words,
-                    scores=[float(s) for s in result],
-                    answers=list(case.answers),
-                )
-            )
-            summary.labelled += 1
-            summary.words += len(words)
+        try:
+            _label_all(teacher, todo, writer, bar, summary)
+        except SplitinferError as err:
+            bar.close()
+            raise type(err)(
+                f"{err}; the {summary.labelled} cases labelled before it stopped are kept in {output}: "
+                "run again with --resume"
+            ) from None
         bar.close()
     usage = getattr(teacher, "usage", None)
     summary.usage = dict(usage()) if callable(usage) else {}
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _label_all(teacher: Any, todo: list[Any], writer: LabelsWriter, bar: Any, summary: LabelSummary) -> None:
+    from splitinfer.converters.teachers.base import score_stream
+    from splitinfer.sdk._text import split_words
+
+    for index, result in score_stream(teacher, [(c.question, c.context) for c in todo]):
+        case = todo[index]
+        bar.update(1)
+        if isinstance(result, Exception):
+            summary.failures += 1
+            bar.write(f"case {case.id}: {result}", file=sys.stderr)
+            continue
+        words = split_words(case.context)[0]
+        if len(result) != len(words):
+            raise RuntimeError(f"teacher {teacher.name} gave {len(result)} scores for {len(words)} words")
+        writer.write(
+            LabelRecord(
+                id=case.id,
+                source=case.source,
+                split=case.split,
+                question=case.question,
+                words=words,
+                scores=[float(s) for s in result],
+                answers=list(case.answers),
+            )
+        )
+        summary.labelled += 1
+        summary.words += len(words)

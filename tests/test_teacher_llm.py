@@ -214,3 +214,38 @@ def test_offset_and_limit_label_one_slice_of_the_corpus(server: StandIn, tmp_pat
         and meta["offset"] == 2
         and meta["count"] == 3
     )
+
+
+def test_an_endpoint_that_refuses_every_request_stops_the_run_at_once(
+    server: StandIn, tmp_path: Path, capsys
+) -> None:
+    data = _qa_file(tmp_path / "qa.jsonl", 6)
+    out = tmp_path / "labels.jsonl"
+    args = _label_args(data, out, server, "--workers", "1")
+    args[args.index(server.endpoint)] = server.endpoint + "/wrong"  # the stand-in answers 404 there
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "HTTP 404" in err and "run again with --resume" in err and len(err.strip().splitlines()) == 1
+    assert "case qa-" not in err  # stopped, not failed case by case
+    assert read_labels(out)[1] == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--endpoint", "127.0.0.1:8000/v1"], "must be an http(s) base URL"),
+        (["--endpoint", "http://[::1/v1"], "is not a URL"),
+        (
+            ["--api-key-env", "SPLITINFER_TEST_UNSET_KEY"],
+            "SPLITINFER_TEST_UNSET_KEY: that environment variable",
+        ),
+    ],
+)
+def test_a_bad_endpoint_or_a_missing_key_exits_2_before_any_request(
+    server: StandIn, tmp_path: Path, capsys, monkeypatch, extra: list[str], message: str
+) -> None:
+    monkeypatch.delenv("SPLITINFER_TEST_UNSET_KEY", raising=False)
+    out = tmp_path / "labels.jsonl"
+    assert main([*_label_args(_qa_file(tmp_path / "qa.jsonl", 2), out, server), *extra]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists() and server.texts == []

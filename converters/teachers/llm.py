@@ -11,7 +11,9 @@ Works with any server that speaks ``POST {endpoint}/chat/completions`` (vLLM, TG
 server, Ollama, OpenAI). Requests are concurrency-bounded (``concurrency`` in flight, and as many
 cases), retried with exponential backoff on 429, 5xx and connection errors (``Retry-After``
 honoured), and results are yielded case by case as they complete, so the caller can append
-each one to disk: a crash loses no finished case.
+each one to disk: a crash loses no finished case. An endpoint that stays unreachable through the
+retries, or answers 401, 403 or 404 (key, permission, model or path), stops the whole run
+(``EndpointError``): every other case would fail the same way.
 """
 
 from __future__ import annotations
@@ -54,6 +56,15 @@ class DriftError(SplitinferError):
     """The model's compression did not keep to the original words."""
 
 
+class EndpointError(SplitinferError):
+    """The endpoint itself fails (unreachable, refuses the key, no such model or path): every
+    case would fail the same way, so the run stops instead of failing them one by one."""
+
+
+# Answers that say the request can never work as sent: wrong key, no permission, wrong model or path.
+_FATAL_STATUS = frozenset({401, 403, 404})
+
+
 @dataclass(frozen=True)
 class LLMSettings:
     """How the llm teacher asks and filters (written into the labels file; no secrets)."""
@@ -87,7 +98,7 @@ class LLMTeacher:
         self.config = LLMSettings(**settings)
         if self.config.chunk_words < 1:
             raise InvalidInputError(f"chunk_words must be >= 1, got {self.config.chunk_words}")
-        self.url = endpoint.rstrip("/") + "/chat/completions"
+        self.url = _check_endpoint(endpoint) + "/chat/completions"
         self.api_key = api_key
         self.concurrency = concurrency
         self.max_retries = max_retries
@@ -138,13 +149,17 @@ class LLMTeacher:
             else:
                 if response.status_code == 200:
                     return self._content(response)
-                problem = f"{self.url} answered HTTP {response.status_code}"
+                problem = f"{self.url} answered HTTP {response.status_code}: {response.text[:200]}"
+                if response.status_code in _FATAL_STATUS:
+                    raise EndpointError(f"{problem} (check --endpoint, --model and the API key)")
                 if response.status_code not in _RETRY_STATUS:
-                    raise SplitinferError(f"{problem}: {response.text[:200]}")
+                    raise SplitinferError(problem)
                 delay = max(delay, _retry_after(response))
             if attempt < self.max_retries:
                 self._usage["retries"] += 1
                 await asyncio.sleep(delay)
+        if problem.startswith("cannot reach"):
+            raise EndpointError(f"{problem}; gave up after {self.max_retries + 1} attempts")
         raise SplitinferError(f"{problem}; gave up after {self.max_retries + 1} attempts")
 
     def _content(self, response: Any) -> str:
@@ -216,7 +231,9 @@ class LLMTeacher:
                 for task in sorted(done, key=pending.__getitem__):
                     index = pending.pop(task)
                     err = task.exception()
-                    if err is not None and not isinstance(err, SplitinferError):
+                    if err is not None and (
+                        isinstance(err, EndpointError) or not isinstance(err, SplitinferError)
+                    ):
                         raise err
                     yield index, err if err is not None else task.result()
         finally:
@@ -233,6 +250,22 @@ class LLMTeacher:
                 raise result
             return result
         return np.zeros(0, dtype=np.float32)
+
+
+def _check_endpoint(endpoint: str) -> str:
+    """The base URL without its trailing slash; ``InvalidInputError`` unless it is http(s)://host..."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(endpoint)
+        parts.port  # noqa: B018 (raises ValueError for a bad port)
+    except ValueError as err:
+        raise InvalidInputError(f"--endpoint {endpoint!r} is not a URL ({err})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInputError(
+            f"--endpoint {endpoint!r} must be an http(s) base URL, e.g. http://127.0.0.1:8000/v1"
+        )
+    return endpoint.rstrip("/")
 
 
 def _retry_after(response: Any) -> float:
