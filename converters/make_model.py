@@ -220,11 +220,12 @@ def build(args: argparse.Namespace) -> int:
     if outcome.exit_code:
         print(f"make model: error: {outcome.message}", file=sys.stderr)
         return outcome.exit_code
-    from splitinfer.converters.report import model_card
+    from splitinfer.converters.report import CARD_NAME
     from splitinfer.sdk._bundle import read_bundle
 
+    # The card the bundle carries, byte for byte, so the docs show what ships.
     args.card.parent.mkdir(parents=True, exist_ok=True)
-    args.card.write_text(model_card(read_bundle(args.output).manifest), encoding="utf-8")
+    args.card.write_bytes(read_bundle(args.output).files[CARD_NAME])
     print(f"[card] {args.card}")
     return 0
 

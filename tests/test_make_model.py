@@ -12,3 +12,14 @@ def test_rearranged_nq_slices_are_labelled_with_their_own_seed_and_never_held_ou
     assert all(plan[f"nq-train-hard-s{k}"].split == "train" for k in (1, 2))
     assert "nq-train-hard-s1" not in {s.name for s in slices(parse_args(["--nq-arrangements", "0"]))}
     assert {s.split for s in plan.values()} == {"train", "heldout"}
+
+
+def test_the_model_card_in_the_docs_is_the_one_the_bundled_condenser_carries() -> None:
+    from pathlib import Path
+
+    from splitinfer.converters.report import CARD_NAME
+    from splitinfer.sdk._bundle import read_bundle
+    from splitinfer.sdk._condenser import DEFAULT_BUNDLE
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "model_card.md"
+    assert docs.read_bytes() == read_bundle(DEFAULT_BUNDLE).files[CARD_NAME]
