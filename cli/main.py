@@ -12,6 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from typing import NoReturn
 
 from splitinfer.sdk._errors import SplitinferError
 
@@ -42,8 +43,16 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Reports a usage error in one line on stderr (exit 2); the full usage is one --help away.
+    Subcommand parsers are made of the same class, so every ``splitinfer`` command does this."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="splitinfer",
         description=(
             "Split inference for phones and edge devices: condense a long prompt on the device "

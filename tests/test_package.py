@@ -65,6 +65,21 @@ def test_an_unknown_subcommand_exits_2_with_a_usage_line_and_no_traceback() -> N
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("argv", "prog"),
+    [
+        (("convert", "m.keras", "-o", "b.tflite", "--mode", "int4"), "splitinfer convert"),
+        (("distill", "label", "--format", "nq"), "splitinfer distill label"),
+        (("eval", "--limit", "many"), "splitinfer eval"),
+    ],
+)
+def test_a_usage_error_is_one_line_naming_the_command_and_its_help(argv: tuple[str, ...], prog: str) -> None:
+    result = _splitinfer(*argv)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"{prog}: error: ")
+    assert f"(see '{prog} --help')" in result.stderr
+
+
 def test_no_subcommand_prints_help_and_exits_2() -> None:
     result = _splitinfer()
     assert result.returncode == 2
