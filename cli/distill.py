@@ -66,7 +66,11 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--split", default="train", choices=("train", "heldout", "all"), help="default train")
     parser.add_argument(
-        "--limit", type=int, default=None, help="label at most N cases (synthetic: default 200)"
+        "--limit",
+        type=int,
+        default=None,
+        help="label at most N cases (default all; synthetic: build N, default 200, shared among "
+        "--kinds, then keep those of --split)",
     )
     parser.add_argument(
         "--offset",
@@ -145,6 +149,14 @@ def run_label(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--workers must be >= 1, got {args.workers}")
     if args.offset < 0:
         raise InvalidInputError(f"--offset must be >= 0, got {args.offset}")
+    if args.limit is not None and args.limit < 0:
+        raise InvalidInputError(f"--limit must be >= 0, got {args.limit}")
+    if args.offset and args.format == "synthetic":
+        # Synthetic cases are shared among --kinds by --limit, so slices of two runs would overlap.
+        raise InvalidInputError(
+            "--offset slices a data file; synthetic cases come from --seed: label another slice "
+            "with another --seed"
+        )
     split = None if args.split == "all" else args.split
     wanted = None if args.limit is None else args.offset + args.limit
     cases = build_cases(args.format, args.data, args.distractors, split, wanted, args.seed, args.kinds)

@@ -164,3 +164,10 @@ def test_a_file_without_the_header_is_rejected(tmp_path: Path) -> None:
     out.write_text('{"id": "c"}\n')
     with pytest.raises(InvalidInputError, match="_meta"):
         read_labels(out)
+
+
+def test_synthetic_cases_are_not_sliced_by_offset(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "labels.jsonl"
+    args = ["distill", "label", "--format", "synthetic", "--offset", "4", "--limit", "4", "-o", str(out)]
+    assert main(args) == 2
+    assert "another --seed" in capsys.readouterr().err and not out.exists()
