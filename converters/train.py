@@ -182,11 +182,15 @@ def run_train(args: argparse.Namespace) -> int:
         verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),
     )
     summary = train(options)
-    agree = summary.get("heldout_agreement") or summary.get("validation_agreement") or {}
-    print(
-        f"wrote {options.output} ({summary['epochs_run']} epochs, {summary['seconds']:.0f} s; "
-        f"keep/drop F1 vs teacher {agree.get('f1', float('nan')):.3f} on {agree.get('prompts', 0)} prompts)"
+    agree, where = summary.get("heldout_agreement"), "held-out"
+    if not agree:
+        agree, where = summary.get("validation_agreement"), "validation"
+    measured = (
+        f"keep/drop F1 vs teacher {agree['f1']:.3f} on {agree['prompts']} {where} prompts"
+        if agree
+        else "no held-out or validation prompts to measure F1 on"
     )
+    print(f"wrote {options.output} ({summary['epochs_run']} epochs, {summary['seconds']:.0f} s; {measured})")
     return 0
 
 
@@ -406,8 +410,30 @@ def teacher_of(metas: list[dict[str, Any]]) -> dict[str, Any]:
         raise InvalidInputError(
             f"the labels files come from different teachers ({', '.join(distinct)}); train on one"
         )
+    from splitinfer.converters.labels import SPEED_SETTINGS
+
+    scored = {
+        json.dumps({k: v for k, v in s.items() if k not in SPEED_SETTINGS}, sort_keys=True) for _, s in names
+    }
+    if len(scored) > 1:
+        raise InvalidInputError(
+            f"the labels files come from one teacher ({distinct[0]}) with different settings; train on "
+            "files labelled alike (their headers' settings differ)"
+        )
     name, settings = names[0] if names else ("unknown", {})
     return {"name": name, "settings": settings}
+
+
+def check_unique(prompts: list[Any]) -> None:
+    """``InvalidInputError`` when a prompt id comes twice (a labels file given twice, or two
+    slices that overlap): it would be trained on twice, or be both fitted and validated on."""
+    seen: set[str] = set()
+    for prompt in prompts:
+        if prompt.id in seen:
+            raise InvalidInputError(
+                f"prompt {prompt.id!r} is in the labels more than once; give each labels file once"
+            )
+        seen.add(prompt.id)
 
 
 def train(options: TrainOptions) -> dict[str, Any]:
@@ -419,6 +445,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
     tokenizer = default_tokenizer()
     metas, prompts = load_prompts(options.labels, tokenizer, options.max_question_len)
     teacher = teacher_of(metas)
+    check_unique(prompts)
     fit, val, heldout = split_prompts(prompts, options.validation_fraction)
     x_ctx, x_q, y = build_examples(
         fit,

@@ -319,3 +319,23 @@ def test_distill_train_on_a_file_that_is_not_text_exits_2(
     assert main(["distill", "train", "--labels", str(labels), "--output", str(tmp_path / "s.keras")]) == 2
     err = capsys.readouterr().err
     assert "not a labels file" in err or "not UTF-8" in err
+
+
+def test_distill_train_refuses_a_labels_file_given_twice_or_labelled_with_other_settings(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from splitinfer.cli.main import main
+
+    labels = write_labels(tmp_path / "labels.jsonl", train=4, heldout=1)
+    out = str(tmp_path / "s.keras")
+    assert main(["distill", "train", "--labels", str(labels), str(labels), "--output", out]) == 2
+    assert "is in the labels more than once" in capsys.readouterr().err
+    other = tmp_path / "other.jsonl"
+    lines = labels.read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0])
+    header["_meta"]["settings"] = {"kind": "another rule"}
+    renamed = [json.dumps({**json.loads(line), "id": "o" + json.loads(line)["id"]}) for line in lines[1:]]
+    other.write_text("\n".join([json.dumps(header), *renamed]) + "\n", encoding="utf-8")
+    assert main(["distill", "train", "--labels", str(labels), str(other), "--output", out]) == 2
+    assert "with different settings" in capsys.readouterr().err
+    assert not (tmp_path / "s.keras").exists()
