@@ -15,23 +15,40 @@ from pathlib import Path
 _MODES = ("float32", "float16", "dynamic", "int8", "auto")
 
 
+class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds "(default: X)" where the help does not already say it and X means something."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if "default" in text or action.required or default is None or default is False or default == []:
+            return text
+        return super()._get_help_string(action) or text
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "convert",
         help="Convert a trained student into a .tflite condenser bundle, gated.",
         description=__doc__,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_DefaultsHelp,
     )
     parser.add_argument("model", type=Path, help="the student: a .keras file or a SavedModel folder")
     parser.add_argument(
-        "--output", "-o", type=Path, required=True, help="bundle to write (e.g. condenser.tflite)"
+        "--output",
+        "-o",
+        type=Path,
+        required=True,
+        help="bundle to write (e.g. condenser.tflite; missing folders are made)",
     )
     parser.add_argument(
         "--mode",
         choices=_MODES,
         default="auto",
         help="float32; float16 (half-size weights); dynamic (int8 weights); int8 (full integer, calibrated); "
-        "auto = the fastest mode that passes every gate",
+        "auto = the fastest mode that passes every gate (modes within 15%% of the fastest count as tied "
+        "and the first of dynamic, int8, float16, float32 wins; int8 is tried only with calibration "
+        "or parity data)",
     )
     parser.add_argument(
         "--calibration",
@@ -87,7 +104,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="let Select-TF (Flex) ops through; such a bundle does not run in the device SDK",
     )
-    parser.add_argument("--default-rate", type=float, default=0.33, help="the bundle's default keep rate")
+    parser.add_argument(
+        "--default-rate",
+        type=float,
+        default=0.33,
+        help="the keep rate the bundle uses when the caller gives none (default: 0.33)",
+    )
     parser.add_argument(
         "--segment-weight",
         type=float,
@@ -105,16 +127,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--segment-weight + --document-weight must be at most 1",
     )
     parser.add_argument(
-        "--model-version", default=None, help="e.g. minilm-cnn-1.1 (default: from the training summary)"
+        "--model-version",
+        default=None,
+        help="e.g. minilm-cnn-1.1 (default: the training summary's, else student-<mode>)",
     )
     parser.add_argument(
         "--training-summary",
         type=Path,
         default=None,
-        help="JSON written by 'splitinfer distill train' (default: MODEL.json next to the model)",
+        help="JSON written by 'splitinfer distill train' (default: the model's name + .json next to it, "
+        "e.g. student.keras.json; without one the manifest's teacher is 'unknown')",
     )
     parser.add_argument("--vocab", type=Path, default=None, help="WordPiece vocabulary (default: the SDK's)")
-    parser.add_argument("--report", type=Path, default=None, help="write the JSON report here")
+    parser.add_argument(
+        "--report", type=Path, default=None, help="write the JSON report here (missing folders are made)"
+    )
     parser.add_argument("--json", action="store_true", help="print the JSON report on stdout")
     parser.add_argument("--seed", type=int, default=0, help="seeds synthetic parity data and latency inputs")
     parser.set_defaults(func=run)
@@ -156,6 +183,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.json:
         print(json.dumps(outcome.report, indent=2, sort_keys=True, default=str))
+    if outcome.exit_code == 0 and not outcome.report.get("training_summary"):
+        print(
+            f"splitinfer convert: warning: {args.model} had no training summary next to it, so the "
+            "manifest names no teacher or training data (pass --training-summary)",
+            file=sys.stderr,
+        )
     if outcome.exit_code:
         print(f"splitinfer convert: error: {outcome.message}", file=sys.stderr)
     elif not args.json:

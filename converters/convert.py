@@ -106,6 +106,13 @@ def _load_keras(path: Path) -> Source:
 
     import splitinfer.converters.student  # noqa: F401  (registers the student's layers)
 
+    with path.open("rb") as stream:
+        head = stream.read(8)
+    if head[4:8] == b"TFL3":
+        raise InvalidInputError(
+            f"{path} is already a converted .tflite model; convert takes the trained .keras student "
+            "(or a SavedModel folder)"
+        )
     if not zipfile.is_zipfile(path):
         raise InvalidInputError(
             f"{path} is not a Keras model (.keras files are ZIP archives); it is corrupt or something "
@@ -115,9 +122,12 @@ def _load_keras(path: Path) -> Source:
         model = keras.saving.load_model(path, compile=False)
     except Exception as err:  # Keras raises many types for a bad file; all mean the same here.
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise InvalidInputError(
-            f"{path}: Keras cannot load this model ({first[:200]}); retrain it with 'splitinfer distill train'"
-        ) from None
+        hint = (
+            "a Keras model file must end in .keras"
+            if path.suffix != ".keras"
+            else "retrain it with 'splitinfer distill train'"
+        )
+        raise InvalidInputError(f"{path}: Keras cannot load this model ({first[:200]}); {hint}") from None
     max_seq_len, max_question_len = _check_keras_contract(model, path)
     return keras_source(model, path.name, max_seq_len, max_question_len)
 

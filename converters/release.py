@@ -310,6 +310,7 @@ def _release(options: ConvertOptions, report: dict[str, Any]) -> Outcome:
     check_options(options)
     vocab, tokenizer = load_vocab(options.vocab)
     training = read_training_summary(options)
+    report["training_summary"] = bool(training)
     source = load_source(options.model)
     report["max_seq_len"], report["max_question_len"] = source.max_seq_len, source.max_question_len
     check_vocab_fits(source, len(vocab))
@@ -353,7 +354,10 @@ def _release(options: ConvertOptions, report: dict[str, Any]) -> Outcome:
     if chosen is None:
         failed = [f"{m}: {g.name}" for m, c in candidates.items() for g in c["gates"] if not g.passed]
         report["failed_gates"] = failed
-        report["gates"] = [g.to_dict() for g in candidates[modes[0]]["gates"]] if len(modes) == 1 else None
+        # auto: the gates of the candidate that came closest (fewest failed, then by preference).
+        closest = min(modes, key=lambda m: (sum(not g.passed for g in candidates[m]["gates"]), _rank(m)))
+        report["gates"] = [g.to_dict() for g in candidates[closest]["gates"]]
+        report["gates_of"] = closest
         return Outcome(
             1,
             report,
@@ -384,6 +388,10 @@ def _release(options: ConvertOptions, report: dict[str, Any]) -> Outcome:
         agreement_vs_teacher=cand["manifest"]["agreement_vs_teacher"],
     )
     return Outcome(0, report, f"wrote {options.output} ({chosen}, {len(cand['bundle'])} bytes)")
+
+
+def _rank(mode: str) -> int:
+    return AUTO_PREFERENCE.index(mode) if mode in AUTO_PREFERENCE else len(AUTO_PREFERENCE)
 
 
 def _gate_line(mode: str, gate: G.Gate) -> str:

@@ -192,6 +192,25 @@ def test_a_corrupt_model_exits_2_with_a_clear_message_and_writes_nothing(
     assert json.loads(report.read_text())["status"] == "bad_input"
 
 
+def test_a_converted_bundle_given_as_the_model_is_named_as_such(
+    converted: tuple[Path, dict, int], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    bundle, _, _ = converted
+    assert main(["convert", str(bundle), "-o", str(tmp_path / "again.tflite")]) == 2
+    assert "already a converted .tflite model" in capsys.readouterr().err
+
+
+def test_a_model_without_its_training_summary_converts_with_a_warning(
+    tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    model = tmp_path / "bare.keras"
+    model.write_bytes(tiny[0].read_bytes())
+    out = tmp_path / "bare.tflite"
+    assert main(["convert", str(model), "-o", str(out), "--mode", "dynamic"]) == 0
+    assert "had no training summary next to it" in capsys.readouterr().err
+    assert read_bundle(out).manifest["teacher"] == "unknown"
+
+
 def test_a_missing_model_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     code = main(["convert", str(tmp_path / "nope.keras"), "-o", str(tmp_path / "out.tflite")])
     assert code == 2

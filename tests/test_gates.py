@@ -142,6 +142,18 @@ def test_latency_gate_fails_below_what_any_model_can_do(tiny: tuple[Path, Path],
     assert report["failed_gates"] == ["dynamic: latency"]
 
 
+def test_auto_reports_the_gates_of_the_closest_candidate_when_every_mode_fails(
+    tiny: tuple[Path, Path], tmp_path: Path
+) -> None:
+    model, _ = tiny
+    args = [str(model), "-o", str(tmp_path / "x.tflite"), "--mode", "auto", "--max-size-mb", "0.001"]
+    code, report = _convert(args, tmp_path)
+    assert code == 1 and report["status"] == "failed"
+    assert report["gates_of"] == "dynamic"  # every mode fails size alone; dynamic comes first
+    assert [g["name"] for g in report["gates"] if not g["passed"]] == ["size"]
+    assert set(report["candidates"]) == {"float32", "float16", "dynamic"}
+
+
 def test_teacher_gate_fails_when_agreement_is_below_the_bar(tiny: tuple[Path, Path], tmp_path: Path) -> None:
     model, labels = tiny
     args = [str(model), "-o", str(tmp_path / "x.tflite"), "--mode", "dynamic", "--parity-data", str(labels)]
