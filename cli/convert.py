@@ -12,18 +12,9 @@ import json
 import sys
 from pathlib import Path
 
+from splitinfer.cli._help import DefaultsHelp
+
 _MODES = ("float32", "float16", "dynamic", "int8", "auto")
-
-
-class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
-    """Adds "(default: X)" where the help does not already say it and X means something."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        default = action.default
-        if "default" in text or action.required or default is None or default is False or default == []:
-            return text
-        return super()._get_help_string(action) or text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "convert",
         help="Convert a trained student into a .tflite condenser bundle, gated.",
         description=__doc__,
-        formatter_class=_DefaultsHelp,
+        formatter_class=DefaultsHelp,
     )
     parser.add_argument("model", type=Path, help="the student: a .keras file or a SavedModel folder")
     parser.add_argument(

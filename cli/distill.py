@@ -11,6 +11,7 @@ import argparse
 import os
 from pathlib import Path
 
+from splitinfer.cli._help import RawDefaultsHelp
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
 DEFAULT_DATA_DIR = os.environ.get("SPLITINFER_DATA", "../shared/data")
@@ -49,7 +50,7 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
         "label",
         help="Score every word of a corpus's prompts with a teacher; write a labels JSONL.",
         description=LABEL_DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDefaultsHelp,
     )
     parser.add_argument(
         "--format", required=True, choices=LABEL_FORMATS, help="how to build prompts from --data"
@@ -60,11 +61,21 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
         help=f"the data file (nq/gsm8k/qa; for synthetic, optional prose to fill essays). "
         f"Shared data lives in {DEFAULT_DATA_DIR}",
     )
-    parser.add_argument("--teacher", default="minilm", choices=("minilm", "llm"))
+    parser.add_argument(
+        "--teacher",
+        default="minilm",
+        choices=("minilm", "llm"),
+        help="minilm: the offline all-MiniLM-L6-v2 teacher; llm: a model behind --endpoint",
+    )
     parser.add_argument(
         "--distractors", default="hard", choices=("hard", "random"), help="nq only (default hard)"
     )
-    parser.add_argument("--split", default="train", choices=("train", "heldout", "all"), help="default train")
+    parser.add_argument(
+        "--split",
+        default="train",
+        choices=("train", "heldout", "all"),
+        help="which cases (a hash of the question)",
+    )
     parser.add_argument(
         "--limit",
         type=int,
@@ -100,7 +111,9 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
         help="OpenAI-compatible base URL (env SPLITINFER_LLM_URL; default http://127.0.0.1:8000/v1)",
     )
     llm.add_argument(
-        "--model", default=os.environ.get("SPLITINFER_LLM_MODEL", "default"), help="model name to ask for"
+        "--model",
+        default=os.environ.get("SPLITINFER_LLM_MODEL", "default"),
+        help="model name to ask for, as the server lists it (env SPLITINFER_LLM_MODEL)",
     )
     llm.add_argument(
         "--api-key-env",
@@ -108,7 +121,9 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
         help="env var holding the API key (default OPENAI_API_KEY, used when set; a variable named "
         "here must be set)",
     )
-    llm.add_argument("--chunk-words", type=int, default=None, help="words per compression request")
+    llm.add_argument(
+        "--chunk-words", type=int, default=None, help="words per compression request (default: 200)"
+    )
     parser.set_defaults(func=run_label)
 
 
@@ -135,7 +150,7 @@ def _teacher_settings(args: argparse.Namespace) -> dict:
     settings = {"endpoint": args.endpoint, "model": args.model, "api_key": key}
     if args.workers:
         settings["concurrency"] = args.workers
-    if args.chunk_words:
+    if args.chunk_words is not None:
         settings["chunk_words"] = args.chunk_words
     return settings
 

@@ -207,7 +207,7 @@ class LabelSummary:
             f"{self.skipped} already done, {self.failures} failed -> {self.output}"
         )
         if self.usage:
-            text += "; tokens " + ", ".join(f"{k} {v}" for k, v in sorted(self.usage.items()))
+            text += "; endpoint usage: " + ", ".join(f"{k} {v}" for k, v in sorted(self.usage.items()))
         return text
 
 

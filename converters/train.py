@@ -86,30 +86,60 @@ class TrainOptions:
     verbose: int = 1
 
 
+TRAIN_DESCRIPTION = """\
+Fit the student to a teacher's word scores (labels files of 'splitinfer distill label').
+
+Only prompts of the corpus train split are trained on; held-out prompts are never seen, and the
+closing keep/drop F1 against the teacher is measured on them. A --validation-fraction of the train
+prompts stops training at the best epoch. A word's target is its rank within its prompt, sharpened
+at each of --target-rates. Writes the model (--output, a .keras file) and next to it
+<output>.json, which 'splitinfer convert' copies into the bundle's manifest. Deterministic for a
+--seed. The defaults are the bundled condenser's; the measurements behind them are in the module
+docs of splitinfer.converters.train and splitinfer.converters.student.
+
+example:
+  splitinfer distill train --labels labels/*.jsonl --output student.keras
+"""
+
+
 def register_train(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train`` to the ``splitinfer distill`` subcommands (defaults: the bundled model's)."""
+    from splitinfer.cli._help import RawDefaultsHelp
+
     d = TrainOptions(labels=[], output=Path())
     parser = subparsers.add_parser(
         "train",
         help="Train the student on teacher labels (needs the [convert] extra).",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=TRAIN_DESCRIPTION,
+        formatter_class=RawDefaultsHelp,
     )
     add = parser.add_argument
-    add("--labels", type=Path, nargs="+", required=True, metavar="LABELS.jsonl")
+    add(
+        "--labels",
+        type=Path,
+        nargs="+",
+        required=True,
+        metavar="LABELS.jsonl",
+        help="labels files of 'splitinfer distill label', each once",
+    )
     add("--output", "-o", type=Path, required=True, help="the student, e.g. student.keras")
-    add("--epochs", type=int, default=d.epochs, help=f"at most this many passes (default {d.epochs})")
-    add("--seed", type=int, default=d.seed)
-    add("--batch-size", type=int, default=d.batch_size)
-    add("--learning-rate", type=float, default=d.learning_rate)
-    add("--max-seq-len", type=int, default=d.max_seq_len, help="window length in tokens (default 512)")
-    add("--max-question-len", type=int, default=d.max_question_len)
-    add("--validation-fraction", type=float, default=d.validation_fraction)
+    add("--epochs", type=int, default=d.epochs, help="at most this many passes")
+    add("--seed", type=int, default=d.seed, help="seeds weights, shuffling and dropout")
+    add("--batch-size", type=int, default=d.batch_size, help="windows per step")
+    add("--learning-rate", type=float, default=d.learning_rate, help="Adam's step size")
+    add("--max-seq-len", type=int, default=d.max_seq_len, help="window length in tokens")
+    add("--max-question-len", type=int, default=d.max_question_len, help="question tokens the model sees")
+    add(
+        "--validation-fraction",
+        type=float,
+        default=d.validation_fraction,
+        help="share of the train prompts held back to stop at the best epoch",
+    )
     add(
         "--rate",
         type=float,
         default=d.rate,
-        help="the default rate: targets sharpen and F1 is measured there",
+        help="the bundle's keep rate: targets sharpen and F1 is measured there",
     )
     add(
         "--sharpness",
@@ -130,11 +160,11 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
         help="also train on windows cut half a window later, so each token is seen in two contexts "
         "(default: yes)",
     )
-    add("--embed-dim", type=int, default=d.embed_dim)
-    add("--channels", type=int, default=d.channels)
+    add("--embed-dim", type=int, default=d.embed_dim, help="token embedding size")
+    add("--channels", type=int, default=d.channels, help="convolution channels")
     add("--dilations", default=",".join(map(str, d.dilations)), help="comma-separated conv dilations")
     add("--pool-sizes", default=",".join(map(str, d.pool_sizes)), help="comma-separated region pooling sizes")
-    add("--dropout", type=float, default=d.dropout)
+    add("--dropout", type=float, default=d.dropout, help="dropout after each convolution while training")
     add(
         "--attention-heads",
         type=int,
