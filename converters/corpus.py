@@ -108,8 +108,14 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
         gzipped = probe.read(2) == b"\x1f\x8b"
     opener = gzip.open if gzipped else open
     try:
-        with opener(path, "rt", encoding="utf-8") as stream:
-            for number, line in enumerate(stream, start=1):
+        with opener(path, "rb") as stream:
+            for number, raw in enumerate(stream, start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    raise InvalidInputError(
+                        f"{path}:{number}: not UTF-8 text (byte {err.start + 1}); save the file as UTF-8"
+                    ) from None
                 if not line.strip():
                     continue
                 try:
@@ -119,8 +125,8 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 if not isinstance(record, dict):
                     raise InvalidInputError(f"{path}:{number}: expected a JSON object per line")
                 yield number, record
-    except (OSError, EOFError, UnicodeDecodeError) as err:
-        raise InvalidInputError(f"{path}: cannot read it as UTF-8 JSONL ({err})") from None
+    except (OSError, EOFError) as err:
+        raise InvalidInputError(f"{path}: cannot read it as JSONL ({err})") from None
 
 
 def _field(record: dict[str, Any], name: str, kind: type, where: str) -> Any:

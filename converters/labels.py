@@ -76,18 +76,18 @@ def _check_record(data: Any, where: str) -> LabelRecord:
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     if not path.is_file():
         raise InvalidInputError(f"{path}: no such labels file; make one with 'splitinfer distill label'")
-    with path.open("r", encoding="utf-8") as stream:
-        number = 0
-        try:
-            for number, line in enumerate(stream, start=1):
-                if not line.endswith("\n"):
-                    return  # an interrupted write: see the module doc
-                if line.strip():
-                    yield number, line
-        except UnicodeDecodeError:
-            raise InvalidInputError(
-                f"{path}:{number + 1}: not UTF-8 text; a labels file is the JSONL of 'splitinfer distill label'"
-            ) from None
+    with path.open("rb") as stream:
+        for number, raw in enumerate(stream, start=1):
+            if not raw.endswith(b"\n"):
+                return  # an interrupted write: see the module doc
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidInputError(
+                    f"{path}:{number}: not UTF-8 text; a labels file is the JSONL of 'splitinfer distill label'"
+                ) from None
+            if line.strip():
+                yield number, line
 
 
 def iter_labels(path: str | Path) -> tuple[dict[str, Any], Iterator[LabelRecord]]:

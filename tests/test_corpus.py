@@ -174,3 +174,13 @@ def test_shared_nq_splits_about_a_fifth_out() -> None:
     held = sum(c.split == "heldout" for c in cases)
     assert len(cases) == 1655 and 0.15 < held / len(cases) < 0.25
     assert all(len(c.documents) == 10 for c in cases)
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_bytes_that_are_not_utf8_are_named_by_line(tmp_path: Path, gzipped: bool) -> None:
+    good = b'{"question": "q", "context": "c d", "answers": ["c"]}\n'
+    data = good + b'{"question": "\xff\xfe", "context": "x", "answers": ["x"]}\n'
+    path = tmp_path / ("qa.jsonl.gz" if gzipped else "qa.jsonl")
+    path.write_bytes(gzip.compress(data) if gzipped else data)
+    with pytest.raises(InvalidInputError, match=r"qa\.jsonl(\.gz)?:2: not UTF-8 text \(byte 15\)"):
+        load_cases("qa", path)
