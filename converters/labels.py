@@ -98,6 +98,12 @@ def iter_labels(path: str | Path) -> tuple[dict[str, Any], Iterator[LabelRecord]
         _, first = next(lines)
         header = json.loads(first)
     except StopIteration:
+        with path.open("rb") as stream:
+            head = stream.read(16)
+        if head and not head.startswith(b'{"_meta"'):
+            raise InvalidInputError(
+                f"{path}: not a labels file (no header line); make one with 'splitinfer distill label'"
+            ) from None
         raise InvalidInputError(f"{path}: the labels file is empty") from None
     except json.JSONDecodeError as err:
         raise InvalidInputError(f"{path}:1: not valid JSON ({err.msg})") from None

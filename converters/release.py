@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from splitinfer.converters import gates as G
+from splitinfer.converters._paths import check_writable
 from splitinfer.converters.agreement import teacher_agreement
 from splitinfer.converters.convert import (
     MODES,
@@ -147,9 +147,9 @@ def check_paths(options: ConvertOptions) -> None:
     before the report is written (the report never lands on a path this refuses)."""
     if not str(options.model).strip() or not Path(options.model).resolve().name:
         raise InvalidInputError(f"the model path {str(options.model)!r} names no file; pass a .keras file")
-    _check_writable("--output", options.output, "condenser.tflite")
+    check_writable("--output", options.output, "condenser.tflite")
     if options.report is not None:
-        _check_writable("--report", options.report, "report.json")
+        check_writable("--report", options.report, "report.json")
     model = Path(options.model).resolve()
     written = {"--output": options.output.resolve()}
     if options.report is not None:
@@ -159,20 +159,6 @@ def check_paths(options: ConvertOptions) -> None:
             raise InvalidInputError(f"{flag} {path.name} would overwrite the model; write it elsewhere")
     if written.get("--report") == written["--output"]:
         raise InvalidInputError("--report and --output are the same file; give the report its own name")
-
-
-def _check_writable(flag: str, path: Path, example: str) -> None:
-    """``InvalidInputError`` unless ``path`` can become a file: not a folder, and its nearest
-    existing parent a writable folder (missing folders are created)."""
-    if path.is_dir():
-        raise InvalidInputError(f"{flag} {path} is a folder; give a file name like {example}")
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise InvalidInputError(f"{flag} {path}: {parent} is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InvalidInputError(f"{flag} {path}: cannot write into {parent}")
 
 
 def check_vocab_fits(source: Any, size: int) -> None:

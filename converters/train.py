@@ -269,15 +269,11 @@ def check_options(options: TrainOptions) -> None:
 
 def check_output(output: Path) -> None:
     """``InvalidInputError`` before training when the model could not be saved at ``output``."""
+    from splitinfer.converters._paths import check_writable
+
+    check_writable("--output", output, "student.keras")
     if output.suffix != ".keras":
         raise InvalidInputError(f"--output {output}: end the name in .keras (e.g. student.keras)")
-    if output.is_dir():
-        raise InvalidInputError(f"--output {output} is a folder; give a file name such as student.keras")
-    parent = output.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise InvalidInputError(f"--output {output}: {parent} is a file, not a folder")
 
 
 def rank_targets(scores: np.ndarray) -> np.ndarray:

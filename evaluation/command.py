@@ -90,7 +90,8 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
         raise InvalidInputError(f"no {options.split} cases in the data; try --split all or another --data")
     if options.format == "essay" and eval_data.essay_prose(options.data) is None:
         print(
-            f"eval: no NQ file at {eval_data.default_data('essay')} for the essays' prose; they use "
+            f"splitinfer eval: warning: no NQ file at {eval_data.default_data('essay')} for the essays' "
+            "prose; they use "
             "pseudo-sentences (pass --data nq-open-train.jsonl.gz for Wikipedia prose)",
             file=sys.stderr,
         )
