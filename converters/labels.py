@@ -99,11 +99,7 @@ def iter_labels(path: str | Path) -> tuple[dict[str, Any], Iterator[LabelRecord]
         header = json.loads(first)
     except StopIteration:
         with path.open("rb") as stream:
-            head = stream.read(16)
-        if head and not head.startswith(b'{"_meta"'):
-            raise InvalidInputError(
-                f"{path}: not a labels file (no header line); make one with 'splitinfer distill label'"
-            ) from None
+            _check_head(path, stream.read(16))
         raise InvalidInputError(f"{path}: the labels file is empty") from None
     except json.JSONDecodeError as err:
         raise InvalidInputError(f"{path}:1: not valid JSON ({err.msg})") from None
@@ -234,9 +230,17 @@ def _started(path: Path) -> bool:
             head += more
     if b"\n" in head:
         return True
-    if head and not head.startswith(b'{"_meta"'):
-        raise InvalidInputError(f"{path}: not a labels file (no header line); write to a new --output")
+    _check_head(path, head)
     return False
+
+
+def _check_head(path: Path, head: bytes) -> None:
+    """``InvalidInputError`` unless ``head``, the start of a file with no whole line yet, is
+    empty or the start of a labels header (a write cut inside the header)."""
+    if head and not head.startswith(b'{"_meta"'):
+        raise InvalidInputError(
+            f"{path}: not a labels file (no header line); make one with 'splitinfer distill label'"
+        )
 
 
 # Teacher settings that change how fast it runs, not the scores it gives.
