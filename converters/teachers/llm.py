@@ -145,11 +145,14 @@ class LLMTeacher:
                 self._usage["requests"] += 1
                 response = await client.post(self.url, json=body)
             except httpx.TransportError as err:
-                problem = f"cannot reach {self.url} ({type(err).__name__})"
+                problem, unreachable = f"cannot reach {self.url} ({type(err).__name__})", True
             else:
                 if response.status_code == 200:
                     return self._content(response)
-                problem = f"{self.url} answered HTTP {response.status_code}: {response.text[:200]}"
+                problem, unreachable = (
+                    f"{self.url} answered HTTP {response.status_code}: {response.text[:200]}",
+                    False,
+                )
                 if response.status_code in _FATAL_STATUS:
                     raise EndpointError(f"{problem} (check --endpoint, --model and the API key)")
                 if response.status_code not in _RETRY_STATUS:
@@ -158,9 +161,9 @@ class LLMTeacher:
             if attempt < self.max_retries:
                 self._usage["retries"] += 1
                 await asyncio.sleep(delay)
-        if problem.startswith("cannot reach"):
-            raise EndpointError(f"{problem}; gave up after {self.max_retries + 1} attempts")
-        raise SplitinferError(f"{problem}; gave up after {self.max_retries + 1} attempts")
+        # Unreachable through every retry: the endpoint, not this case, is what fails.
+        error = EndpointError if unreachable else SplitinferError
+        raise error(f"{problem}; gave up after {self.max_retries + 1} attempts")
 
     def _content(self, response: Any) -> str:
         try:
