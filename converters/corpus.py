@@ -131,7 +131,7 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def _field(record: dict[str, Any], name: str, kind: type, where: str) -> Any:
     value = record.get(name)
-    if value is None:
+    if name not in record:
         present = ", ".join(sorted(k for k in record if not k.startswith("_"))) or "none"
         raise InvalidInputError(f"{where}: no field '{name}' (the line has: {present}); is --format right?")
     if not isinstance(value, kind):

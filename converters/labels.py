@@ -247,12 +247,15 @@ def _check_head(path: Path, head: bytes) -> None:
 SPEED_SETTINGS = frozenset({"threads"})
 
 
+def settings_differ(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The teacher settings, speed aside (``SPEED_SETTINGS``), on which two labellings differ."""
+    return sorted(k for k in {*old, *new} - SPEED_SETTINGS if old.get(k) != new.get(k))
+
+
 def _check_resumable(old: dict[str, Any], new: dict[str, Any], path: Path) -> None:
     for key in RESUME_KEYS:
         if key == "settings" and isinstance(old.get(key), dict) and isinstance(new.get(key), dict):
-            differ = sorted(
-                k for k in {*old[key], *new[key]} - SPEED_SETTINGS if old[key].get(k) != new[key].get(k)
-            )
+            differ = settings_differ(old[key], new[key])
             if differ:
                 changes = ", ".join(f"{k}: {old[key].get(k)!r} then, {new[key].get(k)!r} now" for k in differ)
                 _refuse(path, f"teacher settings ({changes})")

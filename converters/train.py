@@ -436,15 +436,13 @@ def teacher_of(metas: list[dict[str, Any]]) -> dict[str, Any]:
         raise InvalidInputError(
             f"the labels files come from different teachers ({', '.join(distinct)}); train on one"
         )
-    from splitinfer.converters.labels import SPEED_SETTINGS
+    from splitinfer.converters.labels import settings_differ
 
-    scored = {
-        json.dumps({k: v for k, v in s.items() if k not in SPEED_SETTINGS}, sort_keys=True) for _, s in names
-    }
-    if len(scored) > 1:
+    differ = sorted({k for _, s in names[1:] for k in settings_differ(names[0][1], s)})
+    if differ:
         raise InvalidInputError(
-            f"the labels files come from one teacher ({distinct[0]}) with different settings; train on "
-            "files labelled alike (their headers' settings differ)"
+            f"the labels files come from one teacher ({distinct[0]}) with different settings "
+            f"({', '.join(differ)}); train on files labelled alike"
         )
     name, settings = names[0] if names else ("unknown", {})
     return {"name": name, "settings": settings}

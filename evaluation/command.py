@@ -91,8 +91,7 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
     if options.format == "essay" and eval_data.essay_prose(options.data) is None:
         print(
             f"splitinfer eval: warning: no NQ file at {eval_data.default_data('essay')} for the essays' "
-            "prose; they use "
-            "pseudo-sentences (pass --data nq-open-train.jsonl.gz for Wikipedia prose)",
+            "prose; they use pseudo-sentences (pass --data nq-open-train.jsonl.gz for Wikipedia prose)",
             file=sys.stderr,
         )
     condenser = load_condenser(options.model) if "student" in names else None
@@ -184,12 +183,12 @@ def _config_block(
     n: int,
     condenser: Any,
 ) -> dict[str, Any]:
-    data = options.data
-    if data is None and eval_data.default_data(options.format) is not None:
-        data = str(eval_data.default_data(options.format))
-    if options.format == "essay":
+    if options.format == "essay":  # the prose file actually read, if any
         prose = eval_data.essay_prose(options.data)
         data = str(prose) if prose is not None else None
+    else:
+        default = eval_data.default_data(options.format)
+        data = options.data if options.data is not None or default is None else str(default)
     block: dict[str, Any] = {
         "format": options.format,
         "data": data,
