@@ -2,7 +2,8 @@
 
 Needs the [convert] extra (TensorFlow). Exit codes: 0 every gate passed and the bundle is written;
 1 a gate failed (the --report JSON says which; nothing is written); 2 bad input (missing or corrupt
-model, bad flag or data file; nothing is written).
+model, bad flag or data file; nothing is written); 3 an internal error (a bug: the traceback is
+printed; nothing is written).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import NoReturn
@@ -34,6 +35,11 @@ _EXTRA_OF_MODULE = {
     "prometheus_client": "server",
     "httpx": "server",
 }
+
+
+# Exit code of an unexpected exception. 1 and 2 keep their meanings (a failed check such as a
+# gate; bad input), so a release pipeline can tell a crash from a rejected model.
+INTERNAL_ERROR = 3
 
 
 def _version() -> str:
@@ -64,7 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMANDS:
         importlib.import_module(f"splitinfer.cli.{name}").register(subparsers)
+    _remember_parsers(parser)
     return parser
+
+
+def _remember_parsers(parser: argparse.ArgumentParser) -> None:
+    """Give every (sub)command's namespace its own parser, so an error names the command typed:
+    argparse reports unrecognized arguments from the top-level parser."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                sub.set_defaults(usage_parser=sub)
+                _remember_parsers(sub)
 
 
 def _missing_extra_hint(err: ModuleNotFoundError) -> str:
@@ -79,7 +96,9 @@ def _missing_extra_hint(err: ModuleNotFoundError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        getattr(args, "usage_parser", parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command is None:
         parser.print_help()
         return 2
@@ -96,6 +115,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as err:  # a bug, not bad input: exit 3, so a pipeline never reads it as a failed gate
+        traceback.print_exc()
+        print(
+            f"splitinfer {args.command}: internal error: {type(err).__name__}: {err} "
+            "(a bug in splitinfer, not in your input; please report it with the traceback above)",
+            file=sys.stderr,
+        )
+        return INTERNAL_ERROR
     return int(code or 0)
 
 

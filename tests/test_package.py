@@ -71,6 +71,12 @@ def test_an_unknown_subcommand_exits_2_with_a_usage_line_and_no_traceback() -> N
         (("convert", "m.keras", "-o", "b.tflite", "--mode", "int4"), "splitinfer convert"),
         (("distill", "label", "--format", "nq"), "splitinfer distill label"),
         (("eval", "--limit", "many"), "splitinfer eval"),
+        # argparse reports unknown options from the top parser; the message still names the command
+        (("condense", "--frob"), "splitinfer condense"),
+        (
+            ("distill", "train", "--labels", "l.jsonl", "-o", "s.keras", "--frob", "1"),
+            "splitinfer distill train",
+        ),
     ],
 )
 def test_a_usage_error_is_one_line_naming_the_command_and_its_help(argv: tuple[str, ...], prog: str) -> None:
@@ -78,6 +84,26 @@ def test_a_usage_error_is_one_line_naming_the_command_and_its_help(argv: tuple[s
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"{prog}: error: ")
     assert f"(see '{prog} --help')" in result.stderr
+
+
+def test_a_bug_exits_3_with_its_traceback_not_1_like_a_failed_gate(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import splitinfer.cli.condense
+    from splitinfer.cli.main import INTERNAL_ERROR, main
+
+    def broken(args: object) -> int:
+        raise KeyError("lost")
+
+    monkeypatch.setattr(splitinfer.cli.condense, "run", broken)
+    assert main(["condense"]) == INTERNAL_ERROR == 3
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "in broken" in err
+    assert (
+        err.rstrip()
+        .splitlines()[-1]
+        .startswith("splitinfer condense: internal error: KeyError: 'lost' (a bug")
+    )
 
 
 def test_no_subcommand_prints_help_and_exits_2() -> None:
