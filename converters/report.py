@@ -82,7 +82,11 @@ def _training_lines(training: dict[str, Any]) -> list[str]:
         return []
     shifted = "; windows also cut half a window later" if training.get("shifted_windows") else ""
     epochs = ""
-    if training.get("epochs_run"):
+    members = training.get("members") or []
+    if members:
+        kept = ", ".join(f"seed {m['seed']}: epoch {m.get('best_epoch', m['epochs_run'])}" for m in members)
+        epochs = f"; {len(members)} members trained alone, best epochs kept ({kept}; early stopping on the validation prompts)"
+    elif training.get("epochs_run"):
         best = f"epoch {training['best_epoch']} of " if training.get("best_epoch") else ""
         epochs = f", {best}{training['epochs_run']} run kept (early stopping on the validation prompts)"
     return [

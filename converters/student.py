@@ -48,7 +48,7 @@ convert) and no Flex ops.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -76,6 +76,7 @@ class StudentConfig:
     embed_init: str = "minilm"  # "minilm": PCA of the teacher's word embeddings; "random"
     train_embeddings: bool = False
     attention_heads: int = 0  # > 0: a self-attention block over the window after the convolutions
+    members: int = 1  # > 1: that many scorers over the one embedding, their scores averaged
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -255,26 +256,53 @@ def pretrained_embeddings(dim: int, vocab_size: int = 30522) -> np.ndarray:
 
 
 def build_student(config: StudentConfig | None = None) -> keras.Model:
-    """The untrained student for ``config`` (defaults: the bundled condenser's shape)."""
+    """The untrained student for ``config`` (defaults: the bundled condenser's shape).
+
+    With ``config.members`` > 1, that many scorers (question features, convolutions, head) share
+    the one frozen embedding and the output is the mean of their scores (``merge_members``
+    fills them from students trained alone)."""
     config = config or StudentConfig()
     context_ids = keras.Input((config.max_seq_len,), dtype="int32", name="context_ids")
     question_ids = keras.Input((config.max_question_len,), dtype="int32", name="question_ids")
     context_emb, question_emb = JointEmbedding(config.vocab_size, config.embed_dim, name="embedding")(
         [context_ids, question_ids]
     )
-    vectors, scalars = QuestionFeatures(config.vocab_size, name="question_features")(
+    embedded = (context_ids, question_ids, context_emb, question_emb)
+    if config.members == 1:
+        scores = _scorer(config, embedded, "")
+    else:
+        members = [_scorer(config, embedded, member_prefix(k)) for k in range(config.members)]
+        scores = layers.Average(name="mean_of_members")(members)
+    model = keras.Model([context_ids, question_ids], scores, name="student")
+    embedding = model.get_layer("embedding")
+    if config.embed_init == "minilm":
+        embedding.embeddings.assign(pretrained_embeddings(config.embed_dim, config.vocab_size))
+    embedding.trainable = config.train_embeddings
+    return model
+
+
+def member_prefix(k: int) -> str:
+    """The prefix of member ``k``'s layer names in a student of several members."""
+    return f"member{k}_"
+
+
+def _scorer(config: StudentConfig, embedded: tuple[Any, Any, Any, Any], prefix: str) -> Any:
+    """One scorer over the shared embedding: question features, convolutions, a sigmoid head;
+    its layers are named ``prefix + name``."""
+    context_ids, question_ids, context_emb, question_emb = embedded
+    vectors, scalars = QuestionFeatures(config.vocab_size, name=f"{prefix}question_features")(
         [context_ids, question_ids, context_emb, question_emb]
     )
     # How densely the question shows up around each token, at several scales (phrase, sentence,
     # paragraph): the teacher ranks whole segments, so the student needs region-level signal.
     pooled = [
-        layers.AveragePooling1D(size, strides=1, padding="same", name=f"region_{size}")(scalars)
+        layers.AveragePooling1D(size, strides=1, padding="same", name=f"{prefix}region_{size}")(scalars)
         for size in config.pool_sizes
     ]
-    x = layers.Concatenate(name="token_features")([context_emb, vectors, scalars, *pooled])
+    x = layers.Concatenate(name=f"{prefix}token_features")([context_emb, vectors, scalars, *pooled])
     if config.layer_norm:
-        x = layers.LayerNormalization(name="features_norm")(x)
-    x = layers.Conv1D(config.channels, 1, activation="relu", name="project")(x)
+        x = layers.LayerNormalization(name=f"{prefix}features_norm")(x)
+    x = layers.Conv1D(config.channels, 1, activation="relu", name=f"{prefix}project")(x)
     for i, dilation in enumerate(config.dilations):
         y = layers.Conv1D(
             config.channels,
@@ -282,25 +310,37 @@ def build_student(config: StudentConfig | None = None) -> keras.Model:
             dilation_rate=dilation,
             padding="same",
             activation="relu",
-            name=f"conv_{i}_d{dilation}",
+            name=f"{prefix}conv_{i}_d{dilation}",
         )(x)
         if config.dropout:
-            y = layers.Dropout(config.dropout, name=f"dropout_{i}")(y)
-        x = layers.Add(name=f"residual_{i}")([x, y])
+            y = layers.Dropout(config.dropout, name=f"{prefix}dropout_{i}")(y)
+        x = layers.Add(name=f"{prefix}residual_{i}")([x, y])
         if config.layer_norm:  # keeps a deep residual stack from blowing up at initialisation
-            x = layers.LayerNormalization(name=f"norm_{i}")(x)
+            x = layers.LayerNormalization(name=f"{prefix}norm_{i}")(x)
     if config.attention_heads:
-        x = WindowAttention(config.attention_heads, 4, config.dropout, name="window_attention")(
+        x = WindowAttention(config.attention_heads, 4, config.dropout, name=f"{prefix}window_attention")(
             [x, context_ids]
         )
-    logits = layers.Conv1D(1, 1, name="head")(x)
-    scores = layers.Activation("sigmoid", name="sigmoid")(layers.Reshape((config.max_seq_len,))(logits))
-    model = keras.Model([context_ids, question_ids], scores, name="student")
-    embedding = model.get_layer("embedding")
-    if config.embed_init == "minilm":
-        embedding.embeddings.assign(pretrained_embeddings(config.embed_dim, config.vocab_size))
-    embedding.trainable = config.train_embeddings
-    return model
+    logits = layers.Conv1D(1, 1, name=f"{prefix}head")(x)
+    return layers.Activation("sigmoid", name=f"{prefix}sigmoid")(
+        layers.Reshape((config.max_seq_len,), name=f"{prefix}reshape")(logits)
+    )
+
+
+def merge_members(models: list[keras.Model], config: StudentConfig) -> keras.Model:
+    """One student of ``len(models)`` members whose scorers are ``models``' (single-member
+    students of ``config``'s shape, trained alone). Their frozen embeddings must be the same
+    table: the merged student keeps one copy, so the bundle grows by the scorers alone."""
+    merged = build_student(replace(config, members=len(models)))
+    table = merged.get_layer("embedding").embeddings.numpy()
+    for k, model in enumerate(models):
+        embedding = model.get_layer("embedding")
+        if embedding.trainable or not np.array_equal(embedding.embeddings.numpy(), table):
+            raise ValueError(f"member {k}'s embedding is not the shared frozen table; it cannot be merged")
+        for layer in model.layers:
+            if layer.weights and layer.name != "embedding":
+                merged.get_layer(member_prefix(k) + layer.name).set_weights(layer.get_weights())
+    return merged
 
 
 def describe(model: keras.Model, config: StudentConfig) -> dict[str, Any]:
@@ -313,7 +353,8 @@ def describe(model: keras.Model, config: StudentConfig) -> dict[str, Any]:
         f"{len(config.dilations)} residual Conv1D({config.channels}, k={config.kernel_size}) with dilations "
         f"{list(config.dilations)} (receptive field {config.receptive_field} tokens), "
         f"{f'{config.attention_heads}-head self-attention over the window, ' if config.attention_heads else ''}"
-        f"sigmoid head; "
+        f"sigmoid head"
+        f"{f'; {config.members} such scorers trained alone (seeds apart), their scores averaged' if config.members > 1 else ''}; "
         f"{model.count_params():,} parameters"
     )
     return {"summary": summary, "config": config.to_dict(), "parameters": int(model.count_params())}

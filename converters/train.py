@@ -80,6 +80,7 @@ class TrainOptions:
     target_rates: tuple[float, ...] = (0.1, 0.2, 0.33, 0.5)
     shifted_windows: bool = True
     attention_heads: int = 0
+    members: int = 1
     embed_init: str = "minilm"
     train_embeddings: bool = False
     model_version: str | None = None
@@ -171,6 +172,13 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
         default=d.attention_heads,
         help="add a self-attention block over the window with this many heads (default 0: none)",
     )
+    add(
+        "--members",
+        type=int,
+        default=d.members,
+        help="train this many students, with seeds --seed, --seed + 1, ..., and average their scores "
+        "in one model over one embedding (each member costs about one student's latency)",
+    )
     add("--no-layer-norm", action="store_true", help="no layer normalisation in the conv stack")
     add(
         "--embed-init",
@@ -205,6 +213,7 @@ def run_train(args: argparse.Namespace) -> int:
         pool_sizes=_number_list(args.pool_sizes, "--pool-sizes"),
         dropout=args.dropout,
         attention_heads=args.attention_heads,
+        members=args.members,
         layer_norm=not args.no_layer_norm,
         embed_init=args.embed_init,
         train_embeddings=args.train_embeddings,
@@ -243,6 +252,7 @@ def check_options(options: TrainOptions) -> None:
         "--max-question-len": options.max_question_len,
         "--embed-dim": options.embed_dim,
         "--channels": options.channels,
+        "--members": options.members,
     }.items():
         if value < 1:
             raise InvalidInputError(f"{name} must be >= 1, got {value}")
@@ -264,6 +274,10 @@ def check_options(options: TrainOptions) -> None:
         raise InvalidInputError(f"--learning-rate must be > 0, got {options.learning_rate}")
     if options.attention_heads < 0:
         raise InvalidInputError(f"--attention-heads must be >= 0 (0: none), got {options.attention_heads}")
+    if options.members > 1 and (options.train_embeddings or options.embed_init != "minilm"):
+        raise InvalidInputError(
+            "--members > 1 shares one frozen MiniLM embedding; drop --train-embeddings and --embed-init random"
+        )
     check_output(options.output)
 
 
@@ -479,7 +493,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
         options.target_rates,
         options.shifted_windows,
     )
-    model, history = _fit(options, x_ctx, x_q, y, val)
+    model, history = _fit_members(options, x_ctx, x_q, y, val)
     summary = {
         "model_version": options.model_version,
         "teacher": teacher,
@@ -522,9 +536,30 @@ def _config(options: TrainOptions) -> Any:
         layer_norm=options.layer_norm,
         dropout=options.dropout,
         attention_heads=options.attention_heads,
+        members=options.members,
         embed_init=options.embed_init,
         train_embeddings=options.train_embeddings,
     )
+
+
+def _fit_members(
+    options: TrainOptions, x_ctx: np.ndarray, x_q: np.ndarray, y: np.ndarray, val: list[Any]
+) -> tuple[Any, dict[str, Any]]:
+    """The trained student and its training history. With ``members`` > 1, each member is a
+    student of its own trained alone with seed ``seed + k``, then all are merged into one model."""
+    if options.members == 1:
+        return _fit(options, x_ctx, x_q, y, val)
+    from splitinfer.converters.student import merge_members
+
+    models, histories = [], []
+    for k in range(options.members):
+        if options.verbose:
+            print(f"member {k + 1} of {options.members} (seed {options.seed + k})", flush=True)
+        model, history = _fit(replace(options, seed=options.seed + k, members=1), x_ctx, x_q, y, val)
+        models.append(model)
+        histories.append({"seed": options.seed + k, **history})
+    merged = merge_members(models, _config(replace(options, members=1)))
+    return merged, {"epochs_run": max(h["epochs_run"] for h in histories), "members": histories}
 
 
 def _fit(

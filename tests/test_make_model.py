@@ -23,3 +23,21 @@ def test_the_model_card_in_the_docs_is_the_one_the_bundled_condenser_carries() -
 
     docs = Path(__file__).resolve().parents[1] / "docs" / "model_card.md"
     assert docs.read_bytes() == read_bundle(DEFAULT_BUNDLE).files[CARD_NAME]
+
+
+def test_the_model_card_names_each_member_s_seed_and_kept_epoch() -> None:
+    from splitinfer.converters.report import _training_lines
+
+    one = {"target": "rank", "loss": "bce", "epochs_run": 6, "best_epoch": 4}
+    assert "epoch 4 of 6 run kept" in _training_lines(one)[0]
+    members = {
+        "target": "rank",
+        "loss": "bce",
+        "epochs_run": 7,
+        "members": [
+            {"seed": 0, "epochs_run": 6, "best_epoch": 4},
+            {"seed": 1, "epochs_run": 7, "best_epoch": 5},
+        ],
+    }
+    line = _training_lines(members)[0]
+    assert "2 members trained alone" in line and "seed 0: epoch 4, seed 1: epoch 5" in line

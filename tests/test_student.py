@@ -4,6 +4,7 @@ device cuts them, held-out prompts never trained on, determinism."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -275,6 +276,41 @@ def test_distill_train_is_deterministic_for_a_seed(tmp_path: Path, trained: tupl
     a = keras.saving.load_model(first, compile=False).get_weights()
     b = keras.saving.load_model(again, compile=False).get_weights()
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_members_are_students_trained_alone_averaged_over_one_embedding(
+    tmp_path: Path, trained: tuple[Path, Path]
+) -> None:
+    import keras
+
+    from splitinfer.converters.convert import convert, frozen_function, load_source
+    from splitinfer.converters.gates import builtin_ops
+
+    first, labels = trained
+    second = tmp_path / "seed1.keras"
+    train(tiny_options(labels, second, seed=1))
+    merged = tmp_path / "members.keras"
+    summary = train(replace(tiny_options(labels, merged, seed=0), members=2))
+    assert [m["seed"] for m in summary["members"]] == [0, 1]
+    assert summary["architecture"]["config"]["members"] == 2
+
+    rng = np.random.default_rng(4)
+    inputs = {
+        "context_ids": rng.integers(1000, 30000, (3, 64)).astype(np.int32),
+        "question_ids": np.pad(rng.integers(1000, 30000, (3, 5)), ((0, 0), (0, 11))).astype(np.int32),
+    }
+
+    def scores(path: Path) -> np.ndarray:
+        return keras_numpy(keras.saving.load_model(path, compile=False)(inputs))
+
+    alone = [scores(path) for path in (first, second)]
+    both = scores(merged)
+    assert not np.allclose(alone[0], alone[1])  # two seeds, two different scorers
+    assert np.allclose(both, (alone[0] + alone[1]) / 2, atol=1e-6)
+
+    one, two = (convert(frozen_function(load_source(path)), "float32") for path in (first, merged))
+    assert builtin_ops(two).passed
+    assert len(two) < 1.2 * len(one)  # the embedding table is stored once
 
 
 def test_distill_train_on_a_missing_labels_file_exits_2_with_the_fix(
