@@ -57,6 +57,9 @@ def test_bench_condenser_reports_every_figure_and_caches_the_reference(
     assert result["speedup"] == pytest.approx(
         result["reference_p50_ms"] / result["model_p50_ms_paired"], rel=0.01
     )
+    assert result["condense_speedup"] == pytest.approx(
+        result["reference_condense_2000w_p50_ms"] / result["condense_2000w_p50_ms_paired"], rel=0.05
+    )
     assert result["model_p50_ms"] <= result["model_p99_ms"]
     cached = list((tmp_path / "cache").glob("reference-tinybert4-dynamic-*.tflite"))
     assert len(cached) == 1
