@@ -102,23 +102,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    prog = getattr(args, "usage_parser", parser).prog  # e.g. "splitinfer distill train"
     try:
         code = args.func(args)
     except SplitinferError as err:
-        print(f"splitinfer {args.command}: error: {err}", file=sys.stderr)
+        print(f"{prog}: error: {err}", file=sys.stderr)
         return err.exit_code
     except ModuleNotFoundError as err:
-        print(f"splitinfer {args.command}: error: {_missing_extra_hint(err)}", file=sys.stderr)
+        print(f"{prog}: error: {_missing_extra_hint(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"splitinfer {args.command}: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
     except Exception as err:  # a bug, not bad input: exit 3, so a pipeline never reads it as a failed gate
         traceback.print_exc()
         print(
-            f"splitinfer {args.command}: internal error: {type(err).__name__}: {err} "
+            f"{prog}: internal error: {type(err).__name__}: {err} "
             "(a bug in splitinfer, not in your input; please report it with the traceback above)",
             file=sys.stderr,
         )

@@ -86,6 +86,14 @@ def test_a_usage_error_is_one_line_naming_the_command_and_its_help(argv: tuple[s
     assert f"(see '{prog} --help')" in result.stderr
 
 
+def test_an_error_of_a_nested_command_names_the_whole_command(tmp_path: Path) -> None:
+    result = _splitinfer(
+        "distill", "train", "--labels", str(tmp_path / "nope.jsonl"), "-o", str(tmp_path / "s.keras")
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("splitinfer distill train: error: ") and result.stderr.count("\n") == 1
+
+
 def test_a_bug_exits_3_with_its_traceback_not_1_like_a_failed_gate(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
