@@ -95,6 +95,7 @@ def tiny_options(labels: Path, output: Path, seed: int = 0, epochs: int = 3):
         channels=8,
         dilations=(1, 2),
         pool_sizes=(5,),
+        members=1,
         verbose=0,
     )
 
