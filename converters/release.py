@@ -46,7 +46,7 @@ from splitinfer.converters.windows import (
     read_label_records,
     score_prompt,
 )
-from splitinfer.sdk._bundle import build_bundle, write_bundle
+from splitinfer.sdk._bundle import atomic_write, build_bundle
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 from splitinfer.sdk._selection import SelectionWeights
 from splitinfer.sdk._tokenizer import WordPieceTokenizer
@@ -341,7 +341,9 @@ def _release(options: ConvertOptions, report: dict[str, Any]) -> Outcome:
         failed = [f"{m}: {g.name}" for m, c in candidates.items() for g in c["gates"] if not g.passed]
         report["failed_gates"] = failed
         # auto: the gates of the candidate that came closest (fewest failed, then by preference).
-        closest = min(modes, key=lambda m: (sum(not g.passed for g in candidates[m]["gates"]), _rank(m)))
+        closest = min(
+            modes, key=lambda m: (sum(not g.passed for g in candidates[m]["gates"]), AUTO_PREFERENCE.index(m))
+        )
         report["gates"] = [g.to_dict() for g in candidates[closest]["gates"]]
         report["gates_of"] = closest
         return Outcome(
@@ -352,13 +354,7 @@ def _release(options: ConvertOptions, report: dict[str, Any]) -> Outcome:
         )
     cand = candidates[chosen]
     try:
-        write_bundle(
-            options.output,
-            cand["model"],
-            vocab,
-            cand["manifest"],
-            {CARD_NAME: model_card(cand["manifest"]).encode()},
-        )
+        atomic_write(options.output, cand["bundle"])  # the very bytes the gates measured
     except OSError as err:
         raise InvalidInputError(
             f"--output {options.output}: cannot write it ({err.strerror or err})"
@@ -374,10 +370,6 @@ def _release(options: ConvertOptions, report: dict[str, Any]) -> Outcome:
         agreement_vs_teacher=cand["manifest"]["agreement_vs_teacher"],
     )
     return Outcome(0, report, f"wrote {options.output} ({chosen}, {len(cand['bundle'])} bytes)")
-
-
-def _rank(mode: str) -> int:
-    return AUTO_PREFERENCE.index(mode) if mode in AUTO_PREFERENCE else len(AUTO_PREFERENCE)
 
 
 def _gate_line(mode: str, gate: G.Gate) -> str:

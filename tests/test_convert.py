@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -96,6 +97,7 @@ def test_the_report_gives_every_gate_s_value_and_threshold_and_the_exit_code(
     assert gates["latency"]["threshold"] == 3.0 and gates["latency"]["value"] > 0
     assert gates["parity"]["threshold"] == 0.99 and gates["parity"]["value"] >= 0.99
     assert report["bundle_bytes"] == bundle.stat().st_size
+    assert report["bundle_sha256"] == hashlib.sha256(bundle.read_bytes()).hexdigest()  # the gated bytes
     assert report["latency_ms"]["p50_ms"] > 0
 
 
