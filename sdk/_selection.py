@@ -20,10 +20,11 @@ answers kept moved by one case or less at every rate. Keeping, on top of that, t
 further 2.4 points of answers kept at rate 0.1 on the train cases.
 
 The bundled weights (sentence 0.6, document 0.2) were checked with ``minilm-cnn-1.2`` against a
-grid of 22 pairs (sentence 0 to 0.7, document 0 to 0.4) on 600 train and 302 held-out NQ cases: none beats them
-at rates 0.1 and 0.2 on both (train 87.7 / 96.7%, held-out 89.1 / 97.0%; the best held-out 0.1,
-89.4% at 0.5 / 0.3, keeps 96.0% at 0.2 and 87.3% of train cases at 0.1). Every held-out answer
-lost at rate 0.1 sits in a sentence the scores rank fourth or lower, which no blending fixes.
+grid of 22 pairs (sentence 0 to 0.7, document 0 to 0.4) on 600 train and 302 held-out NQ cases:
+none beats them at rates 0.1 and 0.2 on both (train 87.7 / 96.7%, held-out 89.1 / 97.0%; the best
+held-out 0.1, 89.4% at 0.5 / 0.3, keeps 96.0% at 0.2 and 87.3% of train cases at 0.1). Every
+held-out answer lost at rate 0.1 sits in a sentence the scores rank fourth or lower, which no
+blending fixes.
 """
 
 from __future__ import annotations
