@@ -1,0 +1,336 @@
+"""How much agreement with the teacher is within reach: ``python -m splitinfer.evaluation.ceiling``.
+
+The bundled condenser is distilled to agree with the ``minilm`` teacher: keep/drop F1 at the
+default rate on held-out prompts (``splitinfer.converters.agreement``, the number in the manifest
+and the model card). This puts that number beside the same F1 of *the teacher itself* run with a
+cheaper encoder in place of its all-MiniLM-L6-v2, on the same held-out cases. What the cheaper
+teachers reach shows how much of the teacher's choice a model of a given cost can reproduce.
+
+Variants (``--variants``, in the order given):
+
+- ``student``: the bundle's scores (``--model``, default the bundled condenser), computed as the
+  manifest's F1 computes them (the model over the device's windows, no smoothing);
+- ``int8``: the encoder's linear layers quantized to int8 (PyTorch dynamic quantization), what an
+  int8 deployment of the teacher itself would compute;
+- ``bfloat16``: the encoder in bfloat16;
+- ``layers:N``: the encoder's first N of its 6 transformer layers, then its usual mean pooling;
+- ``static``: each token's vector is the encoder's output for that token alone (``[CLS] t
+  [SEP]``, mean-pooled, once for the whole vocabulary: Model2Vec's recipe without its PCA), so a
+  segment's vector is the mean of its tokens' static vectors.
+
+Everything else of the teacher (segments, titles, lexical overlap, neighbours, the final mix) is
+unchanged, so a variant differs from the teacher by its encoder alone. Cases: the held-out split
+of ``nq`` (hard distractors, ``--limit``), and half as many ``essay``, ``kv`` and ``gsm8k`` cases
+(see ``splitinfer eval``). The teacher is run on every case first: about 1 s per case.
+
+Measured here with the defaults (40 NQ cases and 20 of each other source; F1 at rate 0.33; time
+per case on one core, the teacher's 1,029 ms):
+
+============  =====  =====  =====  ======  ==========
+variant       F1     nq     essay  gsm8k   ms / case
+============  =====  =====  =====  ======  ==========
+bfloat16      0.997  0.997  0.996  1.000   521
+int8          0.926  0.925  0.886  0.978   372
+layers:5      0.706  0.713  0.527  0.948   748
+layers:3      0.698  0.693  0.536  0.946   506
+layers:1      0.692  0.699  0.514  0.930   173
+static        0.697  0.704  0.514  0.933   15
+student 1.3   0.795  0.770  0.705  0.957   8.5
+============  =====  =====  =====  ======  ==========
+
+(kv: 1.000 for every variant; its keys and values are numbers, which every method keeps.) The
+teacher tells the sentences of ten related documents apart by small differences of MiniLM's
+cosine: its own int8 copy only just clears 0.90 (essays: 0.886), and every cheaper encoder tried
+falls to about 0.70, below the student. A student at 0.90 would have to reproduce MiniLM's
+sentence similarities about as closely as MiniLM quantized to int8 does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from splitinfer.sdk._errors import InvalidInputError
+
+SOURCES = ("nq", "essay", "kv", "gsm8k")
+LAYERS = 6  # all-MiniLM-L6-v2
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One row of the table: a name as given on the command line and what it is."""
+
+    name: str
+    layers: int | None = None  # for layers:N
+
+    @property
+    def description(self) -> str:
+        return {
+            "student": "the bundle's student",
+            "int8": "teacher, encoder int8 (dynamic quantization)",
+            "bfloat16": "teacher, encoder in bfloat16",
+            "static": "teacher, static token vectors of the encoder",
+        }.get(self.name, f"teacher, first {self.layers} of {LAYERS} encoder layers")
+
+
+def parse_variants(text: str) -> list[Variant]:
+    """``student,int8,layers:3`` -> variants; raises ``InvalidInputError`` naming a bad one."""
+    variants: list[Variant] = []
+    for item in (part.strip() for part in text.split(",")):
+        if item in ("student", "int8", "bfloat16", "static"):
+            variants.append(Variant(item))
+            continue
+        name, _, count = item.partition(":")
+        if name == "layers" and count.isdigit() and 1 <= int(count) <= LAYERS:
+            variants.append(Variant(item, layers=int(count)))
+            continue
+        raise InvalidInputError(
+            f"--variants: unknown variant {item!r}; use student, int8, bfloat16, static or "
+            f"layers:N with N from 1 to {LAYERS}"
+        )
+    if not variants:
+        raise InvalidInputError("--variants: name at least one variant")
+    return variants
+
+
+def load_cases(limit: int, data: str | None = None) -> list[Any]:
+    """Held-out cases: ``limit`` NQ (hard distractors) and ``limit // 2`` of each other source."""
+    from splitinfer.evaluation.data import load
+
+    other = max(1, limit // 2)
+    cases = load("nq", data, "hard", split="heldout", limit=limit)
+    cases += load("essay", data, split="heldout", limit=other)  # prose cut from the NQ file
+    cases += load("kv", None, split="heldout", limit=other)
+    cases += load("gsm8k", None, split="heldout", limit=other)
+    return cases
+
+
+def _static_vectors(teacher: Any, progress: bool) -> np.ndarray:
+    """The encoder's mean-pooled output for ``[CLS] t [SEP]``, for every vocabulary id ``t``."""
+    import torch
+    from tqdm import tqdm
+
+    from splitinfer.converters.teachers.minilm import CLS_ID, SEP_ID
+
+    model = teacher._encoder()
+    size = len(teacher.tokenizer.vocab)
+    out = np.zeros((size, model.config.hidden_size), dtype=np.float32)
+    step = 1024
+    for start in tqdm(range(0, size, step), desc="static vectors", unit="batch", disable=not progress):
+        ids = np.arange(start, min(size, start + step))
+        batch = np.stack([np.full(len(ids), CLS_ID), ids, np.full(len(ids), SEP_ID)], axis=1)
+        with torch.inference_mode():
+            hidden = model(input_ids=torch.from_numpy(batch))[0].numpy()
+        out[start : start + len(ids)] = hidden.mean(axis=1)
+    return out
+
+
+def make_teacher(variant: Variant, progress: bool = False) -> Any:
+    """A ``minilm`` teacher whose encoder is the variant's (``student`` is not a teacher)."""
+    import torch
+
+    from splitinfer.converters.teachers.minilm import MiniLMTeacher
+
+    teacher = MiniLMTeacher()
+    encoder = teacher._encoder()
+    if variant.name == "static":
+        vectors = _static_vectors(teacher, progress)
+
+        def encode(sequences: list[list[int]]) -> list[tuple[np.ndarray, np.ndarray]]:
+            out = []
+            for sequence in sequences:
+                tokens = vectors[np.asarray(sequence, dtype=np.int64)]
+                mean = tokens.mean(axis=0)
+                norm = float(np.linalg.norm(mean)) or 1.0
+                out.append((mean / norm, tokens / norm))
+            return out
+
+        teacher._encode = encode
+        return teacher
+    model = copy.deepcopy(encoder)
+    if variant.name == "int8":
+        # Deprecated in favour of torchao, which torch==2.13.0 does not bring; the pin keeps it working.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", (DeprecationWarning, UserWarning))
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    elif variant.name == "bfloat16":
+        model = _Float32Output(model.to(torch.bfloat16))
+    else:
+        model.encoder.layer = model.encoder.layer[: variant.layers]
+    teacher._model = model
+    return teacher
+
+
+class _Float32Output:
+    """Calls a bfloat16 encoder and hands its hidden states back as float32 (numpy has no bf16)."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def __call__(self, **inputs: Any) -> tuple[Any]:
+        return (self.model(**inputs)[0].float(),)
+
+
+def student_scores(prompts: Sequence[Any], model: str | None) -> list[np.ndarray]:
+    """The bundle's word scores of each prompt, as the manifest's agreement computes them."""
+    from splitinfer.converters.windows import score_prompts
+    from splitinfer.sdk._bundle import read_bundle
+    from splitinfer.sdk._condenser import DEFAULT_BUNDLE
+    from splitinfer.sdk._runner import ModelRunner
+
+    path = Path(model) if model else DEFAULT_BUNDLE
+    bundle = read_bundle(path)
+    runner = ModelRunner(bundle.model, bundle.manifest, str(path))
+
+    def scorer(context: np.ndarray, question: np.ndarray) -> np.ndarray:
+        return np.stack([runner.score(c, q) for c, q in zip(context, question, strict=True)])
+
+    return score_prompts(prompts, scorer, runner.max_seq_len)
+
+
+def measure(
+    cases: Sequence[Any],
+    variants: Sequence[Variant],
+    rate: float,
+    model: str | None = None,
+    progress: bool = False,
+    log: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """The teacher's scores of every case, then each variant's agreement with them."""
+    from tqdm import tqdm
+
+    from splitinfer.converters.agreement import teacher_agreement
+    from splitinfer.converters.teachers.minilm import MiniLMTeacher
+    from splitinfer.converters.windows import default_tokenizer, encode_prompt
+    from splitinfer.sdk._text import split_words
+
+    def run(teacher: Any, desc: str) -> tuple[list[np.ndarray], float]:
+        start = time.perf_counter()
+        scores = [
+            teacher.score(c.question, c.context)
+            for c in tqdm(cases, desc=desc, unit="case", disable=not progress)
+        ]
+        return scores, (time.perf_counter() - start) * 1000.0 / max(1, len(cases))
+
+    reference, reference_ms = run(MiniLMTeacher(), "teacher")
+    log(f"{'teacher':<10} F1 1.000 by definition  {reference_ms:>8.1f} ms/case  all-MiniLM-L6-v2, float32")
+    tokenizer = default_tokenizer()
+    prompts = [
+        encode_prompt(
+            tokenizer,
+            {
+                "id": case.id,
+                "source": case.id.split("-")[0],
+                "split": "heldout",
+                "words": split_words(case.context)[0],
+                "scores": scores,
+                "question": case.question,
+            },
+            64,
+        )
+        for case, scores in zip(cases, reference, strict=True)
+    ]
+    rows = []
+    for variant in variants:
+        if variant.name == "student":
+            start = time.perf_counter()
+            scores = student_scores(prompts, model)
+            ms = (time.perf_counter() - start) * 1000.0 / max(1, len(cases))
+        else:
+            scores, ms = run(make_teacher(variant, progress), variant.name)
+        agreement = teacher_agreement(prompts, scores, rate)
+        row = {
+            "variant": variant.name,
+            "description": variant.description,
+            "ms_per_case": round(ms, 1),
+            "f1": round(agreement["f1"], 4),
+            "f1_by_source": {s: round(v["f1"], 4) for s, v in agreement["by_source"].items()},
+        }
+        log(format_row(row))
+        rows.append(row)
+    return {
+        "rate": rate,
+        "cases": case_counts(cases),
+        "teacher_ms_per_case": round(reference_ms, 1),
+        "rows": rows,
+    }
+
+
+def case_counts(cases: Sequence[Any]) -> dict[str, int]:
+    return {s: sum(1 for c in cases if c.id.split("-")[0] == s) for s in SOURCES}
+
+
+def format_row(row: dict[str, Any]) -> str:
+    by_source = "  ".join(f"{s} {row['f1_by_source'][s]:.3f}" for s in SOURCES if s in row["f1_by_source"])
+    return f"{row['variant']:<10} F1 {row['f1']:.3f}  ({by_source})  {row['ms_per_case']:>8.1f} ms/case  {row['description']}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m splitinfer.evaluation.ceiling",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--variants",
+        default="student,int8,bfloat16,layers:1,layers:3,layers:5,static",
+        help="comma-separated, in order: student, int8, bfloat16, static, layers:N (default: %(default)s)",
+    )
+    parser.add_argument("--model", help="the student's bundle (default: the bundled condenser)")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=40,
+        help="held-out NQ cases; half as many of each other source (default: %(default)s)",
+    )
+    parser.add_argument("--data", help="the NQ file (default: $SPLITINFER_DATA or ../shared/data)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.33,
+        help="the rate F1 is measured at (default: %(default)s, the bundle's)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = parser.parse_args(argv)
+    prog = parser.prog
+    try:
+        variants = parse_variants(args.variants)
+        if args.limit < 1:
+            raise InvalidInputError(f"--limit must be at least 1, got {args.limit}")
+        if not 0.0 < args.rate <= 1.0:
+            raise InvalidInputError(f"--rate must be in (0, 1], got {args.rate}")
+        cases = load_cases(args.limit, args.data)
+    except InvalidInputError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2
+    progress = not args.json and sys.stderr.isatty()
+    if not args.json:
+        print(
+            f"keep/drop F1 against the minilm teacher at rate {args.rate:g}, held-out cases: "
+            + ", ".join(f"{s} {n}" for s, n in case_counts(cases).items()),
+            flush=True,
+        )
+    result = measure(
+        cases, variants, args.rate, args.model, progress, log=(lambda s: None) if args.json else _print
+    )
+    if args.json:
+        print(json.dumps(result, indent=2))
+    return 0
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

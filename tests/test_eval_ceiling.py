@@ -1,0 +1,67 @@
+"""The agreement ceiling: the minilm teacher with cheaper encoders, scored like the student."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from splitinfer.converters.teachers.minilm import MiniLMTeacher
+from splitinfer.evaluation import ceiling
+from splitinfer.evaluation.ceiling import Variant, make_teacher, measure, parse_variants
+from splitinfer.sdk._errors import InvalidInputError
+
+CONTEXT = "\n".join(
+    [
+        "Document [1](Title: Mount Everest) Mount Everest is the highest mountain above sea level. "
+        "It lies in the Himalayas on the border of Nepal and China.",
+        "Document [2](Title: Nobel Prize in Physics) The first Nobel Prize in Physics was awarded to "
+        "Wilhelm Conrad Röntgen of Germany. He received it for the discovery of X-rays.",
+        "Document [3](Title: Bread) Bread is a staple food prepared from a dough of flour and water, "
+        "usually by baking. It has been eaten throughout recorded history.",
+    ]
+)
+QUESTION = "who got the first nobel prize in physics"
+
+
+def test_variants_parse_in_order() -> None:
+    names = [v.name for v in parse_variants("student, int8,layers:3,static,bfloat16")]
+    assert names == ["student", "int8", "layers:3", "static", "bfloat16"]
+    assert parse_variants("layers:6")[0].layers == 6
+
+
+@pytest.mark.parametrize("bad", ["fp8", "layers:0", "layers:7", "layers:x", "layers", ""])
+def test_an_unknown_variant_is_named(bad: str) -> None:
+    with pytest.raises(InvalidInputError, match="--variants"):
+        parse_variants(bad)
+
+
+def test_bad_flags_exit_2_with_the_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    assert ceiling.main(["--variants", "layers:9"]) == 2
+    assert "layers:9" in capsys.readouterr().err
+    assert ceiling.main(["--limit", "0"]) == 2
+    assert "--limit" in capsys.readouterr().err
+
+
+def test_the_full_encoder_is_the_teacher_and_a_cut_one_is_not() -> None:
+    full = make_teacher(Variant("layers:6", layers=6)).score(QUESTION, CONTEXT)
+    reference = MiniLMTeacher().score(QUESTION, CONTEXT)
+    np.testing.assert_allclose(full, reference, atol=1e-6)
+    for variant in (Variant("layers:1", layers=1), Variant("int8")):
+        scores = make_teacher(variant).score(QUESTION, CONTEXT)
+        assert scores.shape == reference.shape
+        assert not np.allclose(scores, reference, atol=1e-4), variant.name
+
+
+def test_measure_scores_each_variant_against_the_teacher() -> None:
+    cases = [
+        SimpleNamespace(id="nq-a", question=QUESTION, context=CONTEXT),
+        SimpleNamespace(id="nq-b", question="where is mount everest", context=CONTEXT),
+    ]
+    result = measure(cases, [Variant("layers:6", layers=6), Variant("student")], 0.33)
+    assert result["cases"] == {"nq": 2, "essay": 0, "kv": 0, "gsm8k": 0}
+    full, student = result["rows"]
+    assert full["variant"] == "layers:6" and full["f1"] == 1.0 and full["f1_by_source"] == {"nq": 1.0}
+    assert student["variant"] == "student" and 0.0 < student["f1"] <= 1.0
+    assert student["ms_per_case"] > 0.0
