@@ -60,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from splitinfer.sdk._errors import InvalidInputError
+from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
 SOURCES = ("nq", "essay", "kv", "gsm8k")
 LAYERS = 6  # all-MiniLM-L6-v2
@@ -181,16 +181,20 @@ class _Float32Output:
         return (self.model(**inputs)[0].float(),)
 
 
-def student_scores(prompts: Sequence[Any], model: str | None) -> list[np.ndarray]:
-    """The bundle's word scores of each prompt, as the manifest's agreement computes them."""
-    from splitinfer.converters.windows import score_prompts
+def load_student(model: str | None) -> Any:
+    """A LiteRT runner of the bundle (``None``: the bundled condenser); ``BundleError`` if unusable."""
     from splitinfer.sdk._bundle import read_bundle
     from splitinfer.sdk._condenser import DEFAULT_BUNDLE
     from splitinfer.sdk._runner import ModelRunner
 
     path = Path(model) if model else DEFAULT_BUNDLE
     bundle = read_bundle(path)
-    runner = ModelRunner(bundle.model, bundle.manifest, str(path))
+    return ModelRunner(bundle.model, bundle.manifest, str(path))
+
+
+def student_scores(prompts: Sequence[Any], runner: Any) -> list[np.ndarray]:
+    """The bundle's word scores of each prompt, as the manifest's agreement computes them."""
+    from splitinfer.converters.windows import score_prompts
 
     def scorer(context: np.ndarray, question: np.ndarray) -> np.ndarray:
         return np.stack([runner.score(c, q) for c, q in zip(context, question, strict=True)])
@@ -202,11 +206,14 @@ def measure(
     cases: Sequence[Any],
     variants: Sequence[Variant],
     rate: float,
-    model: str | None = None,
+    student: Any = None,
     progress: bool = False,
     log: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
-    """The teacher's scores of every case, then each variant's agreement with them."""
+    """The teacher's scores of every case, then each variant's agreement with them.
+
+    ``student`` is the runner of :func:`load_student` (default: the bundled condenser's).
+    """
     from tqdm import tqdm
 
     from splitinfer.converters.agreement import teacher_agreement
@@ -244,7 +251,7 @@ def measure(
     for variant in variants:
         if variant.name == "student":
             start = time.perf_counter()
-            scores = student_scores(prompts, model)
+            scores = student_scores(prompts, student if student is not None else load_student(None))
             ms = (time.perf_counter() - start) * 1000.0 / max(1, len(cases))
         else:
             scores, ms = run(make_teacher(variant, progress), variant.name)
@@ -310,7 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not 0.0 < args.rate <= 1.0:
             raise InvalidInputError(f"--rate must be in (0, 1], got {args.rate}")
         cases = load_cases(args.limit, args.data)
-    except InvalidInputError as err:
+        student = load_student(args.model) if any(v.name == "student" for v in variants) else None
+    except SplitinferError as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
     progress = not args.json and sys.stderr.isatty()
@@ -321,7 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             flush=True,
         )
     result = measure(
-        cases, variants, args.rate, args.model, progress, log=(lambda s: None) if args.json else _print
+        cases, variants, args.rate, student, progress, log=(lambda s: None) if args.json else _print
     )
     if args.json:
         print(json.dumps(result, indent=2))

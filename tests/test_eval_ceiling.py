@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -44,6 +45,18 @@ def test_bad_flags_exit_2_with_the_reason(capsys: pytest.CaptureFixture[str]) ->
     assert "--limit" in capsys.readouterr().err
 
 
+def test_a_bundle_that_is_not_one_exits_2_before_the_teacher_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Cases that cost nothing to load, so only the bundle can fail.
+    monkeypatch.setattr(ceiling, "load_cases", lambda limit, data: [])
+    bad = tmp_path / "student.tflite"
+    bad.write_bytes(b"not a model at all")
+    assert ceiling.main(["--variants", "int8,student", "--model", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "student.tflite" in err and "Traceback" not in err
+
+
 def test_the_full_encoder_is_the_teacher_and_a_cut_one_is_not() -> None:
     full = make_teacher(Variant("layers:6", layers=6)).score(QUESTION, CONTEXT)
     reference = MiniLMTeacher().score(QUESTION, CONTEXT)
@@ -59,7 +72,8 @@ def test_measure_scores_each_variant_against_the_teacher() -> None:
         SimpleNamespace(id="nq-a", question=QUESTION, context=CONTEXT),
         SimpleNamespace(id="nq-b", question="where is mount everest", context=CONTEXT),
     ]
-    result = measure(cases, [Variant("layers:6", layers=6), Variant("student")], 0.33)
+    student = ceiling.load_student(None)
+    result = measure(cases, [Variant("layers:6", layers=6), Variant("student")], 0.33, student)
     assert result["cases"] == {"nq": 2, "essay": 0, "kv": 0, "gsm8k": 0}
     full, student = result["rows"]
     assert full["variant"] == "layers:6" and full["f1"] == 1.0 and full["f1_by_source"] == {"nq": 1.0}
