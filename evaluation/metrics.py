@@ -7,7 +7,9 @@
 - **Answer accuracy** (``--answer``): the same test applied to a model's answer: the answer
   contains a gold answer.
 - **Numbers kept**: the numbers of a reference text (the context, or for maths problems the
-  target problem) that are still in the condensed text, counted with multiplicity.
+  target problem) that are still in the condensed text, counted with multiplicity. The index of
+  a ``Document [n](Title: ...)`` header is not one of them: it numbers the layout, and the SDK
+  does not force it (``sdk._selection.forced_mask``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = frozenset(string.punctuation)
 # An integer or decimal with optional thousands separators; a sign or currency is not part of it.
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# "Document [3](Title:", the words sdk._segments.is_header_index recognises.
+_HEADER_INDEX = re.compile(r"(?<!\S)Document\s+\[\d+\]\(Title:(?!\S)")
 
 
 def normalize_answer(text: str) -> str:
@@ -43,8 +47,11 @@ def contains_answer(text: str, answers: Iterable[str]) -> bool:
 
 
 def numbers(text: str) -> Counter[str]:
-    """The numbers written in ``text`` with their counts; separators are kept ("1,000" != "1000")."""
-    return Counter(_NUMBER.findall(text))
+    """The numbers written in ``text`` with their counts; separators are kept ("1,000" != "1000").
+
+    Document header indices are left out (see the module doc).
+    """
+    return Counter(_NUMBER.findall(_HEADER_INDEX.sub("Document", text)))
 
 
 def numbers_kept(reference: str, condensed: str) -> tuple[int, int]:

@@ -42,8 +42,8 @@ RUNS: dict[str, dict[str, Any]] = {
         "answer_rates": "0.2",
         "file": "nq-open-train.jsonl.gz",
     },
-    # keep_digits forces every word with a digit (years, "[3](Title:" headers): at rate 0.1 that
-    # alone can exceed the budget, so the same cases are also measured without it.
+    # keep_digits forces every word with a digit (years, dates, amounts): at rate 0.1 that alone
+    # can exceed the budget, so the same cases are also measured without it.
     "nq-hard-no-digits": {
         "format": "nq",
         "distractors": "hard",

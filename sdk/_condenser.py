@@ -175,7 +175,8 @@ class Condenser:
         ``rate`` in (0, 1] is the fraction of tokens to keep; ``target_tokens`` a token budget
         instead; with neither, the bundle's ``default_rate``. Every word matching a ``force``
         entry (case-insensitive, edge punctuation ignored) and, with ``keep_digits``, every word
-        containing a digit is kept even past the budget. Empty or whitespace-only context gives
+        containing a digit (but the ``[n](Title:`` index of a ``Document [n](Title: ...)``
+        header) is kept even past the budget. Empty or whitespace-only context gives
         an empty text. Raises ``InvalidInputError`` for a non-str or over-long context
         (``MAX_INPUT_CHARS``), a rate outside (0, 1], or both rate and target_tokens.
         """

@@ -75,6 +75,15 @@ def _header_end(words: Sequence[str], start: int, end: int) -> int:
     return start
 
 
+def is_header_index(words: Sequence[str], i: int) -> bool:
+    """Whether ``words[i]`` is the ``[n](Title:`` of a ``Document [n](Title: ...)`` header.
+
+    The index numbers the documents of the multi-document layout; ``forced_mask`` does not force
+    it as a number (see there).
+    """
+    return 0 < i < len(words) and words[i - 1] == "Document" and _HEADER_SECOND.match(words[i]) is not None
+
+
 def _ends_sentence(word: str, following: str) -> bool:
     core = word.rstrip(_CLOSERS)
     if not core or core[-1] not in ".!?":

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from splitinfer.sdk._errors import InvalidInputError
-from splitinfer.sdk._segments import Segment
+from splitinfer.sdk._segments import Segment, is_header_index
 
 # Characters stripped from both ends of a word before it is compared with a forced word.
 _ASCII_DIGIT = re.compile("[0-9]")
@@ -187,16 +187,22 @@ def forced_mask(words: Sequence[str], force: Iterable[str] = (), keep_digits: bo
 
     A word is forced when it matches a ``force`` entry (both normalised by ``normalize_word``;
     an entry of several words forces each of them wherever it occurs), or, with
-    ``keep_digits``, when it contains an ASCII digit (numbers, dates, IDs, amounts).
+    ``keep_digits``, when it contains an ASCII digit (numbers, dates, IDs, amounts) and is not
+    the index of a ``Document [n](Title: ...)`` header (``is_header_index``). That index numbers
+    the documents of the layout and says nothing alone; forcing it kept a ``[3](Title:`` of every
+    document, dropped or not, which on held-out NQ contexts was half of all forced tokens and
+    filled a 0.1 budget by itself in 44% of them. A header is kept or dropped by its score like
+    any other words (``force=["[3](Title:"]`` still forces one).
     """
     wanted = {normalize_word(part) for entry in force for part in entry.split()}
     wanted.discard("")
-    has_digit = _ASCII_DIGIT.search if keep_digits else (lambda _word: None)
-    return np.fromiter(
-        (has_digit(word) is not None or (bool(wanted) and normalize_word(word) in wanted) for word in words),
-        dtype=bool,
-        count=len(words),
-    )
+
+    def forced(i: int, word: str) -> bool:
+        if keep_digits and _ASCII_DIGIT.search(word) is not None and not is_header_index(words, i):
+            return True
+        return bool(wanted) and normalize_word(word) in wanted
+
+    return np.fromiter((forced(i, w) for i, w in enumerate(words)), dtype=bool, count=len(words))
 
 
 def token_budget(total_tokens: int, rate: float | None = None, target_tokens: int | None = None) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from splitinfer.evaluation.metrics import (
@@ -54,6 +56,14 @@ def test_numbers_kept_counts_each_occurrence_once() -> None:
     assert numbers_kept(reference, "48 24 72") == (3, 4)
     assert numbers_kept(reference, "48 48 24 72") == (4, 4)
     assert numbers_kept(reference, "no digits") == (0, 4)
+
+
+def test_a_document_header_index_is_not_a_number_of_the_text() -> None:
+    text = "Document [3](Title: 2014 Rose Bowl) It was played on 1 January.\nDocument [10](Title: Bowl) x"
+    assert numbers(text) == Counter({"2014": 1, "1": 1})
+    assert numbers_kept(text, "2014 1") == (2, 2)
+    # Not a header: a bracketed number anywhere else is a number.
+    assert numbers("See [3](Title: here") == Counter({"3": 1})
 
 
 def test_numbers_kept_of_a_text_without_numbers_is_zero_of_zero() -> None:

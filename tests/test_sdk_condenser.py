@@ -72,6 +72,23 @@ def test_numbers_can_be_dropped_when_keep_digits_is_off(condenser: Condenser) ->
     assert without.condensed_tokens <= round(0.1 * without.original_tokens)
 
 
+def test_a_document_header_index_is_not_forced_but_the_numbers_of_the_documents_are(
+    condenser: Condenser,
+) -> None:
+    docs = [
+        f"Document [{i}](Title: {title}) {prose(60, seed=i)} It opened in {1900 + i}."
+        for i, title in enumerate(["Rhine", "Danube", "Seine", "Loire", "Elbe", "Oder"], start=1)
+    ]
+    result = condenser.condense("\n".join(docs), "When did the Elbe open?", rate=0.05)
+    kept = result.text.split()
+    for i in range(1, 7):
+        assert f"{1900 + i}." in kept
+    # Before, every "[n](Title:" was forced too: six of them, kept whatever their documents.
+    assert sum(word.endswith("](Title:") for word in kept) < 6
+    forced = condenser.condense("\n".join(docs), rate=0.05, force=["[3](Title:"]).text.split()
+    assert "[3](Title:" in forced
+
+
 def test_the_question_steers_what_is_kept(condenser: Condenser) -> None:
     text = prose(300, seed=1) + " The keeper fed the zebra daily . " + prose(300, seed=2)
     without = condenser.condense(text, rate=0.1, keep_digits=False)

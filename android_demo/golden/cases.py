@@ -292,6 +292,17 @@ def cases() -> list[dict[str, Any]]:
             question="Which river flows through Vienna?",
             rate=0.3,
         ),
+        # A header's index is not forced as a number; digits in its title and text still are,
+        # and so is an index that does not follow "Document" or that a force entry names.
+        c(
+            "header_indices_not_forced",
+            "Document [1](Title: 2014 Rose Bowl) The game was played on January 1, 2014.\n"
+            "Document [2](Title: Rose) A rose is a woody plant. See [2](Title: too.\n"
+            "Document [10](Title: Bowl) A bowl is a round dish.",
+            question="Who played in the 2014 Rose Bowl?",
+            rate=0.2,
+            force=["[10](Title:"],
+        ),
         c(
             "sentences_and_abbreviations",
             'Mr. Brown moved to the U.S. in May. He said "It is big." Then he left. J. R. wrote '

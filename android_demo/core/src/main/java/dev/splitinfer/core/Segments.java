@@ -131,6 +131,11 @@ public final class Segments {
     return start;
   }
 
+  /** Whether {@code words.get(i)} is the {@code [n](Title:} of a {@code Document [n](Title: ...)} header. */
+  static boolean isHeaderIndex(List<String> words, int i) {
+    return i > 0 && i < words.size() && words.get(i - 1).equals("Document") && isHeaderSecond(words.get(i));
+  }
+
   // Python's re.match(r"^\[\d+\]\(Title:$", word); a word has no newline for $ to skip.
   private static boolean isHeaderSecond(String word) {
     String tail = "](Title:";

@@ -188,7 +188,9 @@ public final class Selection {
   /**
    * Which words are always kept: a word that matches a {@code force} entry (both normalised by
    * {@link #normalizeWord}; an entry of several words forces each of them wherever it occurs),
-   * or, with {@code keepDigits}, a word that contains an ASCII digit.
+   * or, with {@code keepDigits}, a word that contains an ASCII digit and is not the index of a
+   * {@code Document [n](Title: ...)} header ({@link Segments#isHeaderIndex}): the index numbers
+   * the documents of the layout, and the header is kept or dropped by its score.
    */
   public static boolean[] forcedMask(List<String> words, List<String> force, boolean keepDigits) {
     Set<String> wanted = new HashSet<>();
@@ -201,7 +203,7 @@ public final class Selection {
     boolean[] mask = new boolean[words.size()];
     for (int i = 0; i < mask.length; i++) {
       String word = words.get(i);
-      mask[i] = (keepDigits && hasAsciiDigit(word))
+      mask[i] = (keepDigits && hasAsciiDigit(word) && !Segments.isHeaderIndex(words, i))
           || (!wanted.isEmpty() && wanted.contains(normalizeWord(word)));
     }
     return mask;
