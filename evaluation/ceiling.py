@@ -24,18 +24,18 @@ of ``nq`` (hard distractors, ``--limit``), and half as many ``essay``, ``kv`` an
 (see ``splitinfer eval``). The teacher is run on every case first: about 1 s per case.
 
 Measured here with the defaults (40 NQ cases and 20 of each other source; F1 at rate 0.33; time
-per case on one core, the teacher's 1,029 ms):
+per case on one core, the teacher's 912 ms):
 
 ============  =====  =====  =====  ======  ==========
 variant       F1     nq     essay  gsm8k   ms / case
 ============  =====  =====  =====  ======  ==========
-bfloat16      0.997  0.997  0.996  1.000   521
-int8          0.926  0.925  0.886  0.978   372
-layers:5      0.706  0.713  0.527  0.948   748
-layers:3      0.698  0.693  0.536  0.946   506
-layers:1      0.692  0.699  0.514  0.930   173
-static        0.697  0.704  0.514  0.933   15
-student 1.3   0.795  0.770  0.705  0.957   8.5
+bfloat16      0.998  0.998  0.996  1.000   499
+int8          0.926  0.924  0.886  0.978   354
+layers:5      0.701  0.703  0.527  0.948   763
+layers:3      0.698  0.694  0.536  0.946   460
+layers:1      0.686  0.688  0.514  0.930   170
+static        0.683  0.676  0.514  0.933   12.5
+student 1.3   0.789  0.761  0.705  0.957   7.7
 ============  =====  =====  =====  ======  ==========
 
 (kv: 1.000 for every variant; its keys and values are numbers, which every method keeps.) The
