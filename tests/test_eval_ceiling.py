@@ -72,8 +72,8 @@ def test_measure_scores_each_variant_against_the_teacher() -> None:
         SimpleNamespace(id="nq-a", question=QUESTION, context=CONTEXT),
         SimpleNamespace(id="nq-b", question="where is mount everest", context=CONTEXT),
     ]
-    student = ceiling.load_student(None)
-    result = measure(cases, [Variant("layers:6", layers=6), Variant("student")], 0.33, student)
+    runner = ceiling.load_student(None)
+    result = measure(cases, [Variant("layers:6", layers=6), Variant("student")], 0.33, runner)
     assert result["cases"] == {"nq": 2, "essay": 0, "kv": 0, "gsm8k": 0}
     full, student = result["rows"]
     assert full["variant"] == "layers:6" and full["f1"] == 1.0 and full["f1_by_source"] == {"nq": 1.0}
