@@ -197,13 +197,16 @@ def forced_mask(words: Sequence[str], force: Iterable[str] = (), keep_digits: bo
     """
     wanted = {normalize_word(part) for entry in force for part in entry.split()}
     wanted.discard("")
-
-    def forced(i: int, word: str) -> bool:
-        if keep_digits and _ASCII_DIGIT.search(word) is not None and not is_header_index(words, i):
-            return True
-        return bool(wanted) and normalize_word(word) in wanted
-
-    return np.fromiter((forced(i, w) for i, w in enumerate(words)), dtype=bool, count=len(words))
+    has_digit = _ASCII_DIGIT.search if keep_digits else (lambda _word: None)
+    return np.fromiter(
+        (
+            (has_digit(word) is not None and not is_header_index(words, i))
+            or (bool(wanted) and normalize_word(word) in wanted)
+            for i, word in enumerate(words)
+        ),
+        dtype=bool,
+        count=len(words),
+    )
 
 
 def token_budget(total_tokens: int, rate: float | None = None, target_tokens: int | None = None) -> int:
