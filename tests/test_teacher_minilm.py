@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from teacher_cases import CONTEXT, QUESTION
 
 from splitinfer.converters.teachers import Teacher, get_teacher
 from splitinfer.converters.teachers.minilm import MiniLMTeacher
@@ -15,17 +16,6 @@ from splitinfer.sdk._selection import forced_mask, select, token_budget
 from splitinfer.sdk._text import join_words, split_words
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-CONTEXT = "\n".join(
-    [
-        "Document [1](Title: Mount Everest) Mount Everest is the highest mountain above sea level. "
-        "It lies in the Himalayas on the border of Nepal and China.",
-        "Document [2](Title: Nobel Prize in Physics) The first Nobel Prize in Physics was awarded to "
-        "Wilhelm Conrad Röntgen of Germany. He received it for the discovery of X-rays.",
-        "Document [3](Title: Bread) Bread is a staple food prepared from a dough of flour and water, "
-        "usually by baking. It has been eaten throughout recorded history.",
-    ]
-)
-QUESTION = "who got the first nobel prize in physics"
 
 
 @pytest.fixture(scope="module")
