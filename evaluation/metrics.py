@@ -19,12 +19,13 @@ import string
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from splitinfer.sdk._segments import is_header_index
+from splitinfer.sdk._text import split_words
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = frozenset(string.punctuation)
 # An integer or decimal with optional thousands separators; a sign or currency is not part of it.
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-# "Document [3](Title:", the words sdk._segments.is_header_index recognises.
-_HEADER_INDEX = re.compile(r"(?<!\S)Document\s+\[\d+\]\(Title:(?!\S)")
 
 
 def normalize_answer(text: str) -> str:
@@ -51,7 +52,13 @@ def numbers(text: str) -> Counter[str]:
 
     Document header indices are left out (see the module doc).
     """
-    return Counter(_NUMBER.findall(_HEADER_INDEX.sub("Document", text)))
+    words, _ = split_words(text)
+    return Counter(
+        number
+        for i, word in enumerate(words)
+        if not is_header_index(words, i)
+        for number in _NUMBER.findall(word)
+    )
 
 
 def numbers_kept(reference: str, condensed: str) -> tuple[int, int]:

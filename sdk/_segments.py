@@ -65,7 +65,7 @@ class Segment:
 
 def _header_end(words: Sequence[str], start: int, end: int) -> int:
     """End of a ``Document [n](Title: ...)`` header starting at ``start``, or ``start`` if none."""
-    if end - start < 3 or words[start] != "Document" or not _HEADER_SECOND.match(words[start + 1]):
+    if end - start < 3 or not is_header_index(words, start + 1):
         return start
     depth = 1
     for i in range(start + 2, min(end, start + 40)):

@@ -118,7 +118,7 @@ public final class Segments {
 
   /** End of a {@code Document [n](Title: ...)} header starting at {@code start}, or {@code start}. */
   static int headerEnd(List<String> words, int start, int end) {
-    if (end - start < 3 || !words.get(start).equals("Document") || !isHeaderSecond(words.get(start + 1))) {
+    if (end - start < 3 || !isHeaderIndex(words, start + 1)) {
       return start;
     }
     int depth = 1;
