@@ -230,6 +230,8 @@ def measure(
         ]
         return scores, (time.perf_counter() - start) * 1000.0 / max(1, len(cases))
 
+    if student is None and any(v.name == "student" for v in variants):
+        student = load_student(None)
     reference, reference_ms = run(MiniLMTeacher(), "teacher")
     log(f"{'teacher':<10} F1 1.000 by definition  {reference_ms:>8.1f} ms/case  all-MiniLM-L6-v2, float32")
     tokenizer = default_tokenizer()
@@ -238,13 +240,14 @@ def measure(
             tokenizer,
             {
                 "id": case.id,
-                "source": case.id.split("-")[0],
+                "source": _source(case),
                 "split": "heldout",
                 "words": split_words(case.context)[0],
                 "scores": scores,
                 "question": case.question,
             },
-            64,
+            # The question ids only feed the student, so they take its bundle's length.
+            student.max_question_len if student is not None else 64,
         )
         for case, scores in zip(cases, reference, strict=True)
     ]
@@ -252,7 +255,7 @@ def measure(
     for variant in variants:
         if variant.name == "student":
             start = time.perf_counter()
-            scores = student_scores(prompts, student if student is not None else load_student(None))
+            scores = student_scores(prompts, student)
             ms = (time.perf_counter() - start) * 1000.0 / max(1, len(cases))
         else:
             scores, ms = run(make_teacher(variant, progress), variant.name)
@@ -274,8 +277,13 @@ def measure(
     }
 
 
+def _source(case: Any) -> str:
+    """``nq``, ``essay``, ``kv`` or ``gsm8k``: the prefix of the case's id."""
+    return str(case.id).split("-")[0]
+
+
 def case_counts(cases: Sequence[Any]) -> dict[str, int]:
-    return {s: sum(1 for c in cases if c.id.split("-")[0] == s) for s in SOURCES}
+    return {s: sum(1 for c in cases if _source(c) == s) for s in SOURCES}
 
 
 def format_row(row: dict[str, Any]) -> str:
