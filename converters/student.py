@@ -37,7 +37,11 @@ the model card lists the measurements):
    p50 at 512 tokens, one thread, timed in turns: one 64-channel scorer 1.38 ms, two 2.13 ms,
    three 3.10 ms (over the 3 ms budget), three of 48 channels 2.46 ms. Hence three of 48. A
    fourth 48-channel member (seed 3; 0.792 alone) adds nothing: F1 0.805 and 89.7 / 97.4 / 99.0%,
-   at 3.4 ms (its convert gate): averaging seeds has given what it can.
+   at 3.4 ms (its convert gate): averaging seeds has given what it can. The members run as one
+   graph (``_members``): each layer of all three is one op (grouped convolutions, one norm, one
+   batched attention), which LiteRT runs in 14% less time than the members side by side, with
+   the same weights and the same scores to float rounding (p50 2.19 to 2.30 ms against 2.57 to
+   2.68 ms in three interleaved runs of 1,900 windows).
 
 ``attention_heads`` > 0 adds a ``WindowAttention`` block after the convolutions (every token
 attends to the whole window averaged over 4 tokens; about 1 ms more at 512 tokens). Measured on the
@@ -53,7 +57,7 @@ scalars also averaged over each sentence and document of the window (cut in the 
 and labels trained again with seed 1 give 0.794 and 86.4 / 96.4%: these all lie within one training
 run's spread.
 
-Every op is a TFLite builtin (GATHER, CONV_2D, BATCH_MATMUL, SOFTMAX, EQUAL, REDUCE_ANY,
+Every op is a TFLite builtin (GATHER, CONV_2D, BATCH_MATMUL, SOFTMAX, EQUAL, REDUCE_MAX,
 AVERAGE_POOL_2D, MEAN/RSQRT for the norms...): no recurrent layers (GRU/TensorList do not
 convert) and no Flex ops.
 """
@@ -136,6 +140,67 @@ class JointEmbedding(layers.Layer):
         return {**super().get_config(), "vocab_size": self.vocab_size, "dim": self.dim}
 
 
+@dataclass(frozen=True)
+class QuestionSignals:
+    """What every scorer computes alike from the question, before its own attention sharpness."""
+
+    gated: Any  # [B, L, D]: each context token's embedding times the question's mean embedding
+    dot: Any  # [B, L, 1]: their dot product (unscaled)
+    raw_logits: Any  # [B, L, Q]: context-question token dot products (unscaled)
+    mask_logits: Any  # [B, Q]: 0 for question tokens, -1e4 for padding
+    has_question: Any  # [B, 1, 1]: 1.0 if the question has any token
+    exact: Any  # [B, L, 1]: the token id occurs in the question
+    rarity: Any  # [B, L, 1]: log(1 + id) / log(vocab)
+
+
+def question_signals(
+    context_ids: Any, question_ids: Any, context_emb: Any, question_emb: Any, vocab_size: int
+) -> QuestionSignals:
+    """The question features that do not depend on a scorer's weights (see ``QuestionFeatures``)."""
+    q_mask = ops.cast(ops.not_equal(question_ids, 0), "float32")  # [B, Q]
+    q_count = ops.maximum(ops.sum(q_mask, axis=1, keepdims=True), 1.0)  # [B, 1]
+    q_mean = ops.sum(question_emb * q_mask[:, :, None], axis=1) / q_count  # [B, D]
+    gated = context_emb * q_mean[:, None, :]  # [B, L, D]
+    # 1.0 where a context token equals a (non-pad) question token; their max over the question is
+    # the exact-match flag (a float max: LiteRT's REDUCE_ANY on booleans is three times slower).
+    same = (
+        ops.cast(ops.equal(context_ids[:, :, None], question_ids[:, None, :]), "float32") * q_mask[:, None, :]
+    )
+    return QuestionSignals(
+        gated=gated,
+        dot=ops.sum(gated, axis=-1, keepdims=True),
+        raw_logits=ops.matmul(context_emb, ops.transpose(question_emb, (0, 2, 1))),
+        mask_logits=(q_mask - 1.0) * 1e4,
+        has_question=ops.max(q_mask, axis=1)[:, None, None],
+        exact=ops.max(same, axis=2, keepdims=True),
+        rarity=ops.log(ops.cast(context_ids, "float32") + 1.0)[:, :, None] / float(np.log(vocab_size)),
+    )
+
+
+def attend(
+    logits: Any, mask_logits: Any, has_question: Any, question_emb: Any, scale: Any = None
+) -> tuple[Any, Any]:
+    """The question embedding each of ``logits``' rows ``[B, N, Q]`` attends to and its best
+    logit, at sharpness ``scale`` (None: the logits are scaled already)."""
+    if scale is not None:
+        logits = logits * scale
+    logits = logits + mask_logits
+    attended = ops.matmul(ops.softmax(logits, axis=-1) * has_question, question_emb)
+    best = ops.maximum(ops.max(logits, axis=-1, keepdims=True) * has_question, -10.0)
+    return attended, best
+
+
+def token_scalars(signals: QuestionSignals, best: Any, mean_dot: Any) -> Any:
+    """The six scalars of ``QuestionFeatures``, concatenated on the last axis; ``best`` and
+    ``mean_dot`` may carry a member axis that the shared signals are broadcast to."""
+    exact, rarity = signals.exact, signals.rarity
+    if tuple(best.shape[1:]) != tuple(exact.shape[1:]):
+        ones = ops.ones_like(best)
+        exact, rarity = exact[:, :, None, :] * ones, rarity[:, :, None, :] * ones
+    parts = [exact, best, mean_dot, rarity, exact * rarity, ops.maximum(best, 0.0) * rarity]
+    return ops.concatenate(parts, axis=-1)
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class QuestionFeatures(layers.Layer):
     """How each context token relates to the question: two vectors and six scalars.
@@ -167,25 +232,16 @@ class QuestionFeatures(layers.Layer):
 
     def call(self, inputs: list[Any]) -> list[Any]:
         context_ids, question_ids, context_emb, question_emb = inputs
-        q_mask = ops.cast(ops.not_equal(question_ids, 0), "float32")  # [B, Q]
-        has_question = ops.max(q_mask, axis=1)[:, None, None]  # [B, 1, 1]
-        q_count = ops.maximum(ops.sum(q_mask, axis=1, keepdims=True), 1.0)  # [B, 1]
-        q_mean = ops.sum(question_emb * q_mask[:, :, None], axis=1) / q_count  # [B, D]
-        gated = context_emb * q_mean[:, None, :]  # [B, L, D]
-        mean_dot = ops.sum(gated, axis=-1, keepdims=True) * self.scale  # [B, L, 1]
-
-        same = ops.equal(context_ids[:, :, None], question_ids[:, None, :])  # [B, L, Q]
-        same = ops.logical_and(same, ops.not_equal(question_ids, 0)[:, None, :])
-        exact = ops.cast(ops.any(same, axis=2, keepdims=True), "float32")  # [B, L, 1]
-
-        logits = ops.matmul(context_emb, ops.transpose(question_emb, (0, 2, 1))) * self.scale
-        logits = logits + (q_mask[:, None, :] - 1.0) * 1e4  # [B, L, Q]
-        attended = ops.matmul(ops.softmax(logits, axis=-1) * has_question, question_emb)  # [B, L, D]
-        best = ops.maximum(ops.max(logits, axis=-1, keepdims=True) * has_question, -10.0)
-
-        rarity = ops.log(ops.cast(context_ids, "float32") + 1.0)[:, :, None] / float(np.log(self.vocab_size))
-        scalars = [exact, best, mean_dot, rarity, exact * rarity, ops.maximum(best, 0.0) * rarity]
-        return [ops.concatenate([gated, attended], axis=-1), ops.concatenate(scalars, axis=-1)]
+        signals = question_signals(context_ids, question_ids, context_emb, question_emb, self.vocab_size)
+        attended, best = attend(
+            signals.raw_logits,
+            signals.mask_logits[:, None, :],
+            signals.has_question,
+            question_emb,
+            self.scale,
+        )
+        scalars = token_scalars(signals, best, signals.dot * self.scale)
+        return [ops.concatenate([signals.gated, attended], axis=-1), scalars]
 
     def compute_output_shape(
         self, input_shapes: list[tuple[int | None, ...]]
@@ -195,6 +251,102 @@ class QuestionFeatures(layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "vocab_size": self.vocab_size}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class MembersQuestionFeatures(layers.Layer):
+    """``QuestionFeatures`` and the region pooling of ``members`` scorers at once.
+
+    Inputs as ``QuestionFeatures``; output ``[batch, seq, members, features]``: for each scorer,
+    what its own graph concatenates before its first norm (the token's embedding, the two
+    question vectors, the six scalars and their averages over ``pool_sizes`` tokens), in the same
+    order. Only the attention sharpness differs between scorers (``scale``, one per member), so
+    everything else is computed once and the attention of all scorers is one batched product.
+    """
+
+    def __init__(
+        self, members: int, vocab_size: int = 30522, pool_sizes: tuple[int, ...] = (9, 33, 97), **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.members = members
+        self.vocab_size = vocab_size
+        self.pool_sizes = tuple(pool_sizes)
+
+    def build(self, input_shapes: list[tuple[int | None, ...]]) -> None:
+        dim = input_shapes[2][-1]
+        self.scale = self.add_weight(
+            shape=(self.members,), initializer=keras.initializers.Constant(float(dim) ** -0.5), name="scale"
+        )
+
+    def call(self, inputs: list[Any]) -> Any:
+        context_ids, question_ids, context_emb, question_emb = inputs
+        seq, members = context_emb.shape[1], self.members
+        signals = question_signals(context_ids, question_ids, context_emb, question_emb, self.vocab_size)
+        # Every member's logits as rows of one [B, L * M, Q] matrix: one softmax and one product
+        # for all of them, and the results come out token-major, as the features need them.
+        scaled = signals.raw_logits[:, :, None, :] * ops.reshape(self.scale, (members, 1))  # [B, L, M, Q]
+        attended, best = attend(
+            ops.reshape(scaled, (-1, seq * members, scaled.shape[-1])),
+            signals.mask_logits[:, None, :],
+            signals.has_question,
+            question_emb,
+        )
+        attended = ops.reshape(attended, (-1, seq, members, attended.shape[-1]))  # [B, L, M, D]
+        best = ops.reshape(best, (-1, seq, members, 1))
+        mean_dot = signals.dot[:, :, :, None] * ops.reshape(self.scale, (members, 1))  # [B, L, M, 1]
+        scalars = token_scalars(signals, best, mean_dot)  # [B, L, M, 6]
+        width = scalars.shape[-1]
+        flat = ops.reshape(scalars, (-1, seq, members * width))
+        pooled = [
+            ops.reshape(ops.average_pool(flat, size, 1, padding="same"), (-1, seq, members, width))
+            for size in self.pool_sizes
+        ]
+        shared = ops.concatenate([context_emb, signals.gated], axis=-1)[:, :, None, :]
+        shared = ops.repeat(shared, members, axis=2)
+        return ops.concatenate([shared, attended, scalars, *pooled], axis=-1)
+
+    def compute_output_shape(self, input_shapes: list[tuple[int | None, ...]]) -> tuple[int | None, ...]:
+        batch, seq, dim = input_shapes[2]
+        return (batch, seq, self.members, 3 * dim + 6 * (1 + len(self.pool_sizes)))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "members": self.members,
+            "vocab_size": self.vocab_size,
+            "pool_sizes": list(self.pool_sizes),
+        }
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class MembersNorm(layers.Layer):
+    """Layer normalisation of each member's features: ``[B, L, members * width]`` in and out,
+    normalised over each member's ``width`` channels with its own scale and offset (what
+    ``LayerNormalization`` does in each member's graph)."""
+
+    def __init__(self, members: int, epsilon: float = 1e-3, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.members = members
+        self.epsilon = epsilon
+
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        width = int(input_shape[-1]) // self.members
+        self.gamma = self.add_weight(shape=(self.members, width), initializer="ones", name="gamma")
+        self.beta = self.add_weight(shape=(self.members, width), initializer="zeros", name="beta")
+
+    def call(self, x: Any) -> Any:
+        seq, channels = x.shape[1], x.shape[2]
+        x = ops.reshape(x, (-1, seq, self.members, channels // self.members))
+        mean = ops.mean(x, axis=-1, keepdims=True)
+        variance = ops.mean(ops.square(x - mean), axis=-1, keepdims=True)
+        x = (x - mean) * ops.rsqrt(variance + self.epsilon) * self.gamma + self.beta
+        return ops.reshape(x, (-1, seq, channels))
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "members": self.members, "epsilon": self.epsilon}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -281,11 +433,7 @@ def build_student(config: StudentConfig | None = None) -> keras.Model:
         [context_ids, question_ids]
     )
     embedded = (context_ids, question_ids, context_emb, question_emb)
-    if config.members == 1:
-        scores = _scorer(config, embedded, "")
-    else:
-        members = [_scorer(config, embedded, member_prefix(k)) for k in range(config.members)]
-        scores = layers.Average(name="mean_of_members")(members)
+    scores = _scorer(config, embedded) if config.members == 1 else _members(config, embedded)
     model = keras.Model([context_ids, question_ids], scores, name="student")
     embedding = model.get_layer("embedding")
     if config.embed_init == "minilm":
@@ -294,28 +442,22 @@ def build_student(config: StudentConfig | None = None) -> keras.Model:
     return model
 
 
-def member_prefix(k: int) -> str:
-    """The prefix of member ``k``'s layer names in a student of several members."""
-    return f"member{k}_"
-
-
-def _scorer(config: StudentConfig, embedded: tuple[Any, Any, Any, Any], prefix: str) -> Any:
-    """One scorer over the shared embedding: question features, convolutions, a sigmoid head;
-    its layers are named ``prefix + name``."""
+def _scorer(config: StudentConfig, embedded: tuple[Any, Any, Any, Any]) -> Any:
+    """One scorer over the shared embedding: question features, convolutions, a sigmoid head."""
     context_ids, question_ids, context_emb, question_emb = embedded
-    vectors, scalars = QuestionFeatures(config.vocab_size, name=f"{prefix}question_features")(
+    vectors, scalars = QuestionFeatures(config.vocab_size, name="question_features")(
         [context_ids, question_ids, context_emb, question_emb]
     )
     # How densely the question shows up around each token, at several scales (phrase, sentence,
     # paragraph): the teacher ranks whole segments, so the student needs region-level signal.
     pooled = [
-        layers.AveragePooling1D(size, strides=1, padding="same", name=f"{prefix}region_{size}")(scalars)
+        layers.AveragePooling1D(size, strides=1, padding="same", name=f"region_{size}")(scalars)
         for size in config.pool_sizes
     ]
-    x = layers.Concatenate(name=f"{prefix}token_features")([context_emb, vectors, scalars, *pooled])
+    x = layers.Concatenate(name="token_features")([context_emb, vectors, scalars, *pooled])
     if config.layer_norm:
-        x = layers.LayerNormalization(name=f"{prefix}features_norm")(x)
-    x = layers.Conv1D(config.channels, 1, activation="relu", name=f"{prefix}project")(x)
+        x = layers.LayerNormalization(name="features_norm")(x)
+    x = layers.Conv1D(config.channels, 1, activation="relu", name="project")(x)
     for i, dilation in enumerate(config.dilations):
         y = layers.Conv1D(
             config.channels,
@@ -323,20 +465,60 @@ def _scorer(config: StudentConfig, embedded: tuple[Any, Any, Any, Any], prefix: 
             dilation_rate=dilation,
             padding="same",
             activation="relu",
-            name=f"{prefix}conv_{i}_d{dilation}",
+            name=f"conv_{i}_d{dilation}",
         )(x)
         if config.dropout:
-            y = layers.Dropout(config.dropout, name=f"{prefix}dropout_{i}")(y)
-        x = layers.Add(name=f"{prefix}residual_{i}")([x, y])
+            y = layers.Dropout(config.dropout, name=f"dropout_{i}")(y)
+        x = layers.Add(name=f"residual_{i}")([x, y])
         if config.layer_norm:  # keeps a deep residual stack from blowing up at initialisation
-            x = layers.LayerNormalization(name=f"{prefix}norm_{i}")(x)
+            x = layers.LayerNormalization(name=f"norm_{i}")(x)
     if config.attention_heads:
-        x = WindowAttention(config.attention_heads, 4, config.dropout, name=f"{prefix}window_attention")(
+        x = WindowAttention(config.attention_heads, 4, config.dropout, name="window_attention")(
             [x, context_ids]
         )
-    logits = layers.Conv1D(1, 1, name=f"{prefix}head")(x)
-    return layers.Activation("sigmoid", name=f"{prefix}sigmoid")(
-        layers.Reshape((config.max_seq_len,), name=f"{prefix}reshape")(logits)
+    logits = layers.Conv1D(1, 1, name="head")(x)
+    return layers.Activation("sigmoid", name="sigmoid")(
+        layers.Reshape((config.max_seq_len,), name="reshape")(logits)
+    )
+
+
+def _members(config: StudentConfig, embedded: tuple[Any, Any, Any, Any]) -> Any:
+    """``config.members`` scorers of ``_scorer``'s shape as one graph, and the mean of their scores.
+
+    The members' channels sit side by side (member-major) and each layer of all of them is one
+    op: a grouped convolution (``groups=members``: member k's channels see only member k's), one
+    norm over each member's channels, one batched attention. The scores are those of the members'
+    own graphs (equal to float rounding, see the tests); LiteRT runs the one graph in less time
+    than the members' graphs side by side, because a 512-token window makes per-op overhead a large
+    share of each small op. This graph is for inference: members are trained alone
+    (``merge_members``), so it has no dropout."""
+    if config.attention_heads:
+        raise ValueError("a student of several members has no window attention; use --members 1 with it")
+    context_ids, question_ids, context_emb, question_emb = embedded
+    m, channels = config.members, config.members * config.channels
+    features = MembersQuestionFeatures(m, config.vocab_size, config.pool_sizes, name="question_features")(
+        [context_ids, question_ids, context_emb, question_emb]
+    )
+    x = layers.Reshape((config.max_seq_len, m * features.shape[-1]), name="token_features")(features)
+    if config.layer_norm:
+        x = MembersNorm(m, name="features_norm")(x)
+    x = layers.Conv1D(channels, 1, groups=m, activation="relu", name="project")(x)
+    for i, dilation in enumerate(config.dilations):
+        y = layers.Conv1D(
+            channels,
+            config.kernel_size,
+            dilation_rate=dilation,
+            padding="same",
+            groups=m,
+            activation="relu",
+            name=f"conv_{i}_d{dilation}",
+        )(x)
+        x = layers.Add(name=f"residual_{i}")([x, y])
+        if config.layer_norm:
+            x = MembersNorm(m, name=f"norm_{i}")(x)
+    scores = layers.Activation("sigmoid", name="sigmoid")(layers.Conv1D(m, 1, groups=m, name="head")(x))
+    return layers.Reshape((config.max_seq_len,), name="mean_of_members")(
+        layers.AveragePooling1D(m, data_format="channels_first", name="average")(scores)
     )
 
 
@@ -350,9 +532,20 @@ def merge_members(models: list[keras.Model], config: StudentConfig) -> keras.Mod
         embedding = model.get_layer("embedding")
         if embedding.trainable or not np.array_equal(embedding.embeddings.numpy(), table):
             raise ValueError(f"member {k}'s embedding is not the shared frozen table; it cannot be merged")
-        for layer in model.layers:
-            if layer.weights and layer.name != "embedding":
-                merged.get_layer(member_prefix(k) + layer.name).set_weights(layer.get_weights())
+
+    def stacked(name: str, axis: int) -> list[np.ndarray]:
+        """Layer ``name``'s weights of every member, joined along ``axis`` (the member axis)."""
+        each = [model.get_layer(name).get_weights() for model in models]
+        join = np.stack if axis == 0 else np.concatenate
+        return [join([weights[i] for weights in each], axis=axis) for i in range(len(each[0]))]
+
+    merged.get_layer("question_features").set_weights(stacked("question_features", 0))
+    convs = ["project", *(f"conv_{i}_d{d}" for i, d in enumerate(config.dilations)), "head"]
+    for name in convs:  # kernels [k, in, out] side by side on the output axis, as groups=m expects
+        merged.get_layer(name).set_weights(stacked(name, -1))
+    if config.layer_norm:
+        for name in ["features_norm", *(f"norm_{i}" for i in range(len(config.dilations)))]:
+            merged.get_layer(name).set_weights(stacked(name, 0))
     return merged
 
 

@@ -288,6 +288,11 @@ def check_options(options: TrainOptions) -> None:
             f"--members {options.members} share one frozen MiniLM embedding; for a trained or random "
             "embedding pass --members 1"
         )
+    if options.members > 1 and options.attention_heads:
+        raise InvalidInputError(
+            f"--members {options.members} run as one graph without window attention; "
+            "for --attention-heads pass --members 1"
+        )
     check_output(options.output)
 
 

@@ -284,7 +284,7 @@ def test_members_are_students_trained_alone_averaged_over_one_embedding(
     import keras
 
     from splitinfer.converters.convert import convert, frozen_function, load_source
-    from splitinfer.converters.gates import builtin_ops
+    from splitinfer.converters.gates import TFLiteScorer, analyzer_ops, builtin_ops
 
     first, labels = trained
     second = tmp_path / "seed1.keras"
@@ -311,6 +311,9 @@ def test_members_are_students_trained_alone_averaged_over_one_embedding(
     one, two = (convert(frozen_function(load_source(path)), "float32") for path in (first, merged))
     assert builtin_ops(two).passed
     assert len(two) < 1.2 * len(one)  # the embedding table is stored once
+    # Each layer of both members runs as one op: as many convolutions as one member has.
+    assert analyzer_ops(two).count("CONV_2D") == analyzer_ops(one).count("CONV_2D")
+    assert np.allclose(TFLiteScorer(two)(inputs["context_ids"], inputs["question_ids"]), both, atol=1e-5)
 
 
 def test_distill_train_on_a_missing_labels_file_exits_2_with_the_fix(
@@ -331,6 +334,7 @@ def test_distill_train_on_a_missing_labels_file_exits_2_with_the_fix(
         ("student", [], "end the name in .keras"),
         ("labels.jsonl/s.keras", [], "is a file, not a folder"),
         ("s.keras", ["--attention-heads", "-1"], "--attention-heads must be >= 0"),
+        ("s.keras", ["--attention-heads", "2", "--members", "2"], "for --attention-heads pass --members 1"),
     ],
 )
 def test_distill_train_refuses_an_unsavable_output_before_training(
