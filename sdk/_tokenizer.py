@@ -19,6 +19,7 @@ vectors written by this module.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -54,8 +55,28 @@ def _is_cjk(cp: int) -> bool:
     )
 
 
+# ASCII words take a shortcut through steps 1-4 that gives the same pieces (the tests check it
+# against the general path): ASCII has no CJK ideographs or accents, its control characters are
+# dropped (tab, newline and carriage return become spaces), and every printable character that is
+# not a letter or digit is punctuation. Most words of English prompts are ASCII; the general path
+# took ~34 us per new word, most of a fresh prompt's condensing time outside the model.
+_ASCII_CLEAN = {cp: None for cp in [*range(32), 127] if chr(cp) not in "\t\n\r"} | {
+    ord(ch): " " for ch in "\t\n\r"
+}
+_ASCII_PIECES = re.compile(r"[a-z0-9]+|[^a-z0-9\s]")
+
+
 def basic_pieces(word: str) -> list[str]:
     """Steps 1-4 for one word: the pieces WordPiece then splits further."""
+    if word.isascii():
+        if word.isalnum():
+            return [word.lower()]
+        return _ASCII_PIECES.findall(word.translate(_ASCII_CLEAN).lower())
+    return unicode_pieces(word)
+
+
+def unicode_pieces(word: str) -> list[str]:
+    """Steps 1-4 for any word, character by character (``basic_pieces``' general path)."""
     chars: list[str] = []
     for ch in word:
         cp = ord(ch)

@@ -21,6 +21,7 @@ FIELDS = (
     "model_p50_ms",
     "model_p99_ms",
     "condense_2000w_p50_ms",
+    "condense_2000w_cold_p50_ms",
     "reference_p50_ms",
     "speedup",
     "bundle_bytes",
