@@ -23,6 +23,15 @@ How a context is scored (only the question and the context are used):
    the region score is ``sigmoid((relevance - best) / temperature)`` relative to the context's
    best segment. Whole relevant regions therefore rank above everything else (answers survive
    contiguously) and, inside and across regions, unimportant words go first.
+
+The teacher needs the whole context: a segment's relevance leans on its title, its neighbours and
+its document. Run as a second stage on what the student kept (the student at rate 0.2 or 0.33,
+then this teacher down to a tenth of the original tokens, numbers not forced), it kept the answer
+of 88.0% / 88.7% of 150 held-out NQ prompts, against 90.7% for the student alone at rate 0.1 and
+97.3% for this teacher on the whole context. The student had kept the answer in 97.7% / 99.0% of
+them at those rates, so the teacher lost answers it ranks first in the whole context. The cost was
+166 / 286 ms per prompt, against 996 ms on the whole context. A reranker built on this teacher must
+score the student's candidate sentences in their original context.
 """
 
 from __future__ import annotations
