@@ -29,7 +29,7 @@ its document. Run as a second stage on what the student kept (the student at rat
 then this teacher down to a tenth of the original tokens, numbers not forced), it kept the answer
 of 88.0% / 88.7% of 150 held-out NQ prompts, against 90.7% for the student alone at rate 0.1 and
 97.3% for this teacher on the whole context. The student had kept the answer in 97.7% / 99.0% of
-them at those rates, so the teacher lost answers it ranks first in the whole context. The cost was
+them at those rates, so the answers were lost in the second stage. The cost was
 166 / 286 ms per prompt, against 996 ms on the whole context. A reranker built on this teacher must
 score the student's candidate sentences in their original context.
 """
