@@ -180,26 +180,17 @@ def question_signals(
     )
 
 
-def attend(
-    logits: Any, mask_logits: Any, has_question: Any, question_emb: Any, scale: Any = None
-) -> tuple[Any, Any]:
-    """The question embedding each of ``logits``' rows ``[B, N, Q]`` attends to and its best
-    logit, at sharpness ``scale`` (None: the logits are scaled already)."""
-    if scale is not None:
-        logits = logits * scale
+def attend(logits: Any, mask_logits: Any, has_question: Any, question_emb: Any) -> tuple[Any, Any]:
+    """The question embedding each of ``logits``' rows ``[B, N, Q]`` (scaled by the scorer's
+    sharpness) attends to, and its best logit."""
     logits = logits + mask_logits
     attended = ops.matmul(ops.softmax(logits, axis=-1) * has_question, question_emb)
     best = ops.maximum(ops.max(logits, axis=-1, keepdims=True) * has_question, -10.0)
     return attended, best
 
 
-def token_scalars(signals: QuestionSignals, best: Any, mean_dot: Any) -> Any:
-    """The six scalars of ``QuestionFeatures``, concatenated on the last axis; ``best`` and
-    ``mean_dot`` may carry a member axis that the shared signals are broadcast to."""
-    exact, rarity = signals.exact, signals.rarity
-    if tuple(best.shape[1:]) != tuple(exact.shape[1:]):
-        ones = ops.ones_like(best)
-        exact, rarity = exact[:, :, None, :] * ones, rarity[:, :, None, :] * ones
+def token_scalars(exact: Any, rarity: Any, best: Any, mean_dot: Any) -> Any:
+    """The six scalars of ``QuestionFeatures``, concatenated on the last axis (inputs of one shape)."""
     parts = [exact, best, mean_dot, rarity, exact * rarity, ops.maximum(best, 0.0) * rarity]
     return ops.concatenate(parts, axis=-1)
 
@@ -237,13 +228,12 @@ class QuestionFeatures(layers.Layer):
         context_ids, question_ids, context_emb, question_emb = inputs
         signals = question_signals(context_ids, question_ids, context_emb, question_emb, self.vocab_size)
         attended, best = attend(
-            signals.raw_logits,
+            signals.raw_logits * self.scale,
             signals.mask_logits[:, None, :],
             signals.has_question,
             question_emb,
-            self.scale,
         )
-        scalars = token_scalars(signals, best, signals.dot * self.scale)
+        scalars = token_scalars(signals.exact, signals.rarity, best, signals.dot * self.scale)
         return [ops.concatenate([signals.gated, attended], axis=-1), scalars]
 
     def compute_output_shape(
@@ -297,7 +287,9 @@ class MembersQuestionFeatures(layers.Layer):
         attended = ops.reshape(attended, (-1, seq, members, attended.shape[-1]))  # [B, L, M, D]
         best = ops.reshape(best, (-1, seq, members, 1))
         mean_dot = signals.dot[:, :, :, None] * ops.reshape(self.scale, (members, 1))  # [B, L, M, 1]
-        scalars = token_scalars(signals, best, mean_dot)  # [B, L, M, 6]
+        ones = ops.ones_like(best)  # the shared signals, repeated for every member
+        exact, rarity = signals.exact[:, :, None, :] * ones, signals.rarity[:, :, None, :] * ones
+        scalars = token_scalars(exact, rarity, best, mean_dot)  # [B, L, M, 6]
         width = scalars.shape[-1]
         flat = ops.reshape(scalars, (-1, seq, members * width))
         pooled = [

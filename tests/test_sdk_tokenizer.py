@@ -6,14 +6,11 @@ ASCII word, including control characters, whitespace and punctuation runs.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sdk_bundles import VOCAB_PATH
 
 from splitinfer.sdk._tokenizer import WordPieceTokenizer, basic_pieces, unicode_pieces
-
-VOCAB_PATH = Path(__file__).resolve().parents[1] / "sdk" / "assets" / "vocab.txt"
 
 ASCII = st.text(alphabet=st.characters(max_codepoint=127), max_size=40)
 # Words as prompts have them: letters, digits and punctuation, now and then a control character.
