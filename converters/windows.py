@@ -19,13 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import chain, islice
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from splitinfer.sdk._selection import chunk_words, word_scores
+from splitinfer.sdk._selection import chunk_words, question_tokens, word_scores
 from splitinfer.sdk._text import split_words
 from splitinfer.sdk._tokenizer import WordPieceTokenizer
 
@@ -56,9 +56,10 @@ def default_tokenizer() -> WordPieceTokenizer:
 
 
 def question_ids(tokenizer: WordPieceTokenizer, question: str, max_question_len: int) -> np.ndarray:
-    """The question's first ``max_question_len`` token ids, padded with 0 (as the Condenser does)."""
+    """The question's token ids as the Condenser gives them to the model (``question_tokens``),
+    padded with 0."""
     words, _ = split_words(question or "")
-    tokens = list(islice(chain.from_iterable(tokenizer.encode_words(words)), max_question_len))
+    tokens = question_tokens(list(chain.from_iterable(tokenizer.encode_words(words))), max_question_len)
     padded = np.zeros(max_question_len, dtype=np.int32)
     padded[: len(tokens)] = tokens
     return padded

@@ -9,8 +9,9 @@ The pipeline, one step per function (the selection rules live in ``_selection``)
    every token a second time in windows cut half a window later and averaging (twice the model
    runs) was measured with ``minilm-cnn-1.2`` and not kept: held-out NQ answers kept at rates
    0.1 / 0.2 / 0.33 of 88.7 / 96.0 / 99.0% against 89.1 / 97.0 / 98.7%;
-4. scores: the model scores every token of a window given the question's first
-   ``max_question_len`` tokens; a word's score is the mean of its tokens' scores;
+4. scores: the model scores every token of a window given the question's tokens (a question
+   longer than ``max_question_len`` tokens is read by its first and last halves,
+   ``question_tokens``); a word's score is the mean of its tokens' scores;
 5. smoothing: when the bundle's manifest has ``selection`` weights, each part is cut into
    sentences and documents (``_segments``) and every word's score is blended with its
    sentence's and its document's (``smooth_scores``);
@@ -29,7 +30,7 @@ import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain, islice
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +38,21 @@ import numpy as np
 
 from splitinfer.sdk._bundle import Bundle, read_bundle
 from splitinfer.sdk._errors import BundleError, InvalidInputError
-from splitinfer.sdk._inputs import MAX_INPUT_CHARS, check_force, check_rate, check_rate_or_target, check_text
+from splitinfer.sdk._inputs import (
+    MAX_INPUT_CHARS,
+    check_bool,
+    check_force,
+    check_rate,
+    check_rate_or_target,
+    check_text,
+)
 from splitinfer.sdk._runner import ModelRunner
 from splitinfer.sdk._segments import segment_words
 from splitinfer.sdk._selection import (
     SelectionWeights,
     chunk_words,
     forced_mask,
+    question_tokens,
     select,
     smooth_scores,
     token_budget,
@@ -77,8 +86,11 @@ class CondenseResult:
     ``kept_indices`` index the words of the prompt (``split_words``, parts one after another) in
     ascending order; ``kept_mask`` is the same as a boolean array. Token counts are the bundle
     tokenizer's. ``achieved_rate`` is ``condensed_tokens / original_tokens`` (1.0 for an empty
-    prompt); it exceeds the requested rate only when ``forced_tokens`` (forced words and verbatim
-    parts) alone exceed the budget. ``ms`` is the wall time of the whole call.
+    prompt); it exceeds the requested rate when ``forced_tokens`` (forced words and verbatim
+    parts) alone exceed the budget, or by the rounding of a budget of very few tokens (a rate of
+    0.1 of 5 tokens keeps 1). ``question_truncated`` says the question had more tokens than the
+    model reads (``max_question_len``): it read the first and the last half of them. ``ms`` is
+    the wall time of the whole call.
     """
 
     text: str
@@ -93,6 +105,7 @@ class CondenseResult:
     ms: float
     model_version: str
     parts: tuple[str, ...]
+    question_truncated: bool = False
 
     @property
     def kept_mask(self) -> np.ndarray:
@@ -211,6 +224,7 @@ class Condenser:
         question = check_text(question, "question", optional=True)
         rate, target_tokens = check_rate_or_target(rate, target_tokens)
         force = check_force(force)
+        keep_digits = check_bool(keep_digits, "keep_digits")
         if not isinstance(separator, str):
             raise InvalidInputError(f"separator must be a str, got {type(separator).__name__}")
         if rate is None and target_tokens is None:
@@ -225,10 +239,11 @@ class Condenser:
                 forced[offsets[i] : offsets[i + 1]] = True
         scored = [i for i, part in enumerate(parts) if not part.keep_verbatim]
         scores = np.zeros(len(counts), dtype=np.float32)
+        question_ids, question_truncated = self._question_ids(question)
         if scored:
             where = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in scored])
             ids = list(chain.from_iterable(split[i].ids for i in scored))
-            scores[where] = self._score(ids, counts[where], question)
+            scores[where] = self._score(ids, counts[where], question_ids)
             if self.selection.active:
                 for i in scored:
                     sl = slice(offsets[i], offsets[i + 1])
@@ -271,6 +286,7 @@ class Condenser:
             ms=(time.perf_counter() - start) * 1000.0,
             model_version=self.model_version,
             parts=texts,
+            question_truncated=question_truncated,
         )
 
     def _words(self, text: str) -> _Words:
@@ -278,20 +294,21 @@ class Condenser:
         ids = self.tokenizer.encode_words(words)
         return _Words(words, gaps, np.fromiter(map(len, ids), dtype=np.int64, count=len(ids)), ids)
 
-    def _question_ids(self, question: str) -> np.ndarray:
+    def _question_ids(self, question: str) -> tuple[np.ndarray, bool]:
+        """The model's question input (padded with 0), and whether the question was longer."""
         size = self._runner.max_question_len
         words, _ = split_words(question)
-        tokens = list(islice(chain.from_iterable(self.tokenizer.encode_words(words)), size))
+        every = list(chain.from_iterable(self.tokenizer.encode_words(words)))
+        tokens = question_tokens(every, size)
         padded = np.zeros(size, dtype=np.int32)
         padded[: len(tokens)] = tokens
-        return padded
+        return padded, len(every) > size
 
-    def _score(self, ids: list[tuple[int, ...]], counts: np.ndarray, question: str) -> np.ndarray:
+    def _score(self, ids: list[tuple[int, ...]], counts: np.ndarray, question_ids: np.ndarray) -> np.ndarray:
         """Word scores: the model over each window, token scores averaged per word."""
         window_len = self._runner.max_seq_len
         flat = np.fromiter(chain.from_iterable(ids), dtype=np.int32, count=int(counts.sum()))
         starts = np.cumsum(counts) - counts
-        question_ids = self._question_ids(question)
         window = np.zeros(window_len, dtype=np.int32)
         pieces: list[np.ndarray] = []
         for first, end in chunk_words(counts.tolist(), window_len):
@@ -322,6 +339,7 @@ def _check_parts(parts: object) -> list[Part]:
         if not isinstance(part, Part):
             raise InvalidInputError(f"parts[{i}] must be a Part, got {type(part).__name__}")
         text = check_text(part.text, f"parts[{i}].text")
+        check_bool(part.keep_verbatim, f"parts[{i}].keep_verbatim")
         total += len(text)
         check_rate(part.rate, f"parts[{i}].rate")
         checked.append(part)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 
 from splitinfer.sdk._errors import InvalidInputError
@@ -12,6 +13,9 @@ from splitinfer.sdk._errors import InvalidInputError
 # characters, about 700,000 English words or 150 times a 128k-token model context. Longer input
 # is almost always a mistake (a whole file or database dump); split it and condense the pieces.
 MAX_INPUT_CHARS = 4 * 1024 * 1024
+# The largest values the wire's unsigned integer fields carry.
+UINT32_MAX = 2**32 - 1
+UINT64_MAX = 2**64 - 1
 
 
 def check_text(value: object, name: str, *, optional: bool = False) -> str:
@@ -53,9 +57,9 @@ def check_rate(rate: object, name: str = "rate") -> float | None:
     """``rate`` as a float in (0, 1], or None."""
     if rate is None:
         return None
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)):
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
         raise InvalidInputError(f"{name} must be a number in (0, 1], got {type(rate).__name__}")
-    if not math.isfinite(rate) or not 0.0 < rate <= 1.0:
+    if not math.isfinite(float(rate)) or not 0.0 < rate <= 1.0:
         raise InvalidInputError(
             f"{name} must be in (0, 1] (the fraction of tokens to keep), got {rate}; e.g. 0.33 keeps a third"
         )
@@ -66,11 +70,28 @@ def check_target(target_tokens: object, name: str = "target_tokens") -> int | No
     """``target_tokens`` as an int >= 0, or None."""
     if target_tokens is None:
         return None
-    if isinstance(target_tokens, bool) or not isinstance(target_tokens, int):
+    if isinstance(target_tokens, bool) or not isinstance(target_tokens, numbers.Integral):
         raise InvalidInputError(f"{name} must be an integer >= 0, got {type(target_tokens).__name__}")
     if target_tokens < 0:
         raise InvalidInputError(f"{name} must be >= 0 (a token budget), got {target_tokens}")
     return int(target_tokens)
+
+
+def check_integer(value: object, name: str, maximum: int, what: str) -> int:
+    """``value`` as an int in [0, ``maximum``] (any integral type but bool); ``what`` describes
+    the valid values in the error."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidInputError(f"{name} must be {what}, got {type(value).__name__} {value!r}")
+    if not 0 <= value <= maximum:
+        raise InvalidInputError(f"{name} must be {what} and at most {maximum:,}, got {value}")
+    return int(value)
+
+
+def check_bool(value: object, name: str) -> bool:
+    """``value`` as a bool (numpy's too); a string such as "no" is an error, not True."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return bool(value)
+    raise InvalidInputError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
 
 
 def check_rate_or_target(rate: object, target_tokens: object) -> tuple[float | None, int | None]:

@@ -3,7 +3,8 @@
 These rules are the contract between the Python SDK, the release pipeline and the Java port on
 Android; golden vectors written from this module pin them down. Each step is one function:
 
-1. ``chunk_words``: cut a long text into model windows without splitting a word.
+1. ``chunk_words``: cut a long text into model windows without splitting a word; the model
+   reads each with ``question_tokens`` of the question.
 2. ``word_scores``: token scores -> word scores (the mean of the word's tokens).
 3. ``smooth_scores``: blend each word's score with its sentence's and its document's
    (``SelectionWeights``, from the bundle's manifest; both 0 leaves the scores as they are).
@@ -41,10 +42,15 @@ import numpy as np
 
 from splitinfer.sdk._errors import InvalidInputError
 from splitinfer.sdk._segments import Segment, is_header_index
+from splitinfer.sdk._text import split_words
 
+# A decimal digit of any script (Unicode category Nd: "7", "\u0667", "\uff17", "\u096d").
+_DIGIT = re.compile(r"\d")
 # Characters stripped from both ends of a word before it is compared with a forced word.
-_ASCII_DIGIT = re.compile("[0-9]")
-EDGE_PUNCTUATION = "\"'()[]{}<>.,;:!?`\u201c\u201d\u2018\u2019\u00ab\u00bb"
+EDGE_PUNCTUATION = "\"'()[]{}<>.,;:!?`*_-\u201c\u201d\u2018\u2019\u00ab\u00bb\u2026\u2013\u2014"
+# A forced word also matches each part of a compound cut at these ("Strauss-designed", "TCP/IP").
+_COMPOUND = re.compile("[-/\u2010-\u2015]")
+_POSSESSIVE = ("'s", "\u2019s")
 
 
 def chunk_words(token_counts: Sequence[int], max_tokens: int) -> list[tuple[int, int]]:
@@ -177,17 +183,44 @@ def smooth_scores(
     return blended.astype(np.float32)
 
 
+def question_tokens(ids: Sequence[int], size: int) -> list[int]:
+    """The question tokens the model reads: all of them when they fit in ``size``, else the first
+    ``size // 2`` and the last ``size - size // 2``. A long question usually names its subject
+    first and asks last ("Given the report below, [...] what was the revenue in 2023?"); the
+    model's question features do not depend on token order."""
+    ids = list(ids)
+    if len(ids) <= size:
+        return ids
+    head = size // 2
+    return ids[:head] + ids[len(ids) - (size - head) :]
+
+
 def normalize_word(word: str) -> str:
-    """A word as forced words are matched: edge punctuation stripped, case-folded."""
-    return word.strip(EDGE_PUNCTUATION).casefold()
+    """A word as forced words are matched: edge punctuation stripped, case-folded, a possessive
+    ``'s`` dropped ("«Strauss's»" is "strauss")."""
+    core = word.strip(EDGE_PUNCTUATION).casefold()
+    if len(core) > 2 and core.endswith(_POSSESSIVE):
+        core = core[:-2]
+    return core
+
+
+def _matches(word: str, wanted: set[str]) -> bool:
+    if normalize_word(word) in wanted:
+        return True
+    return _COMPOUND.search(word) is not None and any(
+        normalize_word(part) in wanted for part in _COMPOUND.split(word)
+    )
 
 
 def forced_mask(words: Sequence[str], force: Iterable[str] = (), keep_digits: bool = True) -> np.ndarray:
     """Which words are always kept.
 
     A word is forced when it matches a ``force`` entry (both normalised by ``normalize_word``;
-    an entry of several words forces each of them wherever it occurs), or, with
-    ``keep_digits``, when it contains an ASCII digit (numbers, dates, IDs, amounts) and is not
+    an entry of several words forces each of them wherever it occurs, and so does an entry of
+    CJK ideographs, each a word of its own (``_text``); a compound matches by any
+    of its parts, so ``Strauss`` forces "Strauss-designed" and "Strauss\u2014who"), or, with
+    ``keep_digits``, when it contains a decimal digit of any script (numbers, dates, IDs,
+    amounts: "1937", "\u0661\u0669\u0663\u0667", "\uff11\uff19\uff13\uff17") and is not
     the index of a ``Document [n](Title: ...)`` header (``is_header_index``). That index numbers
     the documents of the layout and says nothing alone. Forcing it kept a ``[3](Title:`` of
     every document, dropped or not: on the held-out NQ contexts, half of all forced tokens, and
@@ -195,13 +228,13 @@ def forced_mask(words: Sequence[str], force: Iterable[str] = (), keep_digits: bo
     header is kept or dropped by its score like any other words (``force=["[3](Title:"]`` still
     forces one).
     """
-    wanted = {normalize_word(part) for entry in force for part in entry.split()}
+    wanted = {normalize_word(part) for entry in force for part in split_words(entry)[0]}
     wanted.discard("")
-    has_digit = _ASCII_DIGIT.search if keep_digits else (lambda _word: None)
+    has_digit = _DIGIT.search if keep_digits else (lambda _word: None)
     return np.fromiter(
         (
             (has_digit(word) is not None and not is_header_index(words, i))
-            or (bool(wanted) and normalize_word(word) in wanted)
+            or (bool(wanted) and _matches(word, wanted))
             for i, word in enumerate(words)
         ),
         dtype=bool,
@@ -229,13 +262,16 @@ def select(scores: np.ndarray, token_counts: Sequence[int], forced: np.ndarray, 
     Every forced word is kept, even past the budget. The other words are taken best score first
     (ties: the earlier word first); a word is taken when its tokens still fit in what is left of
     the budget, else passed over for smaller ones further down, until the budget is spent. Words
-    without tokens are never taken unless forced.
+    without tokens (only zero-width or control characters) are never taken unless forced, or
+    unless the budget covers every token: then every word is kept and the text comes back whole.
     """
     scores = np.asarray(scores, dtype=np.float32)
     counts = np.asarray(token_counts, dtype=np.int64)
     forced = np.asarray(forced, dtype=bool)
     if not (scores.shape == counts.shape == forced.shape):
         raise ValueError("scores, token_counts and forced must have one entry per word")
+    if budget >= int(counts.sum()):
+        return np.arange(len(counts), dtype=np.int32)
     keep = forced.copy()
     left = budget - int(counts[forced].sum())
     # Stable sort on -score keeps the earlier word first among equal scores.

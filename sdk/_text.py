@@ -2,7 +2,10 @@
 
 A *word* is a maximal run of characters that are not whitespace, punctuation included
 ("Paris," is one word), so a kept word keeps its punctuation and a dropped word takes its
-punctuation with it. Each word remembers the whitespace that followed it in the original, and
+punctuation with it. A CJK ideograph (the ranges of ``CJK_RANGES``, as BERT's tokenizer has them)
+is a word of its own, because Chinese and Japanese put no spaces between words: a paragraph of
+Chinese is hundreds of words, not one word larger than any budget ("金门大桥。" is the words
+"金", "门", "大", "桥" and "。", with no whitespace after any of them). Each word remembers the whitespace that followed it in the original, and
 the condensed text is every kept word followed by its own whitespace, so kept words keep their
 original order and spacing (newlines and indentation included). Whitespace before the first word
 is dropped, and the result never ends in whitespace.
@@ -21,7 +24,21 @@ WHITESPACE = (
     "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
     "\u2028\u2029\u202f\u205f\u3000"
 )
-_WORD_RE = re.compile("([^" + re.escape(WHITESPACE) + "]+)([" + re.escape(WHITESPACE) + "]*)")
+# CJK ideographs: the same ranges as the tokenizer's (BERT's ``_is_chinese_char``).
+CJK_RANGES = (
+    (0x4E00, 0x9FFF),
+    (0x3400, 0x4DBF),
+    (0x20000, 0x2A6DF),
+    (0x2A700, 0x2B73F),
+    (0x2B740, 0x2B81F),
+    (0x2B820, 0x2CEAF),
+    (0xF900, 0xFAFF),
+    (0x2F800, 0x2FA1F),
+)
+_CJK = "".join(f"{chr(a)}-{chr(b)}" for a, b in CJK_RANGES)
+_SPACE = re.escape(WHITESPACE)
+_WORD_RE = re.compile(f"([{_CJK}]|[^{_SPACE}{_CJK}]+)([{_SPACE}]*)")
+CJK_CHAR = re.compile(f"[{_CJK}]")
 
 
 def split_words(text: str) -> tuple[list[str], list[str]]:

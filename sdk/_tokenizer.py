@@ -25,6 +25,8 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from splitinfer.sdk._text import CJK_CHAR
+
 PAD, UNK, CLS, SEP = "[PAD]", "[UNK]", "[CLS]", "[SEP]"
 MAX_PIECE_CHARS = 100
 
@@ -40,19 +42,6 @@ def _is_punctuation(ch: str) -> bool:
     if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
         return True
     return unicodedata.category(ch).startswith("P")
-
-
-def _is_cjk(cp: int) -> bool:
-    return (
-        0x4E00 <= cp <= 0x9FFF
-        or 0x3400 <= cp <= 0x4DBF
-        or 0x20000 <= cp <= 0x2A6DF
-        or 0x2A700 <= cp <= 0x2B73F
-        or 0x2B740 <= cp <= 0x2B81F
-        or 0x2B820 <= cp <= 0x2CEAF
-        or 0xF900 <= cp <= 0xFAFF
-        or 0x2F800 <= cp <= 0x2FA1F
-    )
 
 
 # ASCII words take a shortcut through steps 1-4 that gives the same pieces (the tests check it
@@ -82,7 +71,7 @@ def unicode_pieces(word: str) -> list[str]:
         cp = ord(ch)
         if cp == 0 or cp == 0xFFFD or _is_control(ch):
             continue
-        if _is_cjk(cp):
+        if CJK_CHAR.match(ch):
             chars.extend((" ", ch, " "))
         elif ch.isspace():
             chars.append(" ")

@@ -97,6 +97,59 @@ def test_the_question_steers_what_is_kept(condenser: Condenser) -> None:
     assert "zebra" in asked.text.split()
 
 
+def test_a_long_question_is_read_by_its_first_and_last_tokens(condenser: Condenser) -> None:
+    # A polite preamble longer than the model's question input used to push the real ask out.
+    text = prose(300, seed=1) + " The keeper fed the zebra daily . " + prose(300, seed=2)
+    long = condenser.condense(
+        text, "please answer carefully " * 30 + "zebra food?", rate=0.1, keep_digits=False
+    )
+    assert long.question_truncated
+    assert "zebra" in long.text.split()
+    assert not condenser.condense(text, "zebra food?", rate=0.1).question_truncated
+
+
+def test_chinese_without_spaces_condenses_ideograph_by_ideograph(condenser: Condenser) -> None:
+    sentence = "金门大桥在旧金山。它横跨金门海峡。这座桥由施特劳斯设计。"
+    result = condenser.condense(sentence * 30, "谁设计了这座桥?", rate=0.3, force=["施特劳斯"])
+    assert 0.27 <= result.achieved_rate <= 0.33
+    assert result.text.count("施") == 30  # the forced entry's ideographs, wherever they occur
+    assert condenser.condense(sentence * 30, rate=0.99).text  # no longer one word over any budget
+
+
+def test_forced_words_match_possessives_compounds_and_markup(condenser: Condenser) -> None:
+    text = (
+        "Strauss's team, the Strauss-designed towers, Strauss\u2014who was famous\u2014and \u00abStrauss\u00bb, "
+        "Strauss\u2026 **Strauss** over TCP/IP; Straussian and Strausses are other words."
+    )
+    kept = condenser.condense(text, force=["Strauss", "IP"], target_tokens=0).text.split()
+    assert kept == [
+        "Strauss's",
+        "Strauss-designed",
+        "Strauss\u2014who",
+        "\u00abStrauss\u00bb,",
+        "Strauss\u2026",
+        "**Strauss**",
+        "TCP/IP;",
+    ]
+
+
+def test_digits_of_any_script_are_kept(condenser: Condenser) -> None:
+    text = "opened in \u0661\u0669\u0663\u0667, \uff11\uff19\uff13\uff17, \u0967\u096f\u0969\u096d and 1937, not \u00b2"
+    kept = condenser.condense(text, target_tokens=0).text.split()
+    assert kept == [
+        "\u0661\u0669\u0663\u0667,",
+        "\uff11\uff19\uff13\uff17,",
+        "\u0967\u096f\u0969\u096d",
+        "1937,",
+    ]
+
+
+def test_a_budget_covering_every_token_gives_the_text_back_whole(condenser: Condenser) -> None:
+    text = "alpha \u200b beta \u00ad gamma \u2060 delta"  # words without any token
+    assert condenser.condense(text, rate=1.0).text == text
+    assert "\u200b" not in condenser.condense(text, rate=0.5).text
+
+
 def test_the_same_input_gives_the_same_result(condenser: Condenser) -> None:
     text = prose(1200, seed=3)
     first = condenser.condense(text, "where is the bridge?", rate=0.3)

@@ -165,6 +165,15 @@ def cases() -> list[dict[str, Any]]:
             question="\u9996\u90fd\u306f\uff1f",
             rate=0.5,
         ),
+        # Chinese has no spaces: each ideograph is a word, so a paragraph condenses (not one huge word).
+        c(
+            "cjk_paragraph",
+            "\u91d1\u95e8\u5927\u6865\u5728\u65e7\u91d1\u5c71\u3002\u5b83\u6a2a\u8de8\u91d1\u95e8\u6d77\u5ce1\u3002"
+            "\u8fd9\u5ea7\u6865\u7531\u65bd\u7279\u52b3\u65af\u8bbe\u8ba1\uff0c1937\u5e74\u5f00\u901a\u3002",
+            question="\u8c01\u8bbe\u8ba1\u4e86\u8fd9\u5ea7\u6865\uff1f",
+            rate=0.3,
+            force=["\u65bd\u7279"],
+        ),
         c("cjk_extension_b", "\U00020000\U0002a6d6 rare \u4e00\u9fa5 ideographs", rate=0.5),
         c("hangul", "\uc11c\uc6b8\uc740 \ud55c\uad6d\uc758 \uc218\ub3c4\uc785\ub2c8\ub2e4.", rate=0.5),
         c(
@@ -262,6 +271,21 @@ def cases() -> list[dict[str, Any]]:
         c("two_level_ties", _prose(60, 7), rate=0.3, score_levels=2),
         c("four_level_ties", _prose(80, 8), rate=0.4, score_levels=4),
         c("forced_exceed_budget", "1 2 3 4 5 6 7 8 9 10 words between 11 12", rate=0.1),
+        c(
+            "force_compounds_and_possessives",
+            "Strauss's team, the Strauss-designed towers, Strauss\u2014who was famous\u2014and \u00abStrauss\u00bb, "
+            "Strauss\u2026 **Strauss** and STRAUSS'S plans over TCP/IP or x-ray; Straussian and Strausses not.",
+            force=["Strauss", "IP", "ray"],
+            target_tokens=0,
+        ),
+        c(
+            "digits_of_any_script",
+            "In \u0661\u0669\u0663\u0667 or \uff11\uff19\uff13\uff17 or \u0967\u096f\u0969\u096d or 1937, "
+            "not \u00b2 nor \u2460 nor \u4e00.",
+            target_tokens=0,
+        ),
+        c("zero_width_words_at_full_rate", "alpha \u200b beta \u00ad gamma \u2060 delta", rate=1.0),
+        c("zero_width_words_at_half_rate", "alpha \u200b beta \u00ad gamma \u2060 delta", rate=0.5),
         c("target_with_forced", "Order 66 was given on day 19 of year 3.", target_tokens=3),
         c(
             "question_unicode",

@@ -52,7 +52,14 @@ import numpy as np
 from splitinfer.sdk._bundle import build_bundle, read_bundle
 from splitinfer.sdk._condenser import Condenser
 from splitinfer.sdk._errors import InvalidInputError
-from splitinfer.sdk._selection import chunk_words, forced_mask, select, token_budget, word_scores
+from splitinfer.sdk._selection import (
+    chunk_words,
+    forced_mask,
+    question_tokens,
+    select,
+    token_budget,
+    word_scores,
+)
 from splitinfer.sdk._text import join_words, split_words
 from splitinfer.sdk._tokenizer import WordPieceTokenizer
 
@@ -135,6 +142,7 @@ def vector(
         "gaps": gaps,
         "token_ids": ids,
         "question_ids": tokenizer.encode(case["question"]),
+        "model_question_ids": question_tokens(tokenizer.encode(case["question"]), MAX_QUESTION_LEN),
         "token_scores": _floats(scores),
         "word_scores": _floats(wscores),
         "forced": [bool(f) for f in forced],

@@ -10,8 +10,8 @@ import java.util.List;
  *
  * <p>{@link #condense}: split the context into {@link Words}; tokenize each word; cut the words
  * into windows of at most {@code maxSeqLen} tokens ({@link Selection#chunkWords}); run the
- * {@link ScoreModel} once per window that has tokens, with the question's first
- * {@code maxQuestionLen} tokens; average token scores into word scores; with active
+ * {@link ScoreModel} once per window that has tokens, with the question's tokens (its first and
+ * last halves when it has more than {@code maxQuestionLen}, {@link #questionIds}); average token scores into word scores; with active
  * {@link SelectionWeights}, blend each word's score with its sentence's and document's
  * ({@link Segments}, {@link Selection#smoothScores}); keep the forced words
  * and the best others up to the budget; join the kept words with their own whitespace. A word
@@ -96,10 +96,20 @@ public final class Condenser {
     return new Result(words.join(kept), kept, total, keptTokens, scored.modelCalls, ms);
   }
 
-  /** The question's first {@code maxQuestionLen} token ids, padded with 0. */
+  /**
+   * The question's token ids as the model reads them, padded with 0: all of them when they fit
+   * in {@code maxQuestionLen}, else the first {@code maxQuestionLen / 2} and the last
+   * {@code maxQuestionLen - maxQuestionLen / 2} ({@code splitinfer.sdk._selection.question_tokens}).
+   */
   int[] questionIds(String question) {
     int[] all = tokenizer.encode(question);
-    return Arrays.copyOf(all, maxQuestionLen);
+    if (all.length <= maxQuestionLen) {
+      return Arrays.copyOf(all, maxQuestionLen);
+    }
+    int head = maxQuestionLen / 2;
+    int[] ids = Arrays.copyOf(all, maxQuestionLen);
+    System.arraycopy(all, all.length - (maxQuestionLen - head), ids, head, maxQuestionLen - head);
+    return ids;
   }
 
   /** Word scores: the model over each window, each word's seen token scores averaged. */
@@ -188,7 +198,7 @@ public final class Condenser {
       return new Options(question, rate, targetTokens, force, keepDigits);
     }
 
-    /** Whether every word with an ASCII digit is kept (default true). */
+    /** Whether every word with a decimal digit (of any script) is kept (default true). */
     public Options withKeepDigits(boolean keepDigits) {
       return new Options(question, rate, targetTokens, force, keepDigits);
     }

@@ -9,8 +9,8 @@ package dev.splitinfer.core;
  * <ul>
  *   <li>{@code contextIds}: exactly {@code maxSeqLen} ids (the bundle's {@code max_seq_len}):
  *       the window's WordPiece ids, no [CLS]/[SEP], padded with 0 ([PAD]);
- *   <li>{@code questionIds}: exactly {@code maxQuestionLen} ids: the question's first tokens,
- *       padded with 0 (all zeros: no question);
+ *   <li>{@code questionIds}: exactly {@code maxQuestionLen} ids: the question's tokens (its first
+ *       and last halves when it has more), padded with 0 (all zeros: no question);
  *   <li>returns at least {@code maxSeqLen} float32 scores, one per context position; scores at
  *       padded positions are ignored.
  * </ul>

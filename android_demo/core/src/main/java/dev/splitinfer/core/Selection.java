@@ -24,7 +24,7 @@ import java.util.Set;
 public final class Selection {
   /** Characters stripped from both ends of a word before it is compared with a forced word. */
   public static final String EDGE_PUNCTUATION =
-      "\"'()[]{}<>.,;:!?`\u201c\u201d\u2018\u2019\u00ab\u00bb";
+      "\"'()[]{}<>.,;:!?`*_-\u201c\u201d\u2018\u2019\u00ab\u00bb\u2026\u2013\u2014";
 
   private Selection() {}
 
@@ -172,7 +172,10 @@ public final class Selection {
     return out;
   }
 
-  /** A word as forced words are matched: edge punctuation stripped, case-folded (Python's casefold). */
+  /**
+   * A word as forced words are matched: edge punctuation stripped, case-folded (Python's
+   * casefold), a possessive {@code 's} dropped ("«Strauss's»" is "strauss").
+   */
   public static String normalizeWord(String word) {
     int start = 0;
     int end = word.length();
@@ -182,20 +185,51 @@ public final class Selection {
     while (end > start && EDGE_PUNCTUATION.indexOf(word.charAt(end - 1)) >= 0) {
       end--;
     }
-    return UnicodeTables.get().casefold(word.substring(start, end));
+    String core = UnicodeTables.get().casefold(word.substring(start, end));
+    if (core.length() > 2 && (core.endsWith("'s") || core.endsWith("\u2019s"))) {
+      core = core.substring(0, core.length() - 2);
+    }
+    return core;
+  }
+
+  /** A compound's separators: a forced word matches each part ("Strauss-designed", "TCP/IP"). */
+  private static boolean isCompoundSeparator(char c) {
+    return c == '-' || c == '/' || (c >= '\u2010' && c <= '\u2015');
+  }
+
+  private static boolean matches(String word, Set<String> wanted) {
+    if (wanted.contains(normalizeWord(word))) {
+      return true;
+    }
+    int start = 0;
+    boolean compound = false;
+    for (int i = 0; i <= word.length(); i++) {
+      if (i == word.length() || isCompoundSeparator(word.charAt(i))) {
+        if (i == word.length() && !compound) {
+          return false;
+        }
+        compound = true;
+        if (wanted.contains(normalizeWord(word.substring(start, i)))) {
+          return true;
+        }
+        start = i + 1;
+      }
+    }
+    return false;
   }
 
   /**
    * Which words are always kept: a word that matches a {@code force} entry (both normalised by
-   * {@link #normalizeWord}; an entry of several words forces each of them wherever it occurs),
-   * or, with {@code keepDigits}, a word that contains an ASCII digit and is not the index of a
-   * {@code Document [n](Title: ...)} header ({@link Segments#isHeaderIndex}): the index numbers
-   * the documents of the layout, and the header is kept or dropped by its score.
+   * {@link #normalizeWord}; an entry of several words, or of CJK ideographs, forces each of them
+   * wherever it occurs; a compound matches by any of its parts), or, with {@code keepDigits}, a
+   * word that contains a decimal digit of any script (Python's {@code \d}) and is not the index
+   * of a {@code Document [n](Title: ...)} header ({@link Segments#isHeaderIndex}): the index
+   * numbers the documents of the layout, and the header is kept or dropped by its score.
    */
   public static boolean[] forcedMask(List<String> words, List<String> force, boolean keepDigits) {
     Set<String> wanted = new HashSet<>();
     for (String entry : force) {
-      for (String part : Words.splitOnWhitespace(entry)) {
+      for (String part : Words.split(entry).words()) {
         wanted.add(normalizeWord(part));
       }
     }
@@ -203,20 +237,15 @@ public final class Selection {
     boolean[] mask = new boolean[words.size()];
     for (int i = 0; i < mask.length; i++) {
       String word = words.get(i);
-      mask[i] = (keepDigits && hasAsciiDigit(word) && !Segments.isHeaderIndex(words, i))
-          || (!wanted.isEmpty() && wanted.contains(normalizeWord(word)));
+      mask[i] = (keepDigits && hasDigit(word) && !Segments.isHeaderIndex(words, i))
+          || (!wanted.isEmpty() && matches(word, wanted));
     }
     return mask;
   }
 
-  private static boolean hasAsciiDigit(String word) {
-    for (int i = 0; i < word.length(); i++) {
-      char c = word.charAt(i);
-      if (c >= '0' && c <= '9') {
-        return true;
-      }
-    }
-    return false;
+  private static boolean hasDigit(String word) {
+    UnicodeTables tables = UnicodeTables.get();
+    return word.codePoints().anyMatch(tables::isDecimal);
   }
 
   /**
@@ -244,12 +273,23 @@ public final class Selection {
    * others are taken best score first (ties: the earlier word first; NaN last, as numpy sorts);
    * a word is taken when its tokens still fit in what is left of the budget, else passed over
    * for smaller ones further down, until the budget is spent. Words without tokens are never
-   * taken unless forced.
+   * taken unless forced, or unless the budget covers every token: then every word is kept.
    */
   public static int[] select(float[] scores, int[] tokenCounts, boolean[] forced, int budget) {
     int n = scores.length;
     if (tokenCounts.length != n || forced.length != n) {
       throw new IllegalArgumentException("scores, tokenCounts and forced must have one entry per word");
+    }
+    long total = 0;
+    for (int count : tokenCounts) {
+      total += count;
+    }
+    if (budget >= total) {
+      int[] all = new int[n];
+      for (int i = 0; i < n; i++) {
+        all[i] = i;
+      }
+      return all;
     }
     boolean[] keep = forced.clone();
     long left = budget;

@@ -118,7 +118,7 @@ public final class WordPieceTokenizer {
       if (cp == 0 || cp == 0xFFFD || tables.isControl(cp)) {
         return;
       }
-      if (isCjk(cp)) {
+      if (Words.isCjk(cp)) {
         chars.append(' ').appendCodePoint(cp).append(' ');
       } else if (Words.isWhitespace(cp)) {
         chars.append(' ');
@@ -223,16 +223,5 @@ public final class WordPieceTokenizer {
       start = end;
     }
     return found.stream().mapToInt(Integer::intValue).toArray();
-  }
-
-  private static boolean isCjk(int cp) {
-    return (cp >= 0x4E00 && cp <= 0x9FFF)
-        || (cp >= 0x3400 && cp <= 0x4DBF)
-        || (cp >= 0x20000 && cp <= 0x2A6DF)
-        || (cp >= 0x2A700 && cp <= 0x2B73F)
-        || (cp >= 0x2B740 && cp <= 0x2B81F)
-        || (cp >= 0x2B820 && cp <= 0x2CEAF)
-        || (cp >= 0xF900 && cp <= 0xFAFF)
-        || (cp >= 0x2F800 && cp <= 0x2FA1F);
   }
 }

@@ -8,7 +8,8 @@ import java.util.List;
  * Words, the unit the condenser keeps or drops: the port of {@code splitinfer.sdk._text}.
  *
  * <p>A word is a maximal run of characters that are not whitespace, punctuation included
- * ("Paris," is one word). Each word remembers the whitespace that followed it; the condensed
+ * ("Paris," is one word), or a single CJK ideograph ({@link #isCjk}: Chinese and Japanese put no
+ * spaces between words, so "金门大桥。" is the words "金", "门", "大", "桥" and "。"). Each word remembers the whitespace that followed it; the condensed
  * text is every kept word followed by its own whitespace, so kept words keep their order and
  * spacing. Whitespace before the first word is dropped and the result never ends in whitespace.
  * Whitespace is exactly {@link #WHITESPACE} (Python's {@code str.isspace()} set), not Java's
@@ -42,8 +43,24 @@ public final class Words {
     return cp >= 0 && cp < IS_SPACE.length && IS_SPACE[cp];
   }
 
+  /** A CJK ideograph: the ranges of {@code splitinfer.sdk._text.CJK_RANGES} (BERT's). */
+  public static boolean isCjk(int cp) {
+    return (cp >= 0x4E00 && cp <= 0x9FFF)
+        || (cp >= 0x3400 && cp <= 0x4DBF)
+        || (cp >= 0x20000 && cp <= 0x2A6DF)
+        || (cp >= 0x2A700 && cp <= 0x2B73F)
+        || (cp >= 0x2B740 && cp <= 0x2B81F)
+        || (cp >= 0x2B820 && cp <= 0x2CEAF)
+        || (cp >= 0xF900 && cp <= 0xFAFF)
+        || (cp >= 0x2F800 && cp <= 0x2FA1F);
+  }
+
   /** Splits {@code text} into words and the whitespace that follows each word. */
   public static Words split(String text) {
+    return split(text, true);
+  }
+
+  private static Words split(String text, boolean cjkWords) {
     List<String> words = new ArrayList<>();
     List<String> gaps = new ArrayList<>();
     int n = text.length();
@@ -53,8 +70,17 @@ public final class Words {
     }
     while (i < n) {
       int start = i;
-      while (i < n && !isWhitespace(text.charAt(i))) {
-        i++;
+      int first = text.codePointAt(i);
+      if (cjkWords && isCjk(first)) {
+        i += Character.charCount(first);
+      } else {
+        while (i < n) {
+          int cp = text.codePointAt(i);
+          if (isWhitespace(cp) || (cjkWords && isCjk(cp))) {
+            break;
+          }
+          i += Character.charCount(cp);
+        }
       }
       int end = i;
       while (i < n && isWhitespace(text.charAt(i))) {
@@ -100,6 +126,6 @@ public final class Words {
 
   /** Python's {@code text.split()}: the non-empty runs between whitespace. */
   public static List<String> splitOnWhitespace(String text) {
-    return split(text).words;
+    return split(text, false).words;
   }
 }

@@ -64,12 +64,12 @@ public class CondenserTest {
   }
 
   @Test
-  public void theQuestionIsCutToItsFirstTokensAndPadded() {
+  public void aLongQuestionIsReadByItsFirstAndLastTokensAndAShortOnePadded() {
     Recorder model = new Recorder(0.5f, 4);
     Condenser condenser = new Condenser(tokenizer, 4, 3, 0.5, model);
     condenser.condense("a", Condenser.Options.defaults().withQuestion("q a b a q"));
     condenser.condense("a", Condenser.Options.defaults().withQuestion("q"));
-    assertArrayEquals(new int[] {5, 2, 3}, model.questions.get(0));
+    assertArrayEquals(new int[] {5, 2, 5}, model.questions.get(0));
     assertArrayEquals(new int[] {5, 0, 0}, model.questions.get(1));
   }
 

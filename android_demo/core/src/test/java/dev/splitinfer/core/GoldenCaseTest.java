@@ -154,7 +154,8 @@ public class GoldenCaseTest {
     assertEquals(name, (long) (Long) c.get("kept_tokens"), result.condensedTokens);
     assertEquals(name, model.windowsWithTokens(), result.modelCalls);
     if (result.modelCalls > 0) {
-      assertArrayEquals(name, Arrays.copyOf(Golden.ints(c.get("question_ids")), maxQuestionLen), model.lastQuestion);
+      assertArrayEquals(
+          name, Arrays.copyOf(Golden.ints(c.get("model_question_ids")), maxQuestionLen), model.lastQuestion);
     }
   }
 
