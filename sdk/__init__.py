@@ -36,6 +36,7 @@ _HOME = {
         "NotReadyError",
         "OverloadedError",
         "RequestCancelledError",
+        "RequestTooLargeError",
         "ServerError",
         "ServerUnavailableError",
     ),
@@ -61,6 +62,7 @@ __all__ = [
     "Part",
     "Policy",
     "RequestCancelledError",
+    "RequestTooLargeError",
     "Savings",
     "ServerError",
     "ServerUnavailableError",
@@ -98,6 +100,7 @@ if TYPE_CHECKING:
         NotReadyError,
         OverloadedError,
         RequestCancelledError,
+        RequestTooLargeError,
         ServerError,
         ServerUnavailableError,
     )

@@ -7,8 +7,8 @@
         stream.result.savings
 
 Condensing on the device runs in a worker thread (``asyncio.to_thread``) so a long prompt never
-blocks the event loop. Cancelling the task that iterates, or ``await stream.cancel()``, cancels
-the call on the server.
+blocks the event loop. Cancelling the task that iterates, or ``stream.cancel()``, cancels the
+call on the server; the stream then raises ``RequestCancelledError``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from splitinfer.sdk._client import ChannelSettings
 from splitinfer.sdk._condenser import Condenser
 from splitinfer.sdk._errors import SplitinferError
 from splitinfer.sdk._policy import CondenserSlot, GenerateResult, Policy
-from splitinfer.sdk._prepare import Prepared, check_timeout, sampling_options
+from splitinfer.sdk._prepare import Deadline, Prepared, check_timeout, sampling_options
 from splitinfer.sdk._rpc_errors import RequestCancelledError, ServerError, from_rpc_error
 from splitinfer.v1 import inference_pb2 as pb
 from splitinfer.v1 import inference_pb2_grpc as pb_grpc
@@ -73,7 +73,8 @@ class AsyncGenerateStream:
                 raise RequestCancelledError(
                     "the call was cancelled by this client", "CANCELLED", self._target
                 ) from None
-            self._call.cancel()  # the reading task was cancelled: stop the call on the server too
+            self._cancelled = True  # the reading task was cancelled: stop the call on the server too
+            self._call.cancel()
             raise
         except grpc.RpcError as err:
             if self._cancelled or self._call.cancelled():
@@ -149,10 +150,17 @@ class AsyncClient:
         else:
             self._channel = grpc.aio.insecure_channel(s.target, s.options, s.compression)
         self._stub = pb_grpc.InferenceStub(self._channel)
+        self._closed = False
 
     @property
     def target(self) -> str:
         return self.settings.target
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SplitinferError(
+                f"this AsyncClient of {self.target} is closed; create a new one to make calls"
+            )
 
     async def generate(
         self,
@@ -175,7 +183,8 @@ class AsyncClient:
         timeout: float | None = None,
     ) -> AsyncGenerateStream:
         """As ``Client.generate``; awaiting it condenses, iterating the stream reads the answer."""
-        deadline = check_timeout(self.timeout if timeout is None else timeout)
+        self._check_open()
+        deadline = Deadline(check_timeout(self.timeout if timeout is None else timeout))
         prepared = Prepared(
             question=question,
             context=context,
@@ -192,17 +201,21 @@ class AsyncClient:
         if prepared.needs_server_condense:
             try:
                 response = await self._stub.Condense(
-                    prepared.condense_request(), timeout=deadline, metadata=self.settings.metadata
+                    prepared.condense_request(),
+                    timeout=deadline.left(self.target, "the server condensed the context"),
+                    metadata=self.settings.metadata,
                 )
             except grpc.RpcError as err:
                 prepared.server_condense_failed(from_rpc_error(err, self.target))
             else:
                 prepared.server_condensed(response)
         request = prepared.generate_request()
-        call = self._stub.Generate(request, timeout=deadline, metadata=self.settings.metadata)
+        timeout_s = deadline.left(self.target, "the question was sent")
+        call = self._stub.Generate(request, timeout=timeout_s, metadata=self.settings.metadata)
         return AsyncGenerateStream(call, prepared, request, self.target)
 
     async def close(self) -> None:
+        self._closed = True
         await self._channel.close()
 
     async def __aenter__(self) -> AsyncClient:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from splitinfer.sdk._errors import BundleError
+from splitinfer.sdk._errors import BundleError, InvalidInputError
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -64,6 +64,10 @@ class Bundle:
 
 def read_bundle(path: str | Path) -> Bundle:
     """Read and verify a bundle; raise ``BundleError`` saying what is wrong and how to fix it."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise InvalidInputError(
+            f"the bundle path must be a str or a pathlib.Path to a .tflite bundle, got {type(path).__name__}"
+        )
     path = Path(path)
     try:
         data = path.read_bytes()

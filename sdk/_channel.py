@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from importlib.metadata import PackageNotFoundError, version
+from os import PathLike
 from pathlib import Path
 
 import grpc
@@ -102,13 +103,20 @@ def check_target(target: object) -> str:
         raise InvalidInputError(
             f"target {target!r} looks like a URL; pass 'HOST:PORT' (e.g. api.example.com:443), not a scheme"
         )
+    if ":" not in target.rsplit("]", 1)[-1] and not target.startswith(("unix:", "unix-abstract:")):
+        # gRPC would quietly try port 443 of a bare host name.
+        raise InvalidInputError(f"target {target!r} has no port; pass 'HOST:PORT', e.g. {target}:50051")
     return target
 
 
 def read_pem(value: bytes | str | Path | None, name: str) -> bytes | None:
-    """PEM bytes, given the bytes themselves or a path to them."""
+    """PEM bytes, given the bytes themselves, the PEM text, or a path to them."""
     if value is None or isinstance(value, bytes):
         return value
+    if isinstance(value, str) and value.lstrip().startswith("-----BEGIN"):
+        return value.encode("ascii", errors="replace")
+    if not isinstance(value, (str, PathLike)):
+        raise InvalidInputError(f"{name} must be PEM bytes, PEM text or a path, got {type(value).__name__}")
     path = Path(value)
     try:
         return path.read_bytes()

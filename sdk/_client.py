@@ -32,7 +32,7 @@ from splitinfer.sdk._channel import (
 from splitinfer.sdk._condenser import Condenser
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 from splitinfer.sdk._policy import CondenserSlot, GenerateResult, Policy
-from splitinfer.sdk._prepare import Prepared, check_timeout, sampling_options
+from splitinfer.sdk._prepare import Deadline, Prepared, check_timeout, sampling_options
 from splitinfer.sdk._rpc_errors import RequestCancelledError, ServerError, from_rpc_error
 from splitinfer.v1 import inference_pb2 as pb
 from splitinfer.v1 import inference_pb2_grpc as pb_grpc
@@ -161,7 +161,8 @@ class Client:
     ``policy``: see ``Policy``. ``credentials``: the bearer token. ``tls``: ``None`` = TLS unless
     the target is loopback; ``root_certificates``: PEM bytes or a path (default: system roots);
     ``tls_server_name`` overrides the name checked in the server's certificate. ``timeout``: the
-    deadline in seconds of each call (retries included). ``compression``: gzip requests.
+    deadline in seconds of each ``generate`` call, retries included: condensing (on the device or
+    by the server) and the whole answer share it. ``compression``: gzip requests.
     """
 
     def __init__(
@@ -196,10 +197,15 @@ class Client:
         else:
             self._channel = grpc.insecure_channel(s.target, s.options, s.compression)
         self._stub = pb_grpc.InferenceStub(self._channel)
+        self._closed = False
 
     @property
     def target(self) -> str:
         return self.settings.target
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SplitinferError(f"this Client of {self.target} is closed; create a new one to make calls")
 
     def generate(
         self,
@@ -228,7 +234,8 @@ class Client:
         ``Condenser.condense``). Condensing (on the device or through the server's ``Condense``)
         happens before this returns; the answer streams as the result is iterated.
         """
-        deadline = check_timeout(self.timeout if timeout is None else timeout)
+        self._check_open()
+        deadline = Deadline(check_timeout(self.timeout if timeout is None else timeout))
         prepared = Prepared(
             question=question,
             context=context,
@@ -245,18 +252,22 @@ class Client:
         if prepared.needs_server_condense:
             try:
                 response = self._stub.Condense(
-                    prepared.condense_request(), timeout=deadline, metadata=self.settings.metadata
+                    prepared.condense_request(),
+                    timeout=deadline.left(self.target, "the server condensed the context"),
+                    metadata=self.settings.metadata,
                 )
             except grpc.RpcError as err:
                 prepared.server_condense_failed(from_rpc_error(err, self.target))
             else:
                 prepared.server_condensed(response)
         request = prepared.generate_request()
-        call = self._stub.Generate(request, timeout=deadline, metadata=self.settings.metadata)
+        timeout_s = deadline.left(self.target, "the question was sent")
+        call = self._stub.Generate(request, timeout=timeout_s, metadata=self.settings.metadata)
         return GenerateStream(call, prepared, request, self.target)
 
     def close(self) -> None:
         """Close the channel; calls still open are cancelled."""
+        self._closed = True
         self._channel.close()
 
     def __enter__(self) -> Client:

@@ -16,12 +16,22 @@ The clients drive it in this order::
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import numbers
+import time
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from splitinfer.sdk._condenser import CondenseResult
 from splitinfer.sdk._errors import InvalidInputError
-from splitinfer.sdk._inputs import check_force, check_rate_or_target, check_text
+from splitinfer.sdk._inputs import (
+    UINT32_MAX,
+    UINT64_MAX,
+    check_bool,
+    check_force,
+    check_integer,
+    check_rate_or_target,
+    check_text,
+)
 from splitinfer.sdk._policy import (
     CondenserSlot,
     GenerateResult,
@@ -34,14 +44,19 @@ from splitinfer.sdk._policy import (
     server_condensation,
     usage_of,
 )
-from splitinfer.sdk._rpc_errors import CondenserUnavailableError, NotReadyError, ServerError
+from splitinfer.sdk._rpc_errors import (
+    CondenserUnavailableError,
+    DeadlineExceededError,
+    NotReadyError,
+    ServerError,
+)
 from splitinfer.v1 import inference_pb2 as pb
 
 
 def check_timeout(timeout: object) -> float:
     if (
         isinstance(timeout, bool)
-        or not isinstance(timeout, (int, float))
+        or not isinstance(timeout, numbers.Real)
         or not math.isfinite(timeout)
         or timeout <= 0
     ):
@@ -49,6 +64,26 @@ def check_timeout(timeout: object) -> float:
             f"timeout must be a number of seconds > 0 (every call has a deadline), got {timeout!r}"
         )
     return float(timeout)
+
+
+class Deadline:
+    """One ``generate`` call's deadline, shared by everything it does: condensing on the device,
+    the server's ``Condense`` and the streamed answer each get what is left of it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+
+    def left(self, target: str, before: str) -> float:
+        """Seconds left for the next RPC; ``DeadlineExceededError`` if none are."""
+        left = self._end - time.monotonic()
+        if left <= 0:
+            raise DeadlineExceededError(
+                f"the call's deadline of {self.seconds:g} s passed before {before}",
+                "DEADLINE_EXCEEDED",
+                target,
+            )
+        return left
 
 
 def sampling_options(
@@ -60,24 +95,28 @@ def sampling_options(
     seed: int | None,
     request_id: str,
 ) -> dict[str, Any]:
-    """The sampling/routing options as a dict, type-checked (the server checks the ranges)."""
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
-        raise InvalidInputError(
-            f"max_new_tokens must be an integer >= 0 (0 = the server's default), got {max_new_tokens!r}"
-        )
+    """The sampling/routing options as a dict, type-checked and within what the wire carries
+    (the server checks its own ranges)."""
+    max_new_tokens = check_integer(
+        max_new_tokens, "max_new_tokens", UINT32_MAX, "an integer >= 0 (0 = the server's default)"
+    )
     for name, value in (("temperature", temperature), ("top_p", top_p)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
             raise InvalidInputError(f"{name} must be a number or None, got {value!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise InvalidInputError(f"seed must be an integer >= 0 or None, got {seed!r}")
+    if seed is not None:
+        seed = check_integer(seed, "seed", UINT64_MAX, "an integer >= 0 or None")
+    if stop is None:
+        stop = ()
+    if not isinstance(stop, (str, Iterable)):
+        raise InvalidInputError(f"stop must be a list of str, got {type(stop).__name__}")
     stops = (stop,) if isinstance(stop, str) else tuple(stop)
     if not all(isinstance(s, str) for s in stops):
         raise InvalidInputError("stop must be a list of str")
     return {
         "model": check_text(model, "model"),
         "max_new_tokens": max_new_tokens,
-        "temperature": temperature,
-        "top_p": top_p,
+        "temperature": None if temperature is None else float(temperature),
+        "top_p": None if top_p is None else float(top_p),
         "stop": stops,
         "seed": seed,
         "request_id": check_text(request_id, "request_id"),
@@ -107,8 +146,15 @@ class Prepared:
         if not self.question.strip() and not self.context.strip():
             raise InvalidInputError("question and context are both empty: there is nothing to ask")
         self.rate, self.target_tokens = check_rate_or_target(rate, target_tokens)
+        if self.target_tokens is not None and not 1 <= self.target_tokens <= UINT32_MAX:
+            # On the wire 0 means "not set": the server would condense at its default rate, the
+            # device to the forced words alone. One meaning whichever side condenses.
+            raise InvalidInputError(
+                f"target_tokens must be between 1 and {UINT32_MAX:,} when asking a server, got "
+                f"{self.target_tokens}; to keep only forced words, condense with Condenser.condense"
+            )
         self.force = check_force(force)
-        self.keep_digits = bool(keep_digits)
+        self.keep_digits = check_bool(keep_digits, "keep_digits")
         self.policy = policy
         self._slot = slot
         self.options = options

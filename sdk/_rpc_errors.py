@@ -53,6 +53,16 @@ class InvalidRequestError(ServerError, InvalidInputError):
     exit_code = 2
 
 
+class RequestTooLargeError(InvalidRequestError):
+    """The request is larger than the server accepts (gRPC's message size limit): retrying the same
+    request cannot succeed, unlike ``OverloadedError`` which shares its status code."""
+
+    hint = (
+        "send less: condense on the device (a lower rate or target_tokens) or split the context; "
+        "the server's limit is its --max-request-bytes"
+    )
+
+
 class OverloadedError(ServerError):
     """The server is at capacity (RESOURCE_EXHAUSTED); retry after ``retry_after_s`` if given."""
 
@@ -93,7 +103,10 @@ def from_rpc_error(err: grpc.RpcError, target: str) -> ServerError:
     code = code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.UNKNOWN
     details = err.details() if hasattr(err, "details") else None
     message = details or str(err) or "no message"
-    error = _BY_CODE.get(code, ServerError)(message, code.name, target)
+    kind = _BY_CODE.get(code, ServerError)
+    if code is grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in message:
+        kind = RequestTooLargeError  # gRPC's own size check: "Received message larger than max (...)"
+    error = kind(message, code.name, target)
     if isinstance(error, OverloadedError):
         error.retry_after_s = _retry_after(_trailers(err))
     return error

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from splitinfer.sdk._errors import BundleError
+from splitinfer.sdk._errors import BundleError, InvalidInputError
 
 _REBUILD = "rebuild it with 'splitinfer convert' (or 'make model' for the default bundle)"
 
@@ -28,7 +28,9 @@ class ModelRunner:
 
     def __init__(self, model: bytes, manifest: dict[str, Any], name: str, num_threads: int = 1) -> None:
         if not isinstance(num_threads, int) or isinstance(num_threads, bool) or num_threads < 1:
-            raise ValueError(f"num_threads must be an integer >= 1, got {num_threads!r}")
+            raise InvalidInputError(
+                f"num_threads must be an integer >= 1 (LiteRT's threads per calling thread), got {num_threads!r}"
+            )
         self._model = model
         self._name = name
         self._num_threads = num_threads

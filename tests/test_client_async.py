@@ -66,6 +66,8 @@ async def test_cancelling_the_reading_task_cancels_the_call_on_the_server(
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+        with pytest.raises(RequestCancelledError):  # the stream remembers why it ended
+            await stream.__anext__()
     backend = echo_backend(echo_server)
     await asyncio.to_thread(
         wait_until, lambda: backend.runs["aio-task-cancel"].ended_at is not None, 5.0, "the server to stop"
