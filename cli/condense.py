@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from splitinfer.sdk._errors import InvalidInputError
+from splitinfer.sdk._inputs import check_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -138,8 +139,11 @@ def parse_record(line: bytes, where: str) -> dict[str, Any]:
             f"{where}: missing 'context' (the text to condense); keys found: {', '.join(record) or 'none'}"
         )
     for key in ("context", "question"):
-        if key in record and not isinstance(record[key], str):
-            raise InvalidInputError(f"{where}: '{key}' must be a string, got {type(record[key]).__name__}")
+        if key in record:
+            try:
+                check_text(record[key], f"'{key}'")
+            except InvalidInputError as err:  # not a str, or a lone surrogate from a "\ud800" escape
+                raise InvalidInputError(f"{where}: {err}") from None
     if "id" in record and not isinstance(record["id"], (str, int)):
         raise InvalidInputError(f"{where}: 'id' must be a string or an integer")
     return record

@@ -92,8 +92,9 @@ def test_jsonl_records_come_out_in_order_with_their_ids(
         ("{not json", "line 2: not valid JSON"),
         ('["a list"]', "line 2: expected an object"),
         ('{"contxt": "typo"}', "line 2: missing 'context'.*keys found: contxt"),
-        ('{"context": 5}', "line 2: 'context' must be a string"),
-        ('{"context": "x", "question": null}', "line 2: 'question' must be a string"),
+        ('{"context": 5}', "line 2: 'context' must be a str, got int"),
+        ('{"context": "x", "question": null}', "line 2: 'question' must be a str, got NoneType"),
+        ('{"context": "a \\ud800 b"}', "line 2: 'context' is not valid Unicode: a lone surrogate U\\+D800"),
     ],
 )
 def test_a_bad_line_stops_the_run_naming_its_number_and_writes_nothing(
