@@ -151,7 +151,8 @@ class Prepared:
             # device to the forced words alone. One meaning whichever side condenses.
             raise InvalidInputError(
                 f"target_tokens must be between 1 and {UINT32_MAX:,} when asking a server, got "
-                f"{self.target_tokens}; to keep only forced words, condense with Condenser.condense"
+                f"{self.target_tokens}; to keep only forced words, condense on the device alone (Condenser.condense, "
+                "splitinfer condense)"
             )
         self.force = check_force(force)
         self.keep_digits = check_bool(keep_digits, "keep_digits")
