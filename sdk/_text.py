@@ -2,13 +2,14 @@
 
 A *word* is a maximal run of characters that are not whitespace, punctuation included
 ("Paris," is one word), so a kept word keeps its punctuation and a dropped word takes its
-punctuation with it. A CJK ideograph (the ranges of ``CJK_RANGES``, as BERT's tokenizer has them)
-is a word of its own, because Chinese and Japanese put no spaces between words: a paragraph of
-Chinese is hundreds of words, not one word larger than any budget ("金门大桥。" is the words
-"金", "门", "大", "桥" and "。", with no whitespace after any of them). Each word remembers the whitespace that followed it in the original, and
-the condensed text is every kept word followed by its own whitespace, so kept words keep their
-original order and spacing (newlines and indentation included). Whitespace before the first word
-is dropped, and the result never ends in whitespace.
+punctuation with it. A CJK ideograph (the ranges of ``CJK_RANGES``, as BERT's tokenizer has
+them) is a word of its own, because Chinese and Japanese put no spaces between words: a paragraph
+of Chinese is hundreds of words, not one word larger than any budget ("金门大桥。" is the words
+"金", "门", "大", "桥" and "。", with no whitespace after any of them). Each word remembers the
+whitespace that followed it in the original, and the condensed text is every kept word followed
+by its own whitespace, so kept words keep their original order and spacing (newlines and
+indentation included). Whitespace before the first word is dropped, and the result never ends in
+whitespace.
 
 Whitespace is the fixed set below (the characters for which Python's ``str.isspace()`` is true),
 listed explicitly so the Java port on Android agrees character for character.
