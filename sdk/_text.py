@@ -39,6 +39,7 @@ CJK_RANGES = (
 _CJK = "".join(f"{chr(a)}-{chr(b)}" for a, b in CJK_RANGES)
 _SPACE = re.escape(WHITESPACE)
 _WORD_RE = re.compile(f"([{_CJK}]|[^{_SPACE}{_CJK}]+)([{_SPACE}]*)")
+_ASCII_WORD_RE = re.compile(f"([^{_SPACE}]+)([{_SPACE}]*)")  # the same split, quicker, for ASCII text
 CJK_CHAR = re.compile(f"[{_CJK}]")
 
 
@@ -48,7 +49,7 @@ def split_words(text: str) -> tuple[list[str], list[str]]:
     Returns ``(words, gaps)`` of equal length; ``gaps[i]`` is the whitespace after ``words[i]``
     (empty for the last word when the text does not end in whitespace).
     """
-    pairs = _WORD_RE.findall(text)
+    pairs = (_ASCII_WORD_RE if text.isascii() else _WORD_RE).findall(text)
     return [word for word, _ in pairs], [gap for _, gap in pairs]
 
 
