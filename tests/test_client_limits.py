@@ -62,9 +62,11 @@ def slow_condense_server():
 
 def test_server_condensing_and_the_answer_share_one_deadline(slow_condense_server) -> None:
     address, servicer = slow_condense_server
-    with Client(address, condenser=None, policy="server", timeout=2.0) as client:
-        with pytest.raises(DeadlineExceededError):
-            client.generate("When?", context=CONTEXT).collect()
+    with (
+        Client(address, condenser=None, policy="server", timeout=2.0) as client,
+        pytest.raises(DeadlineExceededError),
+    ):
+        client.generate("When?", context=CONTEXT).collect()
     # Condense used 1.2 s of the 2 s: the answer got what was left, not 2 s of its own.
     assert len(servicer.generate_time_left) == 1
     assert servicer.generate_time_left[0] < 0.85
@@ -83,9 +85,13 @@ def test_a_deadline_spent_condensing_on_the_device_says_so(
     slow_condense_server, condenser: Condenser
 ) -> None:
     address, servicer = slow_condense_server
-    with Client(address, condenser=condenser, policy="only-device", timeout=0.001) as client:
-        with pytest.raises(DeadlineExceededError, match="deadline of 0.001 s passed before the question was sent"):
-            client.generate("When?", context=CONTEXT * 20)
+    with (
+        Client(address, condenser=condenser, policy="only-device", timeout=0.001) as client,
+        pytest.raises(
+            DeadlineExceededError, match=r"deadline of 0\.001 s passed before the question was sent"
+        ),
+    ):
+        client.generate("When?", context=CONTEXT * 20)
     assert servicer.generate_time_left == []  # nothing was sent
 
 
@@ -104,9 +110,11 @@ def test_a_deadline_spent_condensing_on_the_device_says_so(
 def test_values_the_wire_cannot_carry_are_refused_before_anything_is_sent(
     echo_server, kwargs: dict[str, Any], message: str
 ) -> None:
-    with Client(echo_server.address, condenser=None, policy="none") as client:
-        with pytest.raises(InvalidInputError, match=message):
-            client.generate("When?", context=CONTEXT, **kwargs)
+    with (
+        Client(echo_server.address, condenser=None, policy="none") as client,
+        pytest.raises(InvalidInputError, match=message),
+    ):
+        client.generate("When?", context=CONTEXT, **kwargs)
 
 
 def test_numpy_numbers_and_no_stop_list_are_accepted(echo_server, condenser: Condenser) -> None:
@@ -127,9 +135,11 @@ def test_numpy_numbers_and_no_stop_list_are_accepted(echo_server, condenser: Con
 
 def test_a_request_larger_than_the_server_accepts_is_not_called_an_overload(echo_server) -> None:
     huge = "金" * 2_000_000  # 6 MB of UTF-8, over the server's 4 MiB
-    with Client(echo_server.address, condenser=None, policy="none") as client:
-        with pytest.raises(RequestTooLargeError, match="larger than max.*max-request-bytes") as caught:
-            client.generate("When?", context=huge, model="echo").collect()
+    with (
+        Client(echo_server.address, condenser=None, policy="none") as client,
+        pytest.raises(RequestTooLargeError, match=r"larger than max.*max-request-bytes") as caught,
+    ):
+        client.generate("When?", context=huge, model="echo").collect()
     assert not isinstance(caught.value, OverloadedError)  # retrying it would never succeed
 
 
@@ -141,7 +151,7 @@ def test_a_closed_client_says_so(echo_server) -> None:
 
 
 def test_a_target_without_a_port_is_refused() -> None:
-    with pytest.raises(InvalidInputError, match="has no port; pass 'HOST:PORT', e.g. localhost:50051"):
+    with pytest.raises(InvalidInputError, match=r"has no port; pass 'HOST:PORT', e\.g\. localhost:50051"):
         Client("localhost", condenser=None)
 
 
