@@ -8,8 +8,12 @@ loop, for demos and tests in ordinary synchronous code.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import re
 import signal
+import socket
+import ssl
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -31,6 +35,9 @@ log = logging.getLogger("splitinfer.server")
 HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 # After the last call of ours ends, how long gRPC may take to flush its final status frames.
 _FLUSH_S = 1.0
+# After the grace period, how long the cancelled calls may take to end (each stops within a chunk
+# of its backend's work) before the server stops without them.
+_CUT_OFF_WAIT_S = 5.0
 
 
 class SplitinferServer:
@@ -54,7 +61,12 @@ class SplitinferServer:
         return f"{host}:{self.port}"
 
     async def start(self) -> None:
-        """Binds, starts serving and reports SERVING; raises ``SplitinferError`` if it cannot."""
+        """Binds, starts serving and reports SERVING; raises ``SplitinferError`` if it cannot.
+
+        On failure nothing is left running: the metrics endpoint and the backends are stopped again,
+        and gRPC is bound last, just before it starts.
+        """
+        credentials = self._tls_credentials()
         server = grpc.aio.server(
             interceptors=self._interceptors(),
             options=[
@@ -71,17 +83,25 @@ class SplitinferServer:
             reflection.aio.ReflectionServicer((SERVICE_NAME, HEALTH_SERVICE, reflection.SERVICE_NAME)),
             GenericHandlersOnly(server),
         )
-        self.port = self._bind(server)
-        await self.core.start()
-        await server.start()
+        bound = False
+        try:
+            if self.config.metrics_port is not None:
+                self.metrics_port = self._serve_metrics(self.config.metrics_port)
+            await self.core.start()
+            self.port = self._bind(server, credentials)
+            bound = True
+            await server.start()
+        except BaseException:
+            self.metrics.stop_http()
+            self.metrics_port = None
+            if bound:
+                await server.stop(None)
+            await self.core.aclose()
+            raise
         self._grpc = server
         self._log_flusher = asyncio.create_task(self._flush_request_logs())
         for service in ("", SERVICE_NAME):
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
-        if self.config.metrics_port is not None:
-            self.metrics_port = self.metrics.serve_http(
-                self.config.metrics_host or self.config.host, self.config.metrics_port
-            )
         log.info(
             "splitinfer serve: listening on %s (%s, auth %s), models: %s (default %s)%s",
             self.address,
@@ -106,14 +126,45 @@ class SplitinferServer:
         record = CallRecord(method.rsplit("/", 1)[-1])
         self.observer.reject(record, "unauthenticated", "UNAUTHENTICATED", message)
 
-    def _bind(self, server: grpc.aio.Server) -> int:
+    def _tls_credentials(self) -> grpc.ServerCredentials | None:
+        """The server's TLS credentials (``None`` for plaintext), after checking the PEM pair."""
+        if self.config.tls_cert is None or self.config.tls_key is None:
+            return None
+        cert, key = self.config.tls_cert, self.config.tls_key
+        cert_pem, key_pem = _read(cert), _read(key)
+        check_tls_pair(cert, key, cert_pem, key_pem)
+        return grpc.ssl_server_credentials([(key_pem, cert_pem)])
+
+    def _serve_metrics(self, port: int) -> int:
+        """Starts the metrics endpoint; a clear error (not a traceback) if it cannot listen."""
+        host = self.config.metrics_host or self.config.host
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        try:
+            return self.metrics.serve_http(host, port)
+        except socket.gaierror as err:
+            raise InvalidInputError(
+                f"cannot serve metrics on {address}: cannot resolve the host {host!r} ({err.strerror}); "
+                "set --metrics-host to an address or name of this machine"
+            ) from err
+        except OSError as err:
+            if err.errno == errno.EADDRNOTAVAIL:
+                raise InvalidInputError(
+                    f"cannot serve metrics on {address}: {host} is not an address of this machine; "
+                    "set --metrics-host to one of its addresses (or leave it out to use --host)"
+                ) from err
+            hint = {
+                errno.EADDRINUSE: "is the port already in use? Choose another --metrics-port",
+                errno.EACCES: "ports below 1024 need privileges; choose a higher --metrics-port",
+            }.get(err.errno or 0, "check --metrics-host and --metrics-port")
+            raise SplitinferError(
+                f"cannot serve metrics on {address}: {err.strerror or err}; {hint}"
+            ) from err
+
+    def _bind(self, server: grpc.aio.Server, credentials: grpc.ServerCredentials | None) -> int:
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
         address = f"{host}:{self.config.port}"
         try:
-            if self.config.tls_cert is not None and self.config.tls_key is not None:
-                credentials = grpc.ssl_server_credentials(
-                    [(_read(self.config.tls_key), _read(self.config.tls_cert))]
-                )
+            if credentials is not None:
                 port = server.add_secure_port(address, credentials)
             else:
                 port = server.add_insecure_port(address)
@@ -137,8 +188,20 @@ class SplitinferServer:
                 self.core.inflight,
                 grace,
             )
+            self.core.cut_off = True
         if self._grpc is not None:
             await self._grpc.stop(_FLUSH_S if finished else 0)
+        if not finished:
+            # gRPC has cancelled the calls still running. Let their handlers end (each logs itself
+            # as UNAVAILABLE and waits for its backend's thread) before the log is flushed and
+            # the event loop closes under them.
+            if not await self.core.wait_idle(_CUT_OFF_WAIT_S):
+                log.warning(
+                    "splitinfer serve: %d cancelled call(s) did not end within %.0fs",
+                    self.core.inflight,
+                    _CUT_OFF_WAIT_S,
+                )
+            await _settle()
         if self._log_flusher is not None:
             self._log_flusher.cancel()
         self.observer.flush()
@@ -173,6 +236,54 @@ def _read(path: str | Path) -> bytes:
         return Path(path).read_bytes()
     except OSError as err:
         raise InvalidInputError(f"cannot read TLS file {path}: {err.strerror}") from err
+
+
+async def _settle() -> None:
+    """A few turns of the event loop: gRPC's own task of each call ends just after its handler."""
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+def check_tls_pair(cert: str | Path, key: str | Path, cert_pem: bytes, key_pem: bytes) -> None:
+    """Raises ``InvalidInputError`` unless ``cert`` holds PEM certificates and ``key`` their own
+    unencrypted PEM private key. gRPC itself would only fail to listen, without saying why.
+    """
+    cert_text = cert_pem.decode("ascii", errors="replace")
+    key_text = key_pem.decode("ascii", errors="replace")
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=cert_text)
+    except (ssl.SSLError, ValueError) as err:
+        swapped = "PRIVATE KEY-----" in cert_text and "CERTIFICATE-----" in key_text
+        hint = "; it holds a private key: are --tls-cert and --tls-key swapped?" if swapped else ""
+        raise InvalidInputError(
+            f"--tls-cert {cert} is not a valid PEM certificate ({_ssl_reason(err)}){hint}; pass the "
+            "server's certificate chain (-----BEGIN CERTIFICATE-----) as --tls-cert"
+        ) from err
+
+    def encrypted() -> bytes:
+        raise InvalidInputError(
+            f"--tls-key {key} is encrypted with a passphrase, which gRPC cannot use; pass an unencrypted "
+            f"copy (e.g. openssl pkey -in {key} -out server-key.pem)"
+        )
+
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key, password=encrypted)
+    except ssl.SSLError as err:
+        if err.reason == "KEY_VALUES_MISMATCH":
+            raise InvalidInputError(
+                f"--tls-key {key} and --tls-cert {cert} are not a pair: the key is not the one the "
+                "certificate was issued for; pass the certificate's own private key"
+            ) from err
+        raise InvalidInputError(
+            f"--tls-key {key} is not a valid PEM private key ({_ssl_reason(err)}); pass the unencrypted "
+            "private key of --tls-cert (-----BEGIN PRIVATE KEY-----) as --tls-key"
+        ) from err
+
+
+def _ssl_reason(err: Exception) -> str:
+    """OpenSSL's words for ``err``, without the source location."""
+    text = str(err.args[-1] if err.args else err)
+    return re.sub(r"\s*\(_ssl\.c:\d+\)$", "", text)
 
 
 def serve(config: ServerConfig) -> int:

@@ -2,8 +2,9 @@
 
 ``ServerConfig`` holds every option of ``splitinfer serve``; the command and
 :class:`~splitinfer.server.BackgroundServer` both take one. Models come either from ``backend``/
-``model`` (one model, the common case) or from ``models`` (several at once), typically read from a
-config file by :func:`load_config_file`::
+``model``/``openai_*`` (one model, the common case) or from ``models`` (several at once), typically
+read from a config file by :func:`load_config_file`, never from both: the server refuses the mix
+rather than silently ignore one of them::
 
     # serve.toml (TOML, or the same structure as JSON)
     default_model = "llama-8b"
@@ -36,6 +37,15 @@ from typing import Any
 from splitinfer.sdk._errors import InvalidInputError
 
 MiB = 1024 * 1024
+# gRPC's message size options are C ints, and GetInfoResponse.max_request_bytes a uint32.
+MAX_REQUEST_BYTES = 2**31 - 1
+# The options that describe the one model served without a ``models`` list, and their flags.
+_ONE_MODEL_FLAGS = {
+    "backend": "--backend",
+    "model": "--model",
+    "openai_base_url": "--openai-base-url",
+    "openai_api_key_env": "--openai-api-key-env",
+}
 _KIND_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 
 
@@ -54,12 +64,14 @@ class ServerConfig:
     ``port=0`` binds a free port (read it back from ``BackgroundServer.port``). Plaintext on a
     non-loopback ``host`` needs ``insecure=True``. ``max_concurrent`` requests run at once and
     ``max_queued`` more wait; beyond that, requests are refused at once with RESOURCE_EXHAUSTED.
-    ``grace_seconds`` is how long a SIGTERM waits for in-flight requests.
+    ``grace_seconds`` is how long a SIGTERM waits for in-flight requests. ``backend`` (``None``:
+    ``"extractive"``), ``model`` and ``openai_*`` describe the one model served when ``models`` is
+    empty; giving them together with ``models`` is refused by :meth:`check`.
     """
 
     host: str = "127.0.0.1"
     port: int = 50051
-    backend: str = "extractive"
+    backend: str | None = None
     model: str | None = None
     models: tuple[ModelConfig, ...] = ()
     default_model: str | None = None
@@ -84,14 +96,15 @@ class ServerConfig:
         """The models to serve: ``models`` if given, else one built from ``backend``/``model``."""
         if self.models:
             return self.models
+        backend = self.backend or "extractive"
         options: dict[str, Any] = {}
-        if self.backend == "openai":
+        if backend == "openai":
             options = {"base_url": self.openai_base_url, "model": self.model}
             if self.openai_api_key_env:
                 options["api_key_env"] = self.openai_api_key_env
         elif self.model:
             options = {"name": self.model}
-        return (ModelConfig(self.backend, options),)
+        return (ModelConfig(backend, options),)
 
     def check(self) -> None:
         """Raises ``InvalidInputError`` naming the option to fix, before anything is started."""
@@ -102,6 +115,15 @@ class ServerConfig:
         for name in ("max_concurrent", "max_request_bytes", "default_max_new_tokens", "max_condense_words"):
             if getattr(self, name) < 1:
                 raise InvalidInputError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name, label in (
+            ("max_request_bytes", "--max-request-bytes"),
+            ("max_condense_words", "max_condense_words"),
+        ):
+            if getattr(self, name) > MAX_REQUEST_BYTES:
+                raise InvalidInputError(
+                    f"{label} must be at most {MAX_REQUEST_BYTES} (2 GiB - 1, the most gRPC and "
+                    f"GetInfo can carry), got {getattr(self, name)}"
+                )
         if self.max_queued < 0:
             raise InvalidInputError(f"max_queued must be >= 0, got {self.max_queued}")
         if not math.isfinite(self.grace_seconds) or self.grace_seconds < 0:
@@ -112,6 +134,15 @@ class ServerConfig:
             raise InvalidInputError(
                 f"refusing to listen without TLS on {self.host}, which is not a loopback address: "
                 "pass --tls-cert and --tls-key, or --insecure if a proxy in front terminates TLS"
+            )
+        given = [flag for name, flag in _ONE_MODEL_FLAGS.items() if getattr(self, name) is not None]
+        if self.models and given:
+            flags = ", ".join(given)
+            raise InvalidInputError(
+                f"{flags} describe{'s' if len(given) == 1 else ''} a single model and cannot be combined "
+                "with the [[models]] list of --config; set backend, model, base_url and api_key_env "
+                f"in the file's [[models]] tables instead, and drop {flags} from the command line "
+                "(or from the file's [server] table)"
             )
         if self.backend == "openai" and not self.models and not (self.openai_base_url and self.model):
             raise InvalidInputError(

@@ -27,6 +27,7 @@ from splitinfer.server.backends import (
     ModelSpec,
     create_backend,
     prompt_text,
+    run_in_thread,
 )
 from splitinfer.server.condensing import CondenserHost
 from splitinfer.server.config import ServerConfig
@@ -78,6 +79,8 @@ class InferenceCore:
         metrics.watch_admission(lambda: self.admission.running, lambda: self.admission.queued)
         self.condensers = CondenserHost(config.condenser_path)
         self.draining = False
+        # Set when the grace period ended and the calls still running are being cancelled.
+        self.cut_off = False
         self.inflight = 0
         self._idle: asyncio.Event | None = None
         self._info_cache: tuple[Any, pb.GetInfoResponse] | None = None
@@ -112,10 +115,14 @@ class InferenceCore:
     async def drain(self, grace_s: float) -> bool:
         """Refuses new calls and waits up to ``grace_s`` for calls in flight; true if they all ended."""
         self.draining = True
+        return await self.wait_idle(grace_s)
+
+    async def wait_idle(self, timeout_s: float) -> bool:
+        """Waits up to ``timeout_s`` for no call to be in flight; true if none is."""
         if self._idle is None:
             return True
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout=grace_s)
+            await asyncio.wait_for(self._idle.wait(), timeout=timeout_s)
             return True
         except asyncio.TimeoutError:
             return False
@@ -154,7 +161,6 @@ class InferenceCore:
                     f"the prompt has {prompt_tokens} tokens but model '{spec.name}' reads at most "
                     f"{spec.context_tokens}; condense the context harder (a lower rate or target_tokens) or shorten it"
                 )
-            self.metrics.prompt_tokens.labels(spec.name).inc(prompt_tokens)
             job = dataclasses.replace(job, prompt_tokens=prompt_tokens)
             pieces: list[str] = []
             finish = Finish()
@@ -176,6 +182,9 @@ class InferenceCore:
         if finish.prompt_tokens is not None:
             record.prompt_tokens = finish.prompt_tokens
         record.completion_tokens = completion
+        # Counted once the backend has answered, with the usage it reports (an upstream's own count
+        # rather than our estimate); calls refused or failed before an answer count nothing.
+        self.metrics.prompt_tokens.labels(spec.name).inc(record.prompt_tokens)
         self.metrics.completion_tokens.labels(spec.name).inc(completion)
         total_ms = record.elapsed_ms()
         usage = pb.Usage(
@@ -205,7 +214,8 @@ class InferenceCore:
             record.model = model_version
             started = time.perf_counter()
             try:
-                result = await asyncio.to_thread(condenser.condense, request.context, **kwargs)
+                # The slot stays held until the thread returns, even if the caller gives up.
+                result = await run_in_thread(condenser.condense, request.context, **kwargs)
             except InvalidInputError as err:
                 raise InvalidRequestError(str(err)) from err
             condense_ms = (time.perf_counter() - started) * 1000.0

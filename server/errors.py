@@ -32,6 +32,13 @@ class OverloadedError(ServiceError):
     code = "RESOURCE_EXHAUSTED"
 
 
+class UpstreamOverloadedError(OverloadedError):
+    """The upstream model server refused the request as overloaded (HTTP 429); retry after ``retry_after_s``.
+
+    Counted apart from this server's own admission rejections (``rejected_total{reason="upstream_overloaded"}``).
+    """
+
+
 class NotReadyError(ServiceError):
     """The server lacks something the request needs (e.g. no condenser bundle installed)."""
 

@@ -6,9 +6,13 @@ Every name starts with ``splitinfer_``:
 * ``request_duration_seconds{method}``: from receiving the request to its last message.
 * ``time_to_first_chunk_seconds{model}``: ``Generate`` only.
 * ``running_requests``, ``queue_depth``: admission control, read when scraped.
-* ``rejected_total{reason}``: refused before any work (``overloaded``, ``unauthenticated``,
-  ``draining``).
-* ``prompt_tokens_total{model}``, ``completion_tokens_total{model}``: tokens the models read and wrote.
+* ``rejected_total{reason}``: refused for lack of capacity or credentials: ``overloaded`` (this
+  server's admission queue is full, or the backend's connection pool), ``upstream_overloaded``
+  (the upstream engine answered HTTP 429), ``unauthenticated``, ``draining``.
+* ``prompt_tokens_total{model}``, ``completion_tokens_total{model}``: tokens the models read and
+  wrote in ``Generate`` calls that got an answer, as the backend reports them (the upstream's own
+  usage when it sends one, else the server's count). Calls refused or failed before an answer add
+  nothing.
 * ``device_original_tokens_total``, ``device_condensed_tokens_total``, and the histogram
   ``device_condensation_ratio`` (condensed / original per request): what the devices report in
   ``GenerateRequest.condensation`` when they condensed on the device, i.e. how much they save.
@@ -54,13 +58,22 @@ class Metrics:
             "splitinfer_queue_depth", "Requests waiting for an admission slot.", registry=r
         )
         self.rejected = Counter(
-            "splitinfer_rejected", "Requests refused before any work, by reason.", ["reason"], registry=r
+            "splitinfer_rejected",
+            "Requests refused for lack of capacity or credentials, by reason.",
+            ["reason"],
+            registry=r,
         )
         self.prompt_tokens = Counter(
-            "splitinfer_prompt_tokens", "Prompt tokens received, by model.", ["model"], registry=r
+            "splitinfer_prompt_tokens",
+            "Prompt tokens of answered Generate calls, as the backend reports them, by model.",
+            ["model"],
+            registry=r,
         )
         self.completion_tokens = Counter(
-            "splitinfer_completion_tokens", "Tokens generated, by model.", ["model"], registry=r
+            "splitinfer_completion_tokens",
+            "Tokens generated in answered Generate calls, by model.",
+            ["model"],
+            registry=r,
         )
         self.device_original = Counter(
             "splitinfer_device_original_tokens",

@@ -97,7 +97,7 @@ class Observer:
                 self.flush()
 
     def reject(self, record: CallRecord, reason: str, code: str, error: str) -> None:
-        """A call refused before any work (auth, overload, draining)."""
+        """A call refused for lack of capacity or credentials (auth, overload here or upstream, draining)."""
         self.metrics.rejected.labels(reason).inc()
         self.end(record, code, error)
 

@@ -3,8 +3,14 @@
 Each method opens a :class:`CallRecord`, calls the core, and maps what comes back: responses go out
 as they are, :class:`ServiceError` becomes its status code (with ``google.rpc.RetryInfo`` in the
 rich status details when it carries a retry hint), cancellation and deadlines are recorded as
-``CANCELLED``/``DEADLINE_EXCEEDED``, and anything unexpected becomes ``INTERNAL`` with the traceback
-in the server log (never in the reply).
+``CANCELLED``/``DEADLINE_EXCEEDED`` (``UNAVAILABLE`` for calls cut off because the server stopped),
+and anything unexpected becomes ``INTERNAL`` with the traceback in the server log (never in the
+reply).
+
+Telling a deadline from a cancel: when a client's deadline passes, the client cancels the call, and
+the server sees that cancel up to the one-way network latency (plus a few milliseconds of
+``grpc-timeout`` rounding) *before* its own copy of the deadline. A cancel that arrives within
+:func:`deadline_slack_s` of the deadline is therefore counted as ``DEADLINE_EXCEEDED``.
 """
 
 from __future__ import annotations
@@ -22,13 +28,24 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from splitinfer.server.core import InferenceCore
-from splitinfer.server.errors import DrainingError, OverloadedError, ServiceError
+from splitinfer.server.errors import DrainingError, OverloadedError, ServiceError, UpstreamOverloadedError
 from splitinfer.server.observe import CallRecord, Observer
 from splitinfer.server.wire import safe_deserializer
 from splitinfer.v1 import inference_pb2 as pb
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Inference"].full_name
-_REJECT_REASONS = {OverloadedError: "overloaded", DrainingError: "draining"}
+_REJECT_REASONS = {
+    OverloadedError: "overloaded",
+    UpstreamOverloadedError: "upstream_overloaded",
+    DrainingError: "draining",
+}
+# Bounds and share of the deadline slack (see the module docstring and deadline_slack_s).
+_MIN_DEADLINE_SLACK_S = 0.05
+_MAX_DEADLINE_SLACK_S = 0.25
+_DEADLINE_SLACK_SHARE = 0.1
+_CUT_OFF = (
+    "the server stopped before the call finished (its --grace-seconds ran out); retry, or use another replica"
+)
 log = logging.getLogger("splitinfer.server")
 
 
@@ -50,6 +67,15 @@ def status_of(err: ServiceError) -> tuple[grpc.StatusCode, str, tuple[tuple[str,
 def _deadline(context: grpc.aio.ServicerContext) -> float | None:
     remaining = context.time_remaining()
     return None if remaining is None else time.monotonic() + remaining
+
+
+def deadline_slack_s(timeout_s: float) -> float:
+    """How close to its deadline a cancel of a call given ``timeout_s`` seconds counts as the deadline.
+
+    10% of the timeout, at least 50 ms (loopback and LAN latency, ``grpc-timeout`` rounding) and at
+    most 250 ms (a mobile network's one-way latency), so a real cancel is rarely mistaken for it.
+    """
+    return min(_MAX_DEADLINE_SLACK_S, max(_MIN_DEADLINE_SLACK_S, _DEADLINE_SLACK_SHARE * timeout_s))
 
 
 class InferenceServicer:
@@ -74,7 +100,7 @@ class InferenceServicer:
         except ServiceError as err:
             await self._fail(context, record, err)
         except (asyncio.CancelledError, GeneratorExit):
-            self._cancelled(record, deadline)
+            self._cancelled(record, context)
             raise
         except Exception as err:
             await self._crash(context, record, err)
@@ -108,7 +134,7 @@ class InferenceServicer:
         except ServiceError as err:
             await self._fail(context, record, err)
         except asyncio.CancelledError:
-            self._cancelled(record, _deadline(context))
+            self._cancelled(record, context)
             raise
         except Exception as err:
             await self._crash(context, record, err)
@@ -135,8 +161,14 @@ class InferenceServicer:
             ServiceError(f"internal error ({type(err).__name__}); the server log has the details"),
         )
 
-    def _cancelled(self, record: CallRecord, deadline: float | None) -> None:
-        expired = deadline is not None and time.monotonic() >= deadline - 0.005
+    def _cancelled(self, record: CallRecord, context: grpc.aio.ServicerContext) -> None:
+        if self.core.cut_off:
+            self.observer.end(record, "UNAVAILABLE", _CUT_OFF)
+            return
+        remaining = context.time_remaining()
+        expired = remaining is not None and remaining <= deadline_slack_s(
+            record.elapsed_ms() / 1000.0 + remaining
+        )
         self.observer.end(record, "DEADLINE_EXCEEDED" if expired else "CANCELLED")
 
 

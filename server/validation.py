@@ -23,6 +23,7 @@ MAX_STOP_BYTES = 64
 MAX_TEMPERATURE = 2.0
 MAX_FORCE_WORDS = 256
 MAX_FORCE_CHARS = 64
+_WHERE_VALUES = frozenset(pb.Condensation.Where.values())
 
 
 def decoded(request: Any) -> Any:
@@ -127,6 +128,12 @@ def device_condensation(request: pb.GenerateRequest) -> DeviceCondensation | Non
     if not request.HasField("condensation"):
         return None
     c = request.condensation
+    if c.where not in _WHERE_VALUES:
+        # proto3 enums are open: an unknown number (a newer or buggy client) arrives as a bare int.
+        raise InvalidRequestError(
+            f"condensation.where={c.where} is not a known value; use DEVICE ({pb.Condensation.DEVICE}) "
+            f"or SERVER ({pb.Condensation.SERVER}), or leave it unset"
+        )
     if c.condensed_tokens > c.original_tokens:
         raise InvalidRequestError(
             f"condensation.condensed_tokens ({c.condensed_tokens}) is more than condensation.original_tokens "

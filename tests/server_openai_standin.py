@@ -15,6 +15,16 @@ What it answers is chosen by the request's ``model``:
 * ``standin-400`` / ``standin-429`` / ``standin-500``: the error statuses vLLM and OpenAI send.
 * ``standin-midstream``: two words, then an error event in the stream (as vLLM does).
 * ``standin-hang``: sends the response headers, then nothing for 10 s.
+* Upstreams that are broken or are not what they claim to be:
+
+  * ``standin-json200``: 200 with a plain (non-streamed) ``chat.completion`` JSON body, as a
+    server that ignores ``"stream": true`` sends; ``standin-html200``: 200 with an HTML page, as a
+    web server at the wrong URL sends.
+  * ``standin-nodone``: streams the words, then ends the body without a finish reason or
+    ``[DONE]``, as a proxy that cuts long responses does.
+  * ``standin-badchoice`` / ``standin-baddelta``: a JSON event whose ``choices[0]`` or
+    ``choices[0].delta`` is a string; ``standin-textusage`` / ``standin-negusage``: the whole
+    answer, then a usage event whose ``prompt_tokens`` is ``"11"`` or ``-1``.
 
 It records every request (headers and JSON body) and every client that went away mid-stream.
 """
@@ -29,6 +39,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 REPLY = "The bridge opened to traffic in 1932 after six years of work ."
+# Valid JSON, but not what the protocol allows, by model.
+MALFORMED_CHOICES = {
+    "standin-badchoice": {"choices": ["x"]},
+    "standin-baddelta": {"choices": [{"index": 0, "delta": "x", "finish_reason": None}]},
+}
+MALFORMED_PROMPT_TOKENS = {"standin-textusage": "11", "standin-negusage": -1}
 
 
 @dataclass
@@ -66,6 +82,17 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(429, "Too many requests; slow down.", "RateLimitError", {"Retry-After": "3"})
         if model == "standin-500":
             return self._error(500, "The engine crashed.", "InternalServerError")
+        if model == "standin-json200":
+            completion = {
+                "id": "chatcmpl-standin",
+                "object": "chat.completion",
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": REPLY}, "finish_reason": "stop"}
+                ],
+            }
+            return self._reply(200, "application/json", json.dumps(completion).encode())
+        if model == "standin-html200":
+            return self._reply(200, "text/html", b"<html><body>Welcome to nginx!</body></html>")
         self._start_stream()
         self.words_sent = 0
         try:
@@ -76,8 +103,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _error(self, status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> None:
         payload = json.dumps({"error": {"message": message, "type": kind, "code": status}}).encode()
+        self._reply(status, "application/json", payload, headers)
+
+    def _reply(
+        self, status: int, content_type: str, payload: bytes, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -116,6 +148,11 @@ class _Handler(BaseHTTPRequestHandler):
         if model == "standin-hang":
             time.sleep(10)
             return
+        if model in MALFORMED_CHOICES:
+            self._event(MALFORMED_CHOICES[model])
+            self._event("[DONE]")
+            self._send("")
+            return
         words, delay = REPLY.split(), 0.0
         if model == "standin-slow":
             words, delay = [f"w{i}" for i in range(200)], 0.05
@@ -145,6 +182,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._event(self._choice({"content": piece}))
             sent.append(piece)
             self.words_sent = len(sent)
+        if model == "standin-nodone":
+            self._send("")  # the end of the body: no finish_reason, no [DONE]
+            return
         self._event(self._choice({}, finish, stop_reason))
         if (body.get("stream_options") or {}).get("include_usage"):
             prompt = sum(len(m["content"].split()) for m in body.get("messages", []))
@@ -153,6 +193,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "completion_tokens": len(sent),
                 "total_tokens": prompt + len(sent),
             }
+            if model in MALFORMED_PROMPT_TOKENS:
+                usage["prompt_tokens"] = MALFORMED_PROMPT_TOKENS[model]
             self._event(
                 {"id": "chatcmpl-standin", "object": "chat.completion.chunk", "choices": [], "usage": usage}
             )

@@ -1,4 +1,4 @@
-"""Helpers shared by the server tests: self-signed TLS pairs, stubs, polling.
+"""Helpers shared by the server tests: self-signed TLS pairs, stubs, polling, a slow network.
 
 Not a test module (no ``test_`` prefix); the ``tests`` folder is on ``sys.path`` under pytest.
 """
@@ -8,9 +8,11 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
 
 import grpc
 from cryptography import x509
@@ -89,3 +91,57 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float = 10.0, what: str
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
         time.sleep(0.01)
+
+
+class LatencyProxy:
+    """A TCP proxy on loopback that makes the start of each connection slow, as a real network is.
+
+    What the client sends during the first ``hold_s`` seconds of a connection (the HTTP/2 preface
+    and a call's headers) reaches the server ``delay_s`` late; later bytes, such as the cancel a
+    client sends when its deadline passes, go through at once. So the server's copy of a call's
+    deadline (counted from when the headers arrived) ends about ``delay_s`` after the client's, as
+    with a client across the internet. ``with LatencyProxy(server.address, 0.06) as proxy:`` and
+    connect to ``proxy.address``.
+    """
+
+    def __init__(self, target: str, delay_s: float, hold_s: float = 0.5) -> None:
+        host, port = target.rsplit(":", 1)
+        self._target = (host.strip("[]"), int(port))
+        self.delay_s = delay_s
+        self.hold_s = hold_s
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
+        self._sockets: list[socket.socket] = []
+
+    def __enter__(self) -> LatencyProxy:
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._listener.close()
+        for sock in self._sockets:
+            sock.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return  # closed
+            server = socket.create_connection(self._target)
+            self._sockets += [client, server]
+            opened = time.monotonic()
+            threading.Thread(target=self._pump, args=(client, server, opened), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, None), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, held_from: float | None) -> None:
+        try:
+            while data := source.recv(65536):
+                if held_from is not None and time.monotonic() - held_from < self.hold_s:
+                    time.sleep(self.delay_s)
+                sink.sendall(data)
+            sink.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # either side went away

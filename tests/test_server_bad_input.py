@@ -129,6 +129,11 @@ def test_absurd_sampling_values_are_invalid_argument_naming_the_field(stub, samp
             {"condensation": pb.Condensation(original_tokens=10, condensed_tokens=5, rate_requested=2)},
             "rate_requested",
         ),
+        (
+            # proto3 enums are open: a client may send a number the schema does not define.
+            {"condensation": pb.Condensation(where=7, original_tokens=10, condensed_tokens=5)},
+            "condensation.where=7",
+        ),
     ],
 )
 def test_inconsistent_request_fields_are_invalid_argument(stub, fields, expected):

@@ -121,6 +121,44 @@ def test_flags_win_over_the_config_file(tmp_path):
     assert (config.max_concurrent, config.grace_seconds, config.port) == (3, 2.5, 0)
 
 
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--model", "meta-llama/Llama-3.1-8B-Instruct"],
+        ["--backend", "extractive"],
+        ["--openai-base-url", "http://localhost:8000/v1", "--openai-api-key-env", "VLLM_API_KEY"],
+    ],
+)
+def test_one_model_flags_next_to_a_models_list_are_refused_instead_of_ignored(tmp_path, flags):
+    from splitinfer.cli.main import build_parser
+    from splitinfer.cli.serve import build_config
+
+    path = tmp_path / "serve.toml"
+    path.write_text(TOML)
+    config = build_config(build_parser().parse_args(["serve", "--config", str(path), *flags]))
+    with pytest.raises(InvalidInputError) as caught:
+        config.check()
+    message = str(caught.value)
+    assert all(flag in message for flag in flags if flag.startswith("--"))
+    assert "[[models]]" in message and "in the file" in message
+
+
+def test_one_model_keys_in_the_server_table_next_to_a_models_list_are_refused(tmp_path):
+    path = tmp_path / "serve.toml"
+    path.write_text('[server]\nbackend = "openai"\n\n[[models]]\nbackend = "echo"\n')
+    with pytest.raises(InvalidInputError, match=r"--backend describes a single model .*\[\[models\]\]"):
+        ServerConfig(**load_config_file(path)).check()
+
+
+def test_max_request_bytes_beyond_what_grpc_carries_is_refused_with_the_bound(capsys):
+    code = main(["serve", "--backend", "echo", "--port", "0", "--max-request-bytes", "3000000000"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--max-request-bytes must be at most 2147483647" in err and "3000000000" in err
+    assert len(err.strip().splitlines()) == 1
+    ServerConfig(max_request_bytes=2**31 - 1).check()
+
+
 def test_stop_scanner_holds_back_text_that_may_start_a_stop_string():
     scanner = StopScanner(("</end>",))
     assert scanner.feed("answer </e") == "answer "

@@ -6,16 +6,23 @@ One server is shared by the module: loading the encoder takes a few seconds.
 
 from __future__ import annotations
 
+import logging
+import random
+import threading
+from typing import Any
+
 import grpc
 import pytest
-from server_support import collect, stub_for
+from server_support import collect, stub_for, wait_until
 
 from splitinfer.server import BackgroundServer, ModelConfig, ServerConfig
+from splitinfer.server.backends import extractive
 from splitinfer.server.backends.base import prompt_text
 from splitinfer.server.backends.extractive import (
     NO_CONTEXT_ANSWER,
     ExtractiveAnswerer,
     count_tokens,
+    load_encoder,
     split_passages,
 )
 from splitinfer.v1 import inference_pb2 as pb
@@ -114,3 +121,70 @@ def test_model_info_says_it_is_an_extractive_stand_in(stub):
     assert (default.name, default.backend, default.token_counting) == ("extractive", "extractive", "exact")
     assert "stand-in" in default.description.lower()
     assert (small.context_tokens, small.max_new_tokens) == (32, 4)
+
+
+class WatchedEncoder:
+    """The real MiniLM encoder, counting the texts it encoded and the ``encode`` calls running now."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.running = 0
+        self.encoded = 0
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str], **kwargs: Any) -> Any:
+        with self._lock:
+            self.running += 1
+        try:
+            return self.real.encode(texts, **kwargs)
+        finally:
+            with self._lock:
+                self.running -= 1
+                self.encoded += len(texts)
+
+
+@pytest.fixture()
+def watched_encoder(monkeypatch) -> WatchedEncoder:
+    watched = WatchedEncoder(load_encoder())
+    monkeypatch.setattr(extractive, "_encoder", watched)
+    return watched
+
+
+def test_a_cancelled_call_stops_encoding_and_holds_its_slot_until_the_work_has_stopped(watched_encoder):
+    # ~4,000 sentences take the encoder many seconds on one thread; the call is cancelled as soon
+    # as the encoding has started.
+    rng = random.Random(0)
+    words = [f"w{i}" for i in range(17)] + ["rho"]
+    context = " ".join(" ".join(rng.choice(words) for _ in range(12)) + "." for _ in range(4000))
+    spans = len(split_passages(context))
+    config = ServerConfig(
+        port=0,
+        models=(ModelConfig("extractive", {"name": "long", "context_tokens": 200_000}),),
+        max_concurrent=1,
+        max_queued=0,
+    )
+    with BackgroundServer(config) as srv:
+        admission = srv.server.core.admission
+        channel, stub = stub_for(srv.address)
+        call = stub.Generate(pb.GenerateRequest(prompt=pb.Prompt(context=context, question="what is rho?")))
+        wait_until(lambda: watched_encoder.running == 1, 60, "the encoder to start on the context")
+        call.cancel()
+        with pytest.raises(grpc.RpcError) as caught:
+            list(call)
+        wait_until(lambda: admission.running == 0, 60, "the cancelled call to free its slot")
+        # The slot was freed only once the encoder had stopped, well before the end of the context.
+        running_when_freed = watched_encoder.running
+        channel.close()
+    assert caught.value.code() == grpc.StatusCode.CANCELLED
+    assert running_when_freed == 0
+    assert watched_encoder.encoded < spans / 4
+
+
+def test_encoding_writes_no_progress_bars_to_stderr(answerer, capfd, caplog):
+    # `splitinfer serve` logs at INFO, the level at which sentence-transformers draws tqdm bars on
+    # stderr, in between the JSON request log lines.
+    caplog.set_level(logging.INFO, logger="sentence_transformers")
+    answer = answerer.answer("Who discovered penicillin?", CONTEXT)
+    err = capfd.readouterr().err
+    assert "Fleming" in answer
+    assert "Batches" not in err and "it/s" not in err

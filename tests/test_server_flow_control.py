@@ -12,11 +12,12 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from server_support import collect, question, stub_for, wait_until
+from server_support import LatencyProxy, collect, question, stub_for, wait_until
 
 from splitinfer.server import BackgroundServer, ModelConfig, ServerConfig
 from splitinfer.server.admission import Admission
 from splitinfer.server.errors import OverloadedError
+from splitinfer.v1 import inference_pb2_grpc as pb_grpc
 
 CHUNK_DELAY_MS = 20
 SLOW = {"name": "slow", "chunk_delay_ms": CHUNK_DELAY_MS, "repeat": 50}
@@ -67,6 +68,27 @@ def test_client_deadline_ends_the_call_with_deadline_exceeded_and_stops_the_back
     channel.close()
     assert run.closed_early
     assert run.chunks_sent < 0.3 * 1000 / CHUNK_DELAY_MS + 5
+
+
+def test_a_deadline_that_fires_on_the_client_first_is_counted_as_deadline_exceeded(server):
+    # Over a network, the request reaches the server after the client started its clock, so the
+    # client's deadline fires (and its cancel arrives) before the server's copy of the deadline ends.
+    registry = server.server.metrics.registry
+
+    def ended(code: str) -> float:
+        return (
+            registry.get_sample_value("splitinfer_requests_total", {"method": "Generate", "code": code})
+            or 0.0
+        )
+
+    before = {code: ended(code) for code in ("DEADLINE_EXCEEDED", "CANCELLED")}
+    with LatencyProxy(server.address, delay_s=0.06) as proxy, grpc.insecure_channel(proxy.address) as channel:
+        with pytest.raises(grpc.RpcError) as caught:
+            list(pb_grpc.InferenceStub(channel).Generate(question("a b c d e"), timeout=2))
+        wait_until(lambda: sum(ended(c) - before[c] for c in before) == 1, what="the server to end the call")
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert ended("DEADLINE_EXCEEDED") - before["DEADLINE_EXCEEDED"] == 1
+    assert ended("CANCELLED") == before["CANCELLED"]
 
 
 @pytest.fixture()

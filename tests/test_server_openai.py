@@ -20,7 +20,22 @@ from splitinfer.v1 import inference_pb2 as pb
 
 API_KEY = "upstream-key-for-tests"
 KEY_ENV = "SPLITINFER_TEST_UPSTREAM_KEY"
-CASES = ("ok", "slow", "400", "429", "500", "midstream", "hang")
+CASES = (
+    "ok",
+    "slow",
+    "400",
+    "429",
+    "500",
+    "midstream",
+    "hang",
+    "json200",
+    "html200",
+    "nodone",
+    "badchoice",
+    "baddelta",
+    "textusage",
+    "negusage",
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +67,19 @@ def server(upstream):
         models.append(
             ModelConfig(
                 "openai", {"name": "down", "base_url": f"http://127.0.0.1:{free_port()}/v1", "model": "x"}
+            )
+        )
+        models.append(
+            ModelConfig(
+                "openai",
+                {
+                    "name": "one-connection",
+                    "base_url": upstream.base_url,
+                    "model": "standin-slow",
+                    "api_key_env": KEY_ENV,
+                    "read_timeout_s": 1.0,
+                    "max_connections": 1,
+                },
             )
         )
         with BackgroundServer(ServerConfig(port=0, models=tuple(models), default_model="ok")) as srv:
@@ -195,7 +223,89 @@ def test_the_callers_deadline_bounds_the_upstream_call(stub, upstream):
 def test_list_models_shows_openai_models_with_estimated_token_counts(stub):
     listed = stub.ListModels(pb.ListModelsRequest())
     names = [m.name for m in listed.models]
-    assert names == [*CASES, "nokey", "down"]
+    assert names == [*CASES, "nokey", "down", "one-connection"]
     ok = listed.models[0]
     assert (ok.backend, ok.token_counting) == ("openai", "estimate")
     assert "standin-ok" in ok.description
+
+
+def metric(server, name: str, **labels: str) -> float:
+    """One sample of the server's Prometheus registry (0 when it was never counted)."""
+    return server.server.metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+def test_upstream_429_is_counted_apart_from_the_servers_own_overload(server, stub):
+    before = (
+        metric(server, "splitinfer_rejected_total", reason="upstream_overloaded"),
+        metric(server, "splitinfer_rejected_total", reason="overloaded"),
+    )
+    failure(stub, ask("429"))
+    after = (
+        metric(server, "splitinfer_rejected_total", reason="upstream_overloaded"),
+        metric(server, "splitinfer_rejected_total", reason="overloaded"),
+    )
+    assert after == (before[0] + 1, before[1])
+
+
+def test_prompt_tokens_metric_counts_the_upstreams_usage_and_nothing_for_failed_calls(server, stub):
+    before_ok = metric(server, "splitinfer_prompt_tokens_total", model="ok")
+    before_500 = metric(server, "splitinfer_prompt_tokens_total", model="500")
+    _text, final = collect(stub.Generate(ask("ok")))
+    failure(stub, ask("500"))
+    # The stand-in counts words (10); the server's own estimate, 4 characters a token, says 13.
+    assert (
+        metric(server, "splitinfer_prompt_tokens_total", model="ok") - before_ok == final.usage.prompt_tokens
+    )
+    assert metric(server, "splitinfer_prompt_tokens_total", model="500") == before_500
+
+
+def test_a_full_connection_pool_is_resource_exhausted_with_advice_on_max_connections(stub, upstream):
+    before = len(upstream.state.disconnects)
+    holder = stub.Generate(ask("one-connection"))
+    next(holder)  # the model's only connection is now streaming
+    err = failure(stub, ask("one-connection"))
+    holder.cancel()
+    wait_until(lambda: len(upstream.state.disconnects) > before, what="the upstream to see the holder go")
+    assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "max_connections" in err.details()
+    assert "raise read_timeout_s" not in err.details()
+
+
+@pytest.mark.parametrize(
+    ("model", "content_type"), [("json200", "application/json"), ("html200", "text/html")]
+)
+def test_a_200_that_is_not_an_event_stream_is_an_upstream_error_not_an_empty_answer(
+    stub, model, content_type
+):
+    err = failure(stub, ask(model))
+    assert err.code() == grpc.StatusCode.INTERNAL
+    assert f"answered 200 with Content-Type {content_type}, not text/event-stream" in err.details()
+    assert "/v1" in err.details()
+
+
+def test_a_stream_that_ends_without_done_or_a_finish_reason_fails_instead_of_looking_complete(stub):
+    stream = stub.Generate(ask("nodone"))
+    chunks = []
+    with pytest.raises(grpc.RpcError) as caught:
+        for response in stream:
+            chunks.append(response.chunk.text)
+    assert "".join(chunks) == REPLY + " "
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "ended without [DONE] or a finish_reason" in caught.value.details()
+    assert "cut off" in caught.value.details()
+
+
+@pytest.mark.parametrize(
+    ("model", "field"),
+    [
+        ("badchoice", 'choices[0] is "x", not an object'),
+        ("baddelta", 'choices[0].delta is "x", not an object'),
+        ("textusage", 'usage.prompt_tokens is "11", not a whole number'),
+        ("negusage", "usage.prompt_tokens is -1, not a whole number"),
+    ],
+)
+def test_a_malformed_event_is_an_upstream_error_naming_the_field(stub, model, field):
+    err = failure(stub, ask(model))
+    assert err.code() == grpc.StatusCode.INTERNAL
+    assert "sent a malformed stream event" in err.details()
+    assert field in err.details()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import urllib.request
 
@@ -13,8 +14,10 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 from prometheus_client.parser import text_string_to_metric_families
-from server_support import collect, question, stub_for, wait_until
+from server_support import collect, free_port, question, stub_for, wait_until
 
+from splitinfer.cli.main import main
+from splitinfer.sdk._errors import InvalidInputError
 from splitinfer.server import BackgroundServer, ModelConfig, ServerConfig
 from splitinfer.v1 import inference_pb2 as pb
 
@@ -140,3 +143,27 @@ def test_each_request_writes_one_structured_log_line(server, caplog):
     assert (line["prompt_tokens"], line["completion_tokens"]) == (2, 2)
     assert 0 < line["ttfc_ms"] <= line["total_ms"]
     assert line["peer"].startswith("ipv4:127.0.0.1")
+
+
+def test_a_metrics_port_in_use_stops_startup_with_one_line_and_leaves_nothing_running(capsys):
+    grpc_port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        metrics_port = taken.getsockname()[1]
+        code = main(
+            ["serve", "--backend", "echo", "--port", str(grpc_port), "--metrics-port", str(metrics_port)]
+        )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"cannot serve metrics on 127.0.0.1:{metrics_port}" in err and "already in use" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", grpc_port))  # the gRPC server did not stay behind on its port
+
+
+def test_a_metrics_host_that_is_not_this_machine_is_bad_input():
+    # 192.0.2.1 is TEST-NET-1 (RFC 5737): never an address of this machine.
+    config = ServerConfig(port=0, backend="echo", metrics_port=0, metrics_host="192.0.2.1")
+    with pytest.raises(InvalidInputError, match=r"192\.0\.2\.1 is not an address of this machine"):
+        BackgroundServer(config).start()

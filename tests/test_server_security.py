@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+
 import grpc
 import pytest
+from cryptography.hazmat.primitives import serialization
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from server_support import collect, make_self_signed, question, stub_for
+from server_support import collect, free_port, make_self_signed, question, stub_for
 
+from splitinfer.cli.main import main
 from splitinfer.sdk._errors import InvalidInputError
 from splitinfer.server import BackgroundServer, ServerConfig
 from splitinfer.server.auth import BearerTokenInterceptor, load_tokens
@@ -100,6 +104,67 @@ def test_tls_serves_a_client_that_trusts_the_certificate(tmp_path):
             pb_grpc.InferenceStub(plain).GetInfo(pb.GetInfoRequest(), timeout=5)
     assert text == "over tls "
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def bad_tls_pair(folder, kind: str):
+    """(cert, key) paths for one kind of unusable TLS pair."""
+    cert, key, _ = make_self_signed(folder)
+    if kind == "garbage cert":
+        garbage = folder / "garbage.pem"
+        garbage.write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+        return garbage, key
+    if kind == "swapped":
+        return key, cert
+    if kind == "not a pair":
+        other = folder / "other"
+        other.mkdir()
+        _other_cert, other_key, _ = make_self_signed(other)
+        return cert, other_key
+    if kind == "encrypted key":
+        private = serialization.load_pem_private_key(key.read_bytes(), password=None)
+        encrypted = folder / "encrypted.pem"
+        encrypted.write_bytes(
+            private.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.BestAvailableEncryption(b"passphrase"),
+            )
+        )
+        return cert, encrypted
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("garbage cert", r"--tls-cert \S+garbage\.pem is not a valid PEM certificate"),
+        (
+            "swapped",
+            r"--tls-cert \S+key\.pem is not a valid PEM certificate .*are --tls-cert and --tls-key swapped",
+        ),
+        ("not a pair", r"--tls-key \S+other/key\.pem and --tls-cert \S+cert\.pem are not a pair"),
+        ("encrypted key", r"--tls-key \S+encrypted\.pem is encrypted with a passphrase"),
+    ],
+    ids=["garbage-cert", "swapped", "not-a-pair", "encrypted-key"],
+)
+def test_an_unusable_tls_pair_is_named_as_such_not_as_a_port_in_use(tmp_path, kind, message):
+    cert, key = bad_tls_pair(tmp_path, kind)
+    with pytest.raises(InvalidInputError, match=message) as caught:
+        BackgroundServer(ServerConfig(port=0, backend="echo", tls_cert=cert, tls_key=key)).start()
+    assert "port" not in str(caught.value)
+
+
+def test_serve_command_exits_2_on_an_unusable_tls_pair_and_leaves_the_port_free(tmp_path, capsys):
+    cert, key = bad_tls_pair(tmp_path, "not a pair")
+    port = free_port()
+    code = main(
+        ["serve", "--backend", "echo", "--port", str(port), "--tls-cert", str(cert), "--tls-key", str(key)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "are not a pair" in err and len(err.strip().splitlines()) == 1
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))  # nothing of the server's is left listening there
 
 
 def test_tls_needs_both_cert_and_key(tmp_path):

@@ -45,7 +45,8 @@ class ServeProcess:
             text=True,
         )
         self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
         wait_until(
             lambda: self.address is not None or self.proc.poll() is not None, 60, "the server to listen"
         )
@@ -64,11 +65,13 @@ class ServeProcess:
         return None
 
     def wait(self) -> int:
+        """The exit code, once the process has ended and all it wrote to stderr is in ``lines``."""
         try:
             return self.proc.wait(timeout=30)
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()
+            self._reader.join(timeout=30)
 
 
 def test_sigterm_lets_in_flight_streams_finish_then_exits_zero(tmp_path):
@@ -107,3 +110,23 @@ def test_sigterm_cuts_off_streams_still_running_when_the_grace_period_ends(tmp_p
     channel.close()
     assert cut.value.code() in (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE)
     assert code == 0
+
+
+def test_calls_cut_off_when_the_grace_period_ends_are_logged_and_end_without_tracebacks(tmp_path):
+    serve = ServeProcess(tmp_path, grace_s=0.3)
+    channel, stub = stub_for(serve.address)
+    long_stream = stub.Generate(question("a b c d e f g h i j", request_id="cut-off"))  # ~4 s
+    next(long_stream)
+    serve.proc.send_signal(signal.SIGTERM)
+    with pytest.raises(grpc.RpcError) as cut:
+        collect(long_stream)
+    code = serve.wait()
+    channel.close()
+
+    assert cut.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert code == 0
+    logged = [json.loads(line) for line in serve.lines if line.startswith("{") and '"cut-off"' in line]
+    assert [entry["code"] for entry in logged] == ["UNAVAILABLE"]
+    assert "--grace-seconds" in logged[0]["error"]
+    assert not [line for line in serve.lines if "Traceback" in line or "Exception not handled" in line]
+    assert serve.lines[-1].endswith("stopped")

@@ -22,6 +22,7 @@ from splitinfer.server.backends.base import (
     Sampling,
     StopScanner,
     prompt_text,
+    run_in_thread,
 )
 
 BACKENDS: dict[str, str] = {
@@ -42,6 +43,7 @@ __all__ = [
     "StopScanner",
     "create_backend",
     "prompt_text",
+    "run_in_thread",
 ]
 
 

@@ -9,11 +9,16 @@ maps them to status codes.
 
 from __future__ import annotations
 
+import asyncio
 import enum
+import functools
 import math
-from collections.abc import AsyncIterator, Mapping
+import threading
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+T = TypeVar("T")
 
 
 class FinishReason(enum.Enum):
@@ -128,8 +133,10 @@ class Backend(Protocol):
         * cancellation: when the caller cancels or its deadline passes, the service closes the
           generator (``CancelledError`` at the current ``await`` or ``GeneratorExit`` at the
           current ``yield``). Release everything in ``finally``/``async with`` (close upstream
-          streams, drop work queued for a thread) so the work stops within one chunk. Do not
-          swallow ``CancelledError``.
+          streams, stop work running in a thread) so the work stops within one chunk. Do not
+          swallow ``CancelledError``. Run blocking work with :func:`run_in_thread`, not
+          ``asyncio.to_thread``: a cancelled ``to_thread`` returns at once while its thread runs on,
+          so the server would stop counting work that still burns CPU.
         * errors: raise :class:`splitinfer.server.errors.ServiceError` subclasses
           (``InvalidRequestError`` for inputs the model rejects, ``UnavailableError`` when an
           upstream is down, ...), with a message that says what to change. Any other exception
@@ -156,6 +163,33 @@ class Backend(Protocol):
     async def count_tokens(self, text: str) -> int: ...
 
     def generate(self, request: GenerationRequest) -> AsyncIterator[StreamItem]: ...
+
+
+async def run_in_thread(
+    func: Callable[..., T], /, *args: Any, cancel_event: threading.Event | None = None, **kwargs: Any
+) -> T:
+    """``func(*args, **kwargs)`` in a worker thread; a cancelled caller waits for the thread to return.
+
+    ``asyncio.to_thread`` stops waiting when its caller is cancelled, but the thread runs on: the
+    call ends, its admission slot is freed and draining no longer waits for it, while its work still
+    burns CPU. Here a cancelled caller sets ``cancel_event`` (give the same event to ``func`` so it
+    can stop between steps), waits until the thread has really returned, and only then re-raises
+    ``CancelledError``. The caller's admission slot is held until then, so it counts the real work.
+    """
+    future = asyncio.ensure_future(asyncio.to_thread(functools.partial(func, *args, **kwargs)))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        if cancel_event is not None:
+            cancel_event.set()
+        while not future.done():
+            try:
+                await asyncio.wait((future,))
+            except asyncio.CancelledError:
+                continue  # cancelled again (e.g. the server stopping): the thread still has to end
+        if not future.cancelled():
+            future.exception()  # nobody wants the result any more; mark the error, if any, as seen
+        raise
 
 
 def prompt_text(instruction: str, context: str, question: str) -> str:

@@ -17,6 +17,11 @@ The encoder is loaded once per process, lazily and thread-safely (the server sta
 the background when it starts). :class:`ExtractiveAnswerer` is the plain synchronous API the
 evaluation code calls directly.
 
+Sentences are encoded :data:`ENCODE_BATCH` at a time, in a worker thread. When the caller cancels
+or its deadline passes, the work stops before the next batch, and the call keeps its admission slot
+until the thread has returned (:func:`~splitinfer.server.backends.base.run_in_thread`): a long
+context cannot keep burning CPU after its call has ended.
+
 Options: ``name`` (default ``"extractive"``), ``context_tokens`` (default 8192),
 ``max_new_tokens`` (default 512), ``lexical_weight`` (default 0.3), ``chunk_delay_ms`` (pause
 before each streamed token, default 0).
@@ -28,10 +33,12 @@ import asyncio
 import os
 import re
 import threading
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from splitinfer.server.backends.base import (
     Finish,
@@ -44,6 +51,7 @@ from splitinfer.server.backends.base import (
     option,
     positive_int,
     reject_unknown,
+    run_in_thread,
 )
 
 _OPTIONS = {"name", "context_tokens", "max_new_tokens", "lexical_weight", "chunk_delay_ms"}
@@ -51,6 +59,9 @@ NO_CONTEXT_ANSWER = "No context was given, so there is nothing to answer from."
 # Sentences longer than this many words (e.g. a condensed context without punctuation) are cut
 # into windows of this size, overlapping by half, so that the answer stays a short span.
 WINDOW_WORDS = 40
+# Sentences encoded per step; a cancelled call stops between steps (on one CPU thread, a step of
+# 32 short sentences takes tens of milliseconds).
+ENCODE_BATCH = 32
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")
 _TERM = re.compile(r"[0-9a-z]+")
 # Words too common to count as evidence in the lexical term.
@@ -152,6 +163,41 @@ def _terms(text: str) -> set[str]:
     return {t for t in _TERM.findall(text.lower()) if t not in _STOPWORDS}
 
 
+class AnswerCancelled(Exception):
+    """The caller gave up (its ``cancel`` event was set) before the answer was ready."""
+
+
+def encode(texts: Sequence[str], cancel: threading.Event | None = None) -> np.ndarray:
+    """Unit-length MiniLM embeddings of ``texts``, one row each, :data:`ENCODE_BATCH` at a time.
+
+    Raises :class:`AnswerCancelled` before the next batch once ``cancel`` is set. Longest texts are
+    batched together (as sentence-transformers does), so batches carry little padding. Writes no
+    progress bars: on a server, stderr holds the request log.
+    """
+    if not texts:
+        return np.empty((0, 0), dtype=np.float32)
+    encoder = load_encoder()
+    order = np.argsort([-len(text) for text in texts])
+    parts = []
+    for start in range(0, len(texts), ENCODE_BATCH):
+        if cancel is not None and cancel.is_set():
+            raise AnswerCancelled(f"cancelled after encoding {start} of {len(texts)} texts")
+        batch = [texts[i] for i in order[start : start + ENCODE_BATCH]]
+        parts.append(
+            encoder.encode(
+                batch,
+                batch_size=ENCODE_BATCH,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        )
+    stacked = np.concatenate(parts)
+    vectors = np.empty_like(stacked)
+    vectors[order] = stacked
+    return vectors
+
+
 @dataclass
 class ExtractiveAnswerer:
     """Answers a question with the most relevant sentence of a context (see the module docstring).
@@ -163,18 +209,20 @@ class ExtractiveAnswerer:
     lexical_weight: float = 0.3
     window_words: int = WINDOW_WORDS
 
-    def rank(self, question: str, context: str) -> list[tuple[float, str]]:
-        """Every candidate span with its score, best first (ties keep context order)."""
+    def rank(
+        self, question: str, context: str, cancel: threading.Event | None = None
+    ) -> list[tuple[float, str]]:
+        """Every candidate span with its score, best first (ties keep context order).
+
+        Setting ``cancel`` (from another thread) stops the work before the next batch of sentences
+        with :class:`AnswerCancelled`.
+        """
         spans = split_passages(context, self.window_words)
         if not spans:
             return []
-        encoder = load_encoder()
-        vectors = encoder.encode(spans, normalize_embeddings=True, batch_size=32, convert_to_numpy=True)
-        if question.strip():
-            query = encoder.encode([question], normalize_embeddings=True, convert_to_numpy=True)[0]
-        else:
-            # No question: the most central sentence, a one-line summary.
-            query = vectors.mean(axis=0)
+        vectors = encode(spans, cancel)
+        # No question: the most central sentence, a one-line summary.
+        query = encode([question], cancel)[0] if question.strip() else vectors.mean(axis=0)
         scores = vectors @ query
         wanted = _terms(question)
         if wanted and self.lexical_weight:
@@ -183,9 +231,12 @@ class ExtractiveAnswerer:
         order = sorted(range(len(spans)), key=lambda i: (-float(scores[i]), i))
         return [(float(scores[i]), spans[i]) for i in order]
 
-    def answer(self, question: str, context: str) -> str:
-        """The best span of ``context`` for ``question``; a fixed sentence when there is no context."""
-        ranked = self.rank(question, context)
+    def answer(self, question: str, context: str, cancel: threading.Event | None = None) -> str:
+        """The best span of ``context`` for ``question``; a fixed sentence when there is no context.
+
+        ``cancel``: see :meth:`rank`.
+        """
+        ranked = self.rank(question, context, cancel)
         return ranked[0][1] if ranked else NO_CONTEXT_ANSWER
 
 
@@ -226,11 +277,16 @@ class ExtractiveBackend:
         return None
 
     async def count_tokens(self, text: str) -> int:
-        return await asyncio.to_thread(count_tokens, text)
+        return await run_in_thread(count_tokens, text)
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
-        answer = await asyncio.to_thread(self.answerer.answer, request.question, request.context)
-        pieces = await asyncio.to_thread(token_pieces, answer)
+        # A cancelled call sets `cancel`: the encoder stops before its next batch, and this call
+        # holds its admission slot until the thread has returned.
+        cancel = threading.Event()
+        answer = await run_in_thread(
+            self.answerer.answer, request.question, request.context, cancel, cancel_event=cancel
+        )
+        pieces = await run_in_thread(token_pieces, answer)
         scanner = StopScanner(request.sampling.stop)
         for used, piece in enumerate(pieces):
             if used == request.sampling.max_new_tokens:

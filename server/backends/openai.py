@@ -14,8 +14,12 @@ the upstream reports it (``stream_options.include_usage``), exact usage.
   and its connection, so the engine sees the client go away and stops generating (vLLM and TGI
   abort the sequence on disconnect).
 * Errors: HTTP 400/422 become INVALID_ARGUMENT with the upstream's own message; 429 becomes
-  RESOURCE_EXHAUSTED with its ``Retry-After``; 5xx, refused or dropped connections UNAVAILABLE;
-  timeouts DEADLINE_EXCEEDED; 401/403/404 INTERNAL (the server is misconfigured, not the device).
+  RESOURCE_EXHAUSTED with its ``Retry-After`` (counted as ``rejected_total{reason="upstream_overloaded"}``);
+  all ``max_connections`` busy for longer than ``read_timeout_s`` RESOURCE_EXHAUSTED too; 5xx,
+  refused or dropped connections, and a stream that ends without ``[DONE]`` or a finish reason
+  (the answer may be cut off) UNAVAILABLE; timeouts DEADLINE_EXCEEDED; 401/403/404, a 200 that is
+  not an event stream (a plain JSON completion, an HTML page) and malformed events INTERNAL (the
+  server is misconfigured or the upstream broken, not the device's fault).
 * Token counts for the prompt limit are an estimate (``chars_per_token`` characters per token):
   the upstream's tokenizer is not here. ``ModelInfo.token_counting`` says ``"estimate"``.
 
@@ -54,6 +58,7 @@ from splitinfer.server.errors import (
     ServiceError,
     UnavailableError,
     UpstreamError,
+    UpstreamOverloadedError,
     UpstreamTimeoutError,
 )
 
@@ -71,6 +76,11 @@ _OPTIONS = {
     "chars_per_token",
 }
 _FINISH = {"stop": FinishReason.STOP, "length": FinishReason.LENGTH}
+_EVENT_STREAM = "text/event-stream"
+# Usage counts travel as uint32 in splitinfer.v1.Usage.
+_MAX_COUNT = 2**32 - 1
+# How much of an unexpected body an error message quotes.
+_QUOTE_CHARS = 200
 
 
 def chat_messages(request: GenerationRequest) -> list[dict[str, str]]:
@@ -190,6 +200,7 @@ class OpenAIBackend:
     async def generate(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
         client = self._client_or_new()
         finish = Finish()
+        done = False
         try:
             async with client.stream(
                 "POST", "/chat/completions", json=self._body(request), timeout=self._timeout(request)
@@ -197,18 +208,28 @@ class OpenAIBackend:
                 if response.status_code != 200:
                     await response.aread()
                     raise _http_error(response, self.base_url)
-                async for event in _sse_events(response):
+                await self._check_event_stream(response)
+                async for event in _sse_events(response, self.base_url):
+                    if event is None:  # data: [DONE]
+                        done = True
+                        break
                     if "error" in event:
                         raise UpstreamError(
                             f"upstream {self.base_url} failed mid-stream: {_error_text(event)}"
                         )
-                    finish = _merge_finish(finish, event, request.sampling.stop)
-                    for choice in event.get("choices") or ():
-                        text = (choice.get("delta") or {}).get("content")
-                        if text:
-                            yield text
+                    texts, finish = _read_event(event, finish, request.sampling.stop, self.base_url)
+                    for text in texts:
+                        yield text
         except ServiceError:
             raise
+        except httpx.PoolTimeout as err:
+            raise OverloadedError(
+                f"all {self.max_connections} connections to upstream {self.base_url} stayed busy "
+                "(max_connections) and none was freed in time (read_timeout_s or the call's deadline); "
+                "retry later, or raise the model's max_connections (or lower --max-concurrent) to "
+                "match what the upstream serves at once",
+                retry_after_s=1.0,
+            ) from err
         except httpx.TimeoutException as err:
             raise UpstreamTimeoutError(
                 f"upstream {self.base_url} did not answer in time ({type(err).__name__}); "
@@ -220,38 +241,124 @@ class OpenAIBackend:
             ) from err
         except httpx.HTTPError as err:
             raise UpstreamError(f"talking to upstream {self.base_url} failed: {err}") from err
+        if not done and finish.reason is None:
+            raise UnavailableError(
+                f"the stream from upstream {self.base_url} ended without [DONE] or a finish_reason: "
+                "the answer may be cut off (did the engine or a proxy in between drop it?)"
+            )
         yield finish
 
+    async def _check_event_stream(self, response: httpx.Response) -> None:
+        """``UpstreamError`` unless a 200 answer is an event stream (or says nothing of its type)."""
+        content_type = response.headers.get("content-type")
+        if content_type is None:
+            return  # nothing to go by: a body without events then fails for lacking [DONE]
+        media_type = content_type.split(";")[0].strip().lower()
+        if media_type == _EVENT_STREAM:
+            return
+        raise UpstreamError(
+            f"upstream {self.base_url} answered 200 with Content-Type {media_type}, not {_EVENT_STREAM}, "
+            f"so it did not stream the answer (it sent {await _body_start(response)!r}); is "
+            "base_url (--openai-base-url) the engine's OpenAI-compatible /v1, and does it stream "
+            "when asked to?"
+        )
 
-async def _sse_events(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
-    """The JSON payloads of an SSE stream's ``data:`` lines, until ``[DONE]``."""
+
+async def _body_start(response: httpx.Response) -> str:
+    """The first :data:`_QUOTE_CHARS` characters of a body, for an error message."""
+    data = b""
+    async for part in response.aiter_bytes():
+        data += part
+        if len(data) >= _QUOTE_CHARS:
+            break
+    return data[:_QUOTE_CHARS].decode("utf-8", errors="replace")
+
+
+async def _sse_events(response: httpx.Response, base_url: str) -> AsyncIterator[dict[str, Any] | None]:
+    """The JSON objects of an SSE stream's ``data:`` lines, then ``None`` for ``[DONE]``."""
     async for line in response.aiter_lines():
         if not line.startswith("data:"):
             continue  # blank separators, ": keep-alive" comments, "event:" lines
         payload = line[5:].strip()
         if payload == "[DONE]":
+            yield None
             return
         try:
             event = json.loads(payload)
         except json.JSONDecodeError as err:
-            raise UpstreamError(f"upstream sent a stream event that is not JSON: {payload[:200]!r}") from err
-        if isinstance(event, dict):
-            yield event
+            raise UpstreamError(
+                f"upstream {base_url} sent a stream event that is not JSON: {payload[:_QUOTE_CHARS]!r}"
+            ) from err
+        if not isinstance(event, dict):
+            raise _malformed(base_url, "the event", event, "a JSON object (a chat.completion.chunk)")
+        yield event
 
 
-def _merge_finish(finish: Finish, event: Mapping[str, Any], stops: tuple[str, ...]) -> Finish:
+def _read_event(
+    event: Mapping[str, Any], finish: Finish, stops: tuple[str, ...], base_url: str
+) -> tuple[list[str], Finish]:
+    """The answer text of one ``chat.completion.chunk`` and the finish known so far.
+
+    Checks every field it reads: a malformed one is an ``UpstreamError`` that names it.
+    """
+    choices = _field(event, "choices", list, [], base_url, "a list")
+    texts = []
     reason = finish.reason
-    for choice in event.get("choices") or ():
-        upstream = choice.get("finish_reason")
+    for i, choice in enumerate(choices):
+        if not isinstance(choice, dict):
+            raise _malformed(base_url, f"choices[{i}]", choice, "an object")
+        delta = _field(choice, "delta", dict, {}, base_url, "an object", f"choices[{i}].")
+        text = _field(delta, "content", str, "", base_url, "a string or null", f"choices[{i}].delta.")
+        if text:
+            texts.append(text)
+        upstream = _field(choice, "finish_reason", str, "", base_url, "a string or null", f"choices[{i}].")
         if upstream:
             # vLLM names the stop string that ended the text in `stop_reason`.
-            hit_stop = isinstance(choice.get("stop_reason"), str) and choice.get("stop_reason") in stops
+            stop_reason = choice.get("stop_reason")
+            hit_stop = isinstance(stop_reason, str) and stop_reason in stops
             reason = FinishReason.STOP_STRING if hit_stop else _FINISH.get(upstream, FinishReason.STOP)
-    usage = event.get("usage") or {}
-    return Finish(
+    usage = _field(event, "usage", dict, {}, base_url, "an object")
+    return texts, Finish(
         reason=reason,
-        prompt_tokens=usage.get("prompt_tokens", finish.prompt_tokens),
-        completion_tokens=usage.get("completion_tokens", finish.completion_tokens),
+        prompt_tokens=_count(usage, "prompt_tokens", finish.prompt_tokens, base_url),
+        completion_tokens=_count(usage, "completion_tokens", finish.completion_tokens, base_url),
+    )
+
+
+def _field(
+    parent: Mapping[str, Any],
+    name: str,
+    kind: type,
+    default: Any,
+    base_url: str,
+    expected: str,
+    path: str = "",
+) -> Any:
+    """``parent[name]`` if it is a ``kind``; ``default`` if absent or null; else ``UpstreamError``."""
+    value = parent.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, kind):
+        raise _malformed(base_url, path + name, value, expected)
+    return value
+
+
+def _count(usage: Mapping[str, Any], name: str, default: int | None, base_url: str) -> int | None:
+    value = usage.get(name)
+    if value is None:
+        return default
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_COUNT:
+        raise _malformed(base_url, f"usage.{name}", value, "a whole number >= 0")
+    return value
+
+
+def _malformed(base_url: str, field: str, value: Any, expected: str) -> UpstreamError:
+    """The error for a field of a (parsed JSON) stream event that is not what the protocol says."""
+    return UpstreamError(
+        f"upstream {base_url} sent a malformed stream event: {field} is {json.dumps(value)[:_QUOTE_CHARS]}, "
+        f"not {expected}; is it an OpenAI-compatible chat-completions endpoint?"
     )
 
 
@@ -275,7 +382,7 @@ def _http_error(response: httpx.Response, base_url: str) -> ServiceError:
     if status in (400, 413, 422):
         return InvalidRequestError(f"the model rejected the request ({where}): {detail}")
     if status == 429:
-        return OverloadedError(
+        return UpstreamOverloadedError(
             f"the model is overloaded ({where}): {detail}", retry_after_s=_retry_after(response)
         )
     if status in (408, 504):
