@@ -1,8 +1,12 @@
-"""Help formatting shared by the ``splitinfer`` commands."""
+"""Help formatting and option types shared by the ``splitinfer`` commands."""
 
 from __future__ import annotations
 
 import argparse
+
+# Seeds feed NumPy, Python's and Keras' generators; NumPy's legacy seeding (which Keras uses)
+# takes 0 to 2**32 - 1.
+MAX_SEED = 2**32 - 1
 
 
 class DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
@@ -18,4 +22,37 @@ class DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
 
 
 class RawDefaultsHelp(argparse.RawDescriptionHelpFormatter, DefaultsHelp):
-    """``DefaultsHelp`` that keeps the description's own line breaks (examples, lists)."""
+    """``DefaultsHelp`` that keeps the description's and epilog's own line breaks (examples, lists)."""
+
+
+def seed(text: str) -> int:
+    """argparse ``type`` of a ``--seed``: a whole number from 0 to ``MAX_SEED`` (a usage error,
+    exit 2, otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 0 to {MAX_SEED}, got {text!r}"
+        ) from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {MAX_SEED}, got {value}")
+    return value
+
+
+def exit_codes(
+    ok: str, failed: str, bad_input: str = "bad input or usage (a flag, a missing or unusable file)"
+) -> str:
+    """The ``exit codes:`` epilog of a command's ``--help`` (use with ``RawDefaultsHelp``); each
+    argument says what its code means for that command."""
+    return (
+        "exit codes:\n"
+        f"  0  {ok}\n"
+        f"  1  {failed}\n"
+        f"  2  {bad_input}\n"
+        "  3  an internal error, a bug in splitinfer (the traceback is printed)\n"
+    )
+
+
+def plain(doc: str | None) -> str:
+    """A module docstring as ``--help`` text: reST inline literals (````x````) shown as plain x."""
+    return (doc or "").replace("``", "")

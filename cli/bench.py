@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import importlib
 
+from splitinfer.cli._help import plain
+
 # Each target's options and work live with the part it measures: (target, module, help).
 _TARGETS = (
     (
@@ -26,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bench",
         help="Benchmark the server or the condenser against a baseline measured in the same run.",
-        description=__doc__,
+        description=plain(__doc__),
     )
     targets = parser.add_subparsers(dest="target", metavar="TARGET", required=True)
     for name, module, help_ in _TARGETS:

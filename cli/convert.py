@@ -3,7 +3,9 @@
 Needs the [convert] extra (TensorFlow). Exit codes: 0 every gate passed and the bundle is written;
 1 a gate failed (the --report JSON says which; nothing is written); 2 bad input (missing or corrupt
 model, bad flag or data file; nothing is written); 3 an internal error (a bug: the traceback is
-printed; nothing is written).
+printed; nothing is written). The --report JSON is written for every outcome (its ``status``:
+passed, failed, bad_input, internal_error) unless its own path is what is wrong. ``--help`` shows
+``DESCRIPTION`` and ``EXIT_CODES``, plain text.
 """
 
 from __future__ import annotations
@@ -13,17 +15,31 @@ import json
 import sys
 from pathlib import Path
 
-from splitinfer.cli._help import DefaultsHelp
+from splitinfer.cli._help import RawDefaultsHelp, exit_codes, seed
 
 _MODES = ("float32", "float16", "dynamic", "int8", "auto")
+
+DESCRIPTION = """\
+Convert a trained student into a .tflite condenser bundle, gated: the bundle is written only when
+every gate passes (builtin ops only, parity with the Keras model, latency, size, and agreement with
+the teacher when asked). The --report JSON says what was measured and why a run failed; it is
+written for every outcome, unless its own path is what is wrong. Needs the [convert] extra
+(TensorFlow).
+"""
+EXIT_CODES = exit_codes(
+    ok="every gate passed and the bundle is written",
+    failed="a gate failed (the --report JSON says which); nothing is written",
+    bad_input="bad input (missing or corrupt model, bad flag or data file); nothing is written",
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "convert",
         help="Convert a trained student into a .tflite condenser bundle, gated.",
-        description=__doc__,
-        formatter_class=DefaultsHelp,
+        description=DESCRIPTION,
+        epilog=EXIT_CODES,
+        formatter_class=RawDefaultsHelp,
     )
     parser.add_argument("model", type=Path, help="the student: a .keras file or a SavedModel folder")
     parser.add_argument(
@@ -135,12 +151,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--report", type=Path, default=None, help="write the JSON report here (missing folders are made)"
     )
     parser.add_argument("--json", action="store_true", help="print the JSON report on stdout")
-    parser.add_argument("--seed", type=int, default=0, help="seeds synthetic parity data and latency inputs")
+    parser.add_argument("--seed", type=seed, default=0, help="seeds synthetic parity data and latency inputs")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar (it is drawn only when stderr is a terminal)"
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from splitinfer.converters.release import ConvertOptions, check_paths, release
+    from splitinfer.converters.release import ConvertOptions, check_report_path, release
     from splitinfer.converters.report import write_report
     from splitinfer.converters.windows import VOCAB_PATH
 
@@ -165,14 +184,17 @@ def run(args: argparse.Namespace) -> int:
         vocab=args.vocab or VOCAB_PATH,
         training_summary=args.training_summary,
         report=args.report,
+        progress=not args.quiet,
     )
-    check_paths(options)  # a bad path gets no report: it could be the path that is bad
-    outcome = release(options)
+    check_report_path(options)  # a report that cannot be written is refused before any work
+    outcome = release(options)  # every other outcome, a bug included, is in the report
     try:
         write_report(args.report, outcome.report)
     except OSError as err:
         print(f"splitinfer convert: error: --report {args.report}: {err.strerror or err}", file=sys.stderr)
         return 2
+    if outcome.error is not None:
+        raise outcome.error  # a bug: 'splitinfer' prints its traceback and exits 3
     if args.json:
         print(json.dumps(outcome.report, indent=2, sort_keys=True, default=str))
     if outcome.exit_code == 0 and not outcome.report.get("training_summary"):

@@ -11,7 +11,7 @@ import argparse
 import os
 from pathlib import Path
 
-from splitinfer.cli._help import RawDefaultsHelp
+from splitinfer.cli._help import RawDefaultsHelp, exit_codes
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
 DEFAULT_DATA_DIR = os.environ.get("SPLITINFER_DATA", "../shared/data")
@@ -50,6 +50,10 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
         "label",
         help="Score every word of a corpus's prompts with a teacher; write a labels JSONL.",
         description=LABEL_DESCRIPTION,
+        epilog=exit_codes(
+            ok="the run finished (cases the teacher failed on are counted and left out; --resume retries them)",
+            failed="the teacher failed on every case, or stopped the run (the cases done are kept)",
+        ),
         formatter_class=RawDefaultsHelp,
     )
     parser.add_argument(
@@ -80,8 +84,8 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
         "--limit",
         type=int,
         default=None,
-        help="label at most N cases (default all; synthetic: build N, default 200, shared among "
-        "--kinds, then keep those of --split)",
+        help="label at most N cases, N >= 1 (default all; synthetic: build N, default 200, shared "
+        "among --kinds, then keep those of --split)",
     )
     parser.add_argument(
         "--offset",
@@ -103,7 +107,9 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--workers", type=int, default=None, help="minilm: CPU threads (1); llm: requests in flight (8)"
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar (it is drawn only when stderr is a terminal)"
+    )
     llm = parser.add_argument_group("llm teacher")
     llm.add_argument(
         "--endpoint",
@@ -155,6 +161,23 @@ def _teacher_settings(args: argparse.Namespace) -> dict:
     return settings
 
 
+def check_output(args: argparse.Namespace) -> None:
+    """``InvalidInputError`` before any case is built or the teacher loaded: --output cannot be
+    written, is the --data file, or exists and neither --resume nor --overwrite says what to do."""
+    from splitinfer.converters._paths import check_writable
+
+    check_writable("--output", args.output, "labels.jsonl")
+    if args.data is not None and args.output.resolve() == Path(args.data).resolve():
+        raise InvalidInputError(
+            f"--output {args.output} is the --data file; write the labels to another file"
+        )
+    if not (args.resume or args.overwrite) and args.output.is_file() and args.output.stat().st_size > 0:
+        raise InvalidInputError(
+            f"{args.output} already exists; pass --resume to complete it, --overwrite to start it "
+            "again, or write to a new --output"
+        )
+
+
 def run_label(args: argparse.Namespace) -> int:
     from splitinfer.converters.corpus import build_cases
     from splitinfer.converters.labels import label_corpus
@@ -164,18 +187,29 @@ def run_label(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--workers must be >= 1, got {args.workers}")
     if args.offset < 0:
         raise InvalidInputError(f"--offset must be >= 0, got {args.offset}")
-    if args.limit is not None and args.limit < 0:
-        raise InvalidInputError(f"--limit must be >= 0, got {args.limit}")
+    if args.limit is not None and args.limit < 1:
+        raise InvalidInputError(f"--limit must be at least 1 case, got {args.limit} (omit it to label all)")
     if args.offset and args.format == "synthetic":
         # Synthetic cases are shared among --kinds by --limit, so slices of two runs would overlap.
         raise InvalidInputError(
             "--offset slices a data file; synthetic cases come from --seed: label another slice "
             "with another --seed"
         )
+    if args.resume and args.overwrite:
+        raise InvalidInputError("--resume keeps the file and --overwrite replaces it; choose one")
+    check_output(args)
     split = None if args.split == "all" else args.split
     wanted = None if args.limit is None else args.offset + args.limit
-    cases = build_cases(args.format, args.data, args.distractors, split, wanted, args.seed, args.kinds)
-    cases = cases[args.offset :]
+    built = build_cases(args.format, args.data, args.distractors, split, wanted, args.seed, args.kinds)
+    cases = built[args.offset :]
+    if not cases:
+        where = f"{args.data}" if args.data else "the synthetic corpus"
+        if args.offset:
+            raise InvalidInputError(
+                f"--offset {args.offset} is past the end of the data: {where} has {len(built)} "
+                f"cases of --split {args.split}; use an --offset below {len(built)}"
+            )
+        raise InvalidInputError(f"no cases of --split {args.split} in {where} to label; try --split all")
     teacher = get_teacher(args.teacher, **_teacher_settings(args))
     meta = {
         "teacher": teacher.name,
@@ -189,8 +223,6 @@ def run_label(args: argparse.Namespace) -> int:
         "kinds": args.kinds if args.format == "synthetic" else None,
         "count": len(cases),
     }
-    if args.resume and args.overwrite:
-        raise InvalidInputError("--resume keeps the file and --overwrite replaces it; choose one")
     summary = label_corpus(
         teacher,
         cases,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from splitinfer.cli._help import exit_codes, seed
+
 DEFAULT_RATES = "0.1,0.2,0.33,0.5"
 DEFAULT_METHODS = "student,teacher,random,truncate,none"
 
@@ -19,9 +21,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "eval",
         help="Measure how much of what matters a condenser keeps.",
         description=(
-            "Condense the cases of a data set with each method at each rate and report answer "
+            "Condense the cases of a data set with each method at each rate and report answer\n"
             "retention, numbers kept, achieved rate and speed (and answer accuracy with --answer)."
         ),
+        epilog=exit_codes(
+            ok="the results are printed and the --output/--plot files written",
+            failed="a step failed that is not bad input (eval itself has no pass/fail check)",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--format",
@@ -49,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--methods", default=DEFAULT_METHODS, help=f"methods (default {DEFAULT_METHODS})")
     parser.add_argument("--model", metavar="BUNDLE", help="student bundle (default: the bundled condenser)")
     parser.add_argument("--limit", type=int, metavar="N", help="first N cases only (synthetic: how many)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of random choices (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of random choices (default 0)")
     parser.add_argument(
         "--answer", action="store_true", help="also answer with the extractive backend on full vs condensed"
     )
@@ -66,7 +73,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     parser.add_argument(
-        "--plot", metavar="PNG", help="write retention/accuracy vs rate to this image (.png, .svg, .pdf...)"
+        "--plot",
+        metavar="PNG",
+        help="write answer retention (numbers kept for gsm8k) and accuracy vs rate to this image "
+        "(.png, .svg, .pdf...)",
     )
     parser.add_argument("--output", metavar="JSONL", help="write each condensed prompt and its measures here")
     parser.set_defaults(func=run)

@@ -1,16 +1,25 @@
-"""Checks on the files a pipeline command will write, made before any long work starts."""
+"""The files a pipeline command writes: checked before any long work starts, written atomically
+(a failed run leaves the old file, or none, never a half-written one)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from splitinfer.sdk._errors import InvalidInputError
 
 
 def check_writable(flag: str, path: Path, example: str) -> None:
     """``InvalidInputError`` unless ``path`` can become a file: not a folder, and its nearest
-    existing parent a writable folder (the command creates missing folders)."""
+    existing parent a folder a file can be created in (the command creates missing folders).
+    Whether it can is tried, not guessed from permission bits: a temporary file (or, for a
+    missing folder, a temporary folder) is made there and removed at once, so a read-only
+    file system or a place like /proc is refused too, even for root."""
+    path = Path(path)
     if path.is_dir():
         raise InvalidInputError(f"{flag} {path} is a folder; give a file name like {example}")
     parent = path.parent
@@ -18,5 +27,35 @@ def check_writable(flag: str, path: Path, example: str) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise InvalidInputError(f"{flag} {path}: {parent} is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InvalidInputError(f"{flag} {path}: cannot write into {parent}")
+    try:
+        if parent == path.parent:
+            fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=parent)
+            os.close(fd)
+            os.unlink(probe)
+        else:
+            os.rmdir(tempfile.mkdtemp(prefix=".splitinfer-probe-", dir=parent))
+    except OSError as err:
+        raise InvalidInputError(
+            f"{flag} {path}: cannot write into {parent} ({err.strerror or err}); choose another place"
+        ) from None
+
+
+@contextlib.contextmanager
+def atomic_text(path: Path) -> Iterator[IO[str]]:
+    """A UTF-8 text stream whose content replaces ``path`` in one step when the block ends without
+    an error; after an error ``path`` is left as it was and the partial file is removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        umask = os.umask(0)  # mkstemp makes the file private (0600); give it the usual mode
+        os.umask(umask)
+        os.chmod(tmp, 0o644 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

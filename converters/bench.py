@@ -2,13 +2,14 @@
 
 Everything runs in one process on one LiteRT thread, in this order:
 
-1. the bundle's model alone on one 512-token window (``model_p50_ms``/``model_p99_ms``);
+1. the bundle's model alone on one window of its ``max_seq_len`` tokens (512 for the bundled
+   condenser; ``model_p50_ms``/``model_p99_ms``);
 2. the whole ``Condenser.condense()`` on a 2,000-word prompt (tokenize, every window, word scores,
    selection; ``condense_2000w_p50_ms``), the same prompt each time, so its words come from the
    tokenizer's per-word cache; and again with that cache emptied before each call, as for a
    prompt of words the device has not seen (``condense_2000w_cold_p50_ms``); ``peak_rss_mb`` is
-   the process's peak resident memory
-   at this point, before the reference is loaded (this process never imports TensorFlow);
+   the process's peak resident memory at this point, before the reference is loaded (this
+   process never imports TensorFlow);
 3. the reference: a TinyBERT-4-shaped encoder (4 layers, hidden 312, 12 heads, FFN 1200; see
    ``converters.reference``) converted in the bundle's mode by the same converter, run on the same
    window interleaved with the bundle's model, so a busy machine slows both alike
@@ -44,10 +45,17 @@ QUESTION = "When did the committee approve the final budget for the northern rai
 
 
 def register(targets: argparse._SubParsersAction) -> None:
+    from splitinfer.cli._help import exit_codes, plain, seed
+
     parser = targets.add_parser(
         "condenser",
         help="Benchmark the condenser bundle against a TinyBERT-4-shaped encoder (needs the [convert] extra).",
-        description=__doc__,
+        description=plain(__doc__),
+        epilog=exit_codes(
+            ok="the figures are printed",
+            failed="the TinyBERT-4 reference could not be built",
+            bad_input="bad input or usage (a flag, a missing or corrupt bundle, no TensorFlow to build the reference)",
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -64,7 +72,12 @@ def register(targets: argparse._SubParsersAction) -> None:
         help="conversion mode of the reference (default: the bundle's mode)",
     )
     parser.add_argument("--cache-dir", type=Path, default=None, help="where the converted reference is kept")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed",
+        type=seed,
+        default=0,
+        help="seeds the benchmark prompt's words and the reference's random weights (default 0)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -232,6 +245,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     for flag in ("runs", "condense_runs", "reference_runs"):
         if getattr(args, flag) < 1:
             raise InvalidInputError(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(args, flag)}")
+    if not 0 <= args.seed < 2**32:
+        raise InvalidInputError(f"--seed must be a whole number from 0 to {2**32 - 1}, got {args.seed}")
     path = args.bundle or DEFAULT_BUNDLE
     bundle = read_bundle(path)
     condenser = Condenser.load(path, num_threads=1)

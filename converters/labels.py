@@ -15,6 +15,8 @@ JSON Lines, UTF-8. The first line is the header, then one line per labelled case
 - Every line is written whole and flushed, so a crash loses at most the line being written; a
   last line without its newline is such an interrupted write, which ``read_labels`` skips and
   ``LabelsWriter`` (resuming) cuts off.
+- A new file (or one ``--overwrite`` replaces) appears in one step with its header and first
+  record, so a run that fails before labelling anything leaves no file (or the old one) behind.
 """
 
 from __future__ import annotations
@@ -133,7 +135,9 @@ def write_labels(path: str | Path, meta: dict[str, Any], records: Sequence[Label
 class LabelsWriter:
     """Appends records to a labels file one whole, flushed line at a time (crash-safe, resumable).
 
-    A new file gets the header first. With ``resume=True`` and an existing file, the whole file is
+    A new file gets the header first; it is made (atomically, replacing any old file) with the
+    first record, or at ``close`` when no record came, and never when the ``with`` block fails
+    before a record was written. With ``resume=True`` and an existing file, the whole file is
     read and checked first (a labels file, labelled with the same ``RESUME_KEYS`` as ``meta``) and
     only then is a trailing interrupted line cut off; ``done`` holds the ids already labelled so
     the caller can skip them. An existing file is otherwise replaced only with ``overwrite``: a
@@ -156,17 +160,22 @@ class LabelsWriter:
             _check_resumable(old_meta, meta, self.path)
             self._repair_tail()
             self.meta = old_meta
-            self._stream: IO[str] = self.path.open("a", encoding="utf-8")
+            self._stream: IO[str] | None = self.path.open("a", encoding="utf-8")
             return
         if not resume and not overwrite and self.path.is_file() and self.path.stat().st_size > 0:
             raise InvalidInputError(
                 f"{self.path} already exists; pass --resume to complete it, --overwrite to start it "
                 "again, or write to a new --output"
             )
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._stream = self.path.open("w", encoding="utf-8")
-        self._stream.write(json.dumps({"_meta": meta}, ensure_ascii=False) + "\n")
-        self._stream.flush()
+        self._stream = None
+        self._pending = json.dumps({"_meta": meta}, ensure_ascii=False) + "\n"
+
+    def _create(self, first: str) -> None:
+        """Make the file, header and ``first`` lines in one step, then keep appending to it."""
+        from splitinfer.sdk._bundle import atomic_write
+
+        atomic_write(self.path, (self._pending + first).encode("utf-8"))
+        self._stream = self.path.open("a", encoding="utf-8")
 
     def _repair_tail(self) -> None:
         data = self.path.read_bytes()
@@ -176,18 +185,29 @@ class LabelsWriter:
                 stream.truncate(cut)
 
     def write(self, record: LabelRecord) -> None:
-        self._stream.write(record.to_json() + "\n")
-        self._stream.flush()
+        line = record.to_json() + "\n"
+        if self._stream is None:
+            self._create(line)
+        else:
+            self._stream.write(line)
+            self._stream.flush()
         self.done.add(record.id)
 
-    def close(self) -> None:
+    def close(self, failed: bool = False) -> None:
+        """Close the file; a new file that got no record is made now (header only) unless
+        ``failed``."""
+        if self._stream is None:
+            if failed:
+                return
+            self._create("")
+        assert self._stream is not None
         self._stream.close()
 
     def __enter__(self) -> LabelsWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(failed=exc_type is not None)
 
 
 @dataclass
@@ -293,7 +313,14 @@ def label_corpus(
     with LabelsWriter(output, meta, resume=resume, overwrite=overwrite) as writer:
         todo = [case for case in cases if case.id not in writer.done]
         summary.skipped = len(cases) - len(todo)
-        bar = tqdm(total=len(todo), unit="case", desc=f"label {teacher.name}", disable=not progress)
+        # Drawn only when stderr is a terminal (disable=None), never with progress=False.
+        bar = tqdm(
+            total=len(todo),
+            unit="case",
+            desc=f"label {teacher.name}",
+            file=sys.stderr,
+            disable=None if progress else True,
+        )
         try:
             _label_all(teacher, todo, writer, bar, summary)
         except SplitinferError as err:

@@ -169,7 +169,7 @@ def train_student(args: argparse.Namespace, labels: list[Path], student: Path) -
             epochs=args.epochs,
             seed=args.seed,
             model_version=args.model_version,
-            verbose=1 if sys.stdout.isatty() else 2,
+            verbose=1 if sys.stderr.isatty() else 2,
         )
     )
     print(
@@ -206,6 +206,8 @@ def build(args: argparse.Namespace) -> int:
     )
     outcome = release(options)
     write_report(args.work / "convert-report.json", outcome.report)
+    if outcome.error is not None:
+        raise outcome.error  # a bug: reported, then let through with its traceback
     print(
         json.dumps(
             {

@@ -6,9 +6,15 @@ held-out labels when given, and writes the bundle atomically only when every gat
 
 Exit codes (``Outcome.exit_code``): 0 every gate passed and the bundle is written; 1 a gate failed
 (the report says which, nothing is written); 2 bad input (missing or corrupt model, bad flags or
-data), nothing is written. The report is written in every case but one: when its own path is
-what is wrong (a folder, the model, the bundle's path; ``check_paths``), which is refused before
-any work.
+data), nothing is written; 3 an internal error (a bug; ``Outcome.error`` holds the exception for
+the caller to raise once the report is written), nothing is written. The report (status
+``passed``, ``failed``, ``bad_input`` or ``internal_error``, with the message) is written in
+every case but one: when its own path is what is wrong (a folder, the model, the bundle's path;
+``check_report_path``), which is refused before any work.
+
+A progress bar on stderr (``ConvertOptions.progress``) counts the stages: converting in each mode
+and its parity gate, the latency runs, and the agreement with the teacher of each mode; it is
+drawn only when stderr is a terminal.
 
 ``auto`` picks the fastest mode that passes every gate. Latencies on a shared machine are noisy,
 so modes within ``AUTO_TIE`` of the fastest count as tied and the first of ``AUTO_PREFERENCE``
@@ -17,9 +23,12 @@ among them wins: the same model then gets the same mode run after run.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +93,7 @@ class ConvertOptions:
     parity_prompts: int = 48
     calibration_windows: int = 64
     latency_runs: int = 100
+    progress: bool = True  # a progress bar on stderr when it is a terminal (--quiet: none)
 
     @property
     def selection(self) -> SelectionWeights:
@@ -96,12 +106,18 @@ class Outcome:
     exit_code: int
     report: dict[str, Any]
     message: str = ""
+    error: BaseException | None = None  # exit 3: the unexpected exception, to raise after reporting
+
+
+STATUS = {0: "passed", 1: "failed", 2: "bad_input", 3: "internal_error"}
 
 
 def check_options(options: ConvertOptions) -> None:
     """``InvalidInputError`` for a flag value that cannot work."""
     if options.mode not in (*MODES, "auto"):
         raise InvalidInputError(f"--mode must be one of {', '.join((*MODES, 'auto'))}, got {options.mode!r}")
+    if isinstance(options.seed, bool) or not isinstance(options.seed, int) or not 0 <= options.seed < 2**32:
+        raise InvalidInputError(f"--seed must be a whole number from 0 to {2**32 - 1}, got {options.seed!r}")
     positive = {
         "--max-size-mb": options.max_size_mb,
         "--max-p50-ms": options.max_p50_ms,
@@ -138,34 +154,69 @@ def check_options(options: ConvertOptions) -> None:
                 raise InvalidInputError(f"{flag} {path}: no such file")
     if options.min_teacher_f1 > 0 and not options.teacher_data:
         raise InvalidInputError("--min-teacher-f1 needs held-out labels to measure on: pass --teacher-data")
+    check_report_path(options)
     check_paths(options)
 
 
+def check_report_path(options: ConvertOptions) -> None:
+    """``InvalidInputError`` when the report itself could not be written where asked: a folder, an
+    unwritable place, the model, the bundle's path or another file the run reads. Checked before
+    anything else, since every other outcome is recorded in that report."""
+    if options.report is None:
+        return
+    check_writable("--report", options.report, "report.json")
+    report = Path(options.report).resolve()
+    if str(options.model).strip():
+        model = Path(options.model).resolve()
+        if report == model or (model.is_dir() and model in report.parents):
+            raise InvalidInputError(f"--report {report.name} would overwrite the model; write it elsewhere")
+    if report == Path(options.output).resolve():
+        raise InvalidInputError("--report and --output are the same file; give the report its own name")
+    _check_not_an_input("--report", report, options)
+
+
 def check_paths(options: ConvertOptions) -> None:
-    """``InvalidInputError`` when the model path names nothing, or the bundle or the report could
-    not be written, or would overwrite the model or each other: checked before any work, and
-    before the report is written (the report never lands on a path this refuses)."""
+    """``InvalidInputError`` when the model path names nothing, or the bundle could not be written
+    or would overwrite the model or another file the run reads: checked before any work (the
+    report's own path is ``check_report_path``'s)."""
     if not str(options.model).strip() or not Path(options.model).resolve().name:
         raise InvalidInputError(f"the model path {str(options.model)!r} names no file; pass a .keras file")
     check_writable("--output", options.output, "condenser.tflite")
-    if options.report is not None:
-        check_writable("--report", options.report, "report.json")
     model = Path(options.model).resolve()
-    written = {"--output": options.output.resolve()}
-    if options.report is not None:
-        written["--report"] = options.report.resolve()
-    for flag, path in written.items():
-        if path == model or (model.is_dir() and model in path.parents):
-            raise InvalidInputError(f"{flag} {path.name} would overwrite the model; write it elsewhere")
-    if written.get("--report") == written["--output"]:
-        raise InvalidInputError("--report and --output are the same file; give the report its own name")
+    output = options.output.resolve()
+    if output == model or (model.is_dir() and model in output.parents):
+        raise InvalidInputError(f"--output {output.name} would overwrite the model; write it elsewhere")
+    _check_not_an_input("--output", output, options)
+
+
+def _check_not_an_input(flag: str, path: Path, options: ConvertOptions) -> None:
+    """``InvalidInputError`` when ``path`` (resolved) is a file the run reads besides the model:
+    the training summary (given or next to the model), the vocabulary, a labels file."""
+    model = Path(options.model)
+    summary = options.training_summary or (model.with_name(model.name + ".json") if model.name else None)
+    inputs = [
+        *([("the training summary", summary)] if summary else []),
+        ("the --vocab file", options.vocab),
+        *(("a --calibration file", p) for p in options.calibration),
+        *(("a --parity-data file", p) for p in options.parity_data),
+        *(("a --teacher-data file", p) for p in options.teacher_data),
+    ]
+    for what, source in inputs:
+        if path == Path(source).resolve():
+            raise InvalidInputError(f"{flag} {path.name} would overwrite {what}; write it elsewhere")
 
 
 def check_vocab_fits(source: Any, size: int) -> None:
     """``InvalidInputError`` when the model cannot look up the vocabulary's last id: a bundle whose
     tokenizer yields ids past the model's embedding would fail on the device at the first such word."""
-    context = np.full((1, source.max_seq_len), size - 1, dtype=np.int32)
-    question = np.full((1, source.max_question_len), size - 1, dtype=np.int32)
+    # Row 0: the vocabulary's last id everywhere; row 1: ordinary words ("the" and the ids after it
+    # in the BERT vocabulary), to tell a model that cannot read the vocabulary from a broken one.
+    ordinary = min(1996, size - 1)
+    span = max(1, min(1000, size - ordinary))
+    context = np.full((2, source.max_seq_len), size - 1, dtype=np.int32)
+    question = np.full((2, source.max_question_len), size - 1, dtype=np.int32)
+    context[1] = ordinary + np.arange(source.max_seq_len) % span
+    question[1] = ordinary + np.arange(source.max_question_len) % span
     try:
         scores = np.asarray(source.predict(context, question))
     except Exception as err:  # TensorFlow raises InvalidArgumentError for an index out of range.
@@ -174,7 +225,12 @@ def check_vocab_fits(source: Any, size: int) -> None:
             f"the model cannot read token id {size - 1} of the {size:,}-word vocabulary ({first}); "
             "pass the --vocab it was trained with"
         ) from None
-    if not np.isfinite(scores).all():
+    if not np.isfinite(scores[1]).all():
+        raise InvalidInputError(
+            "the model outputs NaN or infinite scores even for ordinary words: its weights are broken "
+            "(a training run that diverged?); retrain it, e.g. with a lower --learning-rate"
+        )
+    if not np.isfinite(scores[0]).all():
         raise InvalidInputError(f"the model gives non-finite scores for token id {size - 1}; check --vocab")
 
 
@@ -256,9 +312,92 @@ def read_training_summary(options: ConvertOptions) -> dict[str, Any]:
             raise InvalidInputError(f"--training-summary {path}: no such file")
         return {}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise InvalidInputError(f"{path}: the training summary is not JSON ({err})") from None
+    check_training_summary(summary, path)
+    return summary
+
+
+# The fields of a training summary the manifest and the model card read, and what each must be.
+_SUMMARY_OBJECTS = ("architecture", "data")
+_SUMMARY_TEXTS = ("model_version", "target", "loss")
+_SUMMARY_COUNTS = ("epochs_run", "best_epoch")
+
+
+def check_training_summary(summary: Any, path: Path) -> None:
+    """``InvalidInputError`` naming the field when ``summary`` is not shaped like the JSON
+    ``splitinfer distill train`` writes (checked before any conversion work)."""
+
+    def bad(what: str) -> InvalidInputError:
+        return InvalidInputError(
+            f"{path}: not a training summary of 'splitinfer distill train': {what}; pass the .json "
+            "written next to the model, or none"
+        )
+
+    if not isinstance(summary, dict):
+        raise bad(f"expected a JSON object, got {type(summary).__name__}")
+    teacher = summary.get("teacher")
+    if teacher is not None:
+        if not isinstance(teacher, dict):
+            raise bad(f"'teacher' must be an object with 'name' and 'settings', got {type(teacher).__name__}")
+        if not isinstance(teacher.get("name", ""), str | type(None)):
+            raise bad("'teacher.name' must be a string")
+        if not isinstance(teacher.get("settings") or {}, dict):
+            raise bad("'teacher.settings' must be an object")
+    for key in _SUMMARY_OBJECTS:
+        if summary.get(key) is not None and not isinstance(summary[key], dict):
+            raise bad(f"'{key}' must be an object, got {type(summary[key]).__name__}")
+    for key in _SUMMARY_TEXTS:
+        if summary.get(key) is not None and not isinstance(summary[key], str):
+            raise bad(f"'{key}' must be a string, got {type(summary[key]).__name__}")
+    for key in _SUMMARY_COUNTS:
+        if summary.get(key) is not None and not _is_count(summary[key]):
+            raise bad(f"'{key}' must be a whole number, got {summary[key]!r}")
+    members = summary.get("members")
+    if members is not None:
+        if not isinstance(members, list):
+            raise bad(f"'members' must be a list of objects, got {type(members).__name__}")
+        for member in members:
+            if not (
+                isinstance(member, dict)
+                and _is_count(member.get("seed"))
+                and _is_count(member.get("epochs_run"))
+                and (member.get("best_epoch") is None or _is_count(member["best_epoch"]))
+            ):
+                raise bad(
+                    f"each of 'members' must be an object with whole-number 'seed' and 'epochs_run', got {member!r}"
+                )
+    try:  # the summary goes into the manifest: it must be strict JSON (no NaN or Infinity)
+        json.dumps(summary, allow_nan=False)
+    except ValueError:
+        raise InvalidInputError(
+            f"{path}: the training summary holds NaN or Infinity (its losses, if the training "
+            "diverged; such a model scores NaN): retrain the model"
+        ) from None
+    try:  # what the manifest and the model card make of it, tried now rather than after converting
+        model_card(
+            build_manifest(
+                model_version="check",
+                max_seq_len=1,
+                max_question_len=1,
+                default_rate=0.33,
+                mode="check",
+                gates=[],
+                parity={},
+                training=summary,
+                teacher_agreement=None,
+                seed=0,
+                tensorflow_version="check",
+                selection=SelectionWeights(0.0, 0.0),
+            )
+        )
+    except (AttributeError, KeyError, TypeError, ValueError) as err:
+        raise bad(f"the model card cannot be made of it ({type(err).__name__}: {err})") from None
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def measure_teacher_agreement(
@@ -283,10 +422,12 @@ def release(options: ConvertOptions) -> Outcome:
         outcome = Outcome(2, report, str(err))
     except SplitinferError as err:
         outcome = Outcome(1, report, str(err))
+    except Exception as err:  # a bug: reported as such, then raised by the caller (exit 3)
+        outcome = Outcome(3, report, f"internal error: {type(err).__name__}: {err}", error=err)
     report.update(
         exit_code=outcome.exit_code,
         message=outcome.message,
-        status={0: "passed", 1: "failed", 2: "bad_input"}[outcome.exit_code],
+        status=STATUS[outcome.exit_code],
         seconds=round(time.perf_counter() - started, 2),
     )
     return outcome
@@ -325,16 +466,33 @@ def _release(options: ConvertOptions, report: dict[str, Any]) -> Outcome:
     if options.mode == "auto" and not calibration:
         report["skipped_modes"] = {"int8": "no calibration data (--calibration or --parity-data)"}
     frozen = frozen_function(source)
-    candidates = {mode: _candidate(options, source, frozen, mode, calibration, parity_set) for mode in modes}
-    runnable = {m: c["model"] for m, c in candidates.items() if c["runnable"]}
-    timings = G.latency(
-        runnable, source.max_seq_len, source.max_question_len, options.latency_runs, options.seed
-    )
-    tf_version = import_tensorflow().__version__
-    for mode, cand in candidates.items():
-        _finish_candidate(
-            options, source, cand, mode, timings.get(mode), training, teacher_set, vocab, tf_version
-        )
+    progress = Progress(len(modes) * (3 if teacher_set else 2) + 1, options.progress)
+    try:
+        candidates = {
+            mode: _candidate(options, source, frozen, mode, calibration, parity_set, progress)
+            for mode in modes
+        }
+        runnable = {m: c["model"] for m, c in candidates.items() if c["runnable"]}
+        with progress.stage("latency"):
+            timings = G.latency(
+                runnable, source.max_seq_len, source.max_question_len, options.latency_runs, options.seed
+            )
+        tf_version = import_tensorflow().__version__
+        for mode, cand in candidates.items():
+            _finish_candidate(
+                options,
+                source,
+                cand,
+                mode,
+                timings.get(mode),
+                training,
+                teacher_set,
+                vocab,
+                tf_version,
+                progress,
+            )
+    finally:
+        progress.close()
     report["candidates"] = {m: _public(c) for m, c in candidates.items()}
     chosen = _choose(candidates, options.mode)
     if chosen is None:
@@ -376,6 +534,32 @@ def _gate_line(mode: str, gate: G.Gate) -> str:
     return f"{mode} {gate.name} {gate.value} vs {gate.threshold} {gate.unit}".strip()
 
 
+class Progress:
+    """The stages of a conversion counted on a bar on stderr, drawn only when stderr is a
+    terminal (never with ``enabled=False``), so CI logs and pipes get no control characters."""
+
+    def __init__(self, total: int, enabled: bool = True) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(
+            total=total, desc="convert", unit="stage", file=sys.stderr, disable=None if enabled else True
+        )
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Show ``name`` while its work runs; count it done when the work returns."""
+        self._bar.set_postfix_str(name)
+        yield
+        self._bar.update(1)
+
+    def skip(self) -> None:
+        """Count a stage that has nothing to do (a candidate LiteRT cannot run)."""
+        self._bar.update(1)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
 def _candidate(
     options: ConvertOptions,
     source: Source,
@@ -383,9 +567,11 @@ def _candidate(
     mode: str,
     calibration: list[tuple[np.ndarray, np.ndarray]],
     parity_set: list[Prompt],
+    progress: Progress,
 ) -> dict[str, Any]:
-    model = convert(frozen, mode, calibration)
-    ops_gate = G.builtin_ops(model, options.allow_flex)
+    with progress.stage(f"convert {mode}"):
+        model = convert(frozen, mode, calibration)
+        ops_gate = G.builtin_ops(model, options.allow_flex)
     cand: dict[str, Any] = {"model": model, "gates": [ops_gate], "runnable": False, "parity": {}}
     try:
         G.interpreter(model)
@@ -397,17 +583,19 @@ def _candidate(
         cand["gates"].append(
             G.Gate("parity", options.allow_flex, None, _parity_threshold(options, mode), detail=detail)
         )
+        progress.skip()
         return cand
-    gate, stats = G.parity(
-        source.predict,
-        model,
-        parity_set,
-        mode,
-        source.max_seq_len,
-        options.default_rate,
-        options.max_float_delta,
-        options.min_agreement,
-    )
+    with progress.stage(f"parity {mode}"):
+        gate, stats = G.parity(
+            source.predict,
+            model,
+            parity_set,
+            mode,
+            source.max_seq_len,
+            options.default_rate,
+            options.max_float_delta,
+            options.min_agreement,
+        )
     cand["gates"].append(gate)
     cand["parity"] = {k: (round(v, 8) if isinstance(v, float) else v) for k, v in stats.items()}
     return cand
@@ -427,6 +615,7 @@ def _finish_candidate(
     teacher_set: list[Prompt],
     vocab: list[str],
     tf_version: str,
+    progress: Progress,
 ) -> None:
     """Latency, teacher agreement, manifest and size gate of one candidate."""
     cand["latency_ms"] = timing
@@ -434,12 +623,15 @@ def _finish_candidate(
         detail = "skipped (--allow-flex): not runnable here" if options.allow_flex else "not runnable here"
         cand["gates"].append(G.Gate("latency", options.allow_flex, None, options.max_p50_ms, detail=detail))
     else:
-        cand["gates"].append(G.latency_gate(timing["p50_ms"], options.max_p50_ms))
+        cand["gates"].append(G.latency_gate(timing["p50_ms"], options.max_p50_ms, source.max_seq_len))
     agreement = None
-    if teacher_set and cand["runnable"]:
-        agreement = measure_teacher_agreement(
-            cand["model"], teacher_set, source.max_seq_len, options.default_rate
-        )
+    if teacher_set and not cand["runnable"]:
+        progress.skip()
+    elif teacher_set:
+        with progress.stage(f"teacher agreement {mode}"):
+            agreement = measure_teacher_agreement(
+                cand["model"], teacher_set, source.max_seq_len, options.default_rate
+            )
         if options.min_teacher_f1 > 0:
             cand["gates"].append(
                 G.Gate(

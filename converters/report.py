@@ -16,6 +16,10 @@ from splitinfer.sdk._selection import SelectionWeights
 
 CARD_NAME = "model_card.md"
 
+# Keys of the training summary the manifest's ``training`` block leaves out: those it files under
+# their own names, and ``seconds``, the wall-clock time training took (different on every run).
+_NOT_IN_TRAINING = ("teacher", "architecture", "data", "seconds")
+
 
 def manifest_gates(gates: list[Gate]) -> dict[str, Any]:
     """Gate results for the manifest: deterministic values only (see the module docstring)."""
@@ -57,7 +61,7 @@ def build_manifest(
         "teacher_settings": teacher.get("settings") or {},
         "architecture": training.get("architecture") or {},
         "training_data": training.get("data") or {},
-        "training": {k: v for k, v in training.items() if k not in ("teacher", "architecture", "data")},
+        "training": {k: v for k, v in training.items() if k not in _NOT_IN_TRAINING},
         "conversion": {"mode": mode, "converter": f"tensorflow {tensorflow_version}", "seed": seed},
         "gates": manifest_gates(gates),
         "parity": parity,

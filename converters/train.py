@@ -51,8 +51,10 @@ teacher; ``splitinfer convert`` copies it into the bundle's manifest. Determinis
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
+import math
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -61,7 +63,11 @@ from typing import Any
 
 import numpy as np
 
-from splitinfer.sdk._errors import InvalidInputError
+from splitinfer.sdk._errors import InvalidInputError, SplitinferError
+
+# Largest seed (NumPy's legacy seeding, which Keras uses, takes 0 to 2**32 - 1); a member's is
+# --seed + its index.
+MAX_SEED = 2**32 - 1
 
 # Early-stopping data as Keras takes it: ({"context_ids": ..., "question_ids": ...}, targets).
 Validation = tuple[dict[str, np.ndarray], np.ndarray]
@@ -114,13 +120,17 @@ example:
 
 def register_train(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train`` to the ``splitinfer distill`` subcommands (defaults: the bundled model's)."""
-    from splitinfer.cli._help import RawDefaultsHelp
+    from splitinfer.cli._help import RawDefaultsHelp, exit_codes, seed
 
     d = TrainOptions(labels=[], output=Path())
     parser = subparsers.add_parser(
         "train",
         help="Train the student on teacher labels (needs the [convert] extra).",
         description=TRAIN_DESCRIPTION,
+        epilog=exit_codes(
+            ok="the student and its summary are written",
+            failed="training failed (the loss became NaN or infinite); nothing is written",
+        ),
         formatter_class=RawDefaultsHelp,
     )
     add = parser.add_argument
@@ -134,7 +144,7 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
     )
     add("--output", "-o", type=Path, required=True, help="the student, e.g. student.keras")
     add("--epochs", type=int, default=d.epochs, help="at most this many passes")
-    add("--seed", type=int, default=d.seed, help="seeds weights, shuffling and dropout")
+    add("--seed", type=seed, default=d.seed, help="seeds weights, shuffling and dropout")
     add("--batch-size", type=int, default=d.batch_size, help="windows per step")
     add("--learning-rate", type=float, default=d.learning_rate, help="Adam's step size")
     add("--max-seq-len", type=int, default=d.max_seq_len, help="window length in tokens")
@@ -197,7 +207,9 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
     )
     add("--train-embeddings", action="store_true", help="fine-tune the embedding (default: frozen)")
     add("--model-version", default=None, help="recorded in the summary, e.g. minilm-cnn-1.1")
-    add("--quiet", action="store_true", help="no progress bars")
+    add(
+        "--quiet", action="store_true", help="no progress (it goes to stderr; stdout carries the result line)"
+    )
     parser.set_defaults(func=run_train)
 
 
@@ -227,7 +239,7 @@ def run_train(args: argparse.Namespace) -> int:
         embed_init=args.embed_init,
         train_embeddings=args.train_embeddings,
         model_version=args.model_version,
-        verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),
+        verbose=0 if args.quiet else (1 if sys.stderr.isatty() else 2),
     )
     summary = train(options)
     agree, where = summary.get("heldout_agreement"), "held-out"
@@ -267,8 +279,15 @@ def check_options(options: TrainOptions) -> None:
             raise InvalidInputError(f"{name} must be >= 1, got {value}")
     if not 0.0 <= options.dropout < 1.0:
         raise InvalidInputError(f"--dropout must be in [0, 1), got {options.dropout}")
-    if options.sharpness < 0:
-        raise InvalidInputError(f"--sharpness must be >= 0, got {options.sharpness}")
+    if not 0 <= options.sharpness < math.inf:  # NaN fails both comparisons
+        raise InvalidInputError(f"--sharpness must be a finite number >= 0, got {options.sharpness}")
+    if isinstance(options.seed, bool) or not isinstance(options.seed, int) or options.seed < 0:
+        raise InvalidInputError(f"--seed must be a whole number >= 0, got {options.seed!r}")
+    if options.seed + options.members - 1 > MAX_SEED:
+        raise InvalidInputError(
+            f"--seed {options.seed} with --members {options.members} seeds members up to "
+            f"{options.seed + options.members - 1}; seeds go up to {MAX_SEED}"
+        )
     if not 0.0 < options.rate <= 1.0:
         raise InvalidInputError(f"--rate must be in (0, 1], got {options.rate}")
     if any(not 0.0 < r <= 1.0 for r in options.target_rates):
@@ -580,7 +599,9 @@ def _fit_members(
     models, histories = [], []
     for k in range(options.members):
         if options.verbose:
-            print(f"member {k + 1} of {options.members} (seed {options.seed + k})", flush=True)
+            print(
+                f"member {k + 1} of {options.members} (seed {options.seed + k})", file=sys.stderr, flush=True
+            )
         model, history = _fit(replace(options, seed=options.seed + k, members=1), x_ctx, x_q, y, validation)
         models.append(model)
         histories.append({"seed": options.seed + k, **history})
@@ -604,27 +625,61 @@ def _fit(
     optimizer = keras.optimizers.Adam(options.learning_rate, clipnorm=1.0)
     model.compile(optimizer=optimizer, loss=masked_bce, jit_compile=False)
     inputs = {"context_ids": x_ctx, "question_ids": x_q}
-    callbacks = []
+    diverged = _stop_on_non_finite_loss()
+    callbacks: list[Any] = [diverged]
     if validation is not None:
         callbacks.append(
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
         )
-    result = model.fit(
-        inputs,
-        y,
-        batch_size=options.batch_size,
-        epochs=options.epochs,
-        shuffle=True,
-        validation_data=validation,
-        callbacks=callbacks,
-        verbose=options.verbose,
-    )
+    # Keras prints its progress on stdout; stdout carries only the command's result line.
+    with contextlib.redirect_stdout(sys.stderr):
+        result = model.fit(
+            inputs,
+            y,
+            batch_size=options.batch_size,
+            epochs=options.epochs,
+            shuffle=True,
+            validation_data=validation,
+            callbacks=callbacks,
+            verbose=options.verbose,
+        )
+    if diverged.where is not None:
+        raise SplitinferError(
+            f"training diverged: the loss became {diverged.value} at {diverged.where} (seed "
+            f"{options.seed}); nothing was saved. Lower --learning-rate (now {options.learning_rate:g}) "
+            "or check the labels files"
+        )
     losses = [round(float(v), 6) for v in result.history["loss"]]
     history: dict[str, Any] = {"epochs_run": len(losses), "train_loss": losses}
     if validation is not None:
         val_losses = [round(float(v), 6) for v in result.history["val_loss"]]
         history.update(val_loss=val_losses, best_epoch=int(np.argmin(val_losses)) + 1)
     return model, history
+
+
+def _stop_on_non_finite_loss() -> Any:
+    """A Keras callback that stops training at the first batch whose loss is NaN or infinite and
+    remembers where (``where``, ``value``); ``_fit`` then fails the run instead of saving a model
+    that scores everything NaN."""
+    import keras
+
+    class StopOnNonFiniteLoss(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.where: str | None = None
+            self.value: float | None = None
+            self.epoch = 0
+
+        def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            self.epoch = epoch + 1
+
+        def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+            loss = (logs or {}).get("loss")
+            if loss is not None and self.where is None and not math.isfinite(float(loss)):
+                self.where, self.value = f"epoch {self.epoch}, batch {batch + 1}", float(loss)
+                self.model.stop_training = True
+
+    return StopOnNonFiniteLoss()
 
 
 def _agreement(model: Any, prompts: list[Any], options: TrainOptions) -> dict[str, Any] | None:

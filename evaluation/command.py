@@ -69,6 +69,8 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
     names = parse_methods(options.methods)
     if options.limit is not None and options.limit <= 0:
         raise InvalidInputError(f"--limit must be a positive number of cases, got {options.limit}")
+    if isinstance(options.seed, bool) or not isinstance(options.seed, int) or not 0 <= options.seed < 2**32:
+        raise InvalidInputError(f"--seed must be a whole number from 0 to {2**32 - 1}, got {options.seed!r}")
     answers_in_context = options.format != "gsm8k"
     answer_rates = (
         parse_rates(options.answer_rates, "--answer-rates") if options.answer_rates is not None else None
@@ -77,7 +79,7 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
         raise InvalidInputError("--answer-rates needs --answer and must be some of the --rates")
     if options.model is not None and "student" not in names:
         raise InvalidInputError("--model is the student's bundle; add student to --methods or drop --model")
-    check_outputs(options)
+    check_outputs(options, names)
     if options.answer and not answers_in_context:
         raise InvalidInputError(
             "--answer measures an extractive answerer, and gsm8k answers are computed, not found in "
@@ -126,18 +128,28 @@ def resolve(options: EvalOptions) -> EvalOptions:
     )
 
 
-def check_outputs(options: EvalOptions) -> None:
-    """Refuse an output the run could not write, before any case is condensed."""
-    for flag, value in (("--output", options.output), ("--plot", options.plot)):
-        if value is None:
-            continue
+def check_outputs(options: EvalOptions, names: tuple[str, ...] = ()) -> None:
+    """Refuse an output the run could not write, or that would overwrite a file the run reads
+    (--data, the --model bundle) or the other output, before any case is condensed."""
+    from splitinfer.converters._paths import check_writable
+
+    outputs = {
+        flag: value for flag, value in (("--output", options.output), ("--plot", options.plot)) if value
+    }
+    for flag, value in outputs.items():
         path = Path(value)
         if path.is_dir():
             raise InvalidInputError(f"{flag} {value}: a folder; give a file name inside it")
         if not path.parent.is_dir():
             raise InvalidInputError(f"{flag}: the folder {path.parent} does not exist")
-        if options.data is not None and path.exists() and path.resolve() == Path(options.data).resolve():
-            raise InvalidInputError(f"{flag} {value} is the --data file; write the results elsewhere")
+    read = _files_read(options, names)
+    for flag, value in outputs.items():
+        path = Path(value).resolve()
+        for what, source in read.items():
+            if path == source:
+                raise InvalidInputError(f"{flag} {value} is {what}; write the results elsewhere")
+    if options.output and options.plot and Path(options.output).resolve() == Path(options.plot).resolve():
+        raise InvalidInputError("--output and --plot are the same file; give each its own name")
     if options.plot is not None:
         from splitinfer.evaluation.report import plot_formats
 
@@ -146,6 +158,23 @@ def check_outputs(options: EvalOptions) -> None:
             raise InvalidInputError(
                 f"--plot {options.plot}: not an image name; end it in .png, .svg or .pdf (e.g. retention.png)"
             )
+    for flag, value in outputs.items():
+        check_writable(flag, Path(value), "results.jsonl" if flag == "--output" else "retention.png")
+
+
+def _files_read(options: EvalOptions, names: tuple[str, ...]) -> dict[str, Path]:
+    """The files the run reads, by what to call them in an error, resolved."""
+    read: dict[str, Path] = {}
+    data = options.data if options.data is not None else eval_data.default_data(options.format)
+    if data is not None:
+        read["the --data file"] = Path(data).resolve()
+    if options.model is not None:
+        read["the --model bundle"] = Path(options.model).resolve()
+    elif "student" in names:
+        from splitinfer.sdk._condenser import DEFAULT_BUNDLE
+
+        read["the bundled condenser (the default --model)"] = DEFAULT_BUNDLE.resolve()
+    return read
 
 
 def _answerer() -> Any:
@@ -167,7 +196,9 @@ def _run(
     progress = tqdm(cases, desc="eval", unit="case", file=sys.stderr, disable=None)
     if output is None:
         return evaluate(progress, methods, tokenizer, config, answerer)
-    with Path(output).open("w", encoding="utf-8") as sink:
+    from splitinfer.converters._paths import atomic_text
+
+    with atomic_text(Path(output)) as sink:  # a failed run leaves no half-written file
 
         def write(record: dict[str, Any]) -> None:
             sink.write(json.dumps(record, ensure_ascii=False) + "\n")

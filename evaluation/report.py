@@ -1,4 +1,5 @@
-"""Show results: a terminal table, the JSON document, and a plot of retention/accuracy vs rate."""
+"""Show results: a terminal table, the JSON document, and a plot of retention (or numbers kept)
+and accuracy vs rate."""
 
 from __future__ import annotations
 
@@ -70,17 +71,49 @@ def plot_formats() -> set[str]:
 
 
 def plot(rows: Sequence[dict[str, Any]], path: str | Path, title: str = "") -> None:
-    """Answer retention (and condensed accuracy when measured) vs requested rate, one line per method.
+    """Write ``figure(rows, title)`` to ``path`` in the format its name ends in, atomically (a
+    failed run leaves the old file, or none)."""
+    import io
 
-    ``none`` (no rate) is drawn as a dashed horizontal line. Written with the Agg backend, so it
-    works without a display.
+    from splitinfer.sdk._bundle import atomic_write
+
+    path = Path(path)
+    fig = figure(rows, title)  # selects the Agg backend before pyplot is imported
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, format=path.suffix.lower().lstrip(".") or "png", dpi=110)
+    finally:
+        plt.close(fig)
+    atomic_write(path, buffer.getvalue())
+
+
+# (row key, y-axis label) of the first panel, the first any row has a value for: answer retention,
+# or for problems whose answers are computed, not in the context (gsm8k), the numbers kept.
+_FIRST_PANEL = (
+    ("answer_retention", "answer kept in the condensed context"),
+    ("numbers_kept", "numbers kept in the condensed context"),
+)
+
+
+def figure(rows: Sequence[dict[str, Any]], title: str = "") -> Any:
+    """Answer retention (or, when no row has one, numbers kept) and condensed accuracy when
+    measured, vs requested rate, one line per method: a matplotlib figure (Agg backend, so it works
+    without a display).
+
+    ``none`` (no rate) is drawn as a dashed horizontal line.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [("answer_retention", "answer kept in the condensed context")]
+    first = next(
+        (panel for panel in _FIRST_PANEL if any(row.get(panel[0]) is not None for row in rows)),
+        _FIRST_PANEL[0],
+    )
+    panels = [first]
     if any(row.get("accuracy_condensed") is not None for row in rows):
         panels.append(("accuracy_condensed", "extractive answer accuracy"))
     fig, axes = plt.subplots(1, len(panels), figsize=(6.0 * len(panels), 4.2), squeeze=False, sharex=True)
@@ -106,8 +139,7 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, title: str = "") -> N
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
 def format_markdown(rows: Sequence[dict[str, Any]]) -> str:

@@ -245,6 +245,12 @@ def test_bad_flag_values_exit_2(
         ("o.tflite", "o.tflite", "--report and --output are the same file"),
         ("o.tflite", ".", "is a folder"),
         ("{model}/o.tflite", None, "is a file, not a folder"),
+        (
+            "o.tflite",
+            "student.keras.json",
+            "--report student.keras.json would overwrite the training summary",
+        ),
+        ("student.keras.json", None, "--output student.keras.json would overwrite the training summary"),
     ],
 )
 def test_outputs_that_would_overwrite_the_model_or_each_other_exit_2_before_any_work(
@@ -321,3 +327,244 @@ def test_parity_prompts_take_heldout_first_and_every_source_in_turn(tmp_path: Pa
     assert [p.split for p in prompts] == ["heldout"] * 4
     assert {p.source for p in prompts} == {"a", "b"}
     assert info == {"files": ["labels.jsonl"], "prompts": 4, "heldout_prompts": 4}
+
+
+# --- every outcome has a report; reports and bundles hold no wall-clock time -----------------
+
+
+def test_a_failed_run_replaces_an_old_passed_report_even_for_a_bad_output(
+    tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    model, _ = tiny
+    (tmp_path / "a.tflite").write_bytes(b"an old bundle")
+    report = tmp_path / "r.json"
+    report.write_text(json.dumps({"status": "passed", "exit_code": 0}))
+    bad_output = tmp_path / "a.tflite" / "x.tflite"  # inside a file
+    assert main(["convert", str(model), "-o", str(bad_output), "--report", str(report)]) == 2
+    err = capsys.readouterr().err.strip()
+    data = json.loads(report.read_text())
+    assert data["status"] == "bad_input" and data["exit_code"] == 2
+    assert "a.tflite is a file, not a folder" in data["message"] and data["message"] in err
+    assert len(err.splitlines()) == 1
+
+
+def test_an_internal_error_is_reported_in_the_report_and_exits_3(
+    tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from splitinfer.converters import release
+
+    def broken(path: Path) -> None:
+        raise RuntimeError("a bug in the loader")
+
+    monkeypatch.setattr(release, "load_source", broken)
+    model, _ = tiny
+    report, out = tmp_path / "r.json", tmp_path / "o.tflite"
+    report.write_text(json.dumps({"status": "passed"}))
+    assert main(["convert", str(model), "-o", str(out), "--report", str(report)]) == 3
+    err = capsys.readouterr().err
+    data = json.loads(report.read_text())
+    assert data["status"] == "internal_error" and data["exit_code"] == 3
+    assert data["message"] == "internal error: RuntimeError: a bug in the loader"
+    assert "Traceback" in err and "a bug in the loader" in err and not out.exists()
+
+
+def test_same_labels_and_seed_train_and_convert_to_the_same_bundle_bytes(tmp_path: Path) -> None:
+    from test_student_support import tiny_options, write_labels
+
+    from splitinfer.converters.train import train
+
+    labels = write_labels(tmp_path / "labels.jsonl")
+    bundles = []
+    for run in ("first", "second"):
+        (tmp_path / run).mkdir()
+        model = tmp_path / run / "student.keras"
+        train(tiny_options(labels, model, seed=5, epochs=1))
+        bundles.append(tmp_path / run / "condenser.tflite")
+        assert main(["convert", str(model), "-o", str(bundles[-1]), "--mode", "dynamic", "--quiet"]) == 0
+    assert "seconds" in json.loads((tmp_path / "first" / "student.keras.json").read_text())
+    assert "seconds" not in read_bundle(bundles[0]).manifest["training"]
+    assert bundles[0].read_bytes() == bundles[1].read_bytes()
+
+
+def test_the_latency_gate_names_the_model_s_own_window(converted: tuple[Path, dict, int]) -> None:
+    bundle, report, _ = converted
+    unit = "p50 ms, 64 tokens, 1 thread"  # the tiny student's window, not the bundled 512
+    assert read_bundle(bundle).manifest["gates"]["latency"]["unit"] == unit
+    assert next(g for g in report["gates"] if g["name"] == "latency")["unit"] == unit
+    assert f"latency: threshold 3.0 {unit}" in zipfile.ZipFile(bundle).read("model_card.md").decode()
+
+
+# --- bad input is refused up front, in one line, exit 2 ---------------------------------------
+
+
+def _exit_code(argv: list[str]) -> int:
+    """``main``'s exit code, a usage error (argparse exits) included."""
+    try:
+        return main(argv)
+    except SystemExit as exited:
+        return int(exited.code or 0)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["convert", "{model}", "-o", "{tmp}/o.tflite", "--seed", "-1"], "--seed: must be a whole number"),
+        (["distill", "train", "--labels", "{labels}", "-o", "{tmp}/s.keras", "--seed", "-1"], "--seed"),
+        (
+            ["distill", "train", "--labels", "{labels}", "-o", "{tmp}/s.keras", "--sharpness", "nan"],
+            "--sharpness",
+        ),
+        (
+            ["distill", "train", "--labels", "{labels}", "-o", "{tmp}/s.keras", "--sharpness", "inf"],
+            "--sharpness",
+        ),
+    ],
+)
+def test_a_negative_seed_or_a_non_finite_sharpness_exits_2_in_one_line(
+    tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture, argv: list[str], message: str
+) -> None:
+    model, labels = tiny
+    args = [a.replace("{model}", str(model)).replace("{labels}", str(labels)) for a in argv]
+    assert _exit_code([a.replace("{tmp}", str(tmp_path)) for a in args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_option_checks_refuse_a_negative_seed_too(tiny: tuple[Path, Path], tmp_path: Path) -> None:
+    from test_student_support import tiny_options
+
+    from splitinfer.converters.release import ConvertOptions, release
+    from splitinfer.converters.train import check_options
+    from splitinfer.sdk._errors import InvalidInputError
+
+    model, labels = tiny
+    outcome = release(ConvertOptions(model=model, output=tmp_path / "o.tflite", seed=-1, progress=False))
+    assert outcome.exit_code == 2 and "--seed must be a whole number" in outcome.message
+    with pytest.raises(InvalidInputError, match="--seed must be a whole number >= 0"):
+        check_options(tiny_options(labels, tmp_path / "s.keras", seed=-1))
+
+
+@pytest.mark.parametrize(
+    ("summary", "message"),
+    [
+        ("[1, 2]", "expected a JSON object, got list"),
+        ('{"members": "x"}', "'members' must be a list of objects"),
+        ('{"members": [{"seed": 0}]}', "whole-number 'seed' and 'epochs_run'"),
+        ('{"teacher": "minilm"}', "'teacher' must be an object"),
+        ('{"data": [1]}', "'data' must be an object"),
+        ('{"epochs_run": "three"}', "'epochs_run' must be a whole number"),
+        ('{"train_loss": [NaN]}', "the training summary holds NaN or Infinity"),
+    ],
+)
+def test_a_wrongly_shaped_training_summary_exits_2_before_any_conversion(
+    tiny: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    summary: str,
+    message: str,
+) -> None:
+    from splitinfer.converters import release
+
+    def no_conversion(path: Path) -> None:
+        raise AssertionError("the model was loaded before the training summary was checked")
+
+    monkeypatch.setattr(release, "load_source", no_conversion)
+    model, _ = tiny
+    path = tmp_path / "summary.json"
+    path.write_text(summary)
+    report = tmp_path / "r.json"
+    argv = ["convert", str(model), "-o", str(tmp_path / "o.tflite"), "--training-summary", str(path)]
+    assert main([*argv, "--report", str(report)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "summary.json" in err and len(err.splitlines()) == 1
+    assert json.loads(report.read_text())["status"] == "bad_input"
+
+
+def test_a_model_that_outputs_nan_is_named_as_such_not_blamed_on_the_vocabulary(
+    tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    import keras
+
+    import splitinfer.converters.student  # noqa: F401 (registers the student's layers)
+
+    student = keras.saving.load_model(tiny[0], compile=False)
+    conv = student.get_layer("conv_0_d1")
+    kernel, bias = conv.get_weights()
+    conv.set_weights([np.full_like(kernel, np.nan), bias])
+    broken = tmp_path / "nan.keras"
+    student.save(broken)
+    assert main(["convert", str(broken), "-o", str(tmp_path / "o.tflite"), "--mode", "dynamic"]) == 2
+    err = capsys.readouterr().err
+    assert "outputs NaN or infinite scores even for ordinary words" in err and "--vocab" not in err
+
+
+def test_training_whose_loss_is_not_finite_fails_and_saves_nothing(tmp_path: Path) -> None:
+    from test_student_support import tiny_options, write_labels
+
+    from splitinfer.converters.train import _fit, build_examples, split_prompts
+    from splitinfer.converters.windows import default_tokenizer, load_prompts
+    from splitinfer.sdk._errors import SplitinferError
+
+    labels = write_labels(tmp_path / "labels.jsonl", train=8, heldout=0)
+    options = tiny_options(labels, tmp_path / "s.keras", epochs=2)
+    _, prompts = load_prompts([labels], default_tokenizer(), options.max_question_len)
+    fit, _, _ = split_prompts(prompts, 0.0)
+    x_ctx, x_q, y = build_examples(fit, options.max_seq_len)
+    y[y >= 0] = np.nan  # what --sharpness nan used to make of every target
+    with pytest.raises(SplitinferError, match="training diverged: the loss became nan at epoch 1, batch 1"):
+        _fit(options, x_ctx, x_q, y, None)
+    assert not (tmp_path / "s.keras").exists()
+
+
+# --- progress goes to stderr, only on a terminal; stdout carries the result -------------------
+
+
+def test_convert_shows_its_stages_on_a_terminal_and_nothing_with_quiet(
+    tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from splitinfer.converters.release import Progress
+
+    model, labels = tiny
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    argv = ["convert", str(model), "-o", str(tmp_path / "o.tflite"), "--mode", "dynamic"]
+    assert main([*argv, "--teacher-data", str(labels)]) == 0
+    captured = capsys.readouterr()
+    for stage in ("convert dynamic", "parity dynamic", "latency", "teacher agreement dynamic", "4/4"):
+        assert stage in captured.err
+    assert captured.out.startswith("wrote ") and len(captured.out.splitlines()) == 1
+    with Progress(2, enabled=False).stage("convert dynamic"):  # --quiet, on a terminal
+        pass
+    monkeypatch.undo()
+    with Progress(2).stage("convert dynamic"):  # no terminal
+        pass
+    assert capsys.readouterr().err == ""
+
+
+def test_distill_train_prints_only_its_result_on_stdout(
+    tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    _, labels = tiny
+    tiny_flags = "--max-seq-len 64 --max-question-len 16 --embed-dim 8 --channels 8 --dilations 1,2"
+    argv = ["distill", "train", "--labels", str(labels), "-o", str(tmp_path / "s.keras"), "--epochs", "2"]
+    argv += [*tiny_flags.split(), "--pool-sizes", "5", "--members", "1", "--batch-size", "16"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 1 and captured.out.startswith(f"wrote {tmp_path / 's.keras'}")
+    assert "Epoch 2/2" in captured.err and "loss" in captured.err
+
+
+# --- --help -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["convert"], ["distill", "train"]])
+def test_help_states_the_exit_codes_in_plain_text(command: list[str], capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    out = capsys.readouterr().out
+    assert exited.value.code == 0
+    assert "exit codes:" in out and all(f"\n  {code}  " in out for code in range(4))
+    assert "``" not in out

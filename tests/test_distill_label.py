@@ -171,3 +171,107 @@ def test_synthetic_cases_are_not_sliced_by_offset(tmp_path: Path, capsys) -> Non
     args = ["distill", "label", "--format", "synthetic", "--offset", "4", "--limit", "4", "-o", str(out)]
     assert main(args) == 2
     assert "another --seed" in capsys.readouterr().err and not out.exists()
+
+
+def _exit_code(argv: list[str]) -> int:
+    """``main``'s exit code, a usage error (argparse exits) included."""
+    try:
+        return main(argv)
+    except SystemExit as exited:
+        return int(exited.code or 0)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--limit", "0"], "--limit must be at least 1 case, got 0"),
+        (["--offset", "3"], "--offset 3 is past the end of the data: "),
+        (["--offset", "7", "--limit", "2"], "qa.jsonl has 3 cases of --split all; use an --offset below 3"),
+    ],
+)
+def test_a_run_with_nothing_to_label_exits_2_and_writes_no_file(
+    tmp_path: Path, capsys, extra: list[str], message: str
+) -> None:
+    out = tmp_path / "labels.jsonl"
+    assert _label(_qa(tmp_path / "qa.jsonl", 3), out, *extra) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and not out.exists()
+
+
+def test_overwrite_refuses_to_write_the_labels_over_the_data_file(tmp_path: Path, capsys) -> None:
+    data = _qa(tmp_path / "qa.jsonl", 2)
+    before = data.read_bytes()
+    assert _label(data, data, "--overwrite") == 2
+    assert "--output" in capsys.readouterr().err and data.read_bytes() == before
+    assert _label(data, tmp_path / "." / "qa.jsonl", "--resume") == 2
+    assert "is the --data file" in capsys.readouterr().err and data.read_bytes() == before
+
+
+@pytest.mark.parametrize("output", ["/proc/labels.jsonl", "{tmp}/file.txt/labels.jsonl"])
+def test_an_output_that_cannot_be_written_exits_2_before_any_case_is_built(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch, output: str
+) -> None:
+    import splitinfer.converters.corpus as corpus
+
+    def no_cases(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the cases were built before --output was checked")
+
+    monkeypatch.setattr(corpus, "build_cases", no_cases)
+    (tmp_path / "file.txt").write_text("a file, not a folder")
+    out = Path(output.replace("{tmp}", str(tmp_path)))
+    assert _label(_qa(tmp_path / "qa.jsonl", 1), out) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--output" in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_run_that_fails_before_its_first_label_leaves_the_old_file_or_none(tmp_path: Path) -> None:
+    new, old = tmp_path / "new.jsonl", tmp_path / "old.jsonl"
+    write_labels(old, {"teacher": "t"}, [_record(0, ["a"], [0.5])])
+    before = old.read_bytes()
+    for path, overwrite in ((new, False), (old, True)):
+        with pytest.raises(RuntimeError), LabelsWriter(path, {"teacher": "t2"}, overwrite=overwrite):
+            raise RuntimeError("the teacher could not start")
+    assert not new.exists() and old.read_bytes() == before
+    with LabelsWriter(old, {"teacher": "t2"}, overwrite=True) as writer:
+        writer.write(_record(1, ["b"], [0.25]))
+    meta, records = read_labels(old)
+    assert meta == {"teacher": "t2"} and [r.id for r in records] == ["c1"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
+
+
+class _EchoTeacher:
+    """Scores every word 0.5, instantly."""
+
+    name = "echo"
+
+    def settings(self) -> dict:
+        return {}
+
+    def score(self, question: str, context: str):
+        import numpy as np
+
+        return np.full(len(split_words(context)[0]), 0.5, dtype=np.float32)
+
+
+def test_the_progress_bar_is_drawn_only_when_stderr_is_a_terminal(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from splitinfer.converters.corpus import build_cases
+    from splitinfer.converters.labels import label_corpus
+
+    cases = build_cases("qa", _qa(tmp_path / "qa.jsonl", 2), split=None)
+    label_corpus(_EchoTeacher(), cases, tmp_path / "a.jsonl", {"teacher": "echo"}, progress=True)
+    assert capsys.readouterr().err == ""  # stderr is not a terminal here (as in CI)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    label_corpus(_EchoTeacher(), cases, tmp_path / "b.jsonl", {"teacher": "echo"}, progress=True)
+    assert "label echo" in capsys.readouterr().err
+    label_corpus(_EchoTeacher(), cases, tmp_path / "c.jsonl", {"teacher": "echo"}, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_help_states_the_exit_codes(capsys) -> None:
+    assert _exit_code(["distill", "label", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "exit codes:" in out and all(f"\n  {code}  " in out for code in range(4))

