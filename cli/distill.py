@@ -11,7 +11,7 @@ import argparse
 import os
 from pathlib import Path
 
-from splitinfer.cli._help import RawDefaultsHelp, exit_codes
+from splitinfer.cli._help import RawDefaultsHelp, exit_codes, seed
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
 DEFAULT_DATA_DIR = os.environ.get("SPLITINFER_DATA", "../shared/data")
@@ -93,7 +93,7 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
         default=0,
         help="skip the first N cases (to label one corpus in parallel slices)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of random choices in the corpus builder")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of random choices in the corpus builder")
     parser.add_argument(
         "--kinds", default="essay,kv", help="synthetic kinds, comma-separated (default essay,kv)"
     )

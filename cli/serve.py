@@ -1,7 +1,9 @@
 """``splitinfer serve``: run the gRPC server that hosts the large model.
 
 Options come from three places, later ones winning: the defaults of ``ServerConfig``, the
-``[server]`` table of ``--config FILE``, and the flags given here. Stop it with SIGTERM (or Ctrl-C):
+``[server]`` table of ``--config FILE``, and the flags given here. The one-model flags
+(``--backend``, ``--model``, ``--openai-*``) are refused next to a ``[[models]]`` list in the file,
+which describes every model itself. Stop it with SIGTERM (or Ctrl-C):
 it reports NOT_SERVING, refuses new calls, lets calls in flight finish within ``--grace-seconds``
 and exits 0.
 """

@@ -85,6 +85,11 @@ def test_config_file_mistakes_are_named(tmp_path, text, message):
         ((ModelConfig("echo", {}),), "other", "default_model 'other' is not one of"),
         ((ModelConfig("openai", {"base_url": "http://x/v1"}),), None, "needs a base_url and a model"),
         ((ModelConfig("echo", {"chunk_delay_ms": -1}),), None, "chunk_delay_ms"),
+        (
+            (ModelConfig("echo", {"context_tokens": 2**32}),),
+            None,
+            "'context_tokens' must be a positive integer of at most 4,294,967,295",
+        ),
     ],
 )
 def test_bad_model_configuration_fails_at_start_with_the_fix(models, default_model, message):

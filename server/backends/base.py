@@ -261,10 +261,14 @@ def reject_unknown(options: Mapping[str, Any], known: set[str], backend: str) ->
         )
 
 
+# The largest value the wire's uint32 fields carry (GetInfo advertises the limits).
+UINT32_MAX = 2**32 - 1
+
+
 def positive_int(options: Mapping[str, Any], name: str, default: int) -> int:
     value = option(options, name, int, default)
-    if value <= 0:
-        raise ValueError(f"option '{name}' must be a positive integer, got {value}")
+    if not 0 < value <= UINT32_MAX:
+        raise ValueError(f"option '{name}' must be a positive integer of at most {UINT32_MAX:,}, got {value}")
     return value
 
 
