@@ -41,6 +41,26 @@ def check_writable(flag: str, path: Path, example: str) -> None:
 
 
 @contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path, with ``path``'s suffix, next to ``path``, for a writer that wants a file
+    name (``keras.Model.save``); it replaces ``path`` in one step when the block ends without an
+    error, and is removed otherwise (``path`` is then left as it was)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        umask = os.umask(0)  # mkstemp makes the file private (0600); give it the usual mode
+        os.umask(umask)
+        os.chmod(tmp, 0o644 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
 def atomic_text(path: Path) -> Iterator[IO[str]]:
     """A UTF-8 text stream whose content replaces ``path`` in one step when the block ends without
     an error; after an error ``path`` is left as it was and the partial file is removed."""

@@ -63,6 +63,7 @@ from typing import Any
 
 import numpy as np
 
+from splitinfer.converters._paths import atomic_path, atomic_text
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
 # Largest seed (NumPy's legacy seeding, which Keras uses, takes 0 to 2**32 - 1); a member's is
@@ -550,10 +551,12 @@ def train(options: TrainOptions) -> dict[str, Any]:
     summary["validation_agreement"] = _agreement(model, val, options)
     summary["heldout_agreement"] = _agreement(model, heldout, options)
     summary["seconds"] = round(time.perf_counter() - started, 1)
-    options.output.parent.mkdir(parents=True, exist_ok=True)
-    model.save(options.output)
+    # The model and its summary are replaced whole or not at all: a failed save (a full disk, an
+    # interrupt) leaves the previous pair, never a half-written .keras file.
     sidecar = options.output.with_name(options.output.name + ".json")
-    sidecar.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    with atomic_text(sidecar) as stream, atomic_path(options.output) as model_path:
+        stream.write(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        model.save(model_path)
     return summary
 
 

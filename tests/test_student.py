@@ -197,12 +197,14 @@ def test_window_attention_ignores_what_sits_at_padded_positions() -> None:
     assert not np.allclose(keras_numpy(layer([changed, ids]))[0, 4:8], first[0, 4:8], atol=1e-3)
 
 
-def test_question_ids_are_the_first_tokens_padded_with_zeros() -> None:
+def test_question_ids_are_the_tokens_padded_with_zeros_or_a_long_question_s_two_ends() -> None:
     tokenizer = default_tokenizer()
     ids = question_ids(tokenizer, "Who won the Nobel prize?", 16)
     expected = tokenizer.encode("Who won the Nobel prize?")
     assert ids[: len(expected)].tolist() == expected and not ids[len(expected) :].any()
-    assert question_ids(tokenizer, "word " * 40, 16).tolist() == [tokenizer.encode("word")[0]] * 16
+    long = " ".join(["please"] * 30 + ["who", "won", "the", "nobel", "prize", "in", "physics", "?"])
+    every = tokenizer.encode(long)
+    assert question_ids(tokenizer, long, 16).tolist() == every[:8] + every[-8:]  # as the Condenser reads it
 
 
 def test_windows_never_split_a_word_and_targets_follow_each_token_s_word() -> None:
@@ -235,6 +237,31 @@ def test_distill_train_writes_the_model_and_a_summary_naming_the_teacher_and_dat
     assert summary["data"]["train_prompts"] + summary["data"]["validation_prompts"] == 24
     assert 0.0 <= summary["heldout_agreement"]["f1"] <= 1.0
     assert summary["architecture"]["config"]["max_seq_len"] == 64
+
+
+def test_a_failed_save_leaves_the_previous_model_and_summary_whole(
+    trained: tuple[Path, Path], tmp_path: Path, monkeypatch
+) -> None:
+    import keras
+
+    from splitinfer.converters.train import train
+
+    model, labels = trained
+    output = tmp_path / "student.keras"
+    output.write_bytes(model.read_bytes())
+    sidecar = output.with_name(output.name + ".json")
+    sidecar.write_text("previous summary\n")
+
+    def full_disk(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"half a model")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(keras.Model, "save", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        train(tiny_options(labels, output))
+    assert output.read_bytes() == model.read_bytes()
+    assert sidecar.read_text() == "previous summary\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["student.keras", "student.keras.json"]
 
 
 def test_distill_train_never_fits_or_validates_on_heldout_prompts(tmp_path: Path) -> None:
