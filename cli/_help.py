@@ -50,6 +50,7 @@ def exit_codes(
         f"  1  {failed}\n"
         f"  2  {bad_input}\n"
         "  3  an internal error, a bug in splitinfer (the traceback is printed)\n"
+        "  130  interrupted (Ctrl-C)\n"
     )
 
 

@@ -194,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"splitinfer convert: error: --report {args.report}: {err.strerror or err}", file=sys.stderr)
         return 2
     if outcome.error is not None:
-        raise outcome.error  # a bug: 'splitinfer' prints its traceback and exits 3
+        raise outcome.error  # a bug: traceback and exit 3; Ctrl-C: exit 130
     if args.json:
         print(json.dumps(outcome.report, indent=2, sort_keys=True, default=str))
     if outcome.exit_code == 0 and not outcome.report.get("training_summary"):

@@ -7,8 +7,9 @@ held-out labels when given, and writes the bundle atomically only when every gat
 Exit codes (``Outcome.exit_code``): 0 every gate passed and the bundle is written; 1 a gate failed
 (the report says which, nothing is written); 2 bad input (missing or corrupt model, bad flags or
 data), nothing is written; 3 an internal error (a bug; ``Outcome.error`` holds the exception for
-the caller to raise once the report is written), nothing is written. The report (status
-``passed``, ``failed``, ``bad_input`` or ``internal_error``, with the message) is written in
+the caller to raise once the report is written), nothing is written; 130 interrupted (Ctrl-C,
+raised the same way), nothing is written. The report (status
+``passed``, ``failed``, ``bad_input``, ``internal_error`` or ``interrupted``, with the message) is written in
 every case but one: when its own path is what is wrong (a folder, the model, the bundle's path;
 ``check_report_path``), which is refused before any work.
 
@@ -109,7 +110,7 @@ class Outcome:
     error: BaseException | None = None  # exit 3: the unexpected exception, to raise after reporting
 
 
-STATUS = {0: "passed", 1: "failed", 2: "bad_input", 3: "internal_error"}
+STATUS = {0: "passed", 1: "failed", 2: "bad_input", 3: "internal_error", 130: "interrupted"}
 
 
 def check_options(options: ConvertOptions) -> None:
@@ -424,6 +425,10 @@ def release(options: ConvertOptions) -> Outcome:
         outcome = Outcome(1, report, str(err))
     except Exception as err:  # a bug: reported as such, then raised by the caller (exit 3)
         outcome = Outcome(3, report, f"internal error: {type(err).__name__}: {err}", error=err)
+    except KeyboardInterrupt as err:  # Ctrl-C: reported, then raised by the caller (exit 130)
+        outcome = Outcome(
+            130, report, "interrupted (Ctrl-C) before the end; no bundle was written", error=err
+        )
     report.update(
         exit_code=outcome.exit_code,
         message=outcome.message,

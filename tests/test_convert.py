@@ -368,6 +368,23 @@ def test_an_internal_error_is_reported_in_the_report_and_exits_3(
     assert "Traceback" in err and "a bug in the loader" in err and not out.exists()
 
 
+def test_an_interrupted_run_is_reported_and_exits_130(
+    tiny: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from splitinfer.converters import release
+
+    def ctrl_c(path: Path) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(release, "load_source", ctrl_c)
+    model, _ = tiny
+    report, out = tmp_path / "r.json", tmp_path / "o.tflite"
+    report.write_text(json.dumps({"status": "passed"}))
+    assert main(["convert", str(model), "-o", str(out), "--report", str(report)]) == 130
+    data = json.loads(report.read_text())
+    assert data["status"] == "interrupted" and data["exit_code"] == 130 and not out.exists()
+
+
 def test_same_labels_and_seed_train_and_convert_to_the_same_bundle_bytes(tmp_path: Path) -> None:
     from test_student_support import tiny_options, write_labels
 
