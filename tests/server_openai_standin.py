@@ -26,7 +26,8 @@ What it answers is chosen by the request's ``model``:
     ``choices[0].delta`` is a string; ``standin-textusage`` / ``standin-negusage``: the whole
     answer, then a usage event whose ``prompt_tokens`` is ``"11"`` or ``-1``.
 
-It records every request (headers and JSON body) and every client that went away mid-stream.
+It records every request (headers and JSON body), the TCP peer it came from (to see connections
+reused), and every client that went away mid-stream.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class Disconnect:
 class StandinState:
     api_key: str | None
     requests: list[tuple[dict[str, str], dict[str, Any]]] = field(default_factory=list)
+    clients: list[tuple[str, int]] = field(default_factory=list)  # the TCP peer of each request
     disconnects: list[Disconnect] = field(default_factory=list)
 
 
@@ -71,6 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
         state = self.server.state
         state.requests.append((dict(self.headers.items()), body))
+        state.clients.append(self.client_address)
         if self.path != "/v1/chat/completions":
             return self._error(404, f"no route {self.path}", "NotFoundError")
         if state.api_key and self.headers.get("Authorization") != f"Bearer {state.api_key}":

@@ -119,6 +119,14 @@ def test_streams_the_upstream_answer_with_its_usage(stub, upstream):
     assert final.usage.prompt_tokens == len(messages.split())
 
 
+def test_calls_in_a_row_reuse_one_connection_to_the_upstream(stub, upstream):
+    first = len(upstream.state.clients)
+    for _ in range(3):
+        collect(stub.Generate(ask("ok")))
+    peers = upstream.state.clients[first:]
+    assert len(peers) == 3 and len(set(peers)) == 1  # one TCP connection, not one per call
+
+
 def test_sends_the_prompt_as_chat_messages_with_the_api_key(stub, upstream):
     collect(stub.Generate(ask("ok", temperature=0.2, top_p=0.9, seed=7, max_new_tokens=30)))
     headers, body = upstream.state.requests[-1]

@@ -32,6 +32,7 @@ holding the upstream API key), ``context_tokens`` (8192), ``max_new_tokens`` (10
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -81,6 +82,10 @@ _EVENT_STREAM = "text/event-stream"
 _MAX_COUNT = 2**32 - 1
 # How much of an unexpected body an error message quotes.
 _QUOTE_CHARS = 200
+# How long to read what follows [DONE] (normally only the end of the chunked body, already on the
+# wire) so the connection goes back to the pool; an upstream that keeps the body open longer
+# costs a new connection for the next call, nothing more.
+_DRAIN_S = 0.25
 
 
 def chat_messages(request: GenerationRequest) -> list[dict[str, str]]:
@@ -210,9 +215,9 @@ class OpenAIBackend:
                     raise _http_error(response, self.base_url)
                 await self._check_event_stream(response)
                 async for event in _sse_events(response, self.base_url):
-                    if event is None:  # data: [DONE]
+                    if event is None:  # data: [DONE]; the events end there
                         done = True
-                        break
+                        continue
                     if "error" in event:
                         raise UpstreamError(
                             f"upstream {self.base_url} failed mid-stream: {_error_text(event)}"
@@ -275,13 +280,25 @@ async def _body_start(response: httpx.Response) -> str:
 
 
 async def _sse_events(response: httpx.Response, base_url: str) -> AsyncIterator[dict[str, Any] | None]:
-    """The JSON objects of an SSE stream's ``data:`` lines, then ``None`` for ``[DONE]``."""
-    async for line in response.aiter_lines():
+    """The JSON objects of an SSE stream's ``data:`` lines, then ``None`` for ``[DONE]``.
+
+    After ``[DONE]`` the rest of the body is read (for at most :data:`_DRAIN_S`): httpx returns a
+    connection to its pool only once its response was read to the end, so without this every
+    call would open a new connection to the upstream (and the upstream would see a reset).
+    """
+    lines = response.aiter_lines()
+    async for line in lines:
         if not line.startswith("data:"):
             continue  # blank separators, ": keep-alive" comments, "event:" lines
         payload = line[5:].strip()
         if payload == "[DONE]":
             yield None
+            try:
+                async with asyncio.timeout(_DRAIN_S):
+                    async for _ in lines:
+                        pass
+            except (TimeoutError, httpx.HTTPError):
+                pass  # the connection is closed instead of reused
             return
         try:
             event = json.loads(payload)
