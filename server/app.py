@@ -168,10 +168,10 @@ class SplitinferServer:
                 port = server.add_secure_port(address, credentials)
             else:
                 port = server.add_insecure_port(address)
-        except RuntimeError as err:
-            raise SplitinferError(f"cannot listen on {address}: {err}; is the port already in use?") from err
-        if port == 0:
-            raise SplitinferError(f"cannot listen on {address}: is the port already in use?")
+        except RuntimeError:
+            port = 0
+        if port == 0:  # gRPC says only that it failed: find out why with a plain socket
+            raise _bind_error(self.config.host, self.config.port, address)
         return port
 
     async def drain(self, grace_s: float | None = None) -> bool:
@@ -383,3 +383,39 @@ class BackgroundServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _bind_error(host: str, port: int, address: str) -> SplitinferError:
+    """Why gRPC could not listen on ``host:port``, found by binding a plain socket there: a name
+    that does not resolve or is not this machine's is bad input (exit 2), a port in use or
+    needing privileges is a failed start (exit 1)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as err:
+        return InvalidInputError(
+            f"cannot listen on {address}: cannot resolve the host {host!r} ({err.strerror}); "
+            "set --host to an address or name of this machine (0.0.0.0 for all of them)"
+        )
+    for family, kind, proto, _, sockaddr in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(sockaddr)
+            except OSError as err:
+                if err.errno == errno.EADDRNOTAVAIL:
+                    return InvalidInputError(
+                        f"cannot listen on {address}: {host} is not an address of this machine; set "
+                        "--host to one of its addresses (0.0.0.0 for all of them)"
+                    )
+                if err.errno == errno.EACCES:
+                    return SplitinferError(
+                        f"cannot listen on {address}: permission denied (ports below 1024 need "
+                        "privileges); choose a --port above 1023"
+                    )
+                if err.errno == errno.EADDRINUSE:
+                    break
+                return SplitinferError(f"cannot listen on {address}: {err.strerror or err}")
+    return SplitinferError(
+        f"cannot listen on {address}: is the port already in use? Choose another --port or stop "
+        "the process that holds it"
+    )

@@ -107,6 +107,18 @@ def test_a_port_in_use_is_refused_instead_of_shared():
             BackgroundServer(ServerConfig(port=port, backend="echo")).start()
 
 
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        ("10.255.255.1", "10.255.255.1 is not an address of this machine; set --host"),
+        ("nohost.invalid", "cannot resolve the host 'nohost.invalid'"),
+    ],
+)
+def test_a_host_that_is_not_this_machine_is_bad_input_not_a_port_in_use(host, message):
+    with pytest.raises(InvalidInputError, match=message):
+        BackgroundServer(ServerConfig(host=host, port=0, backend="echo", insecure=True)).start()
+
+
 def test_serve_command_explains_a_missing_upstream_on_one_line(capsys):
     code = main(["serve", "--backend", "openai", "--model", "m", "--port", "0"])
     err = capsys.readouterr().err
