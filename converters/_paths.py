@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from splitinfer.sdk._bundle import atomic_path
 from splitinfer.sdk._errors import InvalidInputError
 
 
@@ -41,41 +42,10 @@ def check_writable(flag: str, path: Path, example: str) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path, with ``path``'s suffix, next to ``path``, for a writer that wants a file
-    name (``keras.Model.save``); it replaces ``path`` in one step when the block ends without an
-    error, and is removed otherwise (``path`` is then left as it was)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        umask = os.umask(0)  # mkstemp makes the file private (0600); give it the usual mode
-        os.umask(umask)
-        os.chmod(tmp, 0o644 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-@contextlib.contextmanager
 def atomic_text(path: Path) -> Iterator[IO[str]]:
     """A UTF-8 text stream whose content replaces ``path`` in one step when the block ends without
     an error; after an error ``path`` is left as it was and the partial file is removed."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            yield stream
-            stream.flush()
-            os.fsync(stream.fileno())
-        umask = os.umask(0)  # mkstemp makes the file private (0600); give it the usual mode
-        os.umask(umask)
-        os.chmod(tmp, 0o644 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as stream:
+        yield stream
+        stream.flush()
+        os.fsync(stream.fileno())

@@ -63,7 +63,8 @@ from typing import Any
 
 import numpy as np
 
-from splitinfer.converters._paths import atomic_path, atomic_text
+from splitinfer.converters._paths import atomic_text
+from splitinfer.sdk._bundle import atomic_path
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
 # Largest seed (NumPy's legacy seeding, which Keras uses, takes 0 to 2**32 - 1); a member's is

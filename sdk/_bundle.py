@@ -17,6 +17,7 @@ this SDK reads; the flatbuffer is complete and its sha256 matches. Each failure 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -24,6 +25,7 @@ import os
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -178,15 +180,18 @@ def write_bundle(
     return path
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary file next to ``path`` (same suffix, for writers that go by it, such as
+    ``keras.Model.save``) that replaces ``path`` in one step when the block ends without an error;
+    after an error it is removed and ``path`` is left as it was."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp makes the file private (0600); a bundle is a shipped artefact, readable by all.
+        yield Path(tmp)
+        # mkstemp makes the file private (0600); what is written here is shipped, readable by all.
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o644 & ~umask)
@@ -194,3 +199,11 @@ def atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """``data`` as the new content of ``path``, all or nothing (``atomic_path``), synced to disk."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
