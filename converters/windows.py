@@ -25,8 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from splitinfer.sdk._selection import chunk_words, question_tokens, word_scores
-from splitinfer.sdk._text import split_words
+from splitinfer.sdk._selection import chunk_words, question_input, word_scores
 from splitinfer.sdk._tokenizer import WordPieceTokenizer
 
 VOCAB_PATH = Path(__file__).resolve().parents[1] / "sdk" / "assets" / "vocab.txt"
@@ -58,11 +57,7 @@ def default_tokenizer() -> WordPieceTokenizer:
 def question_ids(tokenizer: WordPieceTokenizer, question: str, max_question_len: int) -> np.ndarray:
     """The question's token ids as the Condenser gives them to the model (``question_tokens``),
     padded with 0."""
-    words, _ = split_words(question or "")
-    tokens = question_tokens(list(chain.from_iterable(tokenizer.encode_words(words))), max_question_len)
-    padded = np.zeros(max_question_len, dtype=np.int32)
-    padded[: len(tokens)] = tokens
-    return padded
+    return question_input(tokenizer.encode(question or ""), max_question_len)
 
 
 def encode_prompt(tokenizer: WordPieceTokenizer, record: dict[str, Any], max_question_len: int) -> Prompt:

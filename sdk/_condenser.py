@@ -52,7 +52,7 @@ from splitinfer.sdk._selection import (
     SelectionWeights,
     chunk_words,
     forced_mask,
-    question_tokens,
+    question_input,
     select,
     smooth_scores,
     token_budget,
@@ -297,12 +297,8 @@ class Condenser:
     def _question_ids(self, question: str) -> tuple[np.ndarray, bool]:
         """The model's question input (padded with 0), and whether the question was longer."""
         size = self._runner.max_question_len
-        words, _ = split_words(question)
-        every = list(chain.from_iterable(self.tokenizer.encode_words(words)))
-        tokens = question_tokens(every, size)
-        padded = np.zeros(size, dtype=np.int32)
-        padded[: len(tokens)] = tokens
-        return padded, len(every) > size
+        every = self.tokenizer.encode(question)
+        return question_input(every, size), len(every) > size
 
     def _score(self, ids: list[tuple[int, ...]], counts: np.ndarray, question_ids: np.ndarray) -> np.ndarray:
         """Word scores: the model over each window, token scores averaged per word."""

@@ -195,6 +195,15 @@ def question_tokens(ids: Sequence[int], size: int) -> list[int]:
     return ids[:head] + ids[len(ids) - (size - head) :]
 
 
+def question_input(ids: Sequence[int], size: int) -> np.ndarray:
+    """The model's question input: ``question_tokens`` of the question's ids, as int32 padded
+    with 0 to ``size``."""
+    tokens = question_tokens(ids, size)
+    padded = np.zeros(size, dtype=np.int32)
+    padded[: len(tokens)] = tokens
+    return padded
+
+
 def normalize_word(word: str) -> str:
     """A word as forced words are matched: edge punctuation stripped, case-folded, a possessive
     ``'s`` dropped ("«Strauss's»" is "strauss")."""
