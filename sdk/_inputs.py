@@ -7,6 +7,8 @@ import math
 import numbers
 from collections.abc import Iterable
 
+import numpy as np
+
 from splitinfer.sdk._errors import InvalidInputError
 
 # The longest text (in characters, all parts together) one condense() call accepts: 4 Mi
@@ -89,7 +91,7 @@ def check_integer(value: object, name: str, maximum: int, what: str) -> int:
 
 def check_bool(value: object, name: str) -> bool:
     """``value`` as a bool (numpy's too); a string such as "no" is an error, not True."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if isinstance(value, (bool, np.bool_)):
         return bool(value)
     raise InvalidInputError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
 

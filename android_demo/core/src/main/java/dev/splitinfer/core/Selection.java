@@ -7,6 +7,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Selection rules, from word scores to the words that are kept: the port of
@@ -193,26 +194,19 @@ public final class Selection {
   }
 
   /** A compound's separators: a forced word matches each part ("Strauss-designed", "TCP/IP"). */
-  private static boolean isCompoundSeparator(char c) {
-    return c == '-' || c == '/' || (c >= '\u2010' && c <= '\u2015');
-  }
+  private static final Pattern COMPOUND = Pattern.compile("[-/\u2010-\u2015]");
 
   private static boolean matches(String word, Set<String> wanted) {
     if (wanted.contains(normalizeWord(word))) {
       return true;
     }
-    int start = 0;
-    boolean compound = false;
-    for (int i = 0; i <= word.length(); i++) {
-      if (i == word.length() || isCompoundSeparator(word.charAt(i))) {
-        if (i == word.length() && !compound) {
-          return false;
-        }
-        compound = true;
-        if (wanted.contains(normalizeWord(word.substring(start, i)))) {
-          return true;
-        }
-        start = i + 1;
+    String[] parts = COMPOUND.split(word, -1);
+    if (parts.length < 2) {
+      return false;
+    }
+    for (String part : parts) {
+      if (wanted.contains(normalizeWord(part))) {
+        return true;
       }
     }
     return false;
