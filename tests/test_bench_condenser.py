@@ -11,6 +11,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
+from cli_support import exit_code
 from sdk_bundles import build_test_bundle
 
 from splitinfer.cli.main import main
@@ -91,21 +92,13 @@ def test_bench_condenser_on_a_missing_bundle_exits_2(tmp_path: Path, capsys: pyt
     assert "none.tflite" in capsys.readouterr().err
 
 
-def _exit_code(argv: list[str]) -> int:
-    """``main``'s exit code, a usage error (argparse exits) included."""
-    try:
-        return main(argv)
-    except SystemExit as exited:
-        return int(exited.code or 0)
-
-
 def test_a_negative_seed_exits_2_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     import argparse
 
     from splitinfer.converters.bench import measure
     from splitinfer.sdk._errors import InvalidInputError
 
-    assert _exit_code(["bench", "condenser", "--seed", "-1"]) == 2
+    assert exit_code(["bench", "condenser", "--seed", "-1"]) == 2
     err = capsys.readouterr().err.strip()
     assert "--seed: must be a whole number from 0" in err and len(err.splitlines()) == 1
     args = argparse.Namespace(runs=1, condense_runs=1, reference_runs=1, seed=-1, bundle=None)
@@ -114,7 +107,7 @@ def test_a_negative_seed_exits_2_in_one_line(tmp_path: Path, capsys: pytest.Capt
 
 
 def test_help_states_the_exit_codes_and_what_the_seed_seeds(capsys: pytest.CaptureFixture) -> None:
-    assert _exit_code(["bench", "condenser", "--help"]) == 0
+    assert exit_code(["bench", "condenser", "--help"]) == 0
     out = capsys.readouterr().out
     assert "exit codes:" in out and all(f"\n  {code}  " in out for code in range(4))
     assert "--seed SEED           seeds the benchmark prompt" in out and "``" not in out

@@ -12,6 +12,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
+from cli_support import exit_code
 from test_student_support import train_tiny
 
 from splitinfer.cli.main import main
@@ -84,7 +85,7 @@ def test_the_manifest_records_teacher_data_mode_gates_and_agreement(
     assert "blended with its sentence's mean score (weight 0.6)" in card
 
 
-def test_the_report_gives_every_gate_s_value_and_threshold_and_the_exit_code(
+def test_the_report_gives_every_gate_s_value_and_threshold_and_theexit_code(
     converted: tuple[Path, dict, int],
 ) -> None:
     bundle, report, _ = converted
@@ -414,14 +415,6 @@ def test_the_latency_gate_names_the_model_s_own_window(converted: tuple[Path, di
 # --- bad input is refused up front, in one line, exit 2 ---------------------------------------
 
 
-def _exit_code(argv: list[str]) -> int:
-    """``main``'s exit code, a usage error (argparse exits) included."""
-    try:
-        return main(argv)
-    except SystemExit as exited:
-        return int(exited.code or 0)
-
-
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -442,7 +435,7 @@ def test_a_negative_seed_or_a_non_finite_sharpness_exits_2_in_one_line(
 ) -> None:
     model, labels = tiny
     args = [a.replace("{model}", str(model)).replace("{labels}", str(labels)) for a in argv]
-    assert _exit_code([a.replace("{tmp}", str(tmp_path)) for a in args]) == 2
+    assert exit_code([a.replace("{tmp}", str(tmp_path)) for a in args]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
     assert list(tmp_path.iterdir()) == []

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_support import exit_code
 
 from splitinfer.cli.main import main
 from splitinfer.converters.labels import LabelRecord, LabelsWriter, read_labels, write_labels
@@ -173,14 +174,6 @@ def test_synthetic_cases_are_not_sliced_by_offset(tmp_path: Path, capsys) -> Non
     assert "another --seed" in capsys.readouterr().err and not out.exists()
 
 
-def _exit_code(argv: list[str]) -> int:
-    """``main``'s exit code, a usage error (argparse exits) included."""
-    try:
-        return main(argv)
-    except SystemExit as exited:
-        return int(exited.code or 0)
-
-
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -272,6 +265,6 @@ def test_the_progress_bar_is_drawn_only_when_stderr_is_a_terminal(
 
 
 def test_help_states_the_exit_codes(capsys) -> None:
-    assert _exit_code(["distill", "label", "--help"]) == 0
+    assert exit_code(["distill", "label", "--help"]) == 0
     out = capsys.readouterr().out
     assert "exit codes:" in out and all(f"\n  {code}  " in out for code in range(4))

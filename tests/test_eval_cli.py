@@ -7,6 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from cli_support import exit_code
 
 from splitinfer.cli.main import main
 
@@ -268,14 +269,6 @@ def test_eval_on_a_held_out_nq_slice(capsys) -> None:
     assert rows[("student", 0.2)]["answer_retention"] > rows[("random", 0.2)]["answer_retention"]
 
 
-def _exit_code(argv: list[str]) -> int:
-    """``main``'s exit code, a usage error (argparse exits) included."""
-    try:
-        return main(argv)
-    except SystemExit as exited:
-        return int(exited.code or 0)
-
-
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -336,7 +329,7 @@ def test_a_negative_seed_exits_2_in_one_line(tmp_path, capsys) -> None:
     from splitinfer.sdk._errors import InvalidInputError
 
     data = _write_qa(tmp_path / "facts.jsonl")
-    assert _exit_code(["eval", "--format", "qa", "--data", str(data), "--seed", "-1"]) == 2
+    assert exit_code(["eval", "--format", "qa", "--data", str(data), "--seed", "-1"]) == 2
     err = capsys.readouterr().err.strip()
     assert "--seed: must be a whole number from 0" in err and len(err.splitlines()) == 1
     with pytest.raises(InvalidInputError, match="--seed must be a whole number"):
@@ -344,6 +337,6 @@ def test_a_negative_seed_exits_2_in_one_line(tmp_path, capsys) -> None:
 
 
 def test_eval_help_states_the_exit_codes(capsys) -> None:
-    assert _exit_code(["eval", "--help"]) == 0
+    assert exit_code(["eval", "--help"]) == 0
     out = capsys.readouterr().out
     assert "exit codes:" in out and all(f"\n  {code}  " in out for code in range(4))

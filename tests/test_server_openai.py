@@ -184,15 +184,20 @@ def test_an_unreachable_upstream_is_unavailable(stub):
     assert "unreachable" in err.details()
 
 
-def test_an_error_event_mid_stream_fails_the_call_after_the_chunks_sent(stub):
-    stream = stub.Generate(ask("midstream"))
+def chunks_then_failure(stub, request: pb.GenerateRequest) -> tuple[list[str], grpc.RpcError]:
+    """The text chunks a call streamed before it failed, and its error."""
     chunks = []
     with pytest.raises(grpc.RpcError) as caught:
-        for response in stream:
+        for response in stub.Generate(request):
             chunks.append(response.chunk.text)
+    return chunks, caught.value
+
+
+def test_an_error_event_mid_stream_fails_the_call_after_the_chunks_sent(stub):
+    chunks, err = chunks_then_failure(stub, ask("midstream"))
     assert chunks == ["The ", "bridge "]
-    assert caught.value.code() == grpc.StatusCode.INTERNAL
-    assert "died mid-stream" in caught.value.details()
+    assert err.code() == grpc.StatusCode.INTERNAL
+    assert "died mid-stream" in err.details()
 
 
 def test_a_silent_upstream_times_out_as_deadline_exceeded(stub):
@@ -292,15 +297,11 @@ def test_a_200_that_is_not_an_event_stream_is_an_upstream_error_not_an_empty_ans
 
 
 def test_a_stream_that_ends_without_done_or_a_finish_reason_fails_instead_of_looking_complete(stub):
-    stream = stub.Generate(ask("nodone"))
-    chunks = []
-    with pytest.raises(grpc.RpcError) as caught:
-        for response in stream:
-            chunks.append(response.chunk.text)
+    chunks, err = chunks_then_failure(stub, ask("nodone"))
     assert "".join(chunks) == REPLY + " "
-    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
-    assert "ended without [DONE] or a finish_reason" in caught.value.details()
-    assert "cut off" in caught.value.details()
+    assert err.code() == grpc.StatusCode.UNAVAILABLE
+    assert "ended without [DONE] or a finish_reason" in err.details()
+    assert "cut off" in err.details()
 
 
 @pytest.mark.parametrize(
