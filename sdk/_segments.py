@@ -12,6 +12,11 @@ segment scores map back to words exactly. Rules:
 - inside a line, a sentence ends at a word ending in ``.``, ``!`` or ``?`` (closing quotes and
   brackets aside) when the next word starts with a capital letter, a digit or an opening quote,
   unless the word looks like an abbreviation (``U.S.``, ``Mr.``, a single initial);
+- a sentence also ends at a word ending in a full stop of a script without capitals (``\u3002``,
+  ``\uff01``, ``\uff1f``, ``\uff61`` of Chinese and Japanese, the Devanagari dandas, the Arabic
+  question mark and full stop), quotes and brackets aside, whatever word follows: with no
+  capitals to look for, a Chinese paragraph would otherwise be one sentence (an opening bracket
+  run into the stop, as in ``\uff1f\u300c``, stays with the sentence that ends);
 - a segment longer than ``max_words`` words or ``max_tokens`` tokens is cut into equal pieces,
   so a JSON line of key-value pairs or a run-on list still gets local scores.
 """
@@ -24,9 +29,14 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 _HEADER_SECOND = re.compile(r"^\[\d+\]\(Title:$")
-_CLOSERS = "\"')]}\u201d\u2019\u00bb"
-_OPENERS = "\"'([{\u201c\u2018\u00ab"
-_MAY_END = frozenset(".!?" + _CLOSERS)  # a word ending otherwise never ends a sentence
+# Closing and opening quotes and brackets, CJK corner brackets and full-width ones included.
+_CLOSERS = "\"')]}\u201d\u2019\u00bb\u300d\u300f\uff09\u3011\u3015\u300b\u3009"
+_OPENERS = "\"'([{\u201c\u2018\u00ab\u300c\u300e\uff08\u3010\u3014\u300a\u3008"
+# Full stops of scripts without capitals: the ideographic and full-width ones, the Devanagari
+# dandas, the Arabic question mark and full stop.
+_UNCASED_STOPS = "\u3002\uff01\uff1f\uff61\u0964\u0965\u061f\u06d4"
+# A word ending otherwise never ends a sentence.
+_MAY_END = frozenset(".!?" + _UNCASED_STOPS + _CLOSERS + _OPENERS)
 _ABBREVIATIONS = frozenset(
     [
         "mr",
@@ -85,6 +95,9 @@ def is_header_index(words: Sequence[str], i: int) -> bool:
 
 
 def _ends_sentence(word: str, following: str) -> bool:
+    uncased = word.rstrip(_CLOSERS + _OPENERS)
+    if uncased and uncased[-1] in _UNCASED_STOPS:
+        return True
     core = word.rstrip(_CLOSERS)
     if not core or core[-1] not in ".!?":
         return False

@@ -31,6 +31,24 @@ def test_sentences_do_not_end_at_abbreviations_or_initials() -> None:
     assert texts == ["Mr. Smith went to the U.S. in May.", "J. Doe stayed.", "He said (Yes.)", "Then left."]
 
 
+def test_full_stops_of_scripts_without_capitals_end_sentences() -> None:
+    # Chinese and Japanese put no space after a full stop and have no capitals to look for.
+    words, gaps = split_words(
+        "金门大桥很长。它在旧金山\uff01你去过吗\uff1f「東京は大きい。」次の文です。終わり"
+    )
+    segments, _ = segment_words(words, gaps, [1] * len(words))
+    assert ["".join(words[s.start : s.end]) for s in segments] == [
+        "金门大桥很长。",
+        "它在旧金山\uff01",
+        "你去过吗\uff1f「",
+        "東京は大きい。」",
+        "次の文です。",
+        "終わり",
+    ]
+    texts, _, _ = _segments("यह वाक्य है। दूसरा वाक्य॥ هل هذا؟ نعم\u06d4 end")
+    assert texts == ["यह वाक्य है।", "दूसरा वाक्य॥", "هل هذا؟", "نعم\u06d4", "end"]
+
+
 def test_long_runs_are_cut_into_equal_pieces() -> None:
     _, segments, _ = _segments(" ".join(f"w{i}" for i in range(100)), max_words=30)
     assert [s.end - s.start for s in segments] == [25, 25, 25, 25]

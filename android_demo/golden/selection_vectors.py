@@ -101,6 +101,13 @@ def texts() -> list[tuple[str, str]]:
         ("json_line", "{" + ", ".join(f'"key_{i}": "value number {i}"' for i in range(40)) + "}"),
         ("one_word_of_many_tokens", "short " + "incomprehensibilities" * 12 + " tail. End"),
         ("numbers_and_lists", "Items: 1. apples 2. pears 3. plums. Total 3. Price $4.50. Paid."),
+        (
+            "uncased_full_stops",
+            "\u91d1\u95e8\u5927\u6865\u3002\u5b83\u5728\u65e7\u91d1\u5c71\uff01\u4f60\u53bb\u8fc7\u5417\uff1f"
+            "\u300c\u6771\u4eac\u306f\u5927\u304d\u3044\u3002\u300d\u6b21\uff61\u7d42 "
+            "\u092f\u0939 \u0939\u0948\u0964 \u0926\u0942\u0938\u0930\u093e\u0965 \u0924\u0940\u0938\u0930\u093e "
+            "\u0647\u0644\u061f \u0646\u0639\u0645\u06d4 end\u3002",
+        ),
     ]
 
 

@@ -21,6 +21,9 @@ import java.util.Set;
  *       (closing quotes and brackets aside) when the next word starts with an upper-case letter,
  *       a digit or an opening quote, unless the word looks like an abbreviation ({@code U.S.},
  *       {@code Mr.}, a single initial);
+ *   <li>a sentence also ends at a word ending in a full stop of a script without capitals
+ *       ({@code \u3002 \uff01 \uff1f \uff61}, the Devanagari dandas, the Arabic question mark and
+ *       full stop), quotes and brackets aside, whatever word follows;
  *   <li>a segment longer than {@code maxWords} words or {@code maxTokens} tokens is cut into
  *       equal pieces (boundaries rounded half to even, as Python's {@code round}).
  * </ul>
@@ -32,8 +35,12 @@ public final class Segments {
   public static final int MAX_WORDS = 48;
   public static final int MAX_TOKENS = 96;
   private static final int HEADER_MAX_WORDS = 40;
-  private static final String CLOSERS = "\"')]}\u201d\u2019\u00bb";
-  private static final String OPENERS = "\"'([{\u201c\u2018\u00ab";
+  private static final String CLOSERS =
+      "\"')]}\u201d\u2019\u00bb\u300d\u300f\uff09\u3011\u3015\u300b\u3009";
+  private static final String OPENERS =
+      "\"'([{\u201c\u2018\u00ab\u300c\u300e\uff08\u3010\u3014\u300a\u3008";
+  // Full stops of scripts without capitals: end a sentence whatever follows.
+  private static final String UNCASED_STOPS = "\u3002\uff01\uff1f\uff61\u0964\u0965\u061f\u06d4";
   private static final Set<String> ABBREVIATIONS = Collections.unmodifiableSet(new HashSet<>(Arrays.asList(
       "mr", "mrs", "ms", "dr", "st", "jr", "sr", "vs", "etc", "no", "inc", "ltd", "co", "corp", "gen",
       "col", "lt", "sgt", "fig", "approx")));
@@ -160,6 +167,14 @@ public final class Segments {
 
   /** Whether a sentence ends after {@code word} when {@code following} comes next on the line. */
   static boolean endsSentence(String word, String following) {
+    int uncasedEnd = word.length();
+    while (uncasedEnd > 0 && (CLOSERS.indexOf(word.charAt(uncasedEnd - 1)) >= 0
+        || OPENERS.indexOf(word.charAt(uncasedEnd - 1)) >= 0)) {
+      uncasedEnd--;
+    }
+    if (uncasedEnd > 0 && UNCASED_STOPS.indexOf(word.charAt(uncasedEnd - 1)) >= 0) {
+      return true;
+    }
     int coreEnd = word.length();
     while (coreEnd > 0 && CLOSERS.indexOf(word.charAt(coreEnd - 1)) >= 0) {
       coreEnd--;
