@@ -23,12 +23,14 @@ segment scores map back to words exactly. Rules:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-_HEADER_SECOND = re.compile(r"^\[\d+\]\(Title:$")
+from splitinfer.sdk._unicode import tables
+
+_HEADER_TAIL = "](Title:"  # the header's second word is "[n](Title:", n decimal digits
+
 # Closing and opening quotes and brackets, CJK corner brackets and full-width ones included.
 _CLOSERS = "\"')]}\u201d\u2019\u00bb\u300d\u300f\uff09\u3011\u3015\u300b\u3009"
 _OPENERS = "\"'([{\u201c\u2018\u00ab\u300c\u300e\uff08\u3010\u3014\u300a\u3008"
@@ -91,7 +93,14 @@ def is_header_index(words: Sequence[str], i: int) -> bool:
     The index numbers the documents of the multi-document layout; ``forced_mask`` does not force
     it as a number (see there).
     """
-    return 0 < i < len(words) and words[i - 1] == "Document" and _HEADER_SECOND.match(words[i]) is not None
+    if not (0 < i < len(words) and words[i - 1] == "Document"):
+        return False
+    word = words[i]
+    return (
+        word.startswith("[")
+        and word.endswith(_HEADER_TAIL)
+        and tables().is_decimal(word[1 : -len(_HEADER_TAIL)])
+    )
 
 
 def _ends_sentence(word: str, following: str) -> bool:
@@ -105,7 +114,10 @@ def _ends_sentence(word: str, following: str) -> bool:
     if core[-1] == "." and ("." in stem or len(stem) <= 1 or stem.lower() in _ABBREVIATIONS):
         return False
     nxt = following.lstrip(_OPENERS)
-    return bool(nxt) and (nxt[0].isupper() or nxt[0].isdigit() or nxt != following)
+    if not nxt:
+        return False
+    table = tables()
+    return table.is_upper(nxt[0]) or table.is_digit(nxt[0]) or nxt != following
 
 
 def _cut(

@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -43,9 +44,8 @@ import numpy as np
 from splitinfer.sdk._errors import InvalidInputError
 from splitinfer.sdk._segments import Segment, is_header_index
 from splitinfer.sdk._text import split_words
+from splitinfer.sdk._unicode import tables
 
-# A decimal digit of any script (Unicode category Nd: "7", "\u0667", "\uff17", "\u096d").
-_DIGIT = re.compile(r"\d")
 # Characters stripped from both ends of a word before it is compared with a forced word.
 EDGE_PUNCTUATION = "\"'()[]{}<>.,;:!?`*_-\u201c\u201d\u2018\u2019\u00ab\u00bb\u2026\u2013\u2014"
 # A forced word also matches each part of a compound cut at these ("Strauss-designed", "TCP/IP").
@@ -204,10 +204,11 @@ def question_input(ids: Sequence[int], size: int) -> np.ndarray:
     return padded
 
 
+@lru_cache(maxsize=1 << 16)
 def normalize_word(word: str) -> str:
     """A word as forced words are matched: edge punctuation stripped, case-folded, a possessive
     ``'s`` dropped ("«Strauss's»" is "strauss")."""
-    core = word.strip(EDGE_PUNCTUATION).casefold()
+    core = tables().casefold(word.strip(EDGE_PUNCTUATION))
     if len(core) > 2 and core.endswith(_POSSESSIVE):
         core = core[:-2]
     return core
@@ -239,11 +240,11 @@ def forced_mask(words: Sequence[str], force: Iterable[str] = (), keep_digits: bo
     """
     wanted = {normalize_word(part) for entry in force for part in split_words(entry)[0]}
     wanted.discard("")
-    has_digit = _DIGIT.search if keep_digits else (lambda _word: None)
+    # A decimal digit of any script (category Nd: "7", "\u0667", "\uff17", "\u096d").
+    has_digit = tables().has_decimal if keep_digits else (lambda _word: False)
     return np.fromiter(
         (
-            (has_digit(word) is not None and not is_header_index(words, i))
-            or (bool(wanted) and _matches(word, wanted))
+            (has_digit(word) and not is_header_index(words, i)) or (bool(wanted) and _matches(word, wanted))
             for i, word in enumerate(words)
         ),
         dtype=bool,

@@ -13,8 +13,9 @@ Per word, as BERT's ``BasicTokenizer`` + ``WordpieceTokenizer`` do (``do_lower_c
    as a piece of its own;
 5. WordPiece each piece: greedy longest match first, continuations prefixed ``##``; a piece longer
    than 100 characters, or one that cannot be matched, becomes ``[UNK]``.
-The Java port (android_demo/core) implements the same steps and is checked against golden
-vectors written by this module.
+The Unicode classes and the lower case of steps 1-4 come from the SDK's frozen table
+(``_unicode``), not from the interpreter, so every Python version and the Java port
+(android_demo/core, checked against golden vectors written by this module) give the same ids.
 """
 
 from __future__ import annotations
@@ -26,22 +27,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from splitinfer.sdk._text import CJK_CHAR
+from splitinfer.sdk._unicode import tables
 
 PAD, UNK, CLS, SEP = "[PAD]", "[UNK]", "[CLS]", "[SEP]"
 MAX_PIECE_CHARS = 100
-
-
-def _is_control(ch: str) -> bool:
-    if ch in "\t\n\r":
-        return False
-    return unicodedata.category(ch).startswith("C")
-
-
-def _is_punctuation(ch: str) -> bool:
-    cp = ord(ch)
-    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
-        return True
-    return unicodedata.category(ch).startswith("P")
 
 
 # ASCII words take a shortcut through steps 1-4 that gives the same pieces (the tests check it
@@ -64,26 +53,51 @@ def basic_pieces(word: str) -> list[str]:
     return unicode_pieces(word)
 
 
+# What steps 1-4 need to know of a character, from the SDK's table (``_unicode``), remembered
+# per character: most texts use a few hundred distinct characters.
+_DROP, _CJK, _SPACE, _MARK, _PUNCT = 1, 2, 4, 8, 16
+_KINDS: dict[str, int] = {}
+_MAX_KINDS = 1 << 16
+
+
+def _kind(ch: str) -> int:
+    kind = _KINDS.get(ch)
+    if kind is None:
+        table, cp = tables(), ord(ch)
+        kind = (
+            (_DROP if cp == 0 or cp == 0xFFFD or cp in table.control else 0)
+            | (_CJK if CJK_CHAR.match(ch) else 0)
+            | (_SPACE if ch.isspace() else 0)
+            | (_MARK if cp in table.mark else 0)
+            | (_PUNCT if cp in table.punctuation else 0)
+        )
+        if len(_KINDS) < _MAX_KINDS:
+            _KINDS[ch] = kind
+    return kind
+
+
 def unicode_pieces(word: str) -> list[str]:
     """Steps 1-4 for any word, character by character (``basic_pieces``' general path)."""
     chars: list[str] = []
     for ch in word:
-        cp = ord(ch)
-        if cp == 0 or cp == 0xFFFD or _is_control(ch):
+        kind = _kind(ch)
+        if kind & _DROP:
             continue
-        if CJK_CHAR.match(ch):
+        if kind & _CJK:
             chars.extend((" ", ch, " "))
-        elif ch.isspace():
+        elif kind & _SPACE:
             chars.append(" ")
         else:
             chars.append(ch)
+    lower = tables().lower
     pieces: list[str] = []
     for chunk in "".join(chars).split():
-        chunk = unicodedata.normalize("NFD", chunk.lower())
-        chunk = "".join(c for c in chunk if unicodedata.category(c) != "Mn")
         current: list[str] = []
-        for ch in chunk:
-            if _is_punctuation(ch):
+        for ch in unicodedata.normalize("NFD", lower(chunk)):
+            kind = _kind(ch)
+            if kind & _MARK:
+                continue
+            if kind & _PUNCT:
                 if current:
                     pieces.append("".join(current))
                     current = []

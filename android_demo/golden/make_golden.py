@@ -27,7 +27,11 @@ It writes, all derived from ``splitinfer.sdk`` (``_text``, ``_tokenizer``, ``_se
   flatbuffer (the reader checks its identifier and sha256, it never runs it), a small
   vocabulary and a manifest, for the Java bundle reader.
 - ``android_demo/core/src/main/resources/dev/splitinfer/core/unicode_tables.txt``: the Unicode
-  data the Java tokenizer reads (``unicode_tables.tables_text``).
+  data the Java tokenizer reads, a copy of the SDK's ``sdk/assets/unicode_tables.txt`` (see
+  ``splitinfer.sdk._unicode``). That table is the contract and stays as it is, whatever Python
+  runs this; ``--unicode-from-python`` rewrites it from the running interpreter's
+  ``unicodedata`` (``unicode_tables.tables_text``), on purpose only: it changes how the SDK, the
+  teachers and the Android core tokenize text outside the old table's Unicode version.
 
 Word scores: ``word_scores`` sums a word's float32 token scores with ``np.add.reduceat``, which
 (numpy 2.x) adds the first score to a *pairwise* sum of the rest (8 accumulators for 8..128
@@ -61,6 +65,7 @@ from splitinfer.sdk._selection import (
     word_scores,
 )
 from splitinfer.sdk._text import join_words, split_words
+from splitinfer.sdk import _unicode as sdk_unicode
 from splitinfer.sdk._tokenizer import WordPieceTokenizer
 
 HERE = Path(__file__).resolve().parent
@@ -77,6 +82,7 @@ FORMULA_BUNDLE = "android_demo/golden/formula_bundle.tflite"
 SELECTION_BUNDLE = "android_demo/golden/formula_selection_bundle.tflite"
 SELECTION = {"segment_weight": 0.6, "document_weight": 0.2}
 TABLES = "android_demo/core/src/main/resources/dev/splitinfer/core/unicode_tables.txt"
+SDK_TABLES = "sdk/assets/unicode_tables.txt"
 WINDOW_TOKENS = 16
 MAX_QUESTION_LEN = 64
 SEED_BASE = 20240601
@@ -234,8 +240,14 @@ def selection_bundle() -> bytes:
     return data
 
 
-def outputs() -> dict[str, bytes]:
+def outputs(unicode_from_python: bool = False) -> dict[str, bytes]:
     """Every generated file, by path relative to the repository root."""
+    tables = (
+        unicode_tables.tables_text().encode("ascii") if unicode_from_python else (ROOT / SDK_TABLES).read_bytes()
+    )
+    if unicode_from_python:  # the SDK must read the new table before the vectors are written
+        (ROOT / SDK_TABLES).write_bytes(tables)
+        sdk_unicode.tables.cache_clear()
     vocab_bytes = (ROOT / VOCAB).read_bytes()
     tokenizer = WordPieceTokenizer.from_file(ROOT / VOCAB)
     smoothing_bundle = selection_bundle()
@@ -248,16 +260,24 @@ def outputs() -> dict[str, bytes]:
         GOLDEN: golden.encode("ascii"),
         SELECTION_BUNDLE: smoothing_bundle,
         TINY_BUNDLE: tiny_bundle(),
-        TABLES: unicode_tables.tables_text().encode("ascii"),
+        SDK_TABLES: tables,
+        TABLES: tables,
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if a committed file is stale")
+    parser.add_argument(
+        "--unicode-from-python",
+        action="store_true",
+        help=f"rewrite {SDK_TABLES} from this interpreter's unicodedata (changes the tokenizer's contract)",
+    )
     args = parser.parse_args(argv)
+    if args.check and args.unicode_from_python:
+        parser.error("--check compares with the committed table; leave out --unicode-from-python")
     stale = []
-    for rel, data in outputs().items():
+    for rel, data in outputs(args.unicode_from_python).items():
         path = ROOT / rel
         if args.check:
             if not path.exists() or path.read_bytes() != data:

@@ -11,8 +11,9 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The Unicode answers of the Python reference (its {@code unicodedata}), read from the
- * generated resource {@code unicode_tables.txt}.
+ * The Unicode answers of the Python SDK, read from the resource {@code unicode_tables.txt}, a
+ * copy of the table the Python SDK reads ({@code sdk/assets/unicode_tables.txt}, Python 3.11's
+ * {@code unicodedata}, frozen so that every Python version and every device agree).
  *
  * <p>Why not {@link Character}: Java answers from the JVM's Unicode version and Android from
  * the device's ICU data, which lags by years on older phones, so a recent emoji would be an
@@ -20,7 +21,7 @@ import java.util.Map;
  * table makes every device tokenize exactly as the Python SDK that trained and checks the
  * condenser. It holds the general-category classes the tokenizer needs, {@code str.lower()}
  * (with its final-sigma rule) and {@code str.casefold()}, and for {@link Segments} the
- * code points Python calls upper case, digits and decimal digits. Regenerate it with {@code make golden};
+ * code points Python calls upper case, digits and decimal digits. {@code make golden} copies it;
  * android_demo/golden/unicode_tables.py documents the format.
  */
 final class UnicodeTables {
