@@ -64,6 +64,10 @@ class Bundle:
     files: dict[str, bytes]
 
 
+def _not_json(constant: str) -> float:
+    raise ValueError(f"{constant} is not standard JSON")
+
+
 def read_bundle(path: str | Path) -> Bundle:
     """Read and verify a bundle; raise ``BundleError`` saying what is wrong and how to fix it."""
     if not isinstance(path, (str, os.PathLike)):
@@ -99,8 +103,8 @@ def parse_bundle(data: bytes, name: str = "<bytes>") -> Bundle:
     if MANIFEST not in files:
         raise BundleError(f"{name} has an archive but no {MANIFEST}: not a splitinfer bundle; {_REBUILD}")
     try:
-        manifest = json.loads(files[MANIFEST].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        manifest = json.loads(files[MANIFEST].decode("utf-8"), parse_constant=_not_json)
+    except ValueError as err:  # bad UTF-8, bad JSON, or NaN / Infinity, which only Python reads
         raise BundleError(f"{name}: {MANIFEST} is corrupt ({err}); {_REBUILD}") from None
     if not isinstance(manifest, dict):
         raise BundleError(f"{name}: {MANIFEST} is not a JSON object; {_REBUILD}")
@@ -150,7 +154,12 @@ def build_bundle(
     missing = [f for f in REQUIRED_FIELDS if f not in full]
     if missing:
         raise ValueError(f"manifest lacks {', '.join(missing)}")
-    entries = {MANIFEST: json.dumps(full, indent=2, sort_keys=True).encode("utf-8") + b"\n"}
+    # Standard JSON only: Python reads NaN and Infinity back, the Android core's parser does not.
+    try:
+        text = json.dumps(full, indent=2, sort_keys=True, allow_nan=False)
+    except ValueError as err:
+        raise ValueError(f"manifest holds a value JSON cannot carry ({err}); use null or a string") from None
+    entries = {MANIFEST: text.encode("utf-8") + b"\n"}
     entries[VOCAB] = ("\n".join(vocab) + "\n").encode("utf-8")
     entries.update(extra or {})
     buffer = io.BytesIO()

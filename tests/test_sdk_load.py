@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -78,6 +81,33 @@ def test_a_manifest_with_an_impossible_value_is_refused(
 ) -> None:
     bad = rewrite(bundle_path, tmp_path / f"bad-{field}.tflite", **{field: value})
     with pytest.raises(BundleError, match=field):
+        Condenser.load(bad)
+
+
+def test_a_manifest_value_that_is_not_standard_json_is_refused_when_written(
+    bundle_path: Path, tmp_path: Path
+) -> None:
+    # NaN would be written as a bare NaN, which Python reads back but the Android core cannot.
+    with pytest.raises(ValueError, match="manifest holds a value JSON cannot carry"):
+        rewrite(bundle_path, tmp_path / "nan.tflite", metrics={"f1": float("nan")})
+
+
+def test_a_manifest_with_nan_is_corrupt_for_the_sdk_as_for_the_android_core(
+    bundle_path: Path, tmp_path: Path
+) -> None:
+    with zipfile.ZipFile(bundle_path) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    text = entries["manifest.json"].decode("utf-8")
+    entries["manifest.json"] = re.sub(r'"default_rate": [0-9.]+', '"default_rate": NaN', text).encode("utf-8")
+    assert entries["manifest.json"] != text.encode("utf-8")
+    model = read_bundle(bundle_path).model
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    bad = tmp_path / "nan.tflite"
+    bad.write_bytes(model + buffer.getvalue())
+    with pytest.raises(BundleError, match=r"manifest.json is corrupt \(NaN is not standard JSON\)"):
         Condenser.load(bad)
 
 

@@ -177,8 +177,15 @@ public final class Bundle {
             + ", not a positive token count; " + REBUILD);
       }
     }
-    if (!(manifest.get("default_rate") instanceof Number)) {
+    Object rate = manifest.get("default_rate");
+    if (!(rate instanceof Number)) {
       throw new BundleException(name + ": " + MANIFEST + " has a default_rate that is not a number; " + REBUILD);
+    }
+    // As the SDK's Condenser (check_rate): a bad default fails at load, not on every condense().
+    double value = ((Number) rate).doubleValue();
+    if (!(value > 0.0 && value <= 1.0)) {
+      throw new BundleException(name + ": the manifest's default_rate must be in (0, 1] (the fraction of "
+          + "tokens to keep), got " + rate + "; " + REBUILD);
     }
     return manifest;
   }

@@ -66,6 +66,8 @@ public final class Condenser {
    */
   public Result condense(String context, Options options) {
     long started = System.nanoTime();
+    checkText(context, "context");
+    checkText(options.question, "question");
     Words words = Words.split(context);
     int[][] ids = tokenizer.encodeWords(words.words());
     int[] counts = new int[ids.length];
@@ -94,6 +96,28 @@ public final class Condenser {
     }
     double ms = (System.nanoTime() - started) / 1e6;
     return new Result(words.join(kept), kept, total, keptTokens, scored.modelCalls, ms);
+  }
+
+  /** The most characters (code points) one call accepts: the SDK's {@code MAX_INPUT_CHARS}. */
+  public static final int MAX_INPUT_CHARS = 4 * 1024 * 1024;
+
+  // The SDK's check_text: a string, at most MAX_INPUT_CHARS code points, no lone surrogate.
+  static void checkText(String value, String name) {
+    if (value == null) {
+      throw new InvalidInputException(name + " must be a String, got null");
+    }
+    if (value.length() > MAX_INPUT_CHARS && value.codePointCount(0, value.length()) > MAX_INPUT_CHARS) {
+      throw new InvalidInputException(name + " has " + value.codePointCount(0, value.length())
+          + " characters, more than the " + MAX_INPUT_CHARS + " one call accepts; split it and condense the pieces separately");
+    }
+    for (int i = 0, chars = 0; i < value.length(); chars++) {
+      int cp = value.codePointAt(i);
+      if (cp >= 0xD800 && cp <= 0xDFFF) {
+        throw new InvalidInputException(String.format("%s is not valid Unicode: a lone surrogate U+%04X at character %d",
+            name, cp, chars));
+      }
+      i += Character.charCount(cp);
+    }
   }
 
   /**
@@ -169,7 +193,10 @@ public final class Condenser {
       this.question = question;
       this.rate = rate;
       this.targetTokens = targetTokens;
-      this.force = Collections.unmodifiableList(new ArrayList<>(force));
+      this.force = Collections.unmodifiableList(force == null ? new ArrayList<>() : new ArrayList<>(force));
+      if (this.force.contains(null)) {
+        throw new InvalidInputException("force must contain only strings, found null");
+      }
       this.keepDigits = keepDigits;
     }
 
@@ -193,7 +220,7 @@ public final class Condenser {
       return new Options(question == null ? "" : question, rate, targetTokens, force, keepDigits);
     }
 
-    /** Words always kept, matched without edge punctuation and case. */
+    /** Words always kept, matched without edge punctuation and case; null forces nothing. */
     public Options withForce(List<String> force) {
       return new Options(question, rate, targetTokens, force, keepDigits);
     }

@@ -243,6 +243,15 @@ public class BundleTest {
   }
 
   @Test
+  public void aDefaultRateOutsideZeroToOneIsReportedAtLoad() throws Exception {
+    byte[] model = model();
+    for (String rate : new String[] {"0", "1.5", "-0.2"}) {
+      String manifest = manifest(model, 1).replace("\"default_rate\": 0.5", "\"default_rate\": " + rate);
+      assertMentions(failure(bundle(model, entries(manifest, "[PAD]\n[UNK]\n"))), "default_rate must be in (0, 1]");
+    }
+  }
+
+  @Test
   public void aBundleWithoutVocabularyHasNoTokenizer() throws Exception {
     byte[] model = model();
     assertMentions(failure(bundle(model, entries(manifest(model, 1), null))), "the tokenizer is missing");

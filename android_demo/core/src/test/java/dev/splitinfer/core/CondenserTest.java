@@ -39,6 +39,21 @@ public class CondenserTest {
   }
 
   @Test
+  public void rejectsWhatTheSdkRejectsAndAcceptsANullForceList() {
+    Condenser condenser = new Condenser(tokenizer, 4, 2, 0.5, new Recorder(0.5f, 4));
+    Condenser.Options options = Condenser.Options.defaults();
+    assertTrue(assertThrows(InvalidInputException.class, () -> condenser.condense(null, options))
+        .getMessage().contains("context must be a String"));
+    assertTrue(assertThrows(InvalidInputException.class, () -> condenser.condense("a \uD83D b", options))
+        .getMessage().contains("lone surrogate U+D83D at character 2"));
+    assertTrue(assertThrows(InvalidInputException.class,
+        () -> condenser.condense("a", options.withQuestion("q \uDE00"))).getMessage().contains("question"));
+    assertEquals("a", condenser.condense("a \uD83D\uDE00", options.withRate(0.5)).condensed);
+    assertEquals("a bb", condenser.condense("a bb", options.withForce(null).withRate(1.0)).condensed);
+    assertThrows(InvalidInputException.class, () -> options.withForce(Arrays.asList("a", null)));
+  }
+
+  @Test
   public void fillsEachWindowWithWholeWordsPaddedWithZero() {
     Recorder model = new Recorder(0.5f, 4);
     new Condenser(tokenizer, 4, 2, 0.5, model).condense("a bb a a", Condenser.Options.defaults());
