@@ -24,7 +24,6 @@ _COMMANDS = ("serve", "condense", "ask", "distill", "convert", "eval", "bench", 
 _EXTRA_OF_MODULE = {
     "tensorflow": "convert",
     "tqdm": "convert",
-    "rank_bm25": "convert",
     "matplotlib": "convert",
     "torch": "server",
     "sentence_transformers": "server",

@@ -112,7 +112,8 @@ closing keep/drop F1 against the teacher is measured on them. A --validation-fra
 prompts stops training at the best epoch. A word's target is its rank within its prompt, sharpened
 at each of --target-rates. Writes the model (--output, a .keras file) and next to it
 <output>.json, which 'splitinfer convert' copies into the bundle's manifest. Deterministic for a
---seed. The defaults are the bundled condenser's; the measurements behind them are in the module
+--seed. The defaults are the bundled condenser's, but for --epochs: `make model` passes 12 (early
+stopping ended its members after 5 or 6); the measurements behind them are in the module
 docs of splitinfer.converters.train and splitinfer.converters.student.
 
 example:

@@ -119,10 +119,17 @@ class Savings:
             if self.where is Where.DEVICE
             else f"condensed on the server in {self.server_condense_ms:.1f} ms"
         )
+        # More bytes than the full request: on the server, the Condense request carried the full
+        # context; on the device, the condensation report outweighs the few bytes cut.
+        extra = (
+            "the full context included"
+            if self.where is Where.SERVER
+            else "the condensation report outweighs what was cut"
+        )
         upload = (
             f"saved {self.bytes_saved:,} bytes"
             if self.bytes_saved >= 0
-            else f"{-self.bytes_saved:,} bytes more uploaded, the full context included"
+            else f"{-self.bytes_saved:,} bytes more uploaded, {extra}"
         )
         return (
             f"sent {self.sent_tokens:,} of {self.original_tokens:,} context tokens ({ratio:.0%}, saved "

@@ -96,3 +96,16 @@ def test_a_policy_can_be_chosen_per_call_and_by_short_name(echo_server, condense
 def test_an_unknown_policy_lists_the_valid_ones() -> None:
     with pytest.raises(InvalidInputError, match="prefer-device, only-device, server, none"):
         Client("127.0.0.1:1", policy="cloud-only")
+
+
+def test_the_savings_line_says_why_more_bytes_went_up_where_the_context_was_condensed() -> None:
+    from splitinfer.sdk._policy import Savings
+
+    device = Savings(Where.DEVICE, 5, 2, original_bytes=38, sent_bytes=58, device_ms=4.7)
+    line = device.summary()
+    assert "20 bytes more uploaded, the condensation report outweighs what was cut" in line
+    assert "full context" not in line  # the full context never left the device
+    server = Savings(
+        Where.SERVER, 5, 2, original_bytes=101, sent_bytes=178, device_ms=0.0, server_condense_ms=3.0
+    )
+    assert "77 bytes more uploaded, the full context included); condensed on the server" in server.summary()

@@ -131,7 +131,6 @@ _EXTRAS_MODULES = (
     "prometheus_client",
     "httpx",
     "tqdm",
-    "rank_bm25",
     "matplotlib",
 )
 _DEVICE_ONLY = (
