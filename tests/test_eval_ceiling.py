@@ -62,9 +62,38 @@ def test_measure_scores_each_variant_against_the_teacher() -> None:
         SimpleNamespace(id="nq-b", question="where is mount everest", context=CONTEXT),
     ]
     runner = ceiling.load_student(None)
-    result = measure(cases, [Variant("layers:6", layers=6), Variant("student")], 0.33, runner)
+    result = measure(
+        cases, [Variant("layers:6", layers=6), Variant("student"), Variant("device")], 0.33, runner
+    )
     assert result["cases"] == {"nq": 2, "essay": 0, "kv": 0, "gsm8k": 0}
-    full, student = result["rows"]
+    full, student, device = result["rows"]
     assert full["variant"] == "layers:6" and full["f1"] == 1.0 and full["f1_by_source"] == {"nq": 1.0}
     assert student["variant"] == "student" and 0.0 < student["f1"] <= 1.0
     assert student["ms_per_case"] > 0.0
+    assert device["variant"] == "device" and 0.0 < device["f1"] <= 1.0
+
+
+def test_the_device_variant_keeps_the_words_the_condenser_keeps() -> None:
+    from splitinfer.converters.agreement import keep_mask
+    from splitinfer.converters.windows import default_tokenizer, encode_prompt
+    from splitinfer.sdk import Condenser
+    from splitinfer.sdk._text import split_words
+
+    context = CONTEXT + (
+        "\nDocument [4](Title: Alps) The Alps are a mountain range in Europe. Mont Blanc is their highest "
+        "peak, on the border of France and Italy. Many climbers visit it every summer.\nDocument [5](Title: "
+        "Nepal) Nepal is a country in South Asia. Its capital is Kathmandu. The country has eight of the ten "
+        "highest mountains in the world, and tourism is a large industry."
+    )
+    cases = [SimpleNamespace(id="nq-a", question=QUESTION, context=context)]
+    runner = ceiling.load_student(None)
+    words = split_words(context)[0]
+    record = {"id": "nq-a", "source": "nq", "split": "heldout", "words": words, "scores": [0.0] * len(words)}
+    prompts = [encode_prompt(default_tokenizer(), {**record, "question": QUESTION}, runner.max_question_len)]
+    scores = ceiling.device_scores(cases, prompts, runner, ceiling.load_selection(None))[0]
+    kept, _ = keep_mask(scores, prompts[0].counts, words, 0.33)
+    condensed = Condenser.default().condense(context, QUESTION, rate=0.33)
+    assert np.flatnonzero(kept).tolist() == condensed.kept_indices.tolist()
+    # ...which here are not the words the unsmoothed scores keep: the variants measure two things.
+    unsmoothed, _ = keep_mask(ceiling.student_scores(prompts, runner)[0], prompts[0].counts, words, 0.33)
+    assert not np.array_equal(unsmoothed, kept)
