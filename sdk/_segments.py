@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from splitinfer.sdk._unicode import tables
+from splitinfer.sdk._unicode import is_decimal, is_digit, is_upper
 
 _HEADER_TAIL = "](Title:"  # the header's second word is "[n](Title:", n decimal digits
 
@@ -96,11 +96,7 @@ def is_header_index(words: Sequence[str], i: int) -> bool:
     if not (0 < i < len(words) and words[i - 1] == "Document"):
         return False
     word = words[i]
-    return (
-        word.startswith("[")
-        and word.endswith(_HEADER_TAIL)
-        and tables().is_decimal(word[1 : -len(_HEADER_TAIL)])
-    )
+    return word.startswith("[") and word.endswith(_HEADER_TAIL) and is_decimal(word[1 : -len(_HEADER_TAIL)])
 
 
 def _ends_sentence(word: str, following: str) -> bool:
@@ -116,8 +112,7 @@ def _ends_sentence(word: str, following: str) -> bool:
     nxt = following.lstrip(_OPENERS)
     if not nxt:
         return False
-    table = tables()
-    return table.is_upper(nxt[0]) or table.is_digit(nxt[0]) or nxt != following
+    return is_upper(nxt[0]) or is_digit(nxt[0]) or nxt != following
 
 
 def _cut(

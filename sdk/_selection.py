@@ -52,7 +52,7 @@ import numpy as np
 from splitinfer.sdk._errors import InvalidInputError
 from splitinfer.sdk._segments import Segment, is_header_index
 from splitinfer.sdk._text import split_words
-from splitinfer.sdk._unicode import tables
+from splitinfer.sdk._unicode import casefold, has_decimal
 
 # Characters stripped from both ends of a word before it is compared with a forced word.
 EDGE_PUNCTUATION = "\"'()[]{}<>.,;:!?`*_-\u201c\u201d\u2018\u2019\u00ab\u00bb\u2026\u2013\u2014"
@@ -216,7 +216,7 @@ def question_input(ids: Sequence[int], size: int) -> np.ndarray:
 def normalize_word(word: str) -> str:
     """A word as forced words are matched: edge punctuation stripped, case-folded, a possessive
     ``'s`` dropped ("«Strauss's»" is "strauss")."""
-    core = tables().casefold(word.strip(EDGE_PUNCTUATION))
+    core = casefold(word.strip(EDGE_PUNCTUATION))
     if len(core) > 2 and core.endswith(_POSSESSIVE):
         core = core[:-2]
     return core
@@ -249,7 +249,7 @@ def forced_mask(words: Sequence[str], force: Iterable[str] = (), keep_digits: bo
     wanted = {normalize_word(part) for entry in force for part in split_words(entry)[0]}
     wanted.discard("")
     # A decimal digit of any script (category Nd: "7", "\u0667", "\uff17", "\u096d").
-    has_digit = tables().has_decimal if keep_digits else (lambda _word: False)
+    has_digit = has_decimal if keep_digits else (lambda _word: False)
     return np.fromiter(
         (
             (has_digit(word) and not is_header_index(words, i)) or (bool(wanted) and _matches(word, wanted))

@@ -95,15 +95,13 @@ class UnicodeTables:
         self._casefold = maps["F"]
 
     def is_upper(self, ch: str) -> bool:
-        return ch.isupper() if ch.isascii() else ord(ch) in self.upper
+        return ord(ch) in self.upper
 
     def is_digit(self, ch: str) -> bool:
-        return ch.isdigit() if ch.isascii() else ord(ch) in self.digit
+        return ord(ch) in self.digit
 
     def has_decimal(self, text: str) -> bool:
         """Whether ``text`` holds a decimal digit of any script (``re.search(r"\\d", text)``)."""
-        if text.isascii():
-            return _ASCII_DIGIT.search(text) is not None
         return self._has_decimal(text)
 
     def is_decimal(self, text: str) -> bool:
@@ -112,8 +110,6 @@ class UnicodeTables:
 
     def lower(self, text: str) -> str:
         """``text.lower()``, final sigma included."""
-        if text.isascii():
-            return text.lower()
         if CAPITAL_SIGMA not in text:
             return text.translate(self._lower)
         return "".join(
@@ -125,7 +121,7 @@ class UnicodeTables:
 
     def casefold(self, text: str) -> str:
         """``text.casefold()`` (full case folding, character by character)."""
-        return text.lower() if text.isascii() else text.translate(self._casefold)
+        return text.translate(self._casefold)
 
     def _final_sigma(self, text: str, i: int) -> bool:
         # CPython's handle_capital_sigma: final after a cased letter and not before one,
@@ -146,3 +142,36 @@ def tables() -> UnicodeTables:
     """The SDK's table (parsed once)."""
     source = resources.files("splitinfer.sdk").joinpath("assets/unicode_tables.txt")
     return UnicodeTables(source.read_text(encoding="ascii"))
+
+
+# The callers' entry points. ASCII text is answered here, without loading the table, so English
+# prompts never pay for it.
+
+
+def has_decimal(text: str) -> bool:
+    """Whether ``text`` holds a decimal digit of any script."""
+    if text.isascii():
+        return _ASCII_DIGIT.search(text) is not None
+    return tables().has_decimal(text)
+
+
+def is_decimal(text: str) -> bool:
+    """``text.isdecimal()`` by the table."""
+    if text.isascii():
+        return text.isdecimal()
+    return tables().is_decimal(text)
+
+
+def is_upper(ch: str) -> bool:
+    """``ch.isupper()`` by the table, for one character."""
+    return ch.isupper() if ch.isascii() else tables().is_upper(ch)
+
+
+def is_digit(ch: str) -> bool:
+    """``ch.isdigit()`` by the table, for one character."""
+    return ch.isdigit() if ch.isascii() else tables().is_digit(ch)
+
+
+def casefold(text: str) -> str:
+    """``text.casefold()`` by the table."""
+    return text.lower() if text.isascii() else tables().casefold(text)

@@ -101,3 +101,15 @@ def test_a_damaged_table_is_refused_with_its_line() -> None:
         _unicode.UnicodeTables("unidata 14.0.0\nQ 1 2\n")
     with pytest.raises(ValueError, match="no 'unidata' line"):
         _unicode.UnicodeTables("C 0 8\n")
+
+
+def test_english_text_is_condensed_without_loading_the_table() -> None:
+    from splitinfer.sdk import Condenser
+
+    condenser = Condenser.default()
+    _clear_caches()
+    text = 'Document [1](Title: Bridge) The bridge "reopened" on 14 April 2019. Mr. Lee said: Great!\nNext.'
+    condenser.condense(text, "When did the bridge reopen?", rate=0.5, force=["Lee"])
+    assert _unicode.tables.cache_info().currsize == 0
+    condenser.condense(text + " Zürich.", "When?", rate=0.5)
+    assert _unicode.tables.cache_info().currsize == 1
