@@ -247,6 +247,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             raise InvalidInputError(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(args, flag)}")
     if not 0 <= args.seed < 2**32:
         raise InvalidInputError(f"--seed must be a whole number from 0 to {2**32 - 1}, got {args.seed}")
+    cache = _cache_dir(args)
+    try:  # before any timing: a --cache-dir that cannot hold the reference is bad input
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InvalidInputError(
+            f"--cache-dir {cache}: cannot use it as a folder ({err.strerror or err}); choose another place"
+        ) from None
     path = args.bundle or DEFAULT_BUNDLE
     bundle = read_bundle(path)
     condenser = Condenser.load(path, num_threads=1)
@@ -271,7 +278,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     mode = args.reference_mode or str((bundle.manifest.get("conversion") or {}).get("mode") or "dynamic")
     mode = mode if mode in ("float32", "float16", "dynamic") else "dynamic"
     ref_path = reference_model(
-        mode, condenser.max_seq_len, int(bundle.manifest["max_question_len"]), _cache_dir(args), args.seed
+        mode, condenser.max_seq_len, int(bundle.manifest["max_question_len"]), cache, args.seed
     )
     ref_model = ref_path.read_bytes()
     per_reference = max(1, args.runs // args.reference_runs)

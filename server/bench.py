@@ -25,7 +25,9 @@ failed or any stream was lost.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import multiprocessing
 import os
 import secrets
@@ -38,10 +40,16 @@ from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
 
 def register(targets: argparse._SubParsersAction) -> None:
+    from splitinfer.cli._help import exit_codes, plain
+
     parser = targets.add_parser(
         "server",
         help="Benchmark the server's overhead against a bare grpc.aio servicer.",
-        description=__doc__,
+        description=plain(__doc__),
+        epilog=exit_codes(
+            ok="the figures are printed and no call failed",
+            failed="a call failed, a stream was lost or a benchmark process failed",
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -63,8 +71,12 @@ def _check(args: argparse.Namespace) -> None:
     for name in ("streams", "callers", "chunks", "channels", "rounds"):
         if getattr(args, name) < 1:
             raise InvalidInputError(f"--{name} must be at least 1, got {getattr(args, name)}")
-    if not args.seconds > 0 or args.chunk_delay_ms < 0:
-        raise InvalidInputError("--seconds must be > 0 and --chunk-delay-ms >= 0")
+    if not (math.isfinite(args.seconds) and args.seconds > 0) or not (
+        math.isfinite(args.chunk_delay_ms) and args.chunk_delay_ms >= 0
+    ):
+        raise InvalidInputError(
+            "--seconds must be a finite number > 0 and --chunk-delay-ms a finite number >= 0"
+        )
 
 
 class _Proc:
@@ -78,13 +90,21 @@ class _Proc:
     def ask(self, message: Any, timeout_s: float = 600.0) -> Any:
         if message is not None:
             self.conn.send(message)
-        if not self.conn.poll(timeout_s):
-            raise SplitinferError(f"a benchmark process did not answer within {timeout_s:.0f}s")
-        return self.conn.recv()
+        try:
+            if not self.conn.poll(timeout_s):
+                raise SplitinferError(f"a benchmark process did not answer within {timeout_s:.0f}s")
+            return self.conn.recv()
+        except (EOFError, OSError) as err:
+            # The child died (its traceback is on stderr): a failed run, never a BrokenPipeError
+            # that the command line would take for a closed stdout and exit 0 on.
+            raise SplitinferError(
+                f"a benchmark process exited early (exit code {self.process.exitcode}); see its error above"
+            ) from err
 
     def stop(self) -> None:
         if self.process.is_alive():
-            self.conn.send("stop")
+            with contextlib.suppress(OSError):  # it is exiting on its own
+                self.conn.send("stop")
             self.process.join(15)
         if self.process.is_alive():
             self.process.terminate()

@@ -111,3 +111,14 @@ def test_help_states_the_exit_codes_and_what_the_seed_seeds(capsys: pytest.Captu
     out = capsys.readouterr().out
     assert "exit codes:" in out and all(f"\n  {code}  " in out for code in range(4))
     assert "--seed SEED           seeds the benchmark prompt" in out and "``" not in out
+
+
+def test_a_cache_dir_that_is_a_file_exits_2_before_any_timing(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x", encoding="utf-8")
+    argv = ["bench", "condenser", "--runs", "1", "--condense-runs", "1", "--reference-runs", "1"]
+    assert exit_code([*argv, "--cache-dir", str(blocker)]) == 2
+    err = capsys.readouterr().err
+    assert "--cache-dir" in err and "Traceback" not in err
