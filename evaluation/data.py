@@ -73,6 +73,11 @@ def load(
             raise InvalidInputError(f"--format {format} needs a data file: pass it with --data FILE.jsonl")
         cases = corpus.load_cases(format, path, distractors=distractors, split=wanted, limit=limit, seed=seed)
         for case in cases:
+            if not case.answers:
+                raise InvalidInputError(
+                    f"{path}: case {case.id} has an empty 'answers' list, so it can never be scored; "
+                    "give at least one answer"
+                )
             if not any(normalize_answer(a) for a in case.answers):
                 raise InvalidInputError(
                     f"{path}: case {case.id} has no answer left after normalisation (articles, "
@@ -96,6 +101,11 @@ def _synthetic(kind: str, prose: Path | None, split: str | None, n: int, seed: i
             for ctx in record.get("ctxs", [])
             if isinstance(ctx, dict) and ctx.get("isgold") and isinstance(ctx.get("text"), str)
         ]
+        if not texts:  # else the essays would silently be pseudo-sentences, reported as this file
+            raise InvalidInputError(
+                f"{prose}: no held-out NQ gold passages ('ctxs' with 'isgold') to cut the essays' "
+                "prose from; pass the NQ file (nq-open-train.jsonl.gz) as --data"
+            )
     cases: list[Any] = []
     batch = max(n, 1)
     start = 0

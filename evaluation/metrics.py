@@ -6,8 +6,9 @@
   normalised words ("1" is not found in "1901").
 - **Answer accuracy** (``--answer``): the same test applied to a model's answer: the answer
   contains a gold answer.
-- **Numbers kept**: the numbers of a reference text (the context, or for maths problems the
-  target problem) that are still in the condensed text, counted with multiplicity. The index of
+- **Numbers kept**: the numbers of the context (the part that is condensed; a maths problem's
+  target question is sent verbatim and never counted) that are still in the condensed context,
+  counted with multiplicity. The index of
   a ``Document [n](Title: ...)`` header is not one of them: it numbers the layout, and the SDK
   does not force it (``sdk._selection.forced_mask``).
 """

@@ -10,9 +10,11 @@ answered once. Per (method, rate) the runner aggregates:
   ``forced_over_budget`` the share whose forced words alone take more than the budget);
 - ``answer_retention``: share of the cases with gold answers whose condensed prompt still
   contains one (see :mod:`splitinfer.evaluation.metrics`);
-- ``numbers_kept``: share of the number occurrences of the reference (the keep-verbatim part of a
-  case when it has one, e.g. a maths problem, else the context) found in the condensed prompt;
-  ``all_numbers_kept`` is the share of cases where every one of them was;
+- ``numbers_kept``: share of the number occurrences of the context (the part a method condenses;
+  a keep-verbatim part such as a maths problem is sent untouched, so its numbers always survive
+  and are not counted) found in the condensed context; ``all_numbers_kept`` is the share of cases
+  where every one of them was; ``problem_numbers_kept`` the share of cases with a keep-verbatim part
+  whose every number reached the prompt (``None`` without one);
 - ``condense_ms_p50``: median milliseconds of one condensation;
 - with an answerer, ``accuracy_full`` / ``accuracy_condensed``: share of cases whose answer on
   the full / condensed prompt contains a gold answer (``accuracy_condensed`` only at the
@@ -74,6 +76,7 @@ class _Totals:
     numbers_kept: int = 0
     numbers_total: int = 0
     all_numbers: list[float] = field(default_factory=list)
+    problem_numbers: list[float] = field(default_factory=list)
     ms: list[float] = field(default_factory=list)
     correct_full: list[float] = field(default_factory=list)
     correct_condensed: list[float] = field(default_factory=list)
@@ -91,6 +94,7 @@ class _Totals:
             "answer_retention": mean(self.retained),
             "numbers_kept": self.numbers_kept / self.numbers_total if self.numbers_total else None,
             "all_numbers_kept": mean(self.all_numbers),
+            "problem_numbers_kept": mean(self.problem_numbers),
             "condense_ms_p50": percentile(self.ms, 50),
         }
         if with_answers:
@@ -106,10 +110,6 @@ def prompt_text(case: Any, condensed_context: str) -> str:
     if not verbatim:
         return condensed_context
     return f"{condensed_context}\n\n{verbatim}" if condensed_context else verbatim
-
-
-def _numbers_reference(case: Any) -> str:
-    return getattr(case, "verbatim", None) or case.context
 
 
 class _CachedAnswerer:
@@ -183,8 +183,9 @@ def _measure(
     answerer: _CachedAnswerer | None,
     full_correct: bool | None,
 ) -> dict[str, Any]:
-    prompt = prompt_text(case, lay.text(done.kept))
-    kept_numbers, total_numbers = numbers_kept(_numbers_reference(case), prompt)
+    condensed_context = lay.text(done.kept)
+    prompt = prompt_text(case, condensed_context)
+    kept_numbers, total_numbers = numbers_kept(case.context, condensed_context)
     record: dict[str, Any] = {
         "id": case.id,
         "method": method,
@@ -200,6 +201,10 @@ def _measure(
         "numbers_total": total_numbers,
         "condensed": prompt,
     }
+    verbatim = getattr(case, "verbatim", "")
+    if verbatim:  # sent untouched: its numbers must all reach the model (the maths target)
+        kept, total = numbers_kept(verbatim, prompt)
+        record["problem_numbers_kept"] = kept == total
     if full_correct is not None:
         record["correct_full"] = full_correct
         if answerer is not None:
@@ -227,6 +232,8 @@ def _add(cell: _Totals, record: dict[str, Any]) -> None:
         cell.numbers_kept += record["numbers_kept"]
         cell.numbers_total += record["numbers_total"]
         cell.all_numbers.append(float(record["numbers_kept"] == record["numbers_total"]))
+    if "problem_numbers_kept" in record:
+        cell.problem_numbers.append(float(record["problem_numbers_kept"]))
     cell.ms.append(record["ms"])
     if "correct_full" in record:
         cell.correct_full.append(float(record["correct_full"]))

@@ -123,11 +123,18 @@ def summarize(out: Path) -> list[Check]:
     ]
     bundles = {c.get("model_sha256") for c in configs.values() if c.get("model_sha256")}
     warning = ""
+    sliced = {n: c["limit"] for n, c in configs.items() if c.get("limit") is not None}
+    if sliced:
+        runs = ", ".join(f"{n}: first {limit} cases" for n, limit in sliced.items())
+        warning += (
+            f"**A slice, not the full evaluation** ({runs}); the targets below say nothing about the "
+            "bundle. Run `make eval` without LIMIT for the published figures.\n\n"
+        )
     if len(bundles) > 1:
         versions = ", ".join(
             f"{n}: {c.get('model_version')}" for n, c in configs.items() if c.get("model_version")
         )
-        warning = f"**These runs measured different bundles** ({versions}); re-run `make eval`.\n\n"
+        warning += f"**These runs measured different bundles** ({versions}); re-run `make eval`.\n\n"
     (out / "README.md").write_text(_summary(checks, warning, sections), encoding="utf-8")
     return checks
 

@@ -102,11 +102,18 @@ def _on_rate(rows: Rows, run: str) -> Check:
 
 def _gsm8k(rows: Rows) -> list[Check]:
     row = _row(rows, "student", 0.5)
-    numbers = "gsm8k: every number of the target problem kept at rate 0.5"
+    problem = "gsm8k: every number of the target problem kept at rate 0.5 (it is sent verbatim)"
+    numbers = "gsm8k: every number of the demonstrations kept at rate 0.5"
     condensed = "gsm8k: demonstrations condensed at rate 0.5"
     if row is None:
-        return [_missing(numbers, "student at 0.5"), _missing(condensed, "student at 0.5")]
+        return [_missing(name, "student at 0.5") for name in (problem, numbers, condensed)]
+    kept_problem = row.get("problem_numbers_kept")
     return [
+        Check(
+            problem,
+            "no target problem" if kept_problem is None else f"all kept in {_pct(kept_problem)} of problems",
+            kept_problem == 1.0,
+        ),
         Check(
             numbers,
             f"all kept in {_pct(row['all_numbers_kept'])} of problems",

@@ -340,3 +340,45 @@ def test_eval_help_states_the_exit_codes(capsys) -> None:
     assert exit_code(["eval", "--help"]) == 0
     out = capsys.readouterr().out
     assert "exit codes:" in out and all(f"\n  {code}  " in out for code in range(4))
+
+
+@pytest.mark.parametrize("flag", ["--output", "--plot"])
+@pytest.mark.parametrize("kind", ["fifo", "symlink"])
+def test_an_output_that_is_not_a_regular_file_is_refused_and_left_alone(tmp_path, capsys, flag, kind) -> None:
+    import os
+
+    data = _write_qa(tmp_path / "facts.jsonl")
+    target = tmp_path / ("out.png" if flag == "--plot" else "out.jsonl")
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        real = tmp_path / ("real.png" if flag == "--plot" else "real.jsonl")
+        real.write_text("keep me", encoding="utf-8")
+        target.symlink_to(real)
+    argv = ["eval", "--format", "qa", "--data", str(data), "--methods", "random", flag, str(target)]
+    assert exit_code(argv) == 2
+    assert "not a regular file" in capsys.readouterr().err
+    if kind == "fifo":
+        assert target.is_fifo()
+    else:
+        assert target.is_symlink() and real.read_text(encoding="utf-8") == "keep me"
+
+
+@pytest.mark.parametrize("content", ["", "qa"])
+def test_essays_from_a_file_without_nq_passages_are_refused(tmp_path, capsys, content) -> None:
+    data = _write_qa(tmp_path / "facts.jsonl") if content == "qa" else tmp_path / "empty.jsonl"
+    if content == "":
+        data.write_text("", encoding="utf-8")
+    argv = ["eval", "--format", "essay", "--data", str(data), "--limit", "2", "--methods", "none"]
+    assert exit_code(argv) == 2
+    assert "no held-out NQ gold passages" in capsys.readouterr().err
+
+
+def test_a_record_with_an_empty_answers_list_is_named_as_such(tmp_path, capsys) -> None:
+    data = tmp_path / "no-answers.jsonl"
+    data.write_text(
+        json.dumps({"question": "q?", "context": "a b c d", "answers": []}) + "\n", encoding="utf-8"
+    )
+    assert exit_code(["eval", "--format", "qa", "--data", str(data), "--methods", "none"]) == 2
+    err = capsys.readouterr().err
+    assert "empty 'answers' list" in err and "normalisation" not in err

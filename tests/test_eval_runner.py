@@ -108,7 +108,7 @@ def test_achieved_rates_are_measured_in_words_and_tokens(tokenizer) -> None:
         assert row["rate_within_10pct"] == 1.0
 
 
-def test_a_verbatim_part_is_sent_untouched_and_its_numbers_are_counted(tokenizer) -> None:
+def test_a_verbatim_part_is_sent_untouched_and_only_the_condensed_numbers_are_counted(tokenizer) -> None:
     problem = "Ann has 12 apples and buys 30 more. How many apples does she have?"
     demos = "Question: Bob had 4 pens and lost 1.\nLet's think step by step\n4-1=3\n#### 3"
     case = Case("g0", problem, demos, ["42"], verbatim=problem)
@@ -121,10 +121,28 @@ def test_a_verbatim_part_is_sent_untouched_and_its_numbers_are_counted(tokenizer
         on_record=records.append,
     )
     assert records[0]["condensed"].endswith("\n\n" + problem)
-    assert (records[0]["numbers_kept"], records[0]["numbers_total"]) == (2, 2)
-    assert rows[0]["numbers_kept"] == 1.0
+    # The demonstrations hold 4, 1, 4, 1, 3 and 3: the problem's own 12 and 30 are never condensed,
+    # and are checked apart, in the prompt sent.
+    assert records[0]["numbers_total"] == 6
+    assert records[0]["problem_numbers_kept"] is True
+    assert rows[0]["problem_numbers_kept"] == 1.0
     assert rows[0]["answer_retention"] is None
     assert prompt_text(case, "") == problem
+
+
+def test_numbers_kept_of_a_maths_case_falls_when_its_demonstrations_lose_numbers(tokenizer) -> None:
+    problem = "Ann has 12 apples and buys 30 more. How many apples does she have?"
+    demos = FILLER * 3 + "Question: Bob had 4 pens and lost 1.\nLet's think step by step\n4-1=3\n#### 3"
+    case = Case("g1", problem, demos, ["42"], verbatim=problem)
+    rows = evaluate(
+        [case],
+        [ScoredMethod("truncate", truncate_scorer)],
+        tokenizer,
+        EvalConfig(rates=(0.1,), keep_digits=False, answers_in_context=False),
+    )
+    # Truncation keeps only the filler: none of the demonstrations' numbers survive.
+    assert rows[0]["numbers_kept"] == 0.0
+    assert rows[0]["all_numbers_kept"] == 0.0
 
 
 def test_numbers_kept_counts_what_the_condensed_context_dropped(tokenizer) -> None:

@@ -56,3 +56,29 @@ def test_runs_of_different_bundles_are_flagged(tmp_path) -> None:
     _write(tmp_path, "nq-random", {**CONFIG, "model_sha256": "bb", "model_version": "cnn-2"}, [])
     summarize(tmp_path)
     assert "different bundles" in (tmp_path / "README.md").read_text(encoding="utf-8")
+
+
+def test_a_sliced_run_is_flagged_in_the_summary(tmp_path) -> None:
+    _write(tmp_path, "nq-hard", CONFIG, [_row("student", 0.2, 0.96)])
+    _write(tmp_path, "kv", {**CONFIG, "format": "kv", "limit": 3}, [_row("student", 0.2, 1.0)])
+    summarize(tmp_path)
+    text = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "A slice, not the full evaluation" in text and "kv: first 3 cases" in text
+
+
+def test_a_full_run_is_not_flagged_as_a_slice(tmp_path) -> None:
+    _write(tmp_path, "nq-hard", CONFIG, [_row("student", 0.2, 0.96)])
+    summarize(tmp_path)
+    assert "slice" not in (tmp_path / "README.md").read_text(encoding="utf-8")
+
+
+def test_make_eval_with_a_limit_does_not_write_into_docs_eval() -> None:
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    dry = subprocess.run(
+        ["make", "-n", "eval", "LIMIT=3"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
+    line = next(part for part in dry.splitlines() if "evaluation.suite" in part)
+    assert "--limit 3" in line and "docs/eval" not in line

@@ -60,10 +60,14 @@ def test_a_target_without_its_measurement_is_not_measured_rather_than_met() -> N
 
 
 def test_gsm8k_needs_every_target_number_and_condensed_demonstrations() -> None:
-    good = [_row("student", 0.5, None, ratio=0.5, all_numbers_kept=1.0)]
-    bad = [_row("student", 0.5, None, ratio=0.9, all_numbers_kept=0.97)]
+    good = [_row("student", 0.5, None, ratio=0.5, all_numbers_kept=1.0, problem_numbers_kept=1.0)]
+    bad = [_row("student", 0.5, None, ratio=0.9, all_numbers_kept=0.97, problem_numbers_kept=0.99)]
+    assert sum(k.startswith("gsm8k: every number") for k in _verdicts({"gsm8k": good})) == 2
     assert all(_verdicts({"gsm8k": good}).values())
     assert not any(_verdicts({"gsm8k": bad}).values())
+    no_problem = [_row("student", 0.5, None, ratio=0.5, all_numbers_kept=1.0, problem_numbers_kept=None)]
+    key = "gsm8k: every number of the target problem kept at rate 0.5 (it is sent verbatim)"
+    assert _verdicts({"gsm8k": no_problem})[key] is False
 
 
 def test_accuracy_is_also_checked_without_forced_digits_when_it_was_measured() -> None:
