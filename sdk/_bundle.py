@@ -193,8 +193,16 @@ def write_bundle(
 def atomic_path(path: Path) -> Iterator[Path]:
     """A temporary file next to ``path`` (same suffix, for writers that go by it, such as
     ``keras.Model.save``) that replaces ``path`` in one step when the block ends without an error;
-    after an error it is removed and ``path`` is left as it was."""
+    after an error it is removed and ``path`` is left as it was.
+
+    A symbolic link is kept and its target replaced. A pipe or a device (``/dev/null``,
+    ``/dev/stdout``) has nothing to replace: it is written in place, not swapped for a file.
+    """
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        yield path
+        return
+    path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
@@ -215,4 +223,5 @@ def atomic_write(path: Path, data: bytes) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         handle.write(data)
         handle.flush()
-        os.fsync(handle.fileno())
+        if Path(tmp).is_file():  # a pipe or a device cannot be synced
+            os.fsync(handle.fileno())
