@@ -38,6 +38,8 @@ _FLUSH_S = 1.0
 # After the grace period, how long the cancelled calls may take to end (each stops within a chunk
 # of its backend's work) before the server stops without them.
 _CUT_OFF_WAIT_S = 5.0
+# How often health re-checks the upstreams of backends that have a check() (the openai one).
+UPSTREAM_CHECK_S = 5.0
 
 
 class SplitinferServer:
@@ -54,6 +56,7 @@ class SplitinferServer:
         self.metrics_port: int | None = None
         self._grpc: grpc.aio.Server | None = None
         self._log_flusher: asyncio.Task[None] | None = None
+        self._upstream_watch: asyncio.Task[None] | None = None
 
     @property
     def address(self) -> str:
@@ -102,6 +105,7 @@ class SplitinferServer:
         self._log_flusher = asyncio.create_task(self._flush_request_logs())
         for service in ("", SERVICE_NAME):
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
+        self._upstream_watch = asyncio.create_task(self._watch_upstreams())
         log.info(
             "splitinfer serve: listening on %s (%s, auth %s), models: %s (default %s)%s",
             self.address,
@@ -111,6 +115,25 @@ class SplitinferServer:
             self.core.default_model,
             f", metrics on port {self.metrics_port}" if self.metrics_port is not None else "",
         )
+
+    async def _watch_upstreams(self) -> None:
+        """Health follows the upstreams: NOT_SERVING while a backend's ``check()`` names a problem
+        (engine down, API key refused, model not served), SERVING again once it passes, so a load
+        balancer that uses the standard health check sends calls to a replica that can answer."""
+        checks = [backend.check for backend in self.core.backends if hasattr(backend, "check")]
+        serving = True
+        while checks and not self.core.draining:
+            problems = [p for p in await asyncio.gather(*(check() for check in checks)) if p]
+            if bool(problems) == serving and not self.core.draining:
+                serving = not problems
+                status = health_pb2.HealthCheckResponse
+                for service in ("", SERVICE_NAME):
+                    await self.health.set(service, status.SERVING if serving else status.NOT_SERVING)
+                if serving:
+                    log.warning("splitinfer serve: upstream back; health SERVING")
+                else:
+                    log.warning("splitinfer serve: health NOT_SERVING: %s", "; ".join(problems))
+            await asyncio.sleep(UPSTREAM_CHECK_S)
 
     async def _flush_request_logs(self) -> None:
         while True:
@@ -180,6 +203,8 @@ class SplitinferServer:
         Returns true if every call finished in time (false: the rest were cancelled).
         """
         grace = self.config.grace_seconds if grace_s is None else grace_s
+        if self._upstream_watch is not None:
+            self._upstream_watch.cancel()
         await self.health.enter_graceful_shutdown()
         finished = await self.core.drain(grace)
         if not finished:

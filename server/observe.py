@@ -41,6 +41,9 @@ def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -
     logging.logProcesses = False
     logging.logMultiprocessing = False
     logging.basicConfig(level=level, format="%(message)s", stream=stream)
+    # httpx (the openai backend's client) logs every upstream request at INFO as plain text,
+    # which would put a non-JSON line next to each call's JSON request line.
+    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
 
 
 class CallRecord:

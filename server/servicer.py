@@ -91,16 +91,24 @@ class InferenceServicer:
         record = CallRecord("Generate", peer=context.peer())
         deadline = _deadline(context)
         entered = False
+        answered = False
         try:
             self.core.enter()
             entered = True
             async with aclosing(self.core.generate(request, record, deadline)) as stream:
                 async for response in stream:
+                    answered = response.HasField("final")
                     yield response
         except ServiceError as err:
             await self._fail(context, record, err)
         except (asyncio.CancelledError, GeneratorExit):
-            self._cancelled(record, context)
+            if answered:
+                # The final message was handed to gRPC (and its tokens counted): a client that
+                # hangs up once it has read it (the SDK does not wait for the status) got its
+                # whole answer, so the call counts as OK, not CANCELLED.
+                self.observer.end(record, "OK")
+            else:
+                self._cancelled(record, context)
             raise
         except Exception as err:
             await self._crash(context, record, err)

@@ -20,6 +20,9 @@ What it answers is chosen by the request's ``model``:
   * ``standin-json200``: 200 with a plain (non-streamed) ``chat.completion`` JSON body, as a
     server that ignores ``"stream": true`` sends; ``standin-html200``: 200 with an HTML page, as a
     web server at the wrong URL sends.
+  * ``standin-empty200``: 200 with ``text/event-stream``, then the end of the body without a
+    single event, as llama-cpp-python's server (``llama_cpp.server``) answers a prompt longer than
+    its context window (it raises only once the stream has started).
   * ``standin-nodone``: streams the words, then ends the body without a finish reason or
     ``[DONE]``, as a proxy that cuts long responses does.
   * ``standin-badchoice`` / ``standin-baddelta``: a JSON event whose ``choices[0]`` or
@@ -69,6 +72,15 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         return None
 
+    def do_GET(self) -> None:
+        """``GET /v1/models``: the model list (every ``standin-*`` is served), behind the API key."""
+        state = self.server.state
+        if self.path != "/v1/models":
+            return self._error(404, f"no route {self.path}", "NotFoundError")
+        if state.api_key and self.headers.get("Authorization") != f"Bearer {state.api_key}":
+            return self._error(401, "Incorrect API key provided.", "AuthenticationError")
+        self._reply(200, "application/json", json.dumps({"object": "list", "data": []}).encode())
+
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
         state = self.server.state
@@ -97,6 +109,9 @@ class _Handler(BaseHTTPRequestHandler):
         if model == "standin-html200":
             return self._reply(200, "text/html", b"<html><body>Welcome to nginx!</body></html>")
         self._start_stream()
+        if model == "standin-empty200":
+            self._send("")  # the end of the chunked body, not one event before it
+            return
         self.words_sent = 0
         try:
             self._stream(model, body)

@@ -8,6 +8,9 @@ API-key checks, slow streams that notice a client going away), on loopback in a 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import grpc
 import pytest
 from google.rpc import error_details_pb2
@@ -31,6 +34,7 @@ CASES = (
     "json200",
     "html200",
     "nodone",
+    "empty200",
     "badchoice",
     "baddelta",
     "textusage",
@@ -304,6 +308,25 @@ def test_a_stream_that_ends_without_done_or_a_finish_reason_fails_instead_of_loo
     assert "cut off" in err.details()
 
 
+def test_a_200_stream_closed_before_any_event_is_not_retried_and_says_why(server, upstream):
+    """llama_cpp.server answers a prompt over its n_ctx with 200 and an empty stream: INTERNAL (the
+    SDK would retry UNAVAILABLE five times, each time the same refusal) with what to do."""
+    before = sum(1 for _, body in upstream.state.requests if body.get("model") == "standin-empty200")
+    from splitinfer.sdk import Client, ServerError
+
+    with (
+        Client(server.address, condenser=None, policy="none", timeout=30) as client,
+        pytest.raises(ServerError) as caught,
+    ):
+        client.generate("When?", context="The bridge took six years.", model="empty200").collect()
+    assert caught.value.code == "INTERNAL"
+    message = caught.value.server_message
+    assert "without sending a single event" in message
+    assert "context window" in message and "context_tokens" in message
+    after = sum(1 for _, body in upstream.state.requests if body.get("model") == "standin-empty200")
+    assert after - before == 1  # asked once, not retried
+
+
 @pytest.mark.parametrize(
     ("model", "field"),
     [
@@ -318,3 +341,31 @@ def test_a_malformed_event_is_an_upstream_error_naming_the_field(stub, model, fi
     assert err.code() == grpc.StatusCode.INTERNAL
     assert "sent a malformed stream event" in err.details()
     assert field in err.details()
+
+
+# A client in its own process, as `splitinfer ask` is: it reads each final message and hangs up at
+# once (in this process the GIL lets the server end the call first, hiding the race).
+_HANG_UP_CLIENT = """
+import sys
+from splitinfer.sdk import Client
+for i in range(int(sys.argv[2])):
+    with Client(sys.argv[1], condenser=None, policy="none", timeout=30) as client:
+        assert client.generate(f"When? {i}", model="ok").collect().finish_reason == "stop"
+"""
+
+
+def test_an_answer_read_to_its_final_message_is_counted_ok_even_if_the_client_hangs_up_at_once(server):
+    """The call delivered its whole answer (and its tokens were counted), so the request log and
+    requests_total say OK, not CANCELLED."""
+    calls = 20
+    codes = ("OK", "CANCELLED")
+    before = {c: metric(server, "splitinfer_requests_total", method="Generate", code=c) for c in codes}
+    subprocess.run(
+        [sys.executable, "-c", _HANG_UP_CLIENT, server.address, str(calls)], check=True, timeout=120
+    )
+
+    def ended(code: str) -> float:
+        return metric(server, "splitinfer_requests_total", method="Generate", code=code) - before[code]
+
+    wait_until(lambda: sum(ended(c) for c in codes) == calls, what="the server to end every call")
+    assert (ended("OK"), ended("CANCELLED")) == (calls, 0)

@@ -167,3 +167,13 @@ def test_a_metrics_host_that_is_not_this_machine_is_bad_input():
     config = ServerConfig(port=0, backend="echo", metrics_port=0, metrics_host="192.0.2.1")
     with pytest.raises(InvalidInputError, match=r"192\.0\.2\.1 is not an address of this machine"):
         BackgroundServer(config).start()
+
+
+def test_serve_logging_keeps_httpx_request_lines_out_of_the_json_request_log():
+    import io
+    import logging
+
+    from splitinfer.server.observe import configure_logging
+
+    configure_logging(logging.INFO, io.StringIO())
+    assert logging.getLogger("httpx").level >= logging.WARNING

@@ -17,7 +17,8 @@ the upstream reports it (``stream_options.include_usage``), exact usage.
   RESOURCE_EXHAUSTED with its ``Retry-After`` (counted as ``rejected_total{reason="upstream_overloaded"}``);
   all ``max_connections`` busy for longer than ``read_timeout_s`` RESOURCE_EXHAUSTED too; 5xx,
   refused or dropped connections, and a stream that ends without ``[DONE]`` or a finish reason
-  (the answer may be cut off) UNAVAILABLE; timeouts DEADLINE_EXCEEDED; 401/403/404, a 200 that is
+  (the answer may be cut off) UNAVAILABLE; a 200 stream that ends before its first event (how
+  llama_cpp.server refuses a prompt longer than its context) INTERNAL; timeouts DEADLINE_EXCEEDED; 401/403/404, a 200 that is
   not an event stream (a plain JSON completion, an HTML page) and malformed events INTERNAL (the
   server is misconfigured or the upstream broken, not the device's fault).
 * Token counts for the prompt limit are an estimate (``chars_per_token`` characters per token):
@@ -172,6 +173,27 @@ class OpenAIBackend:
             )
         return self._client
 
+    async def check(self) -> str | None:
+        """``None`` if ``GET {base_url}/models`` answers 200 (engine up, API key accepted) and lists
+        ``model`` when it lists any, or has no such route (404/405); else what is wrong (unreachable,
+        key refused, 5xx, model not listed), for the health status and the log."""
+        where = f"upstream {self.base_url}"
+        try:
+            response = await self._client_or_new().get("/models", timeout=self.connect_timeout_s or 5.0)
+        except httpx.HTTPError as err:
+            return f"{where} is unreachable: {err or type(err).__name__}"
+        if response.status_code in (404, 405):
+            return None  # an engine or proxy without the model list: reachable is all we can tell
+        if response.status_code != 200:
+            return f"{where} answered GET /models with HTTP {response.status_code}: {response.text[:_QUOTE_CHARS]}"
+        try:
+            listed = [m.get("id") for m in response.json().get("data", []) if isinstance(m, dict)]
+        except (ValueError, AttributeError):
+            return None  # not an OpenAI model list; reachable is all we can tell
+        if listed and self.model not in listed:
+            return f"{where} does not serve model {self.model!r} (it lists {', '.join(map(str, listed))})"
+        return None
+
     async def count_tokens(self, text: str) -> int:
         return math.ceil(len(text) / self.chars_per_token)
 
@@ -206,6 +228,7 @@ class OpenAIBackend:
         client = self._client_or_new()
         finish = Finish()
         done = False
+        events = 0
         try:
             async with client.stream(
                 "POST", "/chat/completions", json=self._body(request), timeout=self._timeout(request)
@@ -215,6 +238,7 @@ class OpenAIBackend:
                     raise _http_error(response, self.base_url)
                 await self._check_event_stream(response)
                 async for event in _sse_events(response, self.base_url):
+                    events += 1
                     if event is None:  # data: [DONE]; the events end there
                         done = True
                         continue
@@ -246,6 +270,17 @@ class OpenAIBackend:
             ) from err
         except httpx.HTTPError as err:
             raise UpstreamError(f"talking to upstream {self.base_url} failed: {err}") from err
+        if events == 0:
+            # Not a cut-off answer but a refusal without a reason, and the same request gets the
+            # same one: INTERNAL, which clients do not retry (UNAVAILABLE is retried).
+            raise UpstreamError(
+                f"upstream {self.base_url} accepted the request (HTTP 200) but closed the stream "
+                "without sending a single event. llama.cpp's Python server (llama_cpp.server) does "
+                f"this when the prompt (about {request.prompt_tokens} tokens by this server's "
+                "estimate) does not fit the engine's context window (n_ctx): shorten or condense the "
+                "prompt; operators: the engine's log names the cause, and setting the model's "
+                "context_tokens to the engine's context makes this server refuse such prompts up front"
+            )
         if not done and finish.reason is None:
             raise UnavailableError(
                 f"the stream from upstream {self.base_url} ended without [DONE] or a finish_reason: "
