@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 
+import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from llama_engine import MODEL_ALIAS, LlamaEngine
 from server_support import wait_until
 
-from splitinfer.sdk import Client, RequestCancelledError, ServerUnavailableError, Where
+from splitinfer.sdk import Client, RequestCancelledError, ServerError, ServerUnavailableError, Where
 from splitinfer.server import BackgroundServer, ServerConfig
 
 pytestmark = pytest.mark.slow
@@ -136,3 +138,34 @@ def test_an_engine_killed_mid_stream_fails_the_stream_as_unavailable(own_engine:
                 pass
     assert caught.value.code == "UNAVAILABLE"
     assert own_engine.base_url in caught.value.server_message
+
+
+def test_a_prompt_over_the_engines_context_is_one_call_that_says_why(server, engine: LlamaEngine) -> None:
+    # llama_cpp.server takes such a prompt with 200 and then closes the stream without an event.
+    # Byte-level tokens: 12,000 characters are over the engine's 8,192 tokens but under this
+    # server's own estimate, so the engine is the one that refuses.
+    context = " ".join(f"w{i % 10}" for i in range(4000))
+    requests_before = engine.log().count("POST /v1/chat/completions")
+    with plain_client(server) as client, pytest.raises(ServerError) as caught:
+        client.generate("What?", context=context, max_new_tokens=4, seed=1).collect()
+    assert caught.value.code == "INTERNAL"
+    assert "context window" in caught.value.server_message
+    assert engine.log().count("POST /v1/chat/completions") - requests_before == 1  # not retried
+
+
+def test_health_follows_the_engine(own_engine: LlamaEngine) -> None:
+    with openai_server(own_engine) as server:
+        assert health(server.address) == health_pb2.HealthCheckResponse.SERVING
+        own_engine.kill()
+        wait_until(
+            lambda: health(server.address) == health_pb2.HealthCheckResponse.NOT_SERVING,
+            timeout_s=30,
+            what="health to report the killed engine",
+        )
+
+
+def health(address: str) -> int:
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        request = health_pb2.HealthCheckRequest(service="splitinfer.v1.Inference")
+        return stub.Check(request, timeout=5).status
