@@ -369,3 +369,19 @@ def test_an_answer_read_to_its_final_message_is_counted_ok_even_if_the_client_ha
 
     wait_until(lambda: sum(ended(c) for c in codes) == calls, what="the server to end every call")
     assert (ended("OK"), ended("CANCELLED")) == (calls, 0)
+
+
+def test_a_base_url_without_v1_is_named_with_the_fix(upstream, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, API_KEY)
+    root = upstream.base_url.removesuffix("/v1")
+    model = ModelConfig(
+        "openai", {"name": "m", "base_url": root, "model": "standin-ok", "api_key_env": KEY_ENV}
+    )
+    with BackgroundServer(ServerConfig(port=0, models=(model,), log_requests=False)) as server:
+        channel, stub = stub_for(server.address)
+        try:
+            err = failure(stub, ask("m"))
+        finally:
+            channel.close()
+    assert err.code() == grpc.StatusCode.INTERNAL
+    assert "HTTP 404" in err.details() and "under /v1" in err.details()

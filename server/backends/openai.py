@@ -445,6 +445,12 @@ def _http_error(response: httpx.Response, base_url: str) -> ServiceError:
         return UpstreamError(
             f"{where}: the upstream refused the server's API key (check api_key_env): {detail}"
         )
+    if status == 404:
+        return UpstreamError(
+            f"{where} for POST {base_url.rstrip('/')}/chat/completions: {detail}; check the base URL "
+            "(--openai-base-url, base_url): OpenAI-compatible engines serve it under /v1, e.g. "
+            "http://host:8000/v1"
+        )
     return UpstreamError(f"{where}: {detail}")
 
 
