@@ -63,6 +63,7 @@ def test_bench_condenser_reports_every_figure_and_caches_the_reference(
         result["reference_condense_2000w_p50_ms"] / result["condense_2000w_p50_ms_paired"], rel=0.05
     )
     assert result["model_p50_ms"] <= result["model_p99_ms"]
+    assert result["runs"] == {"model": 20, "condense": 3, "reference": 4, "condense_paired": 3}
     cached = list((tmp_path / "cache").glob("reference-tinybert4-dynamic-*.tflite"))
     assert len(cached) == 1
     stamp = cached[0].stat().st_mtime_ns
