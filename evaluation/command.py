@@ -140,13 +140,6 @@ def check_outputs(options: EvalOptions, names: tuple[str, ...] = ()) -> None:
         path = Path(value)
         if path.is_dir():
             raise InvalidInputError(f"{flag} {value}: a folder; give a file name inside it")
-        # Outputs are written to a temporary file renamed over the path: that would replace a
-        # FIFO, a device (/dev/null, /dev/stdout) or a symlink instead of writing into it.
-        if path.is_symlink() or (path.exists() and not path.is_file()):
-            raise InvalidInputError(
-                f"{flag} {value}: not a regular file (a link, a pipe or a device), which the results "
-                "would replace; give a plain file name"
-            )
         if not path.parent.is_dir():
             raise InvalidInputError(f"{flag}: the folder {path.parent} does not exist")
     read = _files_read(options, names)
