@@ -195,7 +195,10 @@ class LabelsWriter:
 
     def close(self, failed: bool = False) -> None:
         """Close the file; a new file that got no record is made now (header only) unless
-        ``failed``."""
+        ``failed``. Closing twice does nothing."""
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
         if self._stream is None:
             if failed:
                 return
@@ -327,13 +330,26 @@ def label_corpus(
             bar.close()
             raise type(err)(
                 f"{err}; the {summary.labelled} cases labelled before it stopped are kept in {output}: "
-                "run again with --resume"
+                f"run again with --resume{_usage_note(teacher)}"
             ) from None
+        except KeyboardInterrupt:
+            bar.close()
+            print(f"stopped after {summary.labelled} cases{_usage_note(teacher)}", file=sys.stderr)
+            raise
         bar.close()
+        if summary.failures and not summary.labelled:
+            # Every case failed: a run that labelled nothing leaves no file (or the old one).
+            writer.close(failed=True)
     usage = getattr(teacher, "usage", None)
     summary.usage = dict(usage()) if callable(usage) else {}
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _usage_note(teacher: Any) -> str:
+    usage = getattr(teacher, "usage", None)
+    spent = dict(usage()) if callable(usage) else {}
+    return ("; endpoint usage: " + ", ".join(f"{k} {v}" for k, v in sorted(spent.items()))) if spent else ""
 
 
 def _label_all(teacher: Any, todo: list[Any], writer: LabelsWriter, bar: Any, summary: LabelSummary) -> None:

@@ -39,6 +39,9 @@ class StandIn(ThreadingHTTPServer):
         self.throttle_first = False
         self.delay = 0.0
         self.drift_word = "DRIFT"
+        self.models: list[str] | None = None  # GET /v1/models lists these (None: no such route)
+        self.answer: str | None = None  # when set, the answer to every chunk
+        self.finish_reason = "stop"
         self._seen: set[str] = set()
         self.lock = threading.Lock()
 
@@ -63,6 +66,14 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def do_GET(self) -> None:
+        if self.path != "/v1/models" or self.server.models is None:
+            self._send(404, {"error": {"message": "not found"}})
+            return
+        self._send(
+            200, {"object": "list", "data": [{"id": m, "object": "model"} for m in self.server.models]}
+        )
+
     def do_POST(self) -> None:
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         if self.path != "/v1/chat/completions" or request["messages"][0]["role"] != "system":
@@ -82,6 +93,8 @@ class Handler(BaseHTTPRequestHandler):
             answer = "Entirely new words replace this passage now"
         else:
             answer = " ".join(w for w in text.split() if len(w.strip(".,")) > 3)
+        if self.server.answer is not None:
+            answer = self.server.answer
         self._send(
             200,
             {
@@ -90,7 +103,11 @@ class Handler(BaseHTTPRequestHandler):
                 "created": 0,
                 "model": request["model"],
                 "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": answer},
+                        "finish_reason": self.server.finish_reason,
+                    }
                 ],
                 "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": len(answer.split())},
             },
@@ -141,6 +158,42 @@ def test_a_drifting_answer_fails_the_case_and_is_counted(server: StandIn) -> Non
     assert teacher.usage()["chunks_drifted"] == 1
 
 
+def test_a_compression_that_deletes_a_long_passage_is_not_drift(server: StandIn) -> None:
+    # The stand-in deletes every word of three letters or fewer: here a run of 60 words at once.
+    context = "Alpha " + " ".join(["a"] * 60) + " Omega Delta."
+    scores = LLMTeacher(endpoint=server.endpoint).score("q?", context)
+    assert scores.tolist() == _expected(context)
+
+
+def test_an_answer_cut_off_at_max_tokens_fails_the_case(server: StandIn) -> None:
+    server.answer, server.finish_reason = "quick", "length"  # faithful so far, but cut off
+    teacher = LLMTeacher(endpoint=server.endpoint)
+    with pytest.raises(SplitinferError, match="cut off at max_tokens"):
+        teacher.score("q?", CONTEXT)
+    assert teacher.usage()["chunks_drifted"] == 1
+
+
+def test_empty_answers_for_every_chunk_fail_the_case(server: StandIn) -> None:
+    server.answer = ""  # as a model that stops at once, or spends max_tokens thinking, answers
+    with pytest.raises(SplitinferError, match="kept no word"):
+        LLMTeacher(endpoint=server.endpoint, chunk_words=12).score("q?", CONTEXT)
+
+
+def test_a_slow_answer_fails_the_case_instead_of_stopping_the_run(server: StandIn) -> None:
+    server.delay = 1.0  # it answers, but after the timeout
+    teacher = LLMTeacher(endpoint=server.endpoint, timeout=0.2, max_retries=1, backoff=0.01)
+    results = dict(teacher.score_stream([("q?", CONTEXT)]))  # an EndpointError would raise here
+    assert isinstance(results[0], SplitinferError) and "did not answer within 0.2 s" in str(results[0])
+
+
+def test_a_model_the_server_does_not_list_stops_before_any_request(server: StandIn) -> None:
+    server.models = ["tiny-llama"]  # like llama.cpp, the stand-in would answer any model name
+    with pytest.raises(SplitinferError, match=r"'default' is not served .* it serves tiny-llama"):
+        LLMTeacher(endpoint=server.endpoint).score("q?", CONTEXT)
+    assert server.texts == []
+    assert LLMTeacher(endpoint=server.endpoint, model="tiny-llama").score("q?", CONTEXT).size
+
+
 def test_an_unreachable_server_gives_up_with_a_clear_error() -> None:
     teacher = LLMTeacher(endpoint="http://127.0.0.1:9/v1", max_retries=1, backoff=0.01, timeout=2)
     with pytest.raises(SplitinferError, match=r"cannot reach .* gave up after 2 attempts"):
@@ -179,6 +232,20 @@ def test_label_skips_drifting_cases_and_reports_them(server: StandIn, tmp_path: 
     assert meta["teacher"] == "llm" and meta["count"] == 4
     assert sorted(r.id for r in records) == ["qa-0", "qa-1", "qa-3"]
     assert "1 failed" in capsys.readouterr().out
+
+
+def test_a_run_that_fails_on_every_case_leaves_no_file_or_the_old_one(
+    server: StandIn, tmp_path: Path
+) -> None:
+    out = tmp_path / "labels.jsonl"
+    assert main(_label_args(_qa_file(tmp_path / "ok.jsonl", 2), out, server)) == 0
+    before = out.read_bytes()
+    drifting = _qa_file(tmp_path / "drift.jsonl", 2, drift={0, 1})
+    assert main([*_label_args(drifting, out, server), "--overwrite"]) == 1
+    assert out.read_bytes() == before  # --overwrite kept the old labels: nothing replaced them
+    fresh = tmp_path / "fresh.jsonl"
+    assert main(_label_args(drifting, fresh, server)) == 1
+    assert not fresh.exists()
 
 
 @pytest.mark.slow
@@ -227,6 +294,7 @@ def test_an_endpoint_that_refuses_every_request_stops_the_run_at_once(
     err = capsys.readouterr().err
     assert "HTTP 404" in err and "run again with --resume" in err and len(err.strip().splitlines()) == 1
     assert "case qa-" not in err  # stopped, not failed case by case
+    assert "endpoint usage: " in err and "requests 1" in err  # what the stopped run spent
     assert not out.exists()  # nothing was labelled, so no labels file is left
     args[args.index(server.endpoint + "/wrong")] = server.endpoint
     assert main([*args, "--resume"]) == 0  # what the error advises works from there

@@ -97,3 +97,11 @@ def test_alignment_counts_words_the_original_lacks_or_reorders() -> None:
 def test_alignment_does_not_look_past_the_lookahead() -> None:
     result = align(["x"] * 10 + ["target"], ["target"], lookahead=5)
     assert result.matched == 0 and not result.kept.any()
+
+
+def test_alignment_follows_a_deletion_longer_than_the_lookahead() -> None:
+    # A faithful compression that drops a whole passage (more words than the lookahead).
+    original = ["Title:", "Bridge."] + [f"filler{i}" for i in range(60)] + ["It", "opened", "in", "1932."]
+    result = align(original, ["Title:", "Bridge.", "opened", "1932"], lookahead=48)
+    assert result.ratio == 1.0
+    assert np.flatnonzero(result.kept).tolist() == [0, 1, 63, 65]

@@ -2,8 +2,10 @@
 
 The LLM is told to delete words only, but models paraphrase, repeat or invent now and then. So
 each word of the compressed text is looked for in the original, in order: from just after the
-previous match, up to ``lookahead`` words ahead. A found word marks that original word *kept*; a
-word not found counts against the chunk. ``alignment`` (matched / compressed words) tells how
+previous match, up to ``lookahead`` words ahead; farther only when the next compressed word
+follows it there too (a long deletion, such as a whole passage the question does not need, then
+still aligns). A found word marks that original word *kept*; a word not found counts against the
+chunk. ``alignment`` (matched / compressed words) tells how
 faithful the answer was; the caller drops chunks below a threshold (0.9 by default), as
 LLMLingua-2 filters samples whose compression drifts.
 """
@@ -40,16 +42,26 @@ def align(original: Sequence[str], compressed: Sequence[str], lookahead: int = 4
     """
     keys = [normalize_word(w) for w in original]
     kept = np.zeros(len(original), dtype=bool)
-    position = matched = counted = 0
-    for word in compressed:
-        key = normalize_word(word)
-        if not key:
-            continue
-        counted += 1
-        for i in range(position, min(len(keys), position + lookahead)):
-            if keys[i] == key:
-                kept[i] = True
-                matched += 1
-                position = i + 1
-                break
-    return Alignment(kept=kept, matched=matched, compressed=counted)
+    wanted = [key for key in (normalize_word(w) for w in compressed) if key]
+    position = matched = 0
+    for j, key in enumerate(wanted):
+        hit = _find(keys, key, position, position + lookahead)
+        if hit is None and j + 1 < len(wanted):
+            # A long deletion: a farther match counts when the next word follows it closely.
+            start = position
+            while (hit := _find(keys, key, start, len(keys))) is not None:
+                if _find(keys, wanted[j + 1], hit + 1, hit + 1 + lookahead) is not None:
+                    break
+                start = hit + 1
+        if hit is not None:
+            kept[hit] = True
+            matched += 1
+            position = hit + 1
+    return Alignment(kept=kept, matched=matched, compressed=len(wanted))
+
+
+def _find(keys: Sequence[str], key: str, start: int, stop: int) -> int | None:
+    for i in range(start, min(len(keys), stop)):
+        if keys[i] == key:
+            return i
+    return None

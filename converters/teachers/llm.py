@@ -144,6 +144,10 @@ class LLMTeacher:
             try:
                 self._usage["requests"] += 1
                 response = await client.post(self.url, json=body)
+            except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as err:
+                # It was reached but did not answer in time: slow (long answer, queue), not down.
+                problem = f"{self.url} did not answer within {self.timeout:g} s ({type(err).__name__})"
+                unreachable = False
             except httpx.TransportError as err:
                 problem, unreachable = f"cannot reach {self.url} ({type(err).__name__})", True
             else:
@@ -168,14 +172,23 @@ class LLMTeacher:
     def _content(self, response: Any) -> str:
         try:
             data = response.json()
-            content = data["choices"][0]["message"]["content"]
+            choice = data["choices"][0]
+            content = choice["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError):
             raise SplitinferError(f"{self.url} did not answer in chat-completions JSON") from None
         usage = data.get("usage") or {}
         for key in ("prompt_tokens", "completion_tokens"):
             if isinstance(usage.get(key), int):
                 self._usage[key] += usage[key]
-        return content if isinstance(content, str) else ""
+        if choice.get("finish_reason") == "length" or not isinstance(content, str):
+            self._usage["chunks"] += 1  # answered, but unusable: counted as drifted
+            self._usage["chunks_drifted"] += 1
+        if choice.get("finish_reason") == "length":
+            # Cut off at max_tokens: the words after the cut would be labelled dropped.
+            raise DriftError(f"the model's answer was cut off at max_tokens ({self.config.max_tokens})")
+        if not isinstance(content, str):
+            raise DriftError("the model answered no text (content is null)")
+        return content
 
     async def _score_case(
         self, client: Any, limit: asyncio.Semaphore, question: str, context: str
@@ -201,6 +214,8 @@ class LLMTeacher:
             if isinstance(part, BaseException):
                 raise part
         kept = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+        if kept.size and not kept.any():
+            raise DriftError("the model kept no word of the context (empty answers)")
         return kept.astype(np.float32)
 
     def score_stream(self, pairs: Sequence[tuple[str, str]]) -> Iterator[tuple[int, np.ndarray | Exception]]:
@@ -221,6 +236,7 @@ class LLMTeacher:
         todo = iter(enumerate(pairs))
         pending: dict[asyncio.Task, int] = {}
         try:
+            loop.run_until_complete(self._check_model(client))
             while True:
                 while len(pending) < self.concurrency:
                     item = next(todo, None)
@@ -245,6 +261,22 @@ class LLMTeacher:
             if pending:
                 loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.run_until_complete(client.aclose())
+
+    async def _check_model(self, client: Any) -> None:
+        """``EndpointError`` when ``GET /models`` lists models and not ours: some servers (llama.cpp)
+        answer whatever model is asked for, and the labels file would name one that never ran."""
+        import httpx
+
+        try:
+            response = await client.get(self.url.removesuffix("/chat/completions") + "/models")
+            served = [m["id"] for m in response.json()["data"]] if response.status_code == 200 else []
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            return  # no model list here: nothing to check
+        if served and self.config.model not in served:
+            raise EndpointError(
+                f"--model {self.config.model!r} is not served at {self.url.removesuffix('/chat/completions')}; "
+                f"it serves {', '.join(map(str, served))}"
+            )
 
     def score(self, question: str, context: str) -> np.ndarray:
         """1.0 for each word the model kept, 0.0 for the others; raises if the model drifted."""
