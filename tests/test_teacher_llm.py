@@ -42,6 +42,7 @@ class StandIn(ThreadingHTTPServer):
         self.models: list[str] | None = None  # GET /v1/models lists these (None: no such route)
         self.answer: str | None = None  # when set, the answer to every chunk
         self.finish_reason = "stop"
+        self.context_words: int | None = None  # a chunk of more words gets llama.cpp's 400
         self._seen: set[str] = set()
         self.lock = threading.Lock()
 
@@ -85,6 +86,12 @@ class Handler(BaseHTTPRequestHandler):
             first_time = text not in self.server._seen
             self.server._seen.add(text)
             self.server.texts.append(text)
+        if self.server.context_words is not None and len(text.split()) > self.server.context_words:
+            message = (
+                f"Requested tokens ({len(text.split())}) exceed context window of {self.server.context_words}"
+            )
+            self._send(400, {"error": {"message": message, "type": "invalid_request_error"}})
+            return
         if self.server.throttle_first and first_time:
             self._send(429, {"error": {"message": "slow down"}}, {"Retry-After": "0"})
             return
@@ -192,6 +199,13 @@ def test_a_model_the_server_does_not_list_stops_before_any_request(server: Stand
         LLMTeacher(endpoint=server.endpoint).score("q?", CONTEXT)
     assert server.texts == []
     assert LLMTeacher(endpoint=server.endpoint, model="tiny-llama").score("q?", CONTEXT).size
+
+
+def test_a_chunk_over_the_models_context_says_to_lower_chunk_words(server: StandIn) -> None:
+    server.context_words = 5
+    teacher = LLMTeacher(endpoint=server.endpoint, chunk_words=12)
+    with pytest.raises(SplitinferError, match=r"exceed context window.*lower --chunk-words \(now 12\)"):
+        teacher.score("q?", CONTEXT)
 
 
 def test_an_unreachable_server_gives_up_with_a_clear_error() -> None:

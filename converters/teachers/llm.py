@@ -159,6 +159,12 @@ class LLMTeacher:
                 )
                 if response.status_code in _FATAL_STATUS:
                     raise EndpointError(f"{problem} (check --endpoint, --model and the API key)")
+                if response.status_code in (400, 413) and "context" in response.text.lower():
+                    # e.g. llama.cpp's "Requested tokens (...) exceed context window of 512"
+                    raise SplitinferError(
+                        f"{problem}; the chunk does not fit the model's context: lower --chunk-words "
+                        f"(now {self.config.chunk_words}) or give the engine a larger context"
+                    )
                 if response.status_code not in _RETRY_STATUS:
                     raise SplitinferError(problem)
                 delay = max(delay, _retry_after(response))
