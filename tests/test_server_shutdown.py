@@ -73,6 +73,20 @@ class ServeProcess:
                 self.proc.kill()
             self._reader.join(timeout=30)
 
+    def sigterm_mid_stream(self, request: pb.GenerateRequest) -> tuple[grpc.RpcError, int]:
+        """Start ``request``'s stream, send SIGTERM after its first chunk: the stream's error once
+        the grace period cuts it off, and the exit code."""
+        channel, stub = stub_for(self.address)
+        try:
+            stream = stub.Generate(request)
+            next(stream)
+            self.proc.send_signal(signal.SIGTERM)
+            with pytest.raises(grpc.RpcError) as cut:
+                collect(stream)
+            return cut.value, self.wait()
+        finally:
+            channel.close()
+
 
 def test_sigterm_lets_in_flight_streams_finish_then_exits_zero(tmp_path):
     serve = ServeProcess(tmp_path, grace_s=20)
@@ -100,30 +114,15 @@ def test_sigterm_lets_in_flight_streams_finish_then_exits_zero(tmp_path):
 
 def test_sigterm_cuts_off_streams_still_running_when_the_grace_period_ends(tmp_path):
     serve = ServeProcess(tmp_path, grace_s=0.3)
-    channel, stub = stub_for(serve.address)
-    long_stream = stub.Generate(question("a b c d e f g h i j"))  # 200 chunks, ~4 s
-    next(long_stream)
-    serve.proc.send_signal(signal.SIGTERM)
-    with pytest.raises(grpc.RpcError) as cut:
-        collect(long_stream)
-    code = serve.wait()
-    channel.close()
-    assert cut.value.code() in (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE)
+    cut, code = serve.sigterm_mid_stream(question("a b c d e f g h i j"))  # 200 chunks, ~4 s
+    assert cut.code() in (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE)
     assert code == 0
 
 
 def test_calls_cut_off_when_the_grace_period_ends_are_logged_and_end_without_tracebacks(tmp_path):
     serve = ServeProcess(tmp_path, grace_s=0.3)
-    channel, stub = stub_for(serve.address)
-    long_stream = stub.Generate(question("a b c d e f g h i j", request_id="cut-off"))  # ~4 s
-    next(long_stream)
-    serve.proc.send_signal(signal.SIGTERM)
-    with pytest.raises(grpc.RpcError) as cut:
-        collect(long_stream)
-    code = serve.wait()
-    channel.close()
-
-    assert cut.value.code() == grpc.StatusCode.UNAVAILABLE
+    cut, code = serve.sigterm_mid_stream(question("a b c d e f g h i j", request_id="cut-off"))  # ~4 s
+    assert cut.code() == grpc.StatusCode.UNAVAILABLE
     assert code == 0
     logged = [json.loads(line) for line in serve.lines if line.startswith("{") and '"cut-off"' in line]
     assert [entry["code"] for entry in logged] == ["UNAVAILABLE"]
