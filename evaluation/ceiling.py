@@ -61,6 +61,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -188,14 +189,22 @@ class _Float32Output:
         return (self.model(**inputs)[0].float(),)
 
 
-def load_student(model: str | None) -> Any:
-    """A LiteRT runner of the bundle (``None``: the bundled condenser); ``BundleError`` if unusable."""
+@cache
+def _student_bundle(model: str | None) -> tuple[Any, Path]:
+    """The student's bundle (``None``: the bundled condenser), read once for the runner and the
+    selection weights; ``BundleError`` if unusable."""
     from splitinfer.sdk._bundle import read_bundle
     from splitinfer.sdk._condenser import DEFAULT_BUNDLE
-    from splitinfer.sdk._runner import ModelRunner
 
     path = Path(model) if model else DEFAULT_BUNDLE
-    bundle = read_bundle(path)
+    return read_bundle(path), path
+
+
+def load_student(model: str | None) -> Any:
+    """A LiteRT runner of the bundle (``None``: the bundled condenser); ``BundleError`` if unusable."""
+    from splitinfer.sdk._runner import ModelRunner
+
+    bundle, path = _student_bundle(model)
     return ModelRunner(bundle.model, bundle.manifest, str(path))
 
 
@@ -211,11 +220,9 @@ def student_scores(prompts: Sequence[Any], runner: Any) -> list[np.ndarray]:
 
 def load_selection(model: str | None) -> Any:
     """The bundle's ``SelectionWeights`` (``None``: the bundled condenser's)."""
-    from splitinfer.sdk._bundle import read_bundle
-    from splitinfer.sdk._condenser import DEFAULT_BUNDLE
     from splitinfer.sdk._selection import SelectionWeights
 
-    return SelectionWeights.from_manifest(read_bundle(Path(model) if model else DEFAULT_BUNDLE).manifest)
+    return SelectionWeights.from_manifest(_student_bundle(model)[0].manifest)
 
 
 def device_scores(
