@@ -186,9 +186,6 @@ class LLMTeacher:
         for key in ("prompt_tokens", "completion_tokens"):
             if isinstance(usage.get(key), int):
                 self._usage[key] += usage[key]
-        if choice.get("finish_reason") == "length" or not isinstance(content, str):
-            self._usage["chunks"] += 1  # answered, but unusable: counted as drifted
-            self._usage["chunks_drifted"] += 1
         if choice.get("finish_reason") == "length":
             # Cut off at max_tokens: the words after the cut would be labelled dropped.
             raise DriftError(f"the model's answer was cut off at max_tokens ({self.config.max_tokens})")
@@ -203,16 +200,20 @@ class LLMTeacher:
 
         async def one(start: int, end: int) -> np.ndarray:
             text = "".join(words[i] + gaps[i] for i in range(start, end)).strip()
-            async with limit:
-                answer = await self._complete(client, question, text)
-            self._usage["chunks"] += 1
-            result = align(words[start:end], answer.split(), self.config.lookahead)
-            if result.ratio < self.config.min_alignment:
+            try:
+                async with limit:
+                    answer = await self._complete(client, question, text)
+                result = align(words[start:end], answer.split(), self.config.lookahead)
+                if result.ratio < self.config.min_alignment:
+                    raise DriftError(
+                        f"the model's compression of words {start}-{end} drifted from the original "
+                        f"({result.ratio:.0%} of its words aligned, need {self.config.min_alignment:.0%})"
+                    )
+            except DriftError:  # answered, but unusable: cut off, no text, or drifted
+                self._usage["chunks"] += 1
                 self._usage["chunks_drifted"] += 1
-                raise DriftError(
-                    f"the model's compression of words {start}-{end} drifted from the original "
-                    f"({result.ratio:.0%} of its words aligned, need {self.config.min_alignment:.0%})"
-                )
+                raise
+            self._usage["chunks"] += 1
             return result.kept
 
         parts = await asyncio.gather(*(one(a, b) for a, b in self.chunks(context)), return_exceptions=True)
