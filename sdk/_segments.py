@@ -9,6 +9,13 @@ segment scores map back to words exactly. Rules:
   *document*; blank lines separate paragraphs the same way;
 - a line that starts ``Document [n](Title: ...)`` (the multi-document QA layout) has that header
   as a segment of its own, and the title (without the wrapper) is remembered for the document;
+- a *title line* heads the line under it: a line of at most ``TITLE_MAX_WORDS`` words that
+  starts the text or follows a blank line, is followed by exactly one line break and another
+  line, holds a character other than ASCII punctuation and does not end in ``.``, ``!``, ``?``,
+  ``;``, ``,`` or ``:`` (a heading, a document title, ``## Markdown``; not a lead-in such as
+  ``Context:``). It becomes the header segment of the next line's document, and its words
+  (without leading ``#``) that document's title, as a ``Document [n](Title: ...)`` header's
+  would;
 - inside a line, a sentence ends at a word ending in ``.``, ``!`` or ``?`` (closing quotes and
   brackets aside) when the next word starts with a capital letter, a digit or an opening quote,
   unless the word looks like an abbreviation (``U.S.``, ``Mr.``, a single initial);
@@ -30,6 +37,11 @@ from itertools import pairwise
 from splitinfer.sdk._unicode import is_decimal, is_digit, is_upper
 
 _HEADER_TAIL = "](Title:"  # the header's second word is "[n](Title:", n decimal digits
+TITLE_MAX_WORDS = 12
+# A title line does not end like a sentence, a clause or a lead-in ("Context:").
+_NOT_TITLE_END = ".!?;,:"
+# A line of these alone ("{", "---", "```") is structure, not a title.
+_ASCII_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 
 # Closing and opening quotes and brackets, CJK corner brackets and full-width ones included.
 _CLOSERS = "\"')]}\u201d\u2019\u00bb\u300d\u300f\uff09\u3011\u3015\u300b\u3009"
@@ -115,6 +127,22 @@ def _ends_sentence(word: str, following: str) -> bool:
     return is_upper(nxt[0]) or is_digit(nxt[0]) or nxt != following
 
 
+def _line_breaks(gap: str) -> int:
+    """Line breaks in a gap: ``\n``, ``\r`` and ``\r\n`` count one each."""
+    return gap.count("\n") + gap.count("\r") - gap.count("\r\n")
+
+
+def _is_title_line(words: Sequence[str], gaps: Sequence[str], start: int, end: int) -> bool:
+    """Whether words ``[start, end)``, a whole line that is not the last, are a title line."""
+    if end - start > TITLE_MAX_WORDS or end >= len(words):
+        return False
+    if start > 0 and _line_breaks(gaps[start - 1]) < 2:
+        return False
+    if _line_breaks(gaps[end - 1]) != 1 or words[end - 1][-1] in _NOT_TITLE_END:
+        return False
+    return any(ch not in _ASCII_PUNCTUATION for word in words[start:end] for ch in word)
+
+
 def _cut(
     start: int, end: int, costs: Sequence[int], max_words: int, max_tokens: int
 ) -> list[tuple[int, int]]:
@@ -143,10 +171,19 @@ def segment_words(
     stops = [j for j in range(n - 1) if words[j][-1:] in _MAY_END and _ends_sentence(words[j], words[j + 1])]
     next_stop = 0
     line_start = 0
+    heading: tuple[int, int] | None = None  # a title line waiting for the line it heads
     for i in line_ends:
         doc = len(titles)
         body = _header_end(words, line_start, i + 1)
+        if heading is None and body == line_start and _is_title_line(words, gaps, line_start, i + 1):
+            heading = (line_start, i + 1)
+            line_start = i + 1
+            continue
         title = ""
+        if heading is not None:
+            segments.append(Segment(heading[0], heading[1], doc, header=True))
+            title = " ".join(words[heading[0] : heading[1]]).lstrip("#").strip()
+            heading = None
         if body > line_start:
             segments.append(Segment(line_start, body, doc, header=True))
             title = " ".join(words[line_start + 2 : body])[:-1].strip()

@@ -101,6 +101,42 @@ def test_headers_and_documents_become_their_own_segments() -> None:
     assert ("It holds a fifth of fresh water.", 1, False) in texts
 
 
+TITLED = "Rivers\nThe Nile is long. It floods.\n\n## Lakes\nBaikal is deep.\n\nContext:\nNot a title.\n\nLast"
+
+
+def test_a_title_line_heads_the_line_under_it_as_a_header_would() -> None:
+    words, gaps = split_words(TITLED)
+    segments, titles = segment_words(words, gaps, [1] * len(words))
+    texts = [(" ".join(words[s.start : s.end]), s.doc, s.header) for s in segments]
+    assert texts[:4] == [
+        ("Rivers", 0, True),
+        ("The Nile is long.", 0, False),
+        ("It floods.", 0, False),
+        ("## Lakes", 1, True),
+    ]
+    assert titles[:2] == ["Rivers", "Lakes"]
+    # A lead-in ending in ":" and a last line are lines of their own, not titles.
+    assert ("Context:", 2, False) in texts and ("Not a title.", 3, False) in texts
+    assert texts[-1] == ("Last", 4, False) and titles[2:] == ["", "", ""]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Intro line\n\nbody after a blank line.",  # a blank line under it
+        "Ends in a stop.\nbody.",  # a sentence
+        "one two three four five six seven eight nine ten eleven twelve thirteen\nbody.",  # 13 words
+        "---\nbody.",  # ASCII punctuation alone
+        "Para one.\nShort line\nbody.",  # no blank line above it
+    ],
+)
+def test_lines_that_are_not_titles_stay_documents_of_their_own(text: str) -> None:
+    words, gaps = split_words(text)
+    segments, titles = segment_words(words, gaps, [1] * len(words))
+    assert not any(s.header for s in segments)
+    assert titles == [""] * len(titles)
+
+
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("smoothing")

@@ -95,6 +95,17 @@ def texts() -> list[tuple[str, str]]:
         ("single_character_stems", "A. B. x. Yes. I. Am. \u00e9. Next. 1. Two. ab. Cd."),
         ("crlf_and_cr", "First line.\r\nSecond line. Two.\r\n\r\nThird\rFourth\nFifth."),
         ("blank_lines", "Para one.\n\nPara two.\n\n\nPara three"),
+        (
+            "title_lines",
+            "Dragon Ball Z\nIt aired in 1989. It ran long.\n\n## Goku (character)\nHe is a hero.\n\n"
+            "Context:\nA lead-in is not a title.\n\nNot a title either.\nIts line ends in a stop.\n\n"
+            "Followed by a blank line\n\nso no title.\n\n"
+            "one two three four five six seven eight nine ten eleven twelve\ntwelve words head this.\n\n"
+            "one two three four five six seven eight nine ten eleven twelve thirteen\ntoo long.\n\n"
+            "---\npunctuation alone.\n\nFirst\nSecond\nThird.\n\n"
+            "Title over a header\nDocument [1](Title: Inner) Body.\r\n\r\nCRLF title\r\nBody two.\n\n"
+            "Last line title",
+        ),
         ("other_line_separators", "a\u2028b\u0085c\x0bd\x0ce\x1cf. G h\u2029I. J"),
         ("period_and_closer_words", '. . ! ? ") Word. ." Next ?! Ok'),
         ("run_on_130_words", " ".join(f"w{i % 10}" for i in range(130))),

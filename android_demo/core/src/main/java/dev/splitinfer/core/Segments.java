@@ -17,6 +17,10 @@ import java.util.Set;
  *   <li>a line (a gap containing {@code \n} or {@code \r} ends it) is a <em>document</em>;
  *   <li>a line that starts {@code Document [n](Title: ...)} has that header as a segment of its
  *       own (at most 40 words, brackets counted with the title's own parentheses);
+ *   <li>a <em>title line</em> (at most {@link #TITLE_MAX_WORDS} words, at the start of the text or
+ *       after a blank line, followed by exactly one line break and another line, holding a
+ *       character other than ASCII punctuation, not ending in {@code . ! ? ; , :}) is the header
+ *       segment of the next line's document;
  *   <li>inside a line, a sentence ends at a word ending in {@code .}, {@code !} or {@code ?}
  *       (closing quotes and brackets aside) when the next word starts with an upper-case letter,
  *       a digit or an opening quote, unless the word looks like an abbreviation ({@code U.S.},
@@ -35,6 +39,9 @@ public final class Segments {
   public static final int MAX_WORDS = 48;
   public static final int MAX_TOKENS = 96;
   private static final int HEADER_MAX_WORDS = 40;
+  public static final int TITLE_MAX_WORDS = 12;
+  private static final String NOT_TITLE_END = ".!?;,:";
+  private static final String ASCII_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
   private static final String CLOSERS =
       "\"')]}\u201d\u2019\u00bb\u300d\u300f\uff09\u3011\u3015\u300b\u3009";
   private static final String OPENERS =
@@ -99,12 +106,24 @@ public final class Segments {
     int doc = 0;
     int lineStart = 0;
     int n = words.size();
+    int headingStart = -1; // a title line waiting for the line it heads: [headingStart, headingEnd)
+    int headingEnd = -1;
     for (int i = 0; i < n; i++) {
       String gap = gaps.get(i);
       if (i + 1 < n && gap.indexOf('\n') < 0 && gap.indexOf('\r') < 0) {
         continue;
       }
       int body = headerEnd(words, lineStart, i + 1);
+      if (headingStart < 0 && body == lineStart && isTitleLine(words, gaps, lineStart, i + 1)) {
+        headingStart = lineStart;
+        headingEnd = i + 1;
+        lineStart = i + 1;
+        continue;
+      }
+      if (headingStart >= 0) {
+        segments.add(new Segment(headingStart, headingEnd, doc, true));
+        headingStart = -1;
+      }
       if (body > lineStart) {
         segments.add(new Segment(lineStart, body, doc, true));
       }
@@ -121,6 +140,41 @@ public final class Segments {
       lineStart = i + 1;
     }
     return segments;
+  }
+
+  /** Line breaks in a gap: {@code \n}, {@code \r} and {@code \r\n} count one each. */
+  static int lineBreaks(String gap) {
+    int breaks = 0;
+    for (int k = 0; k < gap.length(); k++) {
+      char c = gap.charAt(k);
+      if (c == '\n' || (c == '\r' && !(k + 1 < gap.length() && gap.charAt(k + 1) == '\n'))) {
+        breaks++;
+      }
+    }
+    return breaks;
+  }
+
+  /** Whether words {@code [start, end)}, a whole line that is not the last, are a title line. */
+  static boolean isTitleLine(List<String> words, List<String> gaps, int start, int end) {
+    if (end - start > TITLE_MAX_WORDS || end >= words.size()) {
+      return false;
+    }
+    if (start > 0 && lineBreaks(gaps.get(start - 1)) < 2) {
+      return false;
+    }
+    String last = words.get(end - 1);
+    if (lineBreaks(gaps.get(end - 1)) != 1 || NOT_TITLE_END.indexOf(last.charAt(last.length() - 1)) >= 0) {
+      return false;
+    }
+    for (int w = start; w < end; w++) {
+      String word = words.get(w);
+      for (int k = 0; k < word.length(); k++) {
+        if (ASCII_PUNCTUATION.indexOf(word.charAt(k)) < 0) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** End of a {@code Document [n](Title: ...)} header starting at {@code start}, or {@code start}. */
