@@ -7,6 +7,14 @@ import argparse
 # Seeds feed NumPy, Python's and Keras' generators; NumPy's legacy seeding (which Keras uses)
 # takes 0 to 2**32 - 1.
 MAX_SEED = 2**32 - 1
+# How an NQ context writes its documents (converters.corpus.NQ_LAYOUTS; kept here so that --help
+# needs no converter import).
+NQ_LAYOUTS = ("documents", "titles", "plain")
+LAYOUT_HELP = (
+    "nq only: how the 10 documents are written: documents ('Document [i](Title: T) text' lines, "
+    "the default), titles (the title on a line of its own, then the text; a blank line between "
+    "documents) or plain (the texts alone, apart by blank lines)"
+)
 
 
 class DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):

@@ -11,7 +11,7 @@ import argparse
 import os
 from pathlib import Path
 
-from splitinfer.cli._help import RawDefaultsHelp, exit_codes, seed
+from splitinfer.cli._help import LAYOUT_HELP, NQ_LAYOUTS, RawDefaultsHelp, exit_codes, seed
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
 DEFAULT_DATA_DIR = os.environ.get("SPLITINFER_DATA", "../shared/data")
@@ -74,6 +74,7 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--distractors", default="hard", choices=("hard", "random"), help="nq only (default hard)"
     )
+    parser.add_argument("--layout", default="documents", choices=NQ_LAYOUTS, help=LAYOUT_HELP)
     parser.add_argument(
         "--split",
         default="train",
@@ -200,7 +201,11 @@ def run_label(args: argparse.Namespace) -> int:
     check_output(args)
     split = None if args.split == "all" else args.split
     wanted = None if args.limit is None else args.offset + args.limit
-    built = build_cases(args.format, args.data, args.distractors, split, wanted, args.seed, args.kinds)
+    if args.layout != "documents" and args.format != "nq":
+        raise InvalidInputError(f"--layout is for --format nq; drop it for --format {args.format}")
+    built = build_cases(
+        args.format, args.data, args.distractors, split, wanted, args.seed, args.kinds, layout=args.layout
+    )
     cases = built[args.offset :]
     if not cases:
         where = f"{args.data}" if args.data else "the synthetic corpus"
@@ -217,6 +222,7 @@ def run_label(args: argparse.Namespace) -> int:
         "format": args.format,
         "split": args.split,
         "distractors": args.distractors if args.format == "nq" else None,
+        "layout": args.layout if args.format == "nq" else None,
         "data": args.data.name if args.data else None,
         "offset": args.offset,
         "seed": args.seed,

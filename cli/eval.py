@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from splitinfer.cli._help import exit_codes, seed
+from splitinfer.cli._help import LAYOUT_HELP, NQ_LAYOUTS, exit_codes, seed
 
 DEFAULT_RATES = "0.1,0.2,0.33,0.5"
 DEFAULT_METHODS = "student,teacher,random,truncate,none"
@@ -45,6 +45,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--distractors", choices=("hard", "random"), help="nq only: the 9 other documents (default hard)"
+    )
+    parser.add_argument(
+        "--layout",
+        choices=NQ_LAYOUTS,
+        help=LAYOUT_HELP,
     )
     parser.add_argument(
         "--split",
@@ -89,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         format=args.format,
         data=args.data,
         distractors=args.distractors,
+        layout=args.layout,
         split=args.split,
         rates=args.rates,
         methods=args.methods,

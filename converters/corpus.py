@@ -17,6 +17,13 @@ Formats (``load_cases(format, path, ...)``):
   documents (seeded order, gold at a seeded position) and suffixes the case id with ``~s{seed}``:
   more training prompts from the same records, each passage at other places in the model's
   windows. Evaluation uses seed 0.
+
+  ``layout`` says how the ten documents are written (``NQ_LAYOUTS``): ``"documents"`` (the
+  default, above: the "lost in the middle" prompt), ``"titles"`` (each document its title on a
+  line of its own, then its text: ``{title}\n{text}``, documents apart by a blank line: a
+  retrieval prompt without the numbered wrapper) or ``"plain"`` (the texts alone, apart by a blank
+  line: paragraphs with no titles). A layout other than ``"documents"`` suffixes the case id with
+  ``~{layout}``. The documents, their order and the split do not depend on the layout.
 - ``gsm8k``: ``{"question", "answer"}`` lines (the answer ends with ``#### N``). The context is 8
   solved problems of the same file, drawn with a seeded generator from the other records, each
   ``"Question: {q}\\nLet's think step by step\\n{answer}\\n\\n"``; the target problem is the
@@ -49,6 +56,7 @@ from splitinfer.sdk._errors import InvalidInputError
 
 __all__ = [
     "FORMATS",
+    "NQ_LAYOUTS",
     "SYNTHETIC_KINDS",
     "Case",
     "build_cases",
@@ -61,6 +69,7 @@ __all__ = [
 FORMATS = ("nq", "gsm8k", "qa")
 SPLITS = ("train", "heldout")
 NQ_DOCUMENTS = 10
+NQ_LAYOUTS = ("documents", "titles", "plain")
 GSM8K_DEMONSTRATIONS = 8
 _FINAL_ANSWER_RE = re.compile(r"####\s*(.+?)\s*$")
 
@@ -200,9 +209,25 @@ def _random_distractors(own: int, texts: list[str], seed: int) -> list[int]:
     return chosen
 
 
-def _nq_cases(path: str | Path, distractors: str, seed: int) -> Iterator[tuple[int, Case]]:
+def _nq_documents(layout: str, passages: list[tuple[str, str]], order: list[int]) -> tuple[list[str], str]:
+    """The documents of one NQ context in ``layout``, and the separator that joins them."""
+    if layout == "titles":
+        return [f"{passages[doc][0]}\n{passages[doc][1]}" for doc in order], "\n\n"
+    if layout == "plain":
+        return [passages[doc][1] for doc in order], "\n\n"
+    headed = [
+        f"Document [{n}](Title: {passages[doc][0]}) {passages[doc][1]}" for n, doc in enumerate(order, 1)
+    ]
+    return headed, "\n"
+
+
+def _nq_cases(
+    path: str | Path, distractors: str, seed: int, layout: str = "documents"
+) -> Iterator[tuple[int, Case]]:
     if distractors not in ("hard", "random"):
         raise InvalidInputError(f"distractors must be 'hard' or 'random', got {distractors!r}")
+    if layout not in NQ_LAYOUTS:
+        raise InvalidInputError(f"layout must be one of {', '.join(NQ_LAYOUTS)}, got {layout!r}")
     records = _load_records(path, {"question": str, "answers": list, "ctxs": list})
     passages = [_nq_passage(r) for r in records]
     texts = [text for _, text in passages]
@@ -225,9 +250,9 @@ def _nq_cases(path: str | Path, distractors: str, seed: int) -> Iterator[tuple[i
             case_id = f"nq-{i}~s{seed}"
         else:
             order.insert(i % NQ_DOCUMENTS, i)
-        documents = [
-            f"Document [{n}](Title: {passages[doc][0]}) {passages[doc][1]}" for n, doc in enumerate(order, 1)
-        ]
+        documents, separator = _nq_documents(layout, passages, order)
+        if layout != "documents":
+            case_id = f"{case_id}~{layout}"
         yield (
             i,
             Case(
@@ -235,7 +260,7 @@ def _nq_cases(path: str | Path, distractors: str, seed: int) -> Iterator[tuple[i
                 source="nq",
                 split=split_of(question),
                 question=question,
-                context="\n".join(documents),
+                context=separator.join(documents),
                 answers=answers,
                 documents=documents,
             ),
@@ -307,11 +332,12 @@ def load_cases(
     split: str | None = None,
     limit: int | None = None,
     seed: int = 0,
+    layout: str = "documents",
 ) -> list[Case]:
     """Build the cases of a data file.
 
-    ``format`` is one of ``FORMATS``; ``distractors`` (``"hard"`` or ``"random"``) applies to
-    ``nq`` only; ``split`` keeps only ``"train"`` or ``"heldout"`` records (``None``: all);
+    ``format`` is one of ``FORMATS``; ``distractors`` (``"hard"`` or ``"random"``) and
+    ``layout`` (``NQ_LAYOUTS``) apply to ``nq`` only; ``split`` keeps only ``"train"`` or ``"heldout"`` records (``None``: all);
     ``limit`` keeps the first ``limit`` cases after the split filter; ``seed`` drives the random
     choices (random distractors, GSM8K demonstrations). Raises ``InvalidInputError`` for an
     unknown format or split, a missing file, bad JSON (with its line number) or missing fields.
@@ -320,8 +346,10 @@ def load_cases(
         raise InvalidInputError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     if limit is not None and limit < 0:
         raise InvalidInputError(f"limit must be >= 0, got {limit}")
+    if layout != "documents" and format != "nq":
+        raise InvalidInputError(f"layout {layout!r} is for format nq; format {format!r} has one layout")
     if format == "nq":
-        built = _nq_cases(path, distractors, seed)
+        built = _nq_cases(path, distractors, seed, layout)
     elif format == "gsm8k":
         built = _gsm8k_cases(path, seed)
     elif format == "qa":
@@ -360,6 +388,7 @@ def build_cases(
     limit: int | None = None,
     seed: int = 0,
     kinds: str = "essay,kv",
+    layout: str = "documents",
 ) -> list[Case]:
     """The cases ``splitinfer distill label`` labels: ``load_cases``, or synthetic ones.
 
@@ -372,7 +401,11 @@ def build_cases(
             raise InvalidInputError(
                 f"--data is required for format {format!r} (e.g. the file in ../shared/data)"
             )
-        return load_cases(format, data, distractors=distractors, split=split, limit=limit, seed=seed)
+        return load_cases(
+            format, data, distractors=distractors, split=split, limit=limit, seed=seed, layout=layout
+        )
+    if layout != "documents":
+        raise InvalidInputError(f"layout {layout!r} is for format nq; synthetic prompts have one layout")
     wanted = [k.strip() for k in kinds.split(",") if k.strip()]
     if not wanted:
         raise InvalidInputError(f"give at least one synthetic kind ({', '.join(SYNTHETIC_KINDS)})")

@@ -237,7 +237,18 @@ class LabelSummary:
 
 
 # What decides which cases a run builds and how they are scored: a resumed run must match them.
-RESUME_KEYS = ("teacher", "settings", "format", "split", "distractors", "data", "seed", "offset", "kinds")
+RESUME_KEYS = (
+    "teacher",
+    "settings",
+    "format",
+    "split",
+    "distractors",
+    "layout",
+    "data",
+    "seed",
+    "offset",
+    "kinds",
+)
 
 
 def _started(path: Path) -> bool:

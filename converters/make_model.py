@@ -54,6 +54,7 @@ class Slice:
     split: str
     limit: int | None
     seed: int | None = None  # None: --seed
+    layout: str = "documents"  # nq only: corpus.NQ_LAYOUTS
 
     def file_name(self) -> str:
         return f"{self.name}.minilm.jsonl"
@@ -65,9 +66,14 @@ def slices(args: argparse.Namespace) -> list[Slice]:
         Slice(f"nq-train-hard-s{k}", "nq", nq, "train", args.nq_limit, seed=k)
         for k in range(1, args.nq_arrangements + 1)
     ]
+    layouts = [
+        Slice(f"nq-train-hard-{layout}", "nq", nq, "train", args.nq_limit, layout=layout)
+        for layout in args.nq_layouts
+    ]
     return [
         Slice("nq-train-hard", "nq", nq, "train", args.nq_limit),
         *arranged,
+        *layouts,
         Slice("gsm8k-train", "gsm8k", gsm8k, "train", args.gsm8k_limit),
         Slice("synthetic-train", "synthetic", nq, "train", args.synthetic_limit),
         Slice("nq-heldout-hard", "nq", nq, "heldout", args.heldout_limit),
@@ -103,7 +109,7 @@ def label(item: Slice, data_dir: Path, out_dir: Path, seed: int) -> Path:
             raise InvalidInputError(f"{data}: no such data file; pass the shared data folder with --data")
         argv += ["--data", str(data)]
     if item.format == "nq":
-        argv += ["--distractors", "hard"]
+        argv += ["--distractors", "hard", "--layout", item.layout]
     if item.limit is not None:
         argv += ["--limit", str(item.limit)]
     print(f"[label] {item.name}", flush=True)
@@ -111,6 +117,18 @@ def label(item: Slice, data_dir: Path, out_dir: Path, seed: int) -> Path:
     if code != 0:
         raise SplitinferError(f"labelling {item.name} failed (exit {code})")
     return output
+
+
+def _layouts(text: str) -> tuple[str, ...]:
+    from splitinfer.converters.corpus import NQ_LAYOUTS
+
+    chosen = tuple(part.strip() for part in text.split(",") if part.strip())
+    extra = [layout for layout in chosen if layout not in NQ_LAYOUTS[1:]]
+    if extra:
+        raise argparse.ArgumentTypeError(
+            f"unknown or default layout {', '.join(extra)}; choose from {', '.join(NQ_LAYOUTS[1:])}"
+        )
+    return chosen
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -135,6 +153,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=1,
         help="also label the NQ train cases with their documents rearranged by seeds 1..N (default 1)",
+    )
+    parser.add_argument(
+        "--nq-layouts",
+        type=_layouts,
+        default=(),
+        help="also label the NQ train cases written in these layouts, comma-separated: titles "
+        "(title lines), plain (untitled paragraphs); see splitinfer eval --layout (default none)",
     )
     parser.add_argument("--gsm8k-limit", type=int, default=300)
     parser.add_argument("--synthetic-limit", type=int, default=240)

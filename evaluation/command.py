@@ -30,6 +30,7 @@ class EvalOptions:
     format: str = "nq"
     data: str | None = None
     distractors: str | None = None  # None: hard (nq only)
+    layout: str | None = None  # None: documents (nq only)
     split: str | None = None  # None: heldout, or all for qa (a user's own file)
     rates: str = "0.1,0.2,0.33,0.5"
     methods: str = "student,teacher,random,truncate,none"
@@ -86,7 +87,13 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
             "the context; drop --answer for gsm8k"
         )
     cases = eval_data.load(
-        options.format, options.data, options.distractors, options.split, options.limit, options.seed
+        options.format,
+        options.data,
+        options.distractors,
+        options.split,
+        options.limit,
+        options.seed,
+        options.layout,
     )
     if not cases:
         raise InvalidInputError(f"no {options.split} cases in the data; try --split all or another --data")
@@ -117,6 +124,8 @@ def resolve(options: EvalOptions) -> EvalOptions:
     an option the format does not use."""
     if options.distractors is not None and options.format != "nq":
         raise InvalidInputError(f"--distractors is for --format nq; drop it for --format {options.format}")
+    if options.layout is not None and options.format != "nq":
+        raise InvalidInputError(f"--layout is for --format nq; drop it for --format {options.format}")
     if options.data is not None and options.format == "kv":
         raise InvalidInputError("--format kv builds its prompts from --seed and reads no --data; drop --data")
     if options.format == "essay" and options.data is not None and not Path(options.data).is_file():
@@ -124,6 +133,7 @@ def resolve(options: EvalOptions) -> EvalOptions:
     return replace(
         options,
         distractors=options.distractors or "hard",
+        layout=options.layout or "documents",
         split=options.split or ("all" if options.format == "qa" else "heldout"),
     )
 
@@ -224,6 +234,7 @@ def _config_block(
         "format": options.format,
         "data": data,
         "distractors": options.distractors if options.format == "nq" else None,
+        "layout": options.layout if options.format == "nq" else None,
         "split": options.split,
         "rates": list(rates),
         "methods": list(names),
@@ -249,6 +260,8 @@ def headline(summary: dict[str, Any]) -> str:
     parts = [f"{summary['format']}"]
     if summary.get("distractors"):
         parts.append(f"{summary['distractors']} distractors")
+    if summary.get("layout") and summary["layout"] != "documents":
+        parts.append(f"{summary['layout']} layout")
     parts.append(f"{summary['split']} split")
     parts.append(f"{summary['cases']} cases")
     if summary.get("model_version"):

@@ -55,8 +55,10 @@ def load(
     split: str = "heldout",
     limit: int | None = None,
     seed: int = 0,
+    layout: str = "documents",
 ) -> list[Any]:
-    """The cases of one run. ``split`` is ``heldout``, ``train`` or ``all``.
+    """The cases of one run. ``split`` is ``heldout``, ``train`` or ``all``; ``layout`` (nq only)
+    how the documents are written (``corpus.NQ_LAYOUTS``).
 
     Raises ``InvalidInputError`` for an unknown format or split, or a file format without a file.
     """
@@ -71,7 +73,9 @@ def load(
     if format in FILE_FORMATS:
         if path is None:
             raise InvalidInputError(f"--format {format} needs a data file: pass it with --data FILE.jsonl")
-        cases = corpus.load_cases(format, path, distractors=distractors, split=wanted, limit=limit, seed=seed)
+        cases = corpus.load_cases(
+            format, path, distractors=distractors, split=wanted, limit=limit, seed=seed, layout=layout
+        )
         for case in cases:
             if not case.answers:
                 raise InvalidInputError(

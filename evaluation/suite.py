@@ -5,6 +5,10 @@ Runs, on the held-out split (never trained on):
 - ``nq-hard``: NQ, 10 documents, 9 hard (BM25) distractors, with the extractive answerer;
 - ``nq-hard-no-digits``: the same cases without ``keep_digits`` (numbers are not forced);
 - ``nq-random``: the same with random distractors;
+- ``nq-hard-titles`` and ``nq-hard-plain``: the ``nq-hard`` cases written another way
+  (``--layout``): each title on a line of its own above its text, or the texts alone, documents
+  apart by blank lines. The bundled condenser was trained on the ``Document [i](Title: ...)``
+  layout only; these show how it carries over to prompts laid out as retrieval pipelines write them;
 - ``gsm8k``: 8 solved problems condensed, the target problem kept verbatim;
 - ``essay``: a fact planted in a long essay of real Wikipedia sentences;
 - ``kv``: the value of one UUID key in a JSON object, with and without ``keep_digits``
@@ -54,6 +58,20 @@ RUNS: dict[str, dict[str, Any]] = {
         "file": "nq-open-train.jsonl.gz",
     },
     "nq-random": {"format": "nq", "distractors": "random", "file": "nq-open-train.jsonl.gz"},
+    "nq-hard-titles": {
+        "format": "nq",
+        "distractors": "hard",
+        "layout": "titles",
+        "methods": "student,teacher,random,none",
+        "file": "nq-open-train.jsonl.gz",
+    },
+    "nq-hard-plain": {
+        "format": "nq",
+        "distractors": "hard",
+        "layout": "plain",
+        "methods": "student,teacher,random,none",
+        "file": "nq-open-train.jsonl.gz",
+    },
     # No teacher here: its scores are not a target on maths problems, and it would take most of the run.
     "gsm8k": {"format": "gsm8k", "methods": "student,random,truncate,none", "file": "gsm8k-train.jsonl.gz"},
     "essay": {"format": "essay", "file": "nq-open-train.jsonl.gz"},
@@ -69,6 +87,8 @@ def command_line(name: str, config: dict[str, Any]) -> str:
         parts.append(f"--data {config['data']}")
     if config.get("distractors"):
         parts.append(f"--distractors {config['distractors']}")
+    if config.get("layout") and config["layout"] != "documents":
+        parts.append(f"--layout {config['layout']}")
     if config.get("answer"):
         parts.append("--answer")
         if config.get("answer_rates") and config["answer_rates"] != config["rates"]:
@@ -90,6 +110,7 @@ def measure(name: str, data: str, out: Path, limit: int | None = None, model: st
         format=spec["format"],
         data=f"{data}/{spec['file']}" if "file" in spec else None,
         distractors=spec.get("distractors"),
+        layout=spec.get("layout"),
         answer=spec.get("answer", False),
         answer_rates=spec.get("answer_rates"),
         methods=spec.get("methods", EvalOptions.methods),

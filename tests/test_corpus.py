@@ -60,6 +60,25 @@ def test_nq_context_is_ten_documents_with_the_gold_one_at_a_cycling_position(nq_
         assert sum(f"is known for answer{index} " in line for line in lines) == 1
 
 
+@pytest.mark.parametrize("layout", ["titles", "plain"])
+def test_other_layouts_write_the_same_documents_in_the_same_order(nq_file: Path, layout: str) -> None:
+    standard, other = load_cases("nq", nq_file), load_cases("nq", nq_file, layout=layout)
+    for a, b in zip(standard, other, strict=True):
+        assert b.id == f"{a.id}~{layout}" and b.split == a.split and b.answers == a.answers
+        blocks = b.context.split("\n\n")
+        assert blocks == b.documents and len(blocks) == 10
+        for line, block in zip(a.documents, blocks, strict=True):
+            title, text = re.match(r"Document \[\d+\]\(Title: (.*?)\) (.*)", line).groups()
+            assert block == (f"{title}\n{text}" if layout == "titles" else text)
+
+
+def test_a_layout_is_for_nq_only(nq_file: Path, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="layout 'plain' is for format nq"):
+        load_cases("qa", _write_jsonl(tmp_path / "qa.jsonl", []), layout="plain")
+    with pytest.raises(InvalidInputError, match="layout must be one of documents, titles, plain"):
+        load_cases("nq", nq_file, layout="markdown")
+
+
 def test_hard_distractors_share_the_question_words(nq_file: Path) -> None:
     case = load_cases("nq", nq_file)[0]
     # Records 10 and 20 are about the same topic as record 0: BM25 puts them first.

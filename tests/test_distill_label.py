@@ -94,6 +94,12 @@ def test_resuming_cases_built_another_way_is_refused(tmp_path: Path, capsys) -> 
     assert "different seed (1 then, 0 now)" in capsys.readouterr().err
 
 
+def test_a_layout_is_refused_for_data_that_is_not_nq(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "labels.jsonl"
+    assert _label(_qa(tmp_path / "qa.jsonl", 1), out, "--layout", "titles") == 2
+    assert "--layout is for --format nq" in capsys.readouterr().err and not out.exists()
+
+
 @pytest.mark.parametrize(
     "content",
     [b"my notes\nthe last line, without its newline", b"\x1f\x8b\x08\x00binary gzip bytes\xff\xfe"],

@@ -186,6 +186,7 @@ def _qa_line(**fields: object) -> str:
         (["--output", "{tmp}/facts.jsonl"], {}, "is the --data file"),
         (["--model", "{tmp}/student.tflite"], {}, "add student to --methods"),
         (["--distractors", "random"], {}, "--distractors is for --format nq"),
+        (["--layout", "plain"], {}, "--layout is for --format nq"),
         (["--answer", "--answer-rates", "abc"], {}, "--answer-rates: 'abc'"),
         ([], {"facts.jsonl": _qa_line(context="  ")}, "the context is empty"),
         ([], {"facts.jsonl": _qa_line(answers=["the", "."])}, "no answer left"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from splitinfer.converters.make_model import parse_args, slices
 
 
@@ -12,6 +14,16 @@ def test_rearranged_nq_slices_are_labelled_with_their_own_seed_and_never_held_ou
     assert all(plan[f"nq-train-hard-s{k}"].split == "train" for k in (1, 2))
     assert "nq-train-hard-s1" not in {s.name for s in slices(parse_args(["--nq-arrangements", "0"]))}
     assert {s.split for s in plan.values()} == {"train", "heldout"}
+
+
+def test_nq_layouts_add_train_slices_in_those_layouts_and_nothing_else() -> None:
+    plan = {s.name: s for s in slices(parse_args(["--nq-layouts", "titles,plain", "--nq-limit", "5"]))}
+    for layout in ("titles", "plain"):
+        item = plan[f"nq-train-hard-{layout}"]
+        assert (item.format, item.split, item.layout, item.limit) == ("nq", "train", layout, 5)
+    assert {s.layout for s in slices(parse_args([]))} == {"documents"}
+    with pytest.raises(SystemExit):
+        parse_args(["--nq-layouts", "documents"])
 
 
 def test_the_model_card_in_the_docs_is_the_one_the_bundled_condenser_carries() -> None:
