@@ -341,7 +341,8 @@ def rank_targets(scores: np.ndarray) -> np.ndarray:
 
 def is_validation(prompt_id: str, fraction: float) -> bool:
     """Whether a train prompt is held back for early stopping (a stable hash of its id; the
-    rearranged variants ``<id>~s<seed>`` of a case go where the case goes, so none leaks)."""
+    rearranged and re-laid-out variants ``<id>~s<seed>`` and ``<id>~<layout>`` of a case go where
+    the case goes, so none leaks)."""
     base = prompt_id.split("~", 1)[0]
     digest = int(hashlib.sha1(base.encode("utf-8")).hexdigest()[:8], 16)
     return digest / 0xFFFFFFFF < fraction

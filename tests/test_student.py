@@ -138,11 +138,12 @@ def test_shifted_windows_cut_tokens_elsewhere_and_keep_their_word_targets() -> N
     assert shifted(short, 16) is None
 
 
-def test_rearranged_variants_of_a_case_are_validated_together() -> None:
+def test_rearranged_and_re_laid_out_variants_of_a_case_are_validated_together() -> None:
     from splitinfer.converters.train import is_validation
 
     ids = [f"nq-{i}" for i in range(200)]
     assert [is_validation(i, 0.2) for i in ids] == [is_validation(f"{i}~s3", 0.2) for i in ids]
+    assert [is_validation(i, 0.2) for i in ids] == [is_validation(f"{i}~titles", 0.2) for i in ids]
     assert 10 < sum(is_validation(i, 0.2) for i in ids) < 70
 
 
