@@ -150,6 +150,7 @@ class LabelsWriter:
         self.path = Path(path)
         self.done: set[str] = set()
         self.meta = meta
+        self._closed = False
         if self.path.is_dir():
             raise InvalidInputError(
                 f"--output {self.path} is a folder; give a file name such as labels.jsonl"
@@ -196,7 +197,7 @@ class LabelsWriter:
     def close(self, failed: bool = False) -> None:
         """Close the file; a new file that got no record is made now (header only) unless
         ``failed``. Closing twice does nothing."""
-        if getattr(self, "_closed", False):
+        if self._closed:
             return
         self._closed = True
         if self._stream is None:
@@ -231,9 +232,7 @@ class LabelSummary:
             f"labelled {self.labelled} cases ({self.words} words) in {self.seconds:.1f} s, {rate:.2f} cases/s; "
             f"{self.skipped} already done, {self.failures} failed -> {self.output}"
         )
-        if self.usage:
-            text += "; endpoint usage: " + ", ".join(f"{k} {v}" for k, v in sorted(self.usage.items()))
-        return text
+        return text + _usage_text(self.usage)
 
 
 # What decides which cases a run builds and how they are scored: a resumed run must match them.
@@ -341,26 +340,33 @@ def label_corpus(
             bar.close()
             raise type(err)(
                 f"{err}; the {summary.labelled} cases labelled before it stopped are kept in {output}: "
-                f"run again with --resume{_usage_note(teacher)}"
+                f"run again with --resume{_usage_text(_endpoint_usage(teacher))}"
             ) from None
         except KeyboardInterrupt:
             bar.close()
-            print(f"stopped after {summary.labelled} cases{_usage_note(teacher)}", file=sys.stderr)
+            print(
+                f"stopped after {summary.labelled} cases{_usage_text(_endpoint_usage(teacher))}",
+                file=sys.stderr,
+            )
             raise
         bar.close()
         if summary.failures and not summary.labelled:
             # Every case failed: a run that labelled nothing leaves no file (or the old one).
             writer.close(failed=True)
-    usage = getattr(teacher, "usage", None)
-    summary.usage = dict(usage()) if callable(usage) else {}
+    summary.usage = _endpoint_usage(teacher)
     summary.seconds = time.monotonic() - started
     return summary
 
 
-def _usage_note(teacher: Any) -> str:
+def _endpoint_usage(teacher: Any) -> dict[str, int]:
+    """What a teacher with an endpoint (``usage()``) has spent so far; ``{}`` for the others."""
     usage = getattr(teacher, "usage", None)
-    spent = dict(usage()) if callable(usage) else {}
-    return ("; endpoint usage: " + ", ".join(f"{k} {v}" for k, v in sorted(spent.items()))) if spent else ""
+    return dict(usage()) if callable(usage) else {}
+
+
+def _usage_text(usage: dict[str, int]) -> str:
+    """``usage`` as the end of a summary line ("; endpoint usage: chunks 3, ..."), "" when empty."""
+    return ("; endpoint usage: " + ", ".join(f"{k} {v}" for k, v in sorted(usage.items()))) if usage else ""
 
 
 def _label_all(teacher: Any, todo: list[Any], writer: LabelsWriter, bar: Any, summary: LabelSummary) -> None:
