@@ -30,6 +30,7 @@ segment scores map back to words exactly. Rules:
 
 from __future__ import annotations
 
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -41,7 +42,7 @@ TITLE_MAX_WORDS = 12
 # A title line does not end like a sentence, a clause or a lead-in ("Context:").
 _NOT_TITLE_END = ".!?;,:"
 # A line of these alone ("{", "---", "```") is structure, not a title.
-_ASCII_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+_ASCII_PUNCTUATION = frozenset(string.punctuation)
 
 # Closing and opening quotes and brackets, CJK corner brackets and full-width ones included.
 _CLOSERS = "\"')]}\u201d\u2019\u00bb\u300d\u300f\uff09\u3011\u3015\u300b\u3009"
