@@ -5,10 +5,15 @@ JSON Lines, UTF-8. The first line is the header, then one line per labelled case
     {"_meta": {"teacher": "minilm", "settings": {...}, "format": "nq", "split": "train",
                "data": "nq-open-train.jsonl.gz", "count": 1353}}
     {"id": "nq-0", "source": "nq", "split": "train", "question": "...",
-     "words": ["Document", "[1](Title:", ...], "scores": [0.1234, ...], "answers": ["..."]}
+     "words": ["Document", "[1](Title:", ...], "scores": [0.1234, ...], "answers": ["..."],
+     "breaks": [[57, 1], ...]}
 
 - ``words`` are ``split_words(context)[0]``: joining them with their original whitespace gives the
   context back, and the student tokenizes them word by word with the SDK tokenizer.
+- ``breaks`` lists ``[i, n]`` for each word ``i`` that starts a line: ``n`` line breaks in the
+  whitespace before it (``\n``, ``\r`` and ``\r\n`` count one each), what a student that reads
+  line breaks needs (``splitinfer distill train --line-breaks``). Files with it say
+  ``"line_breaks": true`` in their header; older files lack both.
 - ``scores`` has one float in [0, 1] per word (4 decimals); higher = keep first.
 - ``count`` is how many cases the run set out to label; the file may hold fewer while a run is in
   progress or after a crash (``--resume`` completes it).
@@ -33,6 +38,7 @@ from typing import IO, Any
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
 RECORD_FIELDS = ("id", "source", "split", "question", "words", "scores", "answers")
+OPTIONAL_FIELDS = ("breaks",)
 
 
 @dataclass
@@ -46,11 +52,21 @@ class LabelRecord:
     words: list[str]
     scores: list[float]
     answers: list[str]
+    breaks: list[list[int]] | None = None
 
     def to_json(self) -> str:
-        data = {name: getattr(self, name) for name in RECORD_FIELDS}
+        data: dict[str, Any] = {name: getattr(self, name) for name in RECORD_FIELDS}
         data["scores"] = [round(float(s), 4) for s in self.scores]
+        if self.breaks is not None:
+            data["breaks"] = self.breaks
         return json.dumps(data, ensure_ascii=False)
+
+
+def word_breaks(gaps: Sequence[str]) -> list[list[int]]:
+    """``[i, n]`` for each word ``i`` after the first that starts a line, ``n`` its line breaks."""
+    from splitinfer.sdk._segments import line_breaks
+
+    return [[i + 1, n] for i, n in enumerate(map(line_breaks, gaps[:-1])) if n]
 
 
 def _check_record(data: Any, where: str) -> LabelRecord:
@@ -72,7 +88,22 @@ def _check_record(data: Any, where: str) -> LabelRecord:
             raise InvalidInputError(f"{where}: '{name}' must be a string")
     if not isinstance(data["answers"], list) or not all(isinstance(a, str) for a in data["answers"]):
         raise InvalidInputError(f"{where}: 'answers' must be a list of strings")
-    return LabelRecord(**{name: data[name] for name in RECORD_FIELDS})
+    breaks = data.get("breaks")
+    if breaks is not None and not (
+        isinstance(breaks, list)
+        and all(
+            isinstance(b, list)
+            and len(b) == 2
+            and all(isinstance(x, int) and not isinstance(x, bool) for x in b)
+            and 0 < b[0] < len(words)
+            and b[1] > 0
+            for b in breaks
+        )
+    ):
+        raise InvalidInputError(
+            f"{where}: 'breaks' must be a list of [word index, line breaks] pairs, each index 1 to {len(words) - 1}"
+        )
+    return LabelRecord(**{name: data[name] for name in RECORD_FIELDS}, breaks=breaks)
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -247,6 +278,7 @@ RESUME_KEYS = (
     "seed",
     "offset",
     "kinds",
+    "line_breaks",
 )
 
 
@@ -292,6 +324,11 @@ def _check_resumable(old: dict[str, Any], new: dict[str, Any], path: Path) -> No
             if differ:
                 changes = ", ".join(f"{k}: {old[key].get(k)!r} then, {new[key].get(k)!r} now" for k in differ)
                 _refuse(path, f"teacher settings ({changes})")
+        elif key == "line_breaks" and new.get(key) and not old.get(key):
+            raise InvalidInputError(
+                f"{path} was labelled by an older splitinfer, whose records do not say where lines break; "
+                "label again into a new --output (or with --overwrite)"
+            )
         elif key in new and key in old and old[key] != new[key]:  # older headers lack some keys
             _refuse(path, f"{key} ({old.get(key)!r} then, {new.get(key)!r} now)")
 
@@ -323,6 +360,7 @@ def label_corpus(
 
     started = time.monotonic()
     summary = LabelSummary(output=str(output))
+    meta = {**meta, "line_breaks": True}  # every record says where its lines break
     with LabelsWriter(output, meta, resume=resume, overwrite=overwrite) as writer:
         todo = [case for case in cases if case.id not in writer.done]
         summary.skipped = len(cases) - len(todo)
@@ -380,7 +418,7 @@ def _label_all(teacher: Any, todo: list[Any], writer: LabelsWriter, bar: Any, su
             summary.failures += 1
             bar.write(f"case {case.id}: {result}", file=sys.stderr)
             continue
-        words = split_words(case.context)[0]
+        words, gaps = split_words(case.context)
         if len(result) != len(words):
             raise RuntimeError(f"teacher {teacher.name} gave {len(result)} scores for {len(words)} words")
         writer.write(
@@ -392,6 +430,7 @@ def _label_all(teacher: Any, todo: list[Any], writer: LabelsWriter, bar: Any, su
                 words=words,
                 scores=[float(s) for s in result],
                 answers=list(case.answers),
+                breaks=word_breaks(gaps),
             )
         )
         summary.labelled += 1

@@ -51,6 +51,7 @@ from splitinfer.converters.report import CARD_NAME, build_manifest, model_card
 from splitinfer.converters.windows import (
     VOCAB_PATH,
     Prompt,
+    check_line_breaks,
     encode_prompt,
     prompt_windows,
     read_label_records,
@@ -244,7 +245,11 @@ def load_vocab(path: Path) -> tuple[list[str], WordPieceTokenizer]:
 
 
 def synthetic_prompts(
-    tokenizer: WordPieceTokenizer, count: int, max_question_len: int, seed: int
+    tokenizer: WordPieceTokenizer,
+    count: int,
+    max_question_len: int,
+    seed: int,
+    line_break_id: int | None = None,
 ) -> list[Prompt]:
     """Seeded stand-in prompts (vocabulary words, a question drawn from the text) for parity
     when no held-back labels are given."""
@@ -259,20 +264,29 @@ def synthetic_prompts(
             "words": words,
             "scores": [0.0] * len(words),
             "question": "what is " + " ".join(words[start : start + 6]) + "?",
+            # a line break every 40 words, a blank line every 200, for a model that reads them
+            "breaks": [[j, 2 if j % 200 == 0 else 1] for j in range(40, len(words), 40)],
         }
-        prompts.append(encode_prompt(tokenizer, record, max_question_len))
+        prompts.append(encode_prompt(tokenizer, record, max_question_len, line_break_id))
     return prompts
 
 
 def heldback_prompts(
-    paths: list[Path], tokenizer: WordPieceTokenizer, max_question_len: int, limit: int
+    paths: list[Path],
+    tokenizer: WordPieceTokenizer,
+    max_question_len: int,
+    limit: int,
+    line_break_id: int | None = None,
 ) -> tuple[list[Prompt], dict[str, Any]]:
     """At most ``limit`` prompts of labels files: held-out split first, sources taken in turn
-    (so a parity set of a few dozen prompts covers every kind), tokenized."""
+    (so a parity set of a few dozen prompts covers every kind), tokenized (with the line breaks
+    of each, for a model that reads them: the files must record them)."""
     records: list[dict[str, Any]] = []
     files = []
     for path in paths:
-        _, mine = read_label_records(path)
+        meta, mine = read_label_records(path)
+        if line_break_id is not None:
+            check_line_breaks(meta, path)
         files.append(Path(path).name)
         records.extend(r for r in mine if r["words"])
     chosen: list[dict[str, Any]] = []
@@ -286,7 +300,11 @@ def heldback_prompts(
             for queue in queues:
                 if queue and len(chosen) < limit:
                     chosen.append(queue.pop(0))
-    prompts = [p for p in (encode_prompt(tokenizer, r, max_question_len) for r in chosen) if len(p.ids)]
+    prompts = [
+        p
+        for p in (encode_prompt(tokenizer, r, max_question_len, line_break_id) for r in chosen)
+        if len(p.ids)
+    ]
     if not prompts:
         raise InvalidInputError(f"{', '.join(map(str, paths))}: no labelled prompts with any tokens")
     return prompts, {
@@ -355,6 +373,9 @@ def check_training_summary(summary: Any, path: Path) -> None:
     for key in _SUMMARY_COUNTS:
         if summary.get(key) is not None and not _is_count(summary[key]):
             raise bad(f"'{key}' must be a whole number, got {summary[key]!r}")
+    line_break_id = summary.get("line_break_id")
+    if line_break_id is not None and not _is_count(line_break_id):
+        raise bad(f"'line_break_id' must be a token id (a whole number) or null, got {line_break_id!r}")
     members = summary.get("members")
     if members is not None:
         if not isinstance(members, list):
@@ -446,25 +467,35 @@ def _release(options: ConvertOptions, report: dict[str, Any]) -> Outcome:
     source = load_source(options.model)
     report["max_seq_len"], report["max_question_len"] = source.max_seq_len, source.max_question_len
     check_vocab_fits(source, len(vocab))
+    line_break_id = training.get("line_break_id")
+    if line_break_id is not None and line_break_id >= len(vocab):
+        raise InvalidInputError(
+            f"the training summary's line_break_id {line_break_id} is not an id of the {len(vocab):,}-token "
+            "vocabulary (--vocab); convert with the vocabulary the student was trained with"
+        )
     if options.parity_data:
         parity_set, parity_info = heldback_prompts(
-            options.parity_data, tokenizer, source.max_question_len, options.parity_prompts
+            options.parity_data, tokenizer, source.max_question_len, options.parity_prompts, line_break_id
         )
     else:
         parity_set = synthetic_prompts(
-            tokenizer, min(options.parity_prompts, 16), source.max_question_len, options.seed
+            tokenizer, min(options.parity_prompts, 16), source.max_question_len, options.seed, line_break_id
         )
         parity_info = {"files": [], "prompts": len(parity_set), "synthetic": True}
     report["parity_data"] = parity_info
     calibration: list[tuple[np.ndarray, np.ndarray]] = []
     if options.calibration:
-        cal_prompts, _ = heldback_prompts(options.calibration, tokenizer, source.max_question_len, 10**9)
+        cal_prompts, _ = heldback_prompts(
+            options.calibration, tokenizer, source.max_question_len, 10**9, line_break_id
+        )
         calibration = calibration_windows(cal_prompts, source.max_seq_len, options.calibration_windows)
     elif options.parity_data:
         calibration = calibration_windows(parity_set, source.max_seq_len, options.calibration_windows)
     teacher_set: list[Prompt] = []
     if options.teacher_data:
-        teacher_set, _ = heldback_prompts(options.teacher_data, tokenizer, source.max_question_len, 10**9)
+        teacher_set, _ = heldback_prompts(
+            options.teacher_data, tokenizer, source.max_question_len, 10**9, line_break_id
+        )
         # Agreement is measured on held-out prompts only; files with none are used whole.
         teacher_set = [p for p in teacher_set if p.split != "train"] or teacher_set
     modes = [options.mode] if options.mode != "auto" else [m for m in MODES if m != "int8" or calibration]

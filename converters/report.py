@@ -18,7 +18,7 @@ CARD_NAME = "model_card.md"
 
 # Keys of the training summary the manifest's ``training`` block leaves out: those it files under
 # their own names, and ``seconds``, the wall-clock time training took (different on every run).
-_NOT_IN_TRAINING = ("teacher", "architecture", "data", "seconds")
+_NOT_IN_TRAINING = ("teacher", "architecture", "data", "seconds", "line_break_id")
 
 
 def manifest_gates(gates: list[Gate]) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def build_manifest(
 ) -> dict[str, Any]:
     """The bundle manifest (``sdk._bundle.REQUIRED_FIELDS`` and what a release pipeline audits)."""
     teacher = training.get("teacher") or {}
-    return {
+    manifest = {
         "model_version": model_version,
         "max_seq_len": max_seq_len,
         "max_question_len": max_question_len,
@@ -67,6 +67,9 @@ def build_manifest(
         "parity": parity,
         "agreement_vs_teacher": teacher_agreement,
     }
+    if training.get("line_break_id") is not None:
+        manifest["line_break_id"] = training["line_break_id"]
+    return manifest
 
 
 F1_TARGET = 0.90
@@ -110,6 +113,15 @@ def _selection_lines(manifest: dict[str, Any]) -> list[str]:
     ]
 
 
+def _line_break_lines(manifest: dict[str, Any]) -> list[str]:
+    if manifest.get("line_break_id") is None:
+        return []
+    return [
+        f"- Line breaks: token id {manifest['line_break_id']} goes before each word that starts a line (twice "
+        "after a blank line) and counts as one of that word's tokens for the model, not for budgets."
+    ]
+
+
 def model_card(manifest: dict[str, Any]) -> str:
     """A short human-readable card of the bundle, made from its manifest."""
     arch = manifest.get("architecture") or {}
@@ -126,6 +138,7 @@ def model_card(manifest: dict[str, Any]) -> str:
         "## Model",
         f"- Inputs: context token ids int32 [1, {manifest['max_seq_len']}], question token ids int32 "
         f"[1, {manifest['max_question_len']}] (WordPiece, BERT uncased vocabulary, 0 = padding).",
+        *_line_break_lines(manifest),
         "- Output: a keep score in [0, 1] per context token; a word's score is its tokens' mean.",
         f"- Architecture: {arch.get('summary', 'see manifest')}.",
         f"- Conversion: {manifest['conversion']['mode']} ({manifest['conversion']['converter']}); "

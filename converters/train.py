@@ -71,6 +71,11 @@ from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 # --seed + its index.
 MAX_SEED = 2**32 - 1
 
+# What a student that reads line breaks (--line-breaks) reads before a word that starts a line:
+# [SEP], whose frozen embedding (MiniLM's) no word of a text shares, since the tokenizer never
+# makes special tokens of text.
+LINE_BREAK_ID = 102
+
 # Early-stopping data as Keras takes it: ({"context_ids": ..., "question_ids": ...}, targets).
 Validation = tuple[dict[str, np.ndarray], np.ndarray]
 
@@ -100,6 +105,7 @@ class TrainOptions:
     members: int = 3
     embed_init: str = "minilm"
     train_embeddings: bool = False
+    line_breaks: bool = False
     model_version: str | None = None
     verbose: int = 1
 
@@ -209,6 +215,13 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
         help="start the embedding from MiniLM's (PCA) or at random (default minilm)",
     )
     add("--train-embeddings", action="store_true", help="fine-tune the embedding (default: frozen)")
+    add(
+        "--line-breaks",
+        action=argparse.BooleanOptionalAction,
+        default=d.line_breaks,
+        help=f"the student reads a [SEP] (id {LINE_BREAK_ID}) before each word that starts a line, twice after "
+        "a blank line; the labels must record line breaks (labelled by this version)",
+    )
     add("--model-version", default=None, help="recorded in the summary, e.g. minilm-cnn-1.1")
     add(
         "--quiet", action="store_true", help="no progress (it goes to stderr; stdout carries the result line)"
@@ -241,6 +254,7 @@ def run_train(args: argparse.Namespace) -> int:
         layer_norm=not args.no_layer_norm,
         embed_init=args.embed_init,
         train_embeddings=args.train_embeddings,
+        line_breaks=args.line_breaks,
         model_version=args.model_version,
         verbose=0 if args.quiet else (1 if sys.stderr.isatty() else 2),
     )
@@ -380,8 +394,8 @@ def shifted(prompt: Any, max_seq_len: int) -> tuple[Any, int] | None:
     """``(view, first word)``: the prompt from the first word at or after half a window, or None
     when the prompt fits one window. Its windows cut every token at another place than the
     device's, so each token is also learnt with the context it lacked at a window's edge."""
-    starts = np.cumsum(prompt.counts) - prompt.counts
-    if int(prompt.counts.sum()) <= max_seq_len:
+    starts = np.cumsum(prompt.model_counts) - prompt.model_counts
+    if int(prompt.model_counts.sum()) <= max_seq_len:
         return None
     first = int(np.searchsorted(starts, max_seq_len // 2))
     if first >= len(prompt.words):
@@ -391,6 +405,7 @@ def shifted(prompt: Any, max_seq_len: int) -> tuple[Any, int] | None:
         words=prompt.words[first:],
         teacher=prompt.teacher[first:],
         counts=prompt.counts[first:],
+        model_counts=prompt.model_counts[first:],
         ids=prompt.ids[int(starts[first]) :],
     )
     return view, first
@@ -519,7 +534,8 @@ def train(options: TrainOptions) -> dict[str, Any]:
     from splitinfer.converters.windows import default_tokenizer, load_prompts
 
     tokenizer = default_tokenizer()
-    metas, prompts = load_prompts(options.labels, tokenizer, options.max_question_len)
+    line_break_id = LINE_BREAK_ID if options.line_breaks else None
+    metas, prompts = load_prompts(options.labels, tokenizer, options.max_question_len, line_break_id)
     teacher = teacher_of(metas)
     check_unique(prompts)
     fit, val, heldout = split_prompts(prompts, options.validation_fraction)
@@ -545,6 +561,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
             f"{', '.join(map(str, options.target_rates or (options.rate,)))} (sharpness {options.sharpness})"
         ),
         "shifted_windows": options.shifted_windows,
+        "line_break_id": line_break_id,
         "loss": "masked binary cross-entropy",
         **history,
     }

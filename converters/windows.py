@@ -9,7 +9,10 @@ tokenizer, ``chunk_words``, ``word_scores``):
 - windows: ``chunk_words(counts, max_seq_len)``; a window holds its words' tokens from the start,
   padded with 0; a single word longer than the window is cut to the window (its score is the mean
   over the tokens the model saw);
-- word scores: the mean of a word's token scores.
+- word scores: the mean of a word's token scores;
+- line breaks (a student that reads them, ``line_break_id``): the id goes before the tokens of
+  each word the labels record as starting a line (``model_tokens``), and counts as one of that
+  word's tokens for the model (windows, targets, word scores) but not for budgets (``counts``).
 
 Labels files are those of ``splitinfer distill label`` (format in ``converters.labels``): one
 teacher score per word of each prompt.
@@ -25,7 +28,13 @@ from typing import Any
 
 import numpy as np
 
-from splitinfer.sdk._selection import chunk_words, question_input, word_scores
+from splitinfer.sdk._selection import (
+    MAX_LINE_BREAK_MARKS,
+    chunk_words,
+    model_tokens,
+    question_input,
+    word_scores,
+)
 from splitinfer.sdk._tokenizer import WordPieceTokenizer
 
 VOCAB_PATH = Path(__file__).resolve().parents[1] / "sdk" / "assets" / "vocab.txt"
@@ -37,7 +46,9 @@ BatchScorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 @dataclass
 class Prompt:
-    """One labelled prompt, tokenized: ``counts[i]`` tokens for word ``i``, ``ids`` all of them."""
+    """One labelled prompt, tokenized: ``counts[i]`` tokens for word ``i`` (what budgets count),
+    ``model_counts[i]`` of them as the model reads it (line-break ids included), ``ids`` all
+    the model reads."""
 
     id: str
     source: str
@@ -47,6 +58,7 @@ class Prompt:
     counts: np.ndarray
     ids: np.ndarray
     question_ids: np.ndarray
+    model_counts: np.ndarray
 
 
 def default_tokenizer() -> WordPieceTokenizer:
@@ -60,12 +72,29 @@ def question_ids(tokenizer: WordPieceTokenizer, question: str, max_question_len:
     return question_input(tokenizer.encode(question or ""), max_question_len)
 
 
-def encode_prompt(tokenizer: WordPieceTokenizer, record: dict[str, Any], max_question_len: int) -> Prompt:
+def record_marks(record: dict[str, Any]) -> list[int]:
+    """Line-break ids before each word of a labels record (its ``breaks``, capped as the device
+    caps them, ``line_break_marks``)."""
+    marks = [0] * len(record["words"])
+    for index, count in record.get("breaks") or ():
+        marks[index] = min(count, MAX_LINE_BREAK_MARKS)
+    return marks
+
+
+def encode_prompt(
+    tokenizer: WordPieceTokenizer,
+    record: dict[str, Any],
+    max_question_len: int,
+    line_break_id: int | None = None,
+) -> Prompt:
     """Tokenize one labels record (see the module docstring)."""
     words = [str(w) for w in record["words"]]
     encoded = tokenizer.encode_words(words)
     counts = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-    ids = np.fromiter(chain.from_iterable(encoded), dtype=np.int32, count=int(counts.sum()))
+    if line_break_id is not None:
+        encoded = model_tokens(encoded, record_marks(record), line_break_id)
+    model_counts = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    ids = np.fromiter(chain.from_iterable(encoded), dtype=np.int32, count=int(model_counts.sum()))
     return Prompt(
         id=str(record.get("id", "")),
         source=str(record.get("source", "")),
@@ -75,6 +104,7 @@ def encode_prompt(tokenizer: WordPieceTokenizer, record: dict[str, Any], max_que
         counts=counts,
         ids=ids,
         question_ids=question_ids(tokenizer, str(record.get("question") or ""), max_question_len),
+        model_counts=model_counts,
     )
 
 
@@ -84,12 +114,13 @@ def prompt_windows(prompt: Prompt, max_seq_len: int) -> tuple[np.ndarray, list[t
     ``size`` is how many leading positions of the window hold tokens; windows of words without
     tokens are skipped, as the Condenser skips them.
     """
-    starts = np.cumsum(prompt.counts) - prompt.counts
+    counts = prompt.model_counts
+    starts = np.cumsum(counts) - counts
     rows: list[np.ndarray] = []
     spans: list[tuple[int, int, int]] = []
-    for first, end in chunk_words(prompt.counts.tolist(), max_seq_len):
+    for first, end in chunk_words(counts.tolist(), max_seq_len):
         begin = int(starts[first])
-        size = min(int(starts[end - 1] + prompt.counts[end - 1]) - begin, max_seq_len)
+        size = min(int(starts[end - 1] + counts[end - 1]) - begin, max_seq_len)
         if size == 0:
             continue
         row = np.zeros(max_seq_len, dtype=np.int32)
@@ -105,7 +136,7 @@ def token_targets(
 ) -> np.ndarray:
     """Per window, each token's target = its word's ``word_target``; padding is -1 (ignored)."""
     out = np.full((len(spans), max_seq_len), -1.0, dtype=np.float32)
-    clipped = np.minimum(prompt.counts, max_seq_len)
+    clipped = np.minimum(prompt.model_counts, max_seq_len)
     for row, (first, end, size) in enumerate(spans):
         out[row, :size] = np.repeat(word_target[first:end], clipped[first:end])[:size]
     return out
@@ -119,7 +150,7 @@ def score_prompt(prompt: Prompt, scorer: BatchScorer, max_seq_len: int) -> np.nd
     questions = np.repeat(prompt.question_ids[None, :], len(spans), axis=0)
     token_scores = np.asarray(scorer(windows, questions), dtype=np.float32)
     flat = np.concatenate([token_scores[row, :size] for row, (_, _, size) in enumerate(spans)])
-    return word_scores(flat, np.minimum(prompt.counts, max_seq_len))
+    return word_scores(flat, np.minimum(prompt.model_counts, max_seq_len))
 
 
 def score_prompts(prompts: Sequence[Prompt], scorer: BatchScorer, max_seq_len: int) -> list[np.ndarray]:
@@ -153,13 +184,32 @@ def read_label_records(path: str | Path) -> tuple[dict[str, Any], list[dict[str,
 
 
 def load_prompts(
-    paths: Iterable[str | Path], tokenizer: WordPieceTokenizer, max_question_len: int
+    paths: Iterable[str | Path],
+    tokenizer: WordPieceTokenizer,
+    max_question_len: int,
+    line_break_id: int | None = None,
 ) -> tuple[list[dict[str, Any]], list[Prompt]]:
-    """Every prompt of every labels file, tokenized, and each file's ``_meta``."""
+    """Every prompt of every labels file, tokenized, and each file's ``_meta``. With
+    ``line_break_id``, every file must record line breaks (``check_line_breaks``)."""
     metas: list[dict[str, Any]] = []
     prompts: list[Prompt] = []
     for path in paths:
         meta, records = read_label_records(path)
+        if line_break_id is not None:
+            check_line_breaks(meta, path)
         metas.append({"file": Path(path).name, "records": len(records), **meta})
-        prompts.extend(encode_prompt(tokenizer, r, max_question_len) for r in records)
+        prompts.extend(encode_prompt(tokenizer, r, max_question_len, line_break_id) for r in records)
     return metas, prompts
+
+
+def check_line_breaks(meta: dict[str, Any], path: str | Path) -> None:
+    """``InvalidInputError`` when a labels file does not record where lines break (labelled
+    before its records had ``breaks``): a student that reads line breaks would learn from prompts
+    without them."""
+    if not meta.get("line_breaks"):
+        from splitinfer.sdk._errors import InvalidInputError
+
+        raise InvalidInputError(
+            f"{path}: these labels do not record where lines break (labelled by an older splitinfer); "
+            "label the corpus again, or train a student that reads no line breaks (--no-line-breaks)"
+        )

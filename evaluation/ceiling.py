@@ -225,6 +225,13 @@ def load_selection(model: str | None) -> Any:
     return SelectionWeights.from_manifest(_student_bundle(model)[0].manifest)
 
 
+def load_line_break_id(model: str | None) -> int | None:
+    """The id the bundle's model reads at line starts (``None``: it reads none; model ``None``:
+    the bundled condenser)."""
+    value = _student_bundle(model)[0].manifest.get("line_break_id")
+    return None if value is None else int(value)
+
+
 def device_scores(
     cases: Sequence[Any], prompts: Sequence[Any], runner: Any, weights: Any
 ) -> list[np.ndarray]:
@@ -249,15 +256,18 @@ def measure(
     progress: bool = False,
     log: Callable[[str], None] = lambda _: None,
     selection: Any = None,
+    line_break_id: int | None = None,
 ) -> dict[str, Any]:
     """The teacher's scores of every case, then each variant's agreement with them.
 
-    ``student`` is the runner of :func:`load_student` and ``selection`` the weights of
-    :func:`load_selection` (defaults: the bundled condenser's).
+    ``student`` is the runner of :func:`load_student`, ``selection`` the weights of
+    :func:`load_selection` and ``line_break_id`` what :func:`load_line_break_id` gives for the
+    same bundle (defaults: the bundled condenser's).
     """
     from tqdm import tqdm
 
     from splitinfer.converters.agreement import teacher_agreement
+    from splitinfer.converters.labels import word_breaks
     from splitinfer.converters.teachers.minilm import MiniLMTeacher
     from splitinfer.converters.windows import default_tokenizer, encode_prompt
     from splitinfer.sdk._text import split_words
@@ -272,7 +282,7 @@ def measure(
         return scores, (time.perf_counter() - start) * 1000.0 / max(1, len(cases))
 
     if student is None and any(v.name in ("student", "device") for v in variants):
-        student = load_student(None)
+        student, line_break_id = load_student(None), load_line_break_id(None)
     reference, reference_ms = run(MiniLMTeacher(), "teacher")
     log(f"{'teacher':<10} F1 1.000 by definition  {reference_ms:>8.1f} ms/case  all-MiniLM-L6-v2, float32")
     tokenizer = default_tokenizer()
@@ -286,9 +296,11 @@ def measure(
                 "words": split_words(case.context)[0],
                 "scores": scores,
                 "question": case.question,
+                "breaks": word_breaks(split_words(case.context)[1]),
             },
             # The question ids only feed the student, so they take its bundle's length.
             student.max_question_len if student is not None else 64,
+            line_break_id,
         )
         for case, scores in zip(cases, reference, strict=True)
     ]
@@ -374,6 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         uses_student = any(v.name in ("student", "device") for v in variants)
         student = load_student(args.model) if uses_student else None
         selection = load_selection(args.model) if uses_student else None
+        line_break_id = load_line_break_id(args.model) if uses_student else None
     except (SplitinferError, ValueError) as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
@@ -392,6 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress,
         log=(lambda s: None) if args.json else _print,
         selection=selection,
+        line_break_id=line_break_id,
     )
     if args.json:
         print(json.dumps(result, indent=2))

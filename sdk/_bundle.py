@@ -51,6 +51,8 @@ REQUIRED_FIELDS = (
 # Optional fields the device reads; absent means the behaviour of bundles made before them:
 # "selection": {"segment_weight": float, "document_weight": float}, both in [0, 1], summing to
 # at most 1 (see _selection.SelectionWeights); absent = word scores are not smoothed.
+# "line_break_id": int, a vocabulary id the model reads before each word that starts a line
+# (see _selection.model_tokens); absent = the model reads no line breaks.
 _REBUILD = "rebuild it with 'splitinfer convert' (or 'make model' for the default bundle)"
 
 

@@ -3,7 +3,9 @@
 The pipeline, one step per function (the selection rules live in ``_selection``):
 
 1. words: ``split_words`` (a word keeps its punctuation, see ``_text``);
-2. tokens: the bundle's WordPiece tokenizer, word by word (cached per word);
+2. tokens: the bundle's WordPiece tokenizer, word by word (cached per word); a bundle that reads
+   line breaks (``line_break_id`` in its manifest) also gets that id before each word that starts
+   a line (``model_tokens``), which the budgets do not count;
 3. windows: ``chunk_words`` cuts the words into model windows of ``max_seq_len`` tokens, never
    inside a word; a word longer than a window is scored by the tokens the model saw. Scoring
    every token a second time in windows cut half a window later and averaging (twice the model
@@ -52,6 +54,8 @@ from splitinfer.sdk._selection import (
     SelectionWeights,
     chunk_words,
     forced_mask,
+    line_break_marks,
+    model_tokens,
     question_input,
     select,
     smooth_scores,
@@ -116,12 +120,14 @@ class CondenseResult:
 
 @dataclass
 class _Words:
-    """The words of one part and their tokens."""
+    """The words of one part, their tokens (``counts`` per word) and what the model reads of
+    each (``model_ids``: the tokens after any line-break ids, ``model_counts`` of them)."""
 
     words: list[str]
     gaps: list[str]
     counts: np.ndarray
-    ids: list[tuple[int, ...]]
+    model_ids: list[tuple[int, ...]]
+    model_counts: np.ndarray
 
 
 class Condenser:
@@ -149,6 +155,7 @@ class Condenser:
             raise BundleError(
                 f"{name}: the manifest's selection weights are wrong ({err}); rebuild it with 'splitinfer convert'"
             ) from None
+        self.line_break_id = _line_break_id(self.manifest, len(bundle.vocab), name)
 
     @classmethod
     def load(cls, path: str | Path, num_threads: int = 1) -> Condenser:
@@ -242,8 +249,9 @@ class Condenser:
         question_ids, question_truncated = self._question_ids(question)
         if scored:
             where = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in scored])
-            ids = list(chain.from_iterable(split[i].ids for i in scored))
-            scores[where] = self._score(ids, counts[where], question_ids)
+            ids = list(chain.from_iterable(split[i].model_ids for i in scored))
+            seen = np.concatenate([split[i].model_counts for i in scored])
+            scores[where] = self._score(ids, seen, question_ids)
             if self.selection.active:
                 for i in scored:
                     sl = slice(offsets[i], offsets[i + 1])
@@ -292,7 +300,12 @@ class Condenser:
     def _words(self, text: str) -> _Words:
         words, gaps = split_words(text)
         ids = self.tokenizer.encode_words(words)
-        return _Words(words, gaps, np.fromiter(map(len, ids), dtype=np.int64, count=len(ids)), ids)
+        counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        if self.line_break_id is None:
+            return _Words(words, gaps, counts, ids, counts)
+        model_ids = model_tokens(ids, line_break_marks(gaps), self.line_break_id)
+        model_counts = np.fromiter(map(len, model_ids), dtype=np.int64, count=len(model_ids))
+        return _Words(words, gaps, counts, model_ids, model_counts)
 
     def _question_ids(self, question: str) -> tuple[np.ndarray, bool]:
         """The model's question input (padded with 0), and whether the question was longer."""
@@ -301,7 +314,8 @@ class Condenser:
         return question_input(every, size), len(every) > size
 
     def _score(self, ids: list[tuple[int, ...]], counts: np.ndarray, question_ids: np.ndarray) -> np.ndarray:
-        """Word scores: the model over each window, token scores averaged per word."""
+        """Word scores: the model over each window, token scores averaged per word (``ids`` and
+        ``counts`` are what the model reads of each word, line-break ids included)."""
         window_len = self._runner.max_seq_len
         flat = np.fromiter(chain.from_iterable(ids), dtype=np.int32, count=int(counts.sum()))
         starts = np.cumsum(counts) - counts
@@ -318,6 +332,19 @@ class Condenser:
             pieces.append(self._runner.score(window, question_ids)[:size])
         token_scores = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
         return word_scores(token_scores, np.minimum(counts, window_len))
+
+
+def _line_break_id(manifest: dict[str, Any], vocab_size: int, name: str) -> int | None:
+    """The manifest's ``line_break_id`` (None when absent: the model reads no line breaks)."""
+    value = manifest.get("line_break_id")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < vocab_size:
+        raise BundleError(
+            f"{name}: the manifest's line_break_id must be a token id of its vocabulary (0 to {vocab_size - 1}), "
+            f"got {value!r}; rebuild it with 'splitinfer convert'"
+        )
+    return value
 
 
 def _join(words: _Words, kept: np.ndarray) -> str:

@@ -128,7 +128,7 @@ def _ends_sentence(word: str, following: str) -> bool:
     return is_upper(nxt[0]) or is_digit(nxt[0]) or nxt != following
 
 
-def _line_breaks(gap: str) -> int:
+def line_breaks(gap: str) -> int:
     """Line breaks in a gap: ``\n``, ``\r`` and ``\r\n`` count one each."""
     return gap.count("\n") + gap.count("\r") - gap.count("\r\n")
 
@@ -137,9 +137,9 @@ def _is_title_line(words: Sequence[str], gaps: Sequence[str], start: int, end: i
     """Whether words ``[start, end)``, a whole line that is not the last, are a title line."""
     if end - start > TITLE_MAX_WORDS or end >= len(words):
         return False
-    if start > 0 and _line_breaks(gaps[start - 1]) < 2:
+    if start > 0 and line_breaks(gaps[start - 1]) < 2:
         return False
-    if _line_breaks(gaps[end - 1]) != 1 or words[end - 1][-1] in _NOT_TITLE_END:
+    if line_breaks(gaps[end - 1]) != 1 or words[end - 1][-1] in _NOT_TITLE_END:
         return False
     return any(ch not in _ASCII_PUNCTUATION for word in words[start:end] for ch in word)
 

@@ -4,7 +4,9 @@ These rules are the contract between the Python SDK, the release pipeline and th
 Android; golden vectors written from this module pin them down. Each step is one function:
 
 1. ``chunk_words``: cut a long text into model windows without splitting a word; the model
-   reads each with ``question_tokens`` of the question.
+   reads each with ``question_tokens`` of the question. With a bundle that reads line breaks
+   (``line_break_id`` in its manifest), ``model_tokens`` first puts that id before the tokens of
+   each word that starts a line (twice after a blank line).
 2. ``word_scores``: token scores -> word scores (the mean of the word's tokens).
 3. ``smooth_scores``: blend each word's score with its sentence's and its document's
    (``SelectionWeights``, from the bundle's manifest; both 0 leaves the scores as they are).
@@ -50,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from splitinfer.sdk._errors import InvalidInputError
-from splitinfer.sdk._segments import Segment, is_header_index
+from splitinfer.sdk._segments import Segment, is_header_index, line_breaks
 from splitinfer.sdk._text import split_words
 from splitinfer.sdk._unicode import casefold, has_decimal
 
@@ -59,6 +61,28 @@ EDGE_PUNCTUATION = "\"'()[]{}<>.,;:!?`*_-\u201c\u201d\u2018\u2019\u00ab\u00bb\u2
 # A forced word also matches each part of a compound cut at these ("Strauss-designed", "TCP/IP").
 _COMPOUND = re.compile("[-/\u2010-\u2015]")
 _POSSESSIVE = ("'s", "\u2019s")
+
+
+# Most line-break ids put before one word: one for a line break, two for a blank line or more.
+MAX_LINE_BREAK_MARKS = 2
+
+
+def line_break_marks(gaps: Sequence[str]) -> list[int]:
+    """How many line-break ids the model reads before each word: the line breaks in the gap
+    before it (``\n``, ``\r`` and ``\r\n`` count one each), at most ``MAX_LINE_BREAK_MARKS``;
+    0 for the first word."""
+    return [min(line_breaks(gap), MAX_LINE_BREAK_MARKS) for gap in ["", *gaps[:-1]]] if gaps else []
+
+
+def model_tokens(
+    ids: Sequence[tuple[int, ...]], marks: Sequence[int], line_break_id: int | None
+) -> list[tuple[int, ...]]:
+    """Each word's tokens as the model reads them: ``marks[i]`` copies of ``line_break_id``, then
+    its own tokens. The model scores a mark as a token of the word after it; budgets count the
+    word's own tokens only. ``line_break_id`` None (a bundle that reads no line breaks): ``ids``."""
+    if line_break_id is None:
+        return list(ids)
+    return [(line_break_id,) * m + tuple(t) if m else tuple(t) for t, m in zip(ids, marks, strict=True)]
 
 
 def chunk_words(token_counts: Sequence[int], max_tokens: int) -> list[tuple[int, int]]:

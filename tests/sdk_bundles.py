@@ -81,6 +81,7 @@ def build_test_bundle(
     default_rate: float = 0.5,
     seed: int = 0,
     selection: dict | None = None,
+    line_break_id: int | None = None,
 ) -> Path:
     """Write a test bundle of the model I/O contract at ``path`` and return it."""
     vocab = VOCAB_PATH.read_text(encoding="utf-8").splitlines()
@@ -95,6 +96,8 @@ def build_test_bundle(
     }
     if selection is not None:
         manifest["selection"] = selection
+    if line_break_id is not None:
+        manifest["line_break_id"] = line_break_id
     return write_bundle(path, model, vocab, manifest)
 
 

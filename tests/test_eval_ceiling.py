@@ -63,7 +63,11 @@ def test_measure_scores_each_variant_against_the_teacher() -> None:
     ]
     runner = ceiling.load_student(None)
     result = measure(
-        cases, [Variant("layers:6", layers=6), Variant("student"), Variant("device")], 0.33, runner
+        cases,
+        [Variant("layers:6", layers=6), Variant("student"), Variant("device")],
+        0.33,
+        runner,
+        line_break_id=ceiling.load_line_break_id(None),
     )
     assert result["cases"] == {"nq": 2, "essay": 0, "kv": 0, "gsm8k": 0}
     full, student, device = result["rows"]
@@ -75,6 +79,7 @@ def test_measure_scores_each_variant_against_the_teacher() -> None:
 
 def test_the_device_variant_keeps_the_words_the_condenser_keeps() -> None:
     from splitinfer.converters.agreement import keep_mask
+    from splitinfer.converters.labels import word_breaks
     from splitinfer.converters.windows import default_tokenizer, encode_prompt
     from splitinfer.sdk import Condenser
     from splitinfer.sdk._text import split_words
@@ -87,9 +92,13 @@ def test_the_device_variant_keeps_the_words_the_condenser_keeps() -> None:
     )
     cases = [SimpleNamespace(id="nq-a", question=QUESTION, context=context)]
     runner = ceiling.load_student(None)
-    words = split_words(context)[0]
+    words, gaps = split_words(context)
     record = {"id": "nq-a", "source": "nq", "split": "heldout", "words": words, "scores": [0.0] * len(words)}
-    prompts = [encode_prompt(default_tokenizer(), {**record, "question": QUESTION}, runner.max_question_len)]
+    record |= {"question": QUESTION, "breaks": word_breaks(gaps)}
+    # The prompt as the bundle's model reads it (line breaks too, if it reads them).
+    prompts = [
+        encode_prompt(default_tokenizer(), record, runner.max_question_len, ceiling.load_line_break_id(None))
+    ]
     scores = ceiling.device_scores(cases, prompts, runner, ceiling.load_selection(None))[0]
     kept, _ = keep_mask(scores, prompts[0].counts, words, 0.33)
     condensed = Condenser.default().condense(context, QUESTION, rate=0.33)

@@ -42,13 +42,13 @@ FILLER = (
 TEACHER = {"teacher": "test-teacher", "settings": {"kind": "answer sentence high, question words medium"}}
 
 
-def make_record(index: int, split: str, rng: np.random.Generator) -> dict:
+def make_record(index: int, split: str, rng: np.random.Generator, line_breaks: bool = False) -> dict:
     order = rng.permutation(len(TOPICS))
     key = TOPICS[order[0]][0]
     parts = [FILLER]
     for j in order[:5]:
         parts += [TOPICS[j][1], FILLER]
-    context = " ".join(parts)
+    context = ("\n\n" if line_breaks else " ").join(parts)
     words = context.split()
     question = QUESTIONS[key]
     answer_words = set(dict(TOPICS)[key].split())
@@ -57,7 +57,7 @@ def make_record(index: int, split: str, rng: np.random.Generator) -> dict:
     for w in words:
         base = 0.9 if w in answer_words else 0.6 if w.strip(",.").lower() in qwords else 0.05
         scores.append(round(float(np.clip(base + rng.normal(0, 0.02), 0, 1)), 4))
-    return {
+    record = {
         "id": f"toy-{split}-{index}",
         "source": "toy",
         "split": split,
@@ -66,14 +66,26 @@ def make_record(index: int, split: str, rng: np.random.Generator) -> dict:
         "scores": scores,
         "answers": [key],
     }
+    if line_breaks:  # each part is a paragraph of its own, as a labels file records it
+        from splitinfer.converters.labels import word_breaks
+        from splitinfer.sdk._text import split_words
+
+        record["breaks"] = word_breaks(split_words(context)[1])
+    return record
 
 
-def write_labels(path: Path, train: int = 24, heldout: int = 6, seed: int = 0) -> Path:
-    """A labels file with ``train`` train-split and ``heldout`` held-out prompts."""
+def write_labels(
+    path: Path, train: int = 24, heldout: int = 6, seed: int = 0, line_breaks: bool = False
+) -> Path:
+    """A labels file with ``train`` train-split and ``heldout`` held-out prompts (with
+    ``line_breaks``, each prompt's parts are paragraphs and the file records where lines break)."""
     rng = np.random.default_rng(seed)
-    lines = [json.dumps({"_meta": {**TEACHER, "format": "toy", "split": "all", "count": train + heldout}})]
-    lines += [json.dumps(make_record(i, "train", rng)) for i in range(train)]
-    lines += [json.dumps(make_record(i, "heldout", rng)) for i in range(heldout)]
+    meta = {**TEACHER, "format": "toy", "split": "all", "count": train + heldout}
+    if line_breaks:
+        meta["line_breaks"] = True
+    lines = [json.dumps({"_meta": meta})]
+    lines += [json.dumps(make_record(i, "train", rng, line_breaks)) for i in range(train)]
+    lines += [json.dumps(make_record(i, "heldout", rng, line_breaks)) for i in range(heldout)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

@@ -19,10 +19,14 @@ It writes, all derived from ``splitinfer.sdk`` (``_text``, ``_tokenizer``, ``_se
   ``Condenser`` is checked end to end: windows of 16 tokens, padding, question, long words;
   and with the case's rate or target on ``formula_selection_bundle.tflite``, the same bundle
   with ``selection`` weights in its manifest, so the Java ``Condenser`` smooths its scores as
-  the SDK does. Then ``segments`` and ``smoothing``: ``segment_words`` and ``smooth_scores``
+  the SDK does; and on ``formula_line_breaks_bundle.tflite``, which also has a
+  ``line_break_id``, so it reads line breaks as the SDK does (each case's ``line_break_marks``
+  pins ``line_break_marks`` alone). Then ``segments`` and ``smoothing``: ``segment_words`` and ``smooth_scores``
   as pure functions (``selection_vectors.py``).
 - ``android_demo/golden/formula_selection_bundle.tflite``: ``formula_bundle.tflite`` rebuilt
   by ``build_bundle`` with ``"selection": {"segment_weight": 0.6, "document_weight": 0.2}``.
+- ``android_demo/golden/formula_line_breaks_bundle.tflite``: the selection bundle with
+  ``"line_break_id": 102`` (``[SEP]``) too.
 - ``android_demo/golden/tiny_bundle.tflite``: a bundle made by ``build_bundle``: a stub
   flatbuffer (the reader checks its identifier and sha256, it never runs it), a small
   vocabulary and a manifest, for the Java bundle reader.
@@ -59,6 +63,7 @@ from splitinfer.sdk._errors import InvalidInputError
 from splitinfer.sdk._selection import (
     chunk_words,
     forced_mask,
+    line_break_marks,
     question_tokens,
     select,
     token_budget,
@@ -81,6 +86,8 @@ TINY_BUNDLE = "android_demo/golden/tiny_bundle.tflite"
 FORMULA_BUNDLE = "android_demo/golden/formula_bundle.tflite"
 SELECTION_BUNDLE = "android_demo/golden/formula_selection_bundle.tflite"
 SELECTION = {"segment_weight": 0.6, "document_weight": 0.2}
+LINE_BREAKS_BUNDLE = "android_demo/golden/formula_line_breaks_bundle.tflite"
+LINE_BREAK_ID = 102
 TABLES = "android_demo/core/src/main/resources/dev/splitinfer/core/unicode_tables.txt"
 SDK_TABLES = "sdk/assets/unicode_tables.txt"
 WINDOW_TOKENS = 16
@@ -130,6 +137,7 @@ def vector(
     tokenizer: WordPieceTokenizer,
     condenser: Condenser,
     smoothing: Condenser,
+    line_breaks: Condenser,
 ) -> dict[str, Any]:
     """One golden vector: the case's inputs and every intermediate and final result."""
     words, gaps = split_words(case["text"])
@@ -161,6 +169,8 @@ def vector(
         "formula_condenser": condensed_by(condenser, case, default_rate=False),
         "formula_condenser_default_rate": condensed_by(condenser, case, default_rate=True),
         "formula_condenser_selection": condensed_by(smoothing, case, default_rate=False),
+        "line_break_marks": line_break_marks(gaps),
+        "formula_condenser_line_breaks": condensed_by(line_breaks, case, default_rate=False),
     }
 
 
@@ -173,7 +183,11 @@ def error_vector(case: dict[str, Any]) -> dict[str, Any]:
 
 
 def golden_json(
-    tokenizer: WordPieceTokenizer, vocab_bytes: bytes, condenser: Condenser, smoothing: Condenser
+    tokenizer: WordPieceTokenizer,
+    vocab_bytes: bytes,
+    condenser: Condenser,
+    smoothing: Condenser,
+    line_breaks: Condenser,
 ) -> str:
     """The golden file: a header, then one case per line so a diff shows which case changed."""
     all_cases = golden_cases.cases()
@@ -189,12 +203,15 @@ def golden_json(
         "max_question_len": MAX_QUESTION_LEN,
         "formula_bundle": FORMULA_BUNDLE,
         "selection_bundle": SELECTION_BUNDLE,
+        "line_breaks_bundle": LINE_BREAKS_BUNDLE,
     }
     dump = lambda obj: json.dumps(obj, ensure_ascii=True, separators=(",", ":"))  # noqa: E731
     parts = ["{"]
     parts += [f"{dump(k)}:{dump(v)}," for k, v in header.items()]
     parts.append('"cases":[')
-    vectors = [dump(vector(c, i, tokenizer, condenser, smoothing)) for i, c in enumerate(all_cases)]
+    vectors = [
+        dump(vector(c, i, tokenizer, condenser, smoothing, line_breaks)) for i, c in enumerate(all_cases)
+    ]
     parts.append(",\n".join(vectors))
     parts.append('],"errors":[')
     parts.append(",\n".join(dump(error_vector(c)) for c in golden_cases.error_cases()))
@@ -228,10 +245,10 @@ def tiny_bundle() -> bytes:
     return build_bundle(model, vocab, manifest, {"model_card.md": card})
 
 
-def selection_bundle() -> bytes:
-    """``formula_bundle.tflite`` with ``SELECTION`` weights in its manifest."""
+def selection_bundle(**more: Any) -> bytes:
+    """``formula_bundle.tflite`` with ``SELECTION`` weights (and ``more``) in its manifest."""
     formula = read_bundle(ROOT / FORMULA_BUNDLE)
-    manifest = {**formula.manifest, "selection": SELECTION}
+    manifest = {**formula.manifest, "selection": SELECTION, **more}
     extra = {name: data for name, data in formula.files.items() if name not in ("manifest.json", "vocab.txt")}
     data = build_bundle(formula.model, formula.vocab, manifest, extra)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -243,7 +260,9 @@ def selection_bundle() -> bytes:
 def outputs(unicode_from_python: bool = False) -> dict[str, bytes]:
     """Every generated file, by path relative to the repository root."""
     tables = (
-        unicode_tables.tables_text().encode("ascii") if unicode_from_python else (ROOT / SDK_TABLES).read_bytes()
+        unicode_tables.tables_text().encode("ascii")
+        if unicode_from_python
+        else (ROOT / SDK_TABLES).read_bytes()
     )
     if unicode_from_python:  # the SDK must read the new table before the vectors are written
         (ROOT / SDK_TABLES).write_bytes(tables)
@@ -251,14 +270,21 @@ def outputs(unicode_from_python: bool = False) -> dict[str, bytes]:
     vocab_bytes = (ROOT / VOCAB).read_bytes()
     tokenizer = WordPieceTokenizer.from_file(ROOT / VOCAB)
     smoothing_bundle = selection_bundle()
+    line_breaks_bundle = selection_bundle(line_break_id=LINE_BREAK_ID)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "formula_selection_bundle.tflite"
         path.write_bytes(smoothing_bundle)
         smoothing = Condenser.load(path)
-    golden = golden_json(tokenizer, vocab_bytes, Condenser.load(ROOT / FORMULA_BUNDLE), smoothing)
+        path = Path(tmp) / "formula_line_breaks_bundle.tflite"
+        path.write_bytes(line_breaks_bundle)
+        line_breaks = Condenser.load(path)
+    golden = golden_json(
+        tokenizer, vocab_bytes, Condenser.load(ROOT / FORMULA_BUNDLE), smoothing, line_breaks
+    )
     return {
         GOLDEN: golden.encode("ascii"),
         SELECTION_BUNDLE: smoothing_bundle,
+        LINE_BREAKS_BUNDLE: line_breaks_bundle,
         TINY_BUNDLE: tiny_bundle(),
         SDK_TABLES: tables,
         TABLES: tables,

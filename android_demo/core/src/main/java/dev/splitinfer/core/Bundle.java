@@ -56,11 +56,13 @@ public final class Bundle {
   private final List<String> vocab;
   private final int modelBytes;
   private final SelectionWeights selection;
+  private final int lineBreakId;
 
   private Bundle(File file, Map<String, Object> manifest, Map<String, byte[]> files, List<String> vocab,
-      SelectionWeights selection) {
+      SelectionWeights selection, int lineBreakId) {
     this.file = file;
     this.selection = selection;
+    this.lineBreakId = lineBreakId;
     this.manifest = manifest;
     this.files = files;
     this.vocab = vocab;
@@ -96,7 +98,23 @@ public final class Bundle {
       throw new BundleException(name + " has no " + VOCAB + ": the tokenizer is missing; " + REBUILD);
     }
     List<String> vocab = WordPieceTokenizer.splitLines(utf8(files.get(VOCAB), name, VOCAB));
-    return new Bundle(file, manifest, Collections.unmodifiableMap(files), vocab, selection);
+    int lineBreakId = lineBreakId(manifest, vocab.size(), name);
+    return new Bundle(file, manifest, Collections.unmodifiableMap(files), vocab, selection, lineBreakId);
+  }
+
+  // The SDK's _line_break_id: absent or null = -1 (the model reads no line breaks), else an
+  // integer id of the vocabulary.
+  private static int lineBreakId(Map<String, Object> manifest, int vocabSize, String name)
+      throws BundleException {
+    Object value = manifest.get("line_break_id");
+    if (value == null) {
+      return -1;
+    }
+    if (!(value instanceof Long) || (Long) value < 0 || (Long) value >= vocabSize) {
+      throw new BundleException(name + ": the manifest's line_break_id must be a token id of its vocabulary (0 to "
+          + (vocabSize - 1) + "), got " + SelectionWeights.pythonRepr(value) + "; " + REBUILD);
+    }
+    return (int) (long) (Long) value;
   }
 
   private static Map<String, byte[]> readArchive(File file, String name) throws BundleException {
@@ -327,6 +345,14 @@ public final class Bundle {
   /** The manifest's {@code selection} weights ({@link SelectionWeights#NONE} when it has none). */
   public SelectionWeights selection() {
     return selection;
+  }
+
+  /**
+   * The id the model reads before each word that starts a line (the manifest's
+   * {@code line_break_id}), or -1 when it reads no line breaks.
+   */
+  public int lineBreakId() {
+    return lineBreakId;
   }
 
   // Checked by read(): the integer fields are Longs in int range.

@@ -10,7 +10,8 @@ import java.util.List;
  *
  * <p>{@link #condense}: split the context into {@link Words}; tokenize each word; cut the words
  * into windows of at most {@code maxSeqLen} tokens ({@link Selection#chunkWords}); run the
- * {@link ScoreModel} once per window that has tokens, with the question's tokens (its first and
+ * {@link ScoreModel} once per window that has tokens (with a bundle that reads line breaks, the
+ * line-break id goes before the tokens of each word that starts a line, {@link #modelTokens}), with the question's tokens (its first and
  * last halves when it has more than {@code maxQuestionLen}, {@link #questionIds}); average token scores into word scores; with active
  * {@link SelectionWeights}, blend each word's score with its sentence's and document's
  * ({@link Segments}, {@link Selection#smoothScores}); keep the forced words
@@ -29,6 +30,7 @@ public final class Condenser {
   private final double defaultRate;
   private final ScoreModel model;
   private final SelectionWeights selection;
+  private final int lineBreakId;
 
   /** A condenser without smoothing ({@link SelectionWeights#NONE}). */
   public Condenser(WordPieceTokenizer tokenizer, int maxSeqLen, int maxQuestionLen, double defaultRate,
@@ -36,8 +38,18 @@ public final class Condenser {
     this(tokenizer, maxSeqLen, maxQuestionLen, defaultRate, SelectionWeights.NONE, model);
   }
 
+  /** A condenser whose model reads no line breaks. */
   public Condenser(WordPieceTokenizer tokenizer, int maxSeqLen, int maxQuestionLen, double defaultRate,
       SelectionWeights selection, ScoreModel model) {
+    this(tokenizer, maxSeqLen, maxQuestionLen, defaultRate, selection, -1, model);
+  }
+
+  /**
+   * A condenser whose model reads {@code lineBreakId} before each word that starts a line (-1:
+   * none; the bundle's {@code line_break_id}).
+   */
+  public Condenser(WordPieceTokenizer tokenizer, int maxSeqLen, int maxQuestionLen, double defaultRate,
+      SelectionWeights selection, int lineBreakId, ScoreModel model) {
     if (maxSeqLen <= 0 || maxQuestionLen <= 0) {
       throw new IllegalArgumentException("maxSeqLen and maxQuestionLen must be positive");
     }
@@ -47,12 +59,13 @@ public final class Condenser {
     this.defaultRate = defaultRate;
     this.model = model;
     this.selection = selection;
+    this.lineBreakId = lineBreakId;
   }
 
   /** A condenser with the bundle's tokenizer, window sizes, default rate and selection weights. */
   public static Condenser fromBundle(Bundle bundle, ScoreModel model) {
     return new Condenser(bundle.tokenizer(), bundle.maxSeqLen(), bundle.maxQuestionLen(),
-        bundle.defaultRate(), bundle.selection(), model);
+        bundle.defaultRate(), bundle.selection(), bundle.lineBreakId(), model);
   }
 
   public WordPieceTokenizer tokenizer() {
@@ -82,7 +95,7 @@ public final class Condenser {
     }
     int budget = Selection.tokenBudget(total, rate, options.targetTokens);
     int[] question = questionIds(options.question);
-    Scored scored = scoreWords(ids, counts, question);
+    Scored scored = scoreWords(modelTokens(ids, words.gaps(), lineBreakId), question);
     float[] scores = scored.wordScores;
     if (selection.active()) {
       List<Segments.Segment> segments = Segments.segmentWords(words.words(), words.gaps(), counts);
@@ -136,8 +149,35 @@ public final class Condenser {
     return ids;
   }
 
+  /**
+   * Each word's tokens as the model reads them: before each word after the first, as many
+   * {@code lineBreakId} as the line breaks in the gap before it, at most
+   * {@link #MAX_LINE_BREAK_MARKS}; then its own tokens. {@code lineBreakId} -1: {@code ids}
+   * ({@code splitinfer.sdk._selection.model_tokens} with {@code line_break_marks}).
+   */
+  static int[][] modelTokens(int[][] ids, List<String> gaps, int lineBreakId) {
+    if (lineBreakId < 0) {
+      return ids;
+    }
+    int[][] out = new int[ids.length][];
+    for (int i = 0; i < ids.length; i++) {
+      int marks = i == 0 ? 0 : Math.min(Segments.lineBreaks(gaps.get(i - 1)), MAX_LINE_BREAK_MARKS);
+      out[i] = new int[marks + ids[i].length];
+      Arrays.fill(out[i], 0, marks, lineBreakId);
+      System.arraycopy(ids[i], 0, out[i], marks, ids[i].length);
+    }
+    return out;
+  }
+
+  /** The most line-break ids before one word: the SDK's {@code MAX_LINE_BREAK_MARKS}. */
+  static final int MAX_LINE_BREAK_MARKS = 2;
+
   /** Word scores: the model over each window, each word's seen token scores averaged. */
-  private Scored scoreWords(int[][] ids, int[] counts, int[] question) {
+  private Scored scoreWords(int[][] ids, int[] question) {
+    int[] counts = new int[ids.length];
+    for (int i = 0; i < ids.length; i++) {
+      counts[i] = ids[i].length;
+    }
     int[] seenCounts = new int[counts.length];
     int seenTotal = 0;
     for (int i = 0; i < counts.length; i++) {

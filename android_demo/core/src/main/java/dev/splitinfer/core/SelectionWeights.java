@@ -96,7 +96,7 @@ public final class SelectionWeights {
     return value instanceof Long ? "int" : "float";
   }
 
-  private static String pythonRepr(Object value) {
+  static String pythonRepr(Object value) {
     if (value == null) {
       return "None";
     }

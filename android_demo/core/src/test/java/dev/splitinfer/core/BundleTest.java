@@ -296,4 +296,33 @@ public class BundleTest {
       assertMentions(failure(bundle(model, entries(manifest, "[PAD]\n[UNK]\n"))), c[1]);
     }
   }
+
+  @Test
+  public void aBundleWithoutLineBreakIdReadsNoLineBreaks() throws Exception {
+    assertEquals(-1, Bundle.read(tiny()).lineBreakId());
+    assertEquals(-1, Golden.selectionBundle().lineBreakId());
+  }
+
+  @Test
+  public void readsTheLineBreakIdOfABundleBuiltByThePythonSdk() throws Exception {
+    assertEquals(102, Golden.lineBreaksBundle().lineBreakId());
+  }
+
+  @Test
+  public void aLineBreakIdThatIsNoTokenOfTheVocabularyIsNamed() throws Exception {
+    byte[] model = model();
+    String[][] cases = {
+        {"2", "got 2"},
+        {"-1", "got -1"},
+        {"1.0", "got 1.0"},
+        {"true", "got True"},
+        {"\"[SEP]\"", "got '[SEP]'"},
+    };
+    for (String[] c : cases) {
+      String manifest = manifest(model, 1);
+      manifest = manifest.substring(0, manifest.length() - 1) + ", \"line_break_id\": " + c[0] + "}";
+      assertMentions(failure(bundle(model, entries(manifest, "[PAD]\n[UNK]\n"))),
+          "the manifest's line_break_id must be a token id of its vocabulary (0 to 1), " + c[1], "rebuild it");
+    }
+  }
 }

@@ -18,6 +18,7 @@ final class Golden {
   private static WordPieceTokenizer tokenizer;
   private static Bundle formulaBundle;
   private static Bundle selectionBundle;
+  private static Bundle lineBreaksBundle;
 
   private Golden() {}
 
@@ -88,6 +89,14 @@ final class Golden {
       selectionBundle = Bundle.read(repo().resolve((String) file().get("selection_bundle")).toFile());
     }
     return selectionBundle;
+  }
+
+  /** formula_line_breaks_bundle.tflite: the selection bundle with a line_break_id too. */
+  static synchronized Bundle lineBreaksBundle() throws BundleException {
+    if (lineBreaksBundle == null) {
+      lineBreaksBundle = Bundle.read(repo().resolve((String) file().get("line_breaks_bundle")).toFile());
+    }
+    return lineBreaksBundle;
   }
 
   static int[] ints(Object list) {

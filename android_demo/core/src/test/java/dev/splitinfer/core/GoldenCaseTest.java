@@ -2,6 +2,7 @@ package dev.splitinfer.core;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertSame;
 
 import java.util.Arrays;
 import java.util.Collection;
@@ -172,6 +173,27 @@ public class GoldenCaseTest {
   @Test
   public void condenserSmoothsScoresLikeThePythonCondenserWithSelectionWeights() throws Exception {
     assertMatchesPythonCondenser("formula_condenser_selection", Golden.selectionBundle(), false);
+  }
+
+  @Test
+  public void condenserReadsLineBreaksLikeThePythonCondenser() throws Exception {
+    assertMatchesPythonCondenser("formula_condenser_line_breaks", Golden.lineBreaksBundle(), false);
+  }
+
+  @Test
+  public void modelTokensPutTheLineBreakMarksOfThePythonSdkBeforeEachWord() {
+    int[][] ids = Golden.intArrays(c.get("token_ids"));
+    int[] marks = Golden.ints(c.get("line_break_marks"));
+    int[][] model = Condenser.modelTokens(ids, Words.split(text()).gaps(), 7);
+    assertEquals(name, ids.length, model.length);
+    for (int i = 0; i < ids.length; i++) {
+      assertEquals(name + " word " + i, marks[i] + ids[i].length, model[i].length);
+      for (int m = 0; m < marks[i]; m++) {
+        assertEquals(name + " word " + i, 7, model[i][m]);
+      }
+      assertArrayEquals(name + " word " + i, ids[i], Arrays.copyOfRange(model[i], marks[i], model[i].length));
+    }
+    assertSame(name, ids, Condenser.modelTokens(ids, Words.split(text()).gaps(), -1));
   }
 
   private void assertMatchesPythonCondenser(String key, boolean defaultRate) throws Exception {
