@@ -108,8 +108,7 @@ def _selection_lines(manifest: dict[str, Any]) -> list[str]:
     return [
         f"- Selection: before words are chosen, each word's score is blended with its sentence's mean "
         f"score (weight {weights.segment}) and its document's best sentence score (weight {weights.document}); the "
-        "agreement below is of the model's own word scores (label files keep no line breaks, which "
-        "the sentence split needs)."
+        "agreement below is of the model's own word scores, before that blending."
     ]
 
 

@@ -11,8 +11,8 @@ Variants (``--variants``, in the order given):
 - ``student``: the bundle's scores (``--model``, default the bundled condenser), computed as the
   manifest's F1 computes them (the model over the device's windows, no smoothing);
 - ``device``: the same scores smoothed over sentences and documents by the bundle's
-  ``selection`` weights, as the device smooths them before choosing words (the manifest's F1
-  cannot: label files keep no line breaks, and these cases do);
+  ``selection`` weights, as the device smooths them before choosing words (the manifest's F1 is
+  of the model's own scores);
 - ``int8``: the encoder's linear layers quantized to int8 (PyTorch dynamic quantization), what an
   int8 deployment of the teacher itself would compute;
 - ``bfloat16``: the encoder in bfloat16;

@@ -3,8 +3,9 @@
 ``write_labels`` writes a small labels file in the format of ``splitinfer distill label``: short
 prompts of topic sentences where a made-up teacher scores the sentence that answers the question
 high, question words medium and the rest low, so a student can learn something in seconds.
-``train_tiny`` trains a tiny student on it (64-token windows, 8 channels) through the real
-``distill train`` code.
+Its prompts are paragraphs, and the file records where their lines break, as ``distill label``
+writes them. ``train_tiny`` trains a tiny student on it (64-token windows, 8 channels) through the
+real ``distill train`` code.
 """
 
 from __future__ import annotations
@@ -75,10 +76,11 @@ def make_record(index: int, split: str, rng: np.random.Generator, line_breaks: b
 
 
 def write_labels(
-    path: Path, train: int = 24, heldout: int = 6, seed: int = 0, line_breaks: bool = False
+    path: Path, train: int = 24, heldout: int = 6, seed: int = 0, line_breaks: bool = True
 ) -> Path:
-    """A labels file with ``train`` train-split and ``heldout`` held-out prompts (with
-    ``line_breaks``, each prompt's parts are paragraphs and the file records where lines break)."""
+    """A labels file with ``train`` train-split and ``heldout`` held-out prompts. With
+    ``line_breaks`` (as ``distill label`` writes them now) each prompt's parts are paragraphs and
+    the file records where lines break; without, the file is one made before labels did."""
     rng = np.random.default_rng(seed)
     meta = {**TEACHER, "format": "toy", "split": "all", "count": train + heldout}
     if line_breaks:
