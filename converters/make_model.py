@@ -9,7 +9,7 @@
    ``--work`` and are resumed, so an interrupted run continues where it stopped and a rerun
    relabels nothing. ``--labels-dir`` uses labels made elsewhere instead.
 2. **train** (``splitinfer distill train``, its defaults: three members of 48 channels, seeds
-   0, 1 and 2, their scores averaged, reading line breaks) on the train-split labels.
+   0, 1 and 2, their scores averaged) on the train-split labels.
 3. **convert** (``splitinfer convert``, mode ``dynamic``: the fastest mode that passes every
    gate for this student, see the model card) with the held-out labels as parity data and as the
    teacher-agreement set, to ``sdk/assets/condenser.tflite`` unless ``--output`` says otherwise.
@@ -23,22 +23,34 @@ ones, but new) gave, over training seeds 0 / 1 / 2, held-out F1 0.793 / 0.801 / 
 89.4 / 87.4 / 86.1% of NQ answers kept at rate 0.1 (97.0% at 0.2 on average), against
 0.795 / 0.794 / 0.800 and 89.1 / 86.4 / 86.8% (96.8%) without them: inside the seeds' spread.
 
-The NQ train cases are also labelled in two more layouts (``--nq-layouts``, default
-``titles,plain``; ``splitinfer eval --layout``): each title on a line of its own above its text,
-and untitled paragraphs. Retrieval pipelines write prompts those ways too. The student reads
-where lines break (``splitinfer distill train --line-breaks``, the default): without that, it
-cannot tell a title line from the sentence under it, which is what the teacher's sentence rules
-go by. Measured with one 48-channel student (seed 0) trained on the 1,353 NQ train cases alone,
-in the usual layout only (A), in all three layouts (B), and in all three reading line breaks (C).
-Held-out NQ answers kept at rates 0.1 / 0.2 / 0.33, numbers not forced:
+``--nq-layouts titles,plain`` also labels the NQ train cases in two more layouts (``splitinfer
+eval --layout``): each title on a line of its own above its text, and untitled paragraphs, as
+retrieval pipelines also write prompts. It is not the default. A student that does not read line
+breaks cannot tell a title line from the sentence under it, which is what the teacher's sentence
+rules go by, so ``splitinfer distill train --line-breaks`` gives it where lines break. Measured
+with one 48-channel student (seed 0) trained on the 1,353 NQ train cases alone, in the usual
+layout only (A), in all three layouts (B), and in all three reading line breaks (C). Held-out NQ
+answers kept at rates 0.1 / 0.2 / 0.33, numbers not forced:
 
 - usual layout: A 87.1 / 95.7 / 98.7%, B 85.1 / 95.0 / 97.7%, C 87.1 / 96.4 / 98.3%;
 - title lines: A 77.2 / 91.1 / 97.7%, B 79.8 / 91.4 / 96.7%, C 86.1 / 94.7 / 98.0%;
 - plain paragraphs: A 68.2 / 82.8 / 93.4%, B 73.2 / 86.8 / 93.7%, C 75.2 / 88.1 / 94.7%.
 
-Keep/drop F1 against the teacher on the 411 validation prompts: B 0.701, C 0.725; the best
-validation loss fell from 0.5221 to 0.5104. The teacher keeps 97.3 / 99.3 / 100% with title lines
-and 82.7 / 94.7 / 96.7% on plain paragraphs (150 of those cases).
+(Keep/drop F1 against the teacher on the 411 validation prompts: B 0.701, C 0.725.) Then the whole
+recipe, three members, with ``--nq-layouts titles,plain`` and ``--line-breaks`` (5,313 train
+prompts; 1 h of training here), against ``minilm-cnn-1.3``, all 302 held-out cases, rates 0.1 /
+0.2 / 0.33 / 0.5, numbers forced but where said:
+
+- usual layout: 70.9 / 95.4 / 98.3 / 99.7% against 73.2 / 95.4 / 99.0 / 99.7%; numbers not
+  forced 87.4 / 97.4 / 99.0 / 99.7% against 90.7 / 97.7 / 99.0 / 99.7%; the ``extractive``
+  answerer on the rate-0.2 contexts 48.7% against 49.0% (50.3% numbers not forced);
+- title lines: 65.6 / 93.0 / 98.0 / 99.7% against 62.3 / 88.4 / 97.4 / 99.7%;
+- plain paragraphs: 59.3 / 85.8 / 95.4% against 57.6 / 80.5 / 93.7% at 0.1 / 0.2 / 0.33;
+- random distractors: 75.8 / 99.3 / 99.3% against 76.8 / 99.3 / 99.7% at 0.1 / 0.2 / 0.33;
+- keep/drop F1 0.798 against 0.796; p50 2.02 ms per window (the convert gate).
+
+It gains 2 to 5 points on the other layouts but loses 2.3 to 3.3 points at rate 0.1 on the layout
+the targets are set on (below the 90% target without forced numbers), so the bundle stays 1.3.
 
 Every step is deterministic for a seed, so the same data rebuild the same bundle bytes on the
 same software stack. Labelling is the slow step (the teacher runs all-MiniLM-L6-v2 many times
@@ -58,7 +70,7 @@ from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = REPO / "sdk" / "assets" / "condenser.tflite"
 DEFAULT_CARD = REPO / "docs" / "model_card.md"
-MODEL_VERSION = "minilm-cnn-1.4"
+MODEL_VERSION = "minilm-cnn-1.3"
 
 
 @dataclass(frozen=True)
@@ -174,10 +186,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--nq-layouts",
         type=_layouts,
-        default=("titles", "plain"),
+        default=(),
         help="also label the NQ train cases written in these layouts, comma-separated: titles "
-        "(title lines), plain (untitled paragraphs); see splitinfer eval --layout (default "
-        "titles,plain; '' for none)",
+        "(title lines), plain (untitled paragraphs); see splitinfer eval --layout (default none)",
     )
     parser.add_argument("--gsm8k-limit", type=int, default=300)
     parser.add_argument("--synthetic-limit", type=int, default=240)
