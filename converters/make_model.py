@@ -38,7 +38,7 @@ answers kept at rates 0.1 / 0.2 / 0.33, numbers not forced:
 
 (Keep/drop F1 against the teacher on the 411 validation prompts: B 0.701, C 0.725.) Then the whole
 recipe, three members, with ``--nq-layouts titles,plain`` and ``--line-breaks`` (5,313 train
-prompts; 1 h of training here), against ``minilm-cnn-1.3``, all 302 held-out cases, rates 0.1 /
+prompts; 48 min of training here), against ``minilm-cnn-1.3``, all 302 held-out cases, rates 0.1 /
 0.2 / 0.33 / 0.5, numbers forced but where said:
 
 - usual layout: 70.9 / 95.4 / 98.3 / 99.7% against 73.2 / 95.4 / 99.0 / 99.7%; numbers not
