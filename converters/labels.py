@@ -38,7 +38,6 @@ from typing import IO, Any
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
 RECORD_FIELDS = ("id", "source", "split", "question", "words", "scores", "answers")
-OPTIONAL_FIELDS = ("breaks",)
 
 
 @dataclass

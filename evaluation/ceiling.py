@@ -227,9 +227,11 @@ def load_selection(model: str | None) -> Any:
 
 def load_line_break_id(model: str | None) -> int | None:
     """The id the bundle's model reads at line starts (``None``: it reads none; model ``None``:
-    the bundled condenser)."""
-    value = _student_bundle(model)[0].manifest.get("line_break_id")
-    return None if value is None else int(value)
+    the bundled condenser), checked as the SDK's ``Condenser`` checks it (``BundleError``)."""
+    from splitinfer.sdk._condenser import manifest_line_break_id
+
+    bundle, path = _student_bundle(model)
+    return manifest_line_break_id(bundle.manifest, len(bundle.vocab), str(path))
 
 
 def device_scores(
@@ -286,24 +288,14 @@ def measure(
     reference, reference_ms = run(MiniLMTeacher(), "teacher")
     log(f"{'teacher':<10} F1 1.000 by definition  {reference_ms:>8.1f} ms/case  all-MiniLM-L6-v2, float32")
     tokenizer = default_tokenizer()
-    prompts = [
-        encode_prompt(
-            tokenizer,
-            {
-                "id": case.id,
-                "source": _source(case),
-                "split": "heldout",
-                "words": split_words(case.context)[0],
-                "scores": scores,
-                "question": case.question,
-                "breaks": word_breaks(split_words(case.context)[1]),
-            },
-            # The question ids only feed the student, so they take its bundle's length.
-            student.max_question_len if student is not None else 64,
-            line_break_id,
-        )
-        for case, scores in zip(cases, reference, strict=True)
-    ]
+    prompts = []
+    for case, scores in zip(cases, reference, strict=True):
+        words, gaps = split_words(case.context)
+        record = {"id": case.id, "source": _source(case), "split": "heldout", "words": words}
+        record |= {"scores": scores, "question": case.question, "breaks": word_breaks(gaps)}
+        # The question ids only feed the student, so they take its bundle's length.
+        question_len = student.max_question_len if student is not None else 64
+        prompts.append(encode_prompt(tokenizer, record, question_len, line_break_id))
     rows = []
     for variant in variants:
         if variant.name in ("student", "device"):

@@ -155,7 +155,7 @@ class Condenser:
             raise BundleError(
                 f"{name}: the manifest's selection weights are wrong ({err}); rebuild it with 'splitinfer convert'"
             ) from None
-        self.line_break_id = _line_break_id(self.manifest, len(bundle.vocab), name)
+        self.line_break_id = manifest_line_break_id(self.manifest, len(bundle.vocab), name)
 
     @classmethod
     def load(cls, path: str | Path, num_threads: int = 1) -> Condenser:
@@ -334,7 +334,7 @@ class Condenser:
         return word_scores(token_scores, np.minimum(counts, window_len))
 
 
-def _line_break_id(manifest: dict[str, Any], vocab_size: int, name: str) -> int | None:
+def manifest_line_break_id(manifest: dict[str, Any], vocab_size: int, name: str) -> int | None:
     """The manifest's ``line_break_id`` (None when absent: the model reads no line breaks)."""
     value = manifest.get("line_break_id")
     if value is None:
