@@ -63,6 +63,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--limit", type=int, metavar="N", help="first N cases only (synthetic: how many)")
     parser.add_argument("--seed", type=seed, default=0, help="seed of random choices (default 0)")
     parser.add_argument(
+        "--arrangements",
+        type=int,
+        default=1,
+        metavar="N",
+        help="nq only: build every case N times, with seeds --seed to --seed+N-1, and pool them: "
+        "hard distractors put the same 10 documents in N orders (gold at a seeded place), random "
+        "ones are N draws. Each case is then judged at N places, so two bundles differ less by luck "
+        "(default 1)",
+    )
+    parser.add_argument(
         "--answer", action="store_true", help="also answer with the extractive backend on full vs condensed"
     )
     parser.add_argument(
@@ -101,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         model=args.model,
         limit=args.limit,
         seed=args.seed,
+        arrangements=args.arrangements,
         answer=args.answer,
         answer_rates=args.answer_rates,
         keep_digits=args.keep_digits,

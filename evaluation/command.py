@@ -22,6 +22,10 @@ from splitinfer.evaluation.report import format_table, plot, to_json
 from splitinfer.evaluation.runner import EvalConfig, evaluate
 from splitinfer.sdk._errors import InvalidInputError
 
+# More arrangements than this re-measures the same cases for little: the questions, not the
+# places of their documents, are then what the figures vary with.
+MAX_ARRANGEMENTS = 100
+
 
 @dataclass(frozen=True)
 class EvalOptions:
@@ -37,6 +41,7 @@ class EvalOptions:
     model: str | None = None
     limit: int | None = None
     seed: int = 0
+    arrangements: int = 1  # nq only: seeds seed .. seed + arrangements - 1, pooled
     answer: bool = False
     answer_rates: str | None = None
     keep_digits: bool = True
@@ -72,6 +77,19 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
         raise InvalidInputError(f"--limit must be a positive number of cases, got {options.limit}")
     if isinstance(options.seed, bool) or not isinstance(options.seed, int) or not 0 <= options.seed < 2**32:
         raise InvalidInputError(f"--seed must be a whole number from 0 to {2**32 - 1}, got {options.seed!r}")
+    if (
+        isinstance(options.arrangements, bool)
+        or not isinstance(options.arrangements, int)
+        or not 1 <= options.arrangements <= MAX_ARRANGEMENTS
+    ):
+        raise InvalidInputError(
+            f"--arrangements must be a whole number from 1 to {MAX_ARRANGEMENTS}, got {options.arrangements!r}"
+        )
+    if options.seed + options.arrangements - 1 >= 2**32:
+        raise InvalidInputError(
+            f"--seed {options.seed} with --arrangements {options.arrangements} runs past seed {2**32 - 1}; "
+            "lower either"
+        )
     answers_in_context = options.format != "gsm8k"
     answer_rates = (
         parse_rates(options.answer_rates, "--answer-rates") if options.answer_rates is not None else None
@@ -94,6 +112,7 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
         options.limit,
         options.seed,
         options.layout,
+        options.arrangements,
     )
     if not cases:
         raise InvalidInputError(f"no {options.split} cases in the data; try --split all or another --data")
@@ -126,6 +145,11 @@ def resolve(options: EvalOptions) -> EvalOptions:
         raise InvalidInputError(f"--distractors is for --format nq; drop it for --format {options.format}")
     if options.layout is not None and options.format != "nq":
         raise InvalidInputError(f"--layout is for --format nq; drop it for --format {options.format}")
+    if options.arrangements != 1 and options.format != "nq":
+        raise InvalidInputError(
+            f"--arrangements is for --format nq (its 10 documents can be reordered); drop it for "
+            f"--format {options.format}"
+        )
     if options.data is not None and options.format == "kv":
         raise InvalidInputError("--format kv builds its prompts from --seed and reads no --data; drop --data")
     if options.format == "essay" and options.data is not None and not Path(options.data).is_file():
@@ -240,6 +264,7 @@ def _config_block(
         "methods": list(names),
         "limit": options.limit,
         "seed": options.seed,
+        "arrangements": options.arrangements if options.format == "nq" else None,
         "keep_digits": options.keep_digits,
         "answer": options.answer,
         "answer_rates": list(answer_rates)
@@ -263,6 +288,8 @@ def headline(summary: dict[str, Any]) -> str:
     if summary.get("layout") and summary["layout"] != "documents":
         parts.append(f"{summary['layout']} layout")
     parts.append(f"{summary['split']} split")
+    if (summary.get("arrangements") or 1) > 1:
+        parts.append(f"{summary['arrangements']} arrangements")
     parts.append(f"{summary['cases']} cases")
     if summary.get("model_version"):
         parts.append(f"student {summary['model_version']}")

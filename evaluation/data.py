@@ -13,6 +13,7 @@ sentences; otherwise it is pseudo-sentences.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +57,12 @@ def load(
     limit: int | None = None,
     seed: int = 0,
     layout: str = "documents",
+    arrangements: int = 1,
 ) -> list[Any]:
     """The cases of one run. ``split`` is ``heldout``, ``train`` or ``all``; ``layout`` (nq only)
-    how the documents are written (``corpus.NQ_LAYOUTS``).
+    how the documents are written (``corpus.NQ_LAYOUTS``); ``arrangements`` (nq only) builds the
+    cases once for each seed from ``seed`` to ``seed + arrangements - 1`` and returns them all, in
+    that order (``limit`` applies to each).
 
     Raises ``InvalidInputError`` for an unknown format or split, or a file format without a file.
     """
@@ -73,9 +77,16 @@ def load(
     if format in FILE_FORMATS:
         if path is None:
             raise InvalidInputError(f"--format {format} needs a data file: pass it with --data FILE.jsonl")
-        cases = corpus.load_cases(
-            format, path, distractors=distractors, split=wanted, limit=limit, seed=seed, layout=layout
-        )
+        if arrangements != 1 and format != "nq":
+            raise InvalidInputError(f"arrangements are for format nq, not {format!r}")
+        cases = []
+        for k in range(arrangements):
+            built = corpus.load_cases(
+                format, path, distractors=distractors, split=wanted, limit=limit, seed=seed + k, layout=layout
+            )
+            if arrangements > 1 and distractors == "random":  # hard ones are named by their seed
+                built = [replace(case, id=f"{case.id}~r{seed + k}") for case in built]
+            cases += built
         for case in cases:
             if not case.answers:
                 raise InvalidInputError(

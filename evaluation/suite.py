@@ -4,6 +4,11 @@ Runs, on the held-out split (never trained on):
 
 - ``nq-hard``: NQ, 10 documents, 9 hard (BM25) distractors, with the extractive answerer;
 - ``nq-hard-no-digits``: the same cases without ``keep_digits`` (numbers are not forced);
+- ``nq-hard-arranged`` and ``nq-hard-no-digits-arranged``: the student and the baselines on the
+  same cases in 10 arrangements (``--arrangements 10``: the same 10 documents in 10 seeded orders,
+  the first the usual one), pooled. One arrangement puts each gold passage at one place in the
+  model's windows, and a few cases that land well or badly move a figure by a point or two; over
+  10 places that luck averages out, so these are the figures to compare two bundles by;
 - ``nq-random``: the same with random distractors;
 - ``nq-hard-titles`` and ``nq-hard-plain``: the ``nq-hard`` cases written another way
   (``--layout``): each title on a line of its own above its text, or the texts alone, documents
@@ -57,6 +62,22 @@ RUNS: dict[str, dict[str, Any]] = {
         "answer_rates": "0.2",
         "file": "nq-open-train.jsonl.gz",
     },
+    # No teacher: at about a second a case it would take an hour for each.
+    "nq-hard-arranged": {
+        "format": "nq",
+        "distractors": "hard",
+        "arrangements": 10,
+        "methods": "student,random,truncate,none",
+        "file": "nq-open-train.jsonl.gz",
+    },
+    "nq-hard-no-digits-arranged": {
+        "format": "nq",
+        "distractors": "hard",
+        "arrangements": 10,
+        "keep_digits": False,
+        "methods": "student,random,none",
+        "file": "nq-open-train.jsonl.gz",
+    },
     "nq-random": {"format": "nq", "distractors": "random", "file": "nq-open-train.jsonl.gz"},
     "nq-hard-titles": {
         "format": "nq",
@@ -89,6 +110,8 @@ def command_line(name: str, config: dict[str, Any]) -> str:
         parts.append(f"--distractors {config['distractors']}")
     if config.get("layout") and config["layout"] != "documents":
         parts.append(f"--layout {config['layout']}")
+    if (config.get("arrangements") or 1) > 1:
+        parts.append(f"--arrangements {config['arrangements']}")
     if config.get("answer"):
         parts.append("--answer")
         if config.get("answer_rates") and config["answer_rates"] != config["rates"]:
@@ -111,6 +134,7 @@ def measure(name: str, data: str, out: Path, limit: int | None = None, model: st
         data=f"{data}/{spec['file']}" if "file" in spec else None,
         distractors=spec.get("distractors"),
         layout=spec.get("layout"),
+        arrangements=spec.get("arrangements", 1),
         answer=spec.get("answer", False),
         answer_rates=spec.get("answer_rates"),
         methods=spec.get("methods", EvalOptions.methods),

@@ -130,7 +130,7 @@ def _gsm8k(rows: Rows) -> list[Check]:
 def check_targets(results: Mapping[str, Rows]) -> list[Check]:
     """Every target of issue 7 that the runs in ``results`` (run name -> rows) can answer."""
     checks: list[Check] = []
-    for run in ("nq-hard", "nq-hard-no-digits"):
+    for run in ("nq-hard", "nq-hard-no-digits", "nq-hard-arranged", "nq-hard-no-digits-arranged"):
         if run in results:
             rows = results[run]
             checks += [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -159,6 +160,9 @@ def test_the_table_is_printed_without_json(tmp_path, capsys) -> None:
         (["--rates", "0,0.2"], "outside (0, 1]"),
         (["--methods", "student,magic"], "'magic'"),
         (["--limit", "0"], "--limit"),
+        (["--arrangements", "0"], "--arrangements must be a whole number from 1 to 100, got 0"),
+        (["--arrangements", "101"], "--arrangements must be a whole number from 1 to 100, got 101"),
+        (["--seed", str(2**32 - 1), "--arrangements", "2"], "runs past seed"),
         (["--format", "gsm8k", "--answer", "--data", "x.jsonl"], "drop --answer"),
         (["--format", "qa"], "--data"),
         (["--format", "qa", "--data", "missing.jsonl"], "no such file"),
@@ -187,6 +191,7 @@ def _qa_line(**fields: object) -> str:
         (["--model", "{tmp}/student.tflite"], {}, "add student to --methods"),
         (["--distractors", "random"], {}, "--distractors is for --format nq"),
         (["--layout", "plain"], {}, "--layout is for --format nq"),
+        (["--arrangements", "3"], {}, "--arrangements is for --format nq"),
         (["--answer", "--answer-rates", "abc"], {}, "--answer-rates: 'abc'"),
         ([], {"facts.jsonl": _qa_line(context="  ")}, "the context is empty"),
         ([], {"facts.jsonl": _qa_line(answers=["the", "."])}, "no answer left"),
@@ -268,6 +273,38 @@ def test_eval_on_a_held_out_nq_slice(capsys) -> None:
     if not HAVE_BUNDLE:
         pytest.skip(NO_BUNDLE)
     assert rows[("student", 0.2)]["answer_retention"] > rows[("random", 0.2)]["answer_retention"]
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(not NQ.is_file(), reason="../shared/data is absent")
+def test_arrangements_judge_each_case_with_its_documents_in_other_orders(capsys, tmp_path) -> None:
+    out = tmp_path / "condensed.jsonl"
+    doc = _run_json(
+        capsys,
+        *("--format", "nq", "--data", str(NQ), "--limit", "4", "--arrangements", "3", "--seed", "0"),
+        *("--rates", "0.5", "--methods", "random,none", "--output", str(out)),
+    )
+    assert doc["config"]["cases"] == 12 and doc["config"]["arrangements"] == 3
+    assert {r["n"] for r in doc["results"]} == {12}
+    # One record per case, method and rate; the cases in order.
+    ids = list(dict.fromkeys(json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()))
+    first = ids[:4]
+    assert not any("~" in i for i in first)  # seed 0: the usual arrangement, as without the flag
+    assert ids[4:8] == [f"{i}~s1" for i in first] and ids[8:] == [f"{i}~s2" for i in first]
+
+    from splitinfer.evaluation import data as eval_data
+
+    cases = eval_data.load("nq", NQ, "hard", "heldout", 4, 0, "documents", 3)
+    plain = eval_data.load("nq", NQ, "hard", "heldout", 4, 0, "documents")
+    assert [c.context for c in cases[:4]] == [c.context for c in plain]
+    for k in range(4):  # the same ten documents (numbered by place), in three orders
+        orders = [[re.sub(r"^Document \[\d+\]", "", d) for d in cases[k + 4 * a].documents] for a in range(3)]
+        assert all(sorted(o) == sorted(orders[0]) for o in orders)
+        assert len({tuple(o) for o in orders}) == 3
+    drawn = eval_data.load("nq", NQ, "random", "heldout", 2, 5, "documents", 2)
+    base = [c.id for c in eval_data.load("nq", NQ, "random", "heldout", 2, 5, "documents")]
+    assert [c.id for c in drawn] == [f"{i}~r5" for i in base] + [f"{i}~r6" for i in base]
+    assert drawn[0].documents != drawn[2].documents  # another draw of random distractors
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,14 @@ def test_the_command_of_a_run_is_rebuilt_from_its_config() -> None:
     )
 
 
+def test_the_command_of_an_arranged_run_says_how_many_arrangements() -> None:
+    config = {**CONFIG, "arrangements": 10, "answer": False, "methods": ["student", "random"]}
+    assert command_line("nq-hard-arranged", config) == (
+        "splitinfer eval --format nq --data ../shared/data/nq-open-train.jsonl.gz --distractors hard "
+        "--arrangements 10 --methods student,random --json --plot nq-hard-arranged.png"
+    )
+
+
 def test_the_summary_covers_every_run_on_disk_and_its_targets(tmp_path) -> None:
     _write(tmp_path, "nq-hard", CONFIG, [_row("student", 0.2, 0.96), _row("random", 0.2, 0.2)])
     kv = {**CONFIG, "format": "kv", "distractors": None, "answer": False, "data": None}
