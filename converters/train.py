@@ -54,6 +54,8 @@ the usual layout than the bundled one.
 seeds ``--seed``, ``--seed + 1``, ..., and merges them into one model that averages their scores
 over the one embedding (``student.merge_members``); the bundle's measurements are in ``student``.
 
+The labels files are read in the order of their names, whatever order they are given in.
+
 Writes the model (``--output``, a ``.keras`` file) and next to it ``<output>.json``: the teacher,
 the architecture, a summary of the training data, the epochs run and the agreement with the
 teacher; ``splitinfer convert`` copies it into the bundle's manifest. Deterministic for a seed.
@@ -547,7 +549,10 @@ def train(options: TrainOptions) -> dict[str, Any]:
 
     tokenizer = default_tokenizer()
     line_break_id = LINE_BREAK_ID if options.line_breaks else None
-    metas, prompts = load_prompts(options.labels, tokenizer, options.max_question_len, line_break_id)
+    # Read in the order of the files' names, so that the order they are given in (a shell's glob,
+    # make model's plan) does not change the student.
+    ordered = sorted(options.labels, key=lambda path: (Path(path).name, str(path)))
+    metas, prompts = load_prompts(ordered, tokenizer, options.max_question_len, line_break_id)
     teacher = teacher_of(metas)
     check_unique(prompts)
     fit, val, heldout = split_prompts(prompts, options.validation_fraction)

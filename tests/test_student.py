@@ -306,6 +306,23 @@ def test_distill_train_is_deterministic_for_a_seed(tmp_path: Path, trained: tupl
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
+def test_the_order_the_labels_files_are_given_in_does_not_change_the_student(tmp_path: Path) -> None:
+    import keras
+
+    lines = write_labels(tmp_path / "all.jsonl", train=12, heldout=4).read_text().splitlines(keepends=True)
+    header, records = lines[0], lines[1:]
+    b_file, a_file = tmp_path / "b.jsonl", tmp_path / "a.jsonl"
+    b_file.write_text(header + "".join(records[::2]))
+    a_file.write_text(header + "".join(records[1::2]))
+    weights = []
+    for run, files in (("ab", [a_file, b_file]), ("ba", [b_file, a_file])):
+        model = tmp_path / f"{run}.keras"
+        summary = train(replace(tiny_options(a_file, model, epochs=1), labels=files))
+        assert [f["file"] for f in summary["data"]["files"]] == ["a.jsonl", "b.jsonl"]
+        weights.append(keras.saving.load_model(model, compile=False).get_weights())
+    assert all(np.array_equal(x, y) for x, y in zip(*weights, strict=True))
+
+
 def test_members_are_students_trained_alone_averaged_over_one_embedding(
     tmp_path: Path, trained: tuple[Path, Path]
 ) -> None:
