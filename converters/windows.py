@@ -211,5 +211,5 @@ def check_line_breaks(meta: dict[str, Any], path: str | Path) -> None:
 
         raise InvalidInputError(
             f"{path}: these labels do not record where lines break (labelled by an older splitinfer); "
-            "label the corpus again, or train a student that reads no line breaks (without --line-breaks)"
+            "label the corpus again, or train a student that reads no line breaks (--no-line-breaks)"
         )

@@ -12,8 +12,9 @@ Runs, on the held-out split (never trained on):
 - ``nq-random``: the same with random distractors;
 - ``nq-hard-titles`` and ``nq-hard-plain``: the ``nq-hard`` cases written another way
   (``--layout``): each title on a line of its own above its text, or the texts alone, documents
-  apart by blank lines. The bundled condenser was trained on the ``Document [i](Title: ...)``
-  layout only; these show how it carries over to prompts laid out as retrieval pipelines write them;
+  apart by blank lines, as retrieval pipelines also write prompts. The bundled condenser was
+  trained on all the NQ train cases in the usual layout and on a third of them in each of these,
+  reading where their lines break;
 - ``gsm8k``: 8 solved problems condensed, the target problem kept verbatim;
 - ``essay``: a fact planted in a long essay of real Wikipedia sentences;
 - ``kv``: the value of one UUID key in a JSON object, with and without ``keep_digits``

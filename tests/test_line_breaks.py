@@ -190,9 +190,9 @@ def test_a_student_trained_with_line_breaks_converts_to_a_bundle_that_reads_them
     old, labels = toy_labels(tmp_path / "old.jsonl", line_breaks=False), toy_labels(tmp_path / "lb.jsonl")
     model = tmp_path / "student.keras"
     with pytest.raises(InvalidInputError, match="do not record where lines break"):
-        train(replace(tiny_options(old, model, epochs=1), line_breaks=True))
-    assert train(tiny_options(old, model, epochs=1))["line_break_id"] is None  # the default reads none
-    summary = train(replace(tiny_options(labels, model, epochs=1), line_breaks=True))
+        train(tiny_options(old, model, epochs=1))  # reading line breaks is the default
+    assert train(replace(tiny_options(old, model, epochs=1), line_breaks=False))["line_break_id"] is None
+    summary = train(tiny_options(labels, model, epochs=1))
     assert summary["line_break_id"] == SEP
     bundle = tmp_path / "condenser.tflite"
     code = main(

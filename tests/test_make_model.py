@@ -17,13 +17,39 @@ def test_rearranged_nq_slices_are_labelled_with_their_own_seed_and_never_held_ou
 
 
 def test_nq_layouts_add_train_slices_in_those_layouts_and_nothing_else() -> None:
-    plan = {s.name: s for s in slices(parse_args(["--nq-layouts", "titles,plain", "--nq-limit", "5"]))}
+    plan = {s.name: s for s in slices(parse_args(["--nq-layouts", "titles,plain", "--nq-layout-cases", "0"]))}
     for layout in ("titles", "plain"):
         item = plan[f"nq-train-hard-{layout}"]
-        assert (item.format, item.split, item.layout, item.limit) == ("nq", "train", layout, 5)
-    assert {s.layout for s in slices(parse_args([]))} == {"documents"}
+        assert (item.format, item.split, item.layout, item.limit) == ("nq", "train", layout, None)
+    assert {s.layout for s in slices(parse_args(["--nq-layouts", ""]))} == {"documents"}
     with pytest.raises(SystemExit):
         parse_args(["--nq-layouts", "documents"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "names", "limit"),
+    [
+        # The default: the first third of the NQ train cases in each extra layout.
+        ([], ["nq-train-hard-titles-451", "nq-train-hard-plain-451"], 451),
+        (["--nq-layout-cases", "100", "--nq-layouts", "plain"], ["nq-train-hard-plain-100"], 100),
+        (["--nq-limit", "5"], ["nq-train-hard-titles-451", "nq-train-hard-plain-451"], 5),
+    ],
+)
+def test_extra_layouts_label_the_first_cases_into_files_named_by_their_number(argv, names, limit) -> None:
+    # A file named by its number of cases: resuming a file of all the cases does not train on them.
+    plan = slices(parse_args(argv))
+    extra = [s for s in plan if s.layout != "documents"]
+    assert [s.name for s in extra] == names and {s.limit for s in extra} == {limit}
+    usual = next(s for s in plan if s.name == "nq-train-hard")
+    assert usual.limit == (5 if "--nq-limit" in argv else None)  # the usual layout: every case
+
+
+@pytest.mark.parametrize("value", ["-1", "a third"])
+def test_a_bad_number_of_layout_cases_is_a_usage_error(capsys, value) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(["--nq-layout-cases", value])
+    assert exit_info.value.code == 2
+    assert "whole number of cases (0: all)" in capsys.readouterr().err
 
 
 def test_the_model_card_in_the_docs_is_the_one_the_bundled_condenser_carries() -> None:
