@@ -3,9 +3,9 @@
 Contract (what the SDK's ``Condenser`` runs, see ``sdk``):
 
 - inputs ``context_ids`` int32 ``[1, max_seq_len]``: one window of whole words' WordPiece ids,
-  no ``[CLS]``, padded with 0 (``[PAD]``); a student trained with ``--line-breaks`` (the default, and the bundle) also
-  reads a ``[SEP]`` before each word that starts a line, two after a blank line
-  (``sdk._selection.model_tokens``); ``question_ids`` int32
+  no ``[CLS]``, padded with 0 (``[PAD]``); a student trained with ``--line-breaks`` (the default,
+  and the bundle) also reads a ``[SEP]`` before each word that starts a line, two after a blank
+  line (``sdk._selection.model_tokens``); ``question_ids`` int32
   ``[1, max_question_len]``: the question's tokens (its first and last halves when longer,
   ``sdk._selection.question_tokens``), padded with 0 (all zeros: no question);
 - output ``scores`` float32 ``[1, max_seq_len]``: a keep score in [0, 1] per context token.

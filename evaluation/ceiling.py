@@ -288,13 +288,13 @@ def measure(
     reference, reference_ms = run(MiniLMTeacher(), "teacher")
     log(f"{'teacher':<10} F1 1.000 by definition  {reference_ms:>8.1f} ms/case  all-MiniLM-L6-v2, float32")
     tokenizer = default_tokenizer()
+    # The question ids only feed the student, so they take its bundle's length.
+    question_len = student.max_question_len if student is not None else 64
     prompts = []
     for case, scores in zip(cases, reference, strict=True):
         words, gaps = split_words(case.context)
         record = {"id": case.id, "source": _source(case), "split": "heldout", "words": words}
         record |= {"scores": scores, "question": case.question, "breaks": word_breaks(gaps)}
-        # The question ids only feed the student, so they take its bundle's length.
-        question_len = student.max_question_len if student is not None else 64
         prompts.append(encode_prompt(tokenizer, record, question_len, line_break_id))
     rows = []
     for variant in variants:
