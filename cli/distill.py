@@ -100,7 +100,10 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--output", "-o", type=Path, required=True, help="the labels file to write (JSONL)")
     parser.add_argument(
-        "--resume", action="store_true", help="keep the cases already in --output, label the rest"
+        "--resume",
+        action="store_true",
+        help="keep the cases already in --output, label the rest (refused when the file "
+        "holds cases this run would not label, as after a larger --limit)",
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an existing --output (default: refuse)"

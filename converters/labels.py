@@ -16,7 +16,9 @@ JSON Lines, UTF-8. The first line is the header, then one line per labelled case
   ``"line_breaks": true`` in their header; older files lack both.
 - ``scores`` has one float in [0, 1] per word (4 decimals); higher = keep first.
 - ``count`` is how many cases the run set out to label; the file may hold fewer while a run is in
-  progress or after a crash (``--resume`` completes it).
+  progress or after a crash (``--resume`` completes it). A run resumed over more cases (a larger
+  ``--limit``) extends the file and its ``count``; one over fewer cases than the file holds is
+  refused, since training would read every record of the file, not the cases the run names.
 - Every line is written whole and flushed, so a crash loses at most the line being written; a
   last line without its newline is such an interrupted write, which ``read_labels`` skips and
   ``LabelsWriter`` (resuming) cuts off.
@@ -170,12 +172,19 @@ class LabelsWriter:
     before a record was written. With ``resume=True`` and an existing file, the whole file is
     read and checked first (a labels file, labelled with the same ``RESUME_KEYS`` as ``meta``) and
     only then is a trailing interrupted line cut off; ``done`` holds the ids already labelled so
-    the caller can skip them. An existing file is otherwise replaced only with ``overwrite``: a
-    run started without ``--resume`` must not wipe labels that took hours to make.
+    the caller can skip them. With ``ids`` as well (the cases this run labels), a file holding a
+    case outside them is refused, and the header takes ``meta``'s ``count`` (rewritten in one
+    step). An existing file is otherwise replaced only with ``overwrite``: a run started without
+    ``--resume`` must not wipe labels that took hours to make.
     """
 
     def __init__(
-        self, path: str | Path, meta: dict[str, Any], resume: bool = False, overwrite: bool = False
+        self,
+        path: str | Path,
+        meta: dict[str, Any],
+        resume: bool = False,
+        overwrite: bool = False,
+        ids: Sequence[str] | None = None,
     ) -> None:
         self.path = Path(path)
         self.done: set[str] = set()
@@ -189,8 +198,13 @@ class LabelsWriter:
             old_meta, records = iter_labels(self.path)
             self.done = {r.id for r in records}
             _check_resumable(old_meta, meta, self.path)
+            if ids is not None:
+                _check_within(self.path, self.done, ids)
             self._repair_tail()
             self.meta = old_meta
+            if ids is not None and "count" in meta and old_meta.get("count") != meta["count"]:
+                self.meta = {**old_meta, "count": meta["count"]}
+                self._rewrite_header()
             self._stream: IO[str] | None = self.path.open("a", encoding="utf-8")
             return
         if not resume and not overwrite and self.path.is_file() and self.path.stat().st_size > 0:
@@ -214,6 +228,14 @@ class LabelsWriter:
             cut = data.rfind(b"\n") + 1
             with self.path.open("r+b") as stream:
                 stream.truncate(cut)
+
+    def _rewrite_header(self) -> None:
+        """Replace the header line with ``self.meta``, the records untouched, in one step."""
+        from splitinfer.sdk._bundle import atomic_write
+
+        data = self.path.read_bytes()
+        header = json.dumps({"_meta": self.meta}, ensure_ascii=False).encode("utf-8") + b"\n"
+        atomic_write(self.path, header + data[data.index(b"\n") + 1 :])
 
     def write(self, record: LabelRecord) -> None:
         line = record.to_json() + "\n"
@@ -332,6 +354,20 @@ def _check_resumable(old: dict[str, Any], new: dict[str, Any], path: Path) -> No
             _refuse(path, f"{key} ({old.get(key)!r} then, {new.get(key)!r} now)")
 
 
+def _check_within(path: Path, done: set[str], ids: Sequence[str]) -> None:
+    """Refuse to resume ``path`` when it holds a case outside ``ids``, the cases this run labels
+    (it was made with a larger ``--limit``, another ``--offset`` or other data under the same name):
+    training reads every record of a file, so the file would not be what this run names."""
+    extra = done - set(ids)
+    if extra:
+        first = min(extra)
+        raise InvalidInputError(
+            f"{path} holds {len(extra)} labelled case(s) that this run would not label (such as "
+            f"{first!r}): it was made with a larger --limit or other data. Resume with the flags it "
+            "was made with, or write to a new --output"
+        )
+
+
 def _refuse(path: Path, what: str) -> None:
     raise InvalidInputError(
         f"{path} was labelled with a different {what}; resume with the same flags or write to a new --output"
@@ -360,7 +396,8 @@ def label_corpus(
     started = time.monotonic()
     summary = LabelSummary(output=str(output))
     meta = {**meta, "line_breaks": True}  # every record says where its lines break
-    with LabelsWriter(output, meta, resume=resume, overwrite=overwrite) as writer:
+    ids = [case.id for case in cases]
+    with LabelsWriter(output, meta, resume=resume, overwrite=overwrite, ids=ids) as writer:
         todo = [case for case in cases if case.id not in writer.done]
         summary.skipped = len(cases) - len(todo)
         # Drawn only when stderr is a terminal (disable=None), never with progress=False.

@@ -51,7 +51,8 @@ def test_minilm_labels_every_word_of_every_case_then_resume_adds_only_new_ones(
     assert _label(_qa(tmp_path / "qa.jsonl", 3), out, "--resume") == 0
     printed = capsys.readouterr().out
     assert "labelled 1 cases" in printed and "2 already done" in printed
-    assert [r.id for r in read_labels(out)[1]] == ["qa-0", "qa-1", "qa-2"]
+    meta, records = read_labels(out)
+    assert [r.id for r in records] == ["qa-0", "qa-1", "qa-2"] and meta["count"] == 3
 
 
 def test_resuming_with_another_teacher_setting_is_refused(tmp_path: Path, capsys) -> None:
@@ -62,6 +63,38 @@ def test_resuming_with_another_teacher_setting_is_refused(tmp_path: Path, capsys
     assert _label(_qa(tmp_path / "qa.jsonl", 1), out, "--resume") == 2
     err = capsys.readouterr().err
     assert "different teacher settings (" in err and "region_weight: 0.1 then, 0.9 now" in err
+
+
+def _labelled(out: Path, ids: list[int], count: int) -> None:
+    meta = {"teacher": "minilm", "format": "qa", "split": "all", "line_breaks": True, "count": count}
+    records = [LabelRecord(f"qa-{i}", "qa", "all", f"question {i}?", ["a"], [0.5], ["x"]) for i in ids]
+    write_labels(out, meta, records)
+
+
+def test_resuming_a_file_that_holds_more_cases_than_this_run_labels_is_refused(
+    tmp_path: Path, capsys
+) -> None:
+    # Training reads every record of a file: resuming three labelled cases with --limit 2 must not
+    # leave a file of three that the run's flags call two.
+    out = tmp_path / "labels.jsonl"
+    _labelled(out, [0, 1, 2], 3)
+    before = out.read_bytes()
+    assert _label(_qa(tmp_path / "qa.jsonl", 3), out, "--resume", "--limit", "2") == 2
+    err = capsys.readouterr().err
+    assert "holds 1 labelled case(s) that this run would not label (such as 'qa-2')" in err
+    assert "larger --limit" in err and out.read_bytes() == before
+
+
+def test_resuming_over_the_cases_already_done_keeps_them_and_records_the_runs_count(
+    tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "labels.jsonl"
+    _labelled(out, [0, 1], 5)  # a run over 5 cases stopped after 2; resumed now over those 2 alone
+    records = read_labels(out)[1]
+    assert _label(_qa(tmp_path / "qa.jsonl", 2), out, "--resume") == 0
+    assert "0 cases" in capsys.readouterr().out
+    meta, after = read_labels(out)
+    assert meta["count"] == 2 and after == records
 
 
 def test_an_existing_labels_file_is_kept_unless_resume_or_overwrite_is_given(tmp_path: Path, capsys) -> None:
