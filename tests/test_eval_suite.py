@@ -11,7 +11,7 @@ CONFIG = {
     "data": "../shared/data/nq-open-train.jsonl.gz",
     "distractors": "hard",
     "split": "heldout",
-    "rates": [0.1, 0.2],
+    "rates": [0.1, 0.2, 0.33, 0.5],
     "methods": ["student", "teacher", "random", "truncate", "none"],
     "limit": None,
     "keep_digits": True,
@@ -45,6 +45,37 @@ def test_the_command_of_an_arranged_run_says_how_many_arrangements() -> None:
         "splitinfer eval --format nq --data ../shared/data/nq-open-train.jsonl.gz --distractors hard "
         "--arrangements 10 --methods student,random --json --plot nq-hard-arranged.png"
     )
+
+
+def test_the_command_of_an_answered_arranged_run_names_its_rates() -> None:
+    config = {**CONFIG, "arrangements": 3, "rates": [0.2], "methods": ["student", "none"]}
+    assert command_line("nq-hard-answer-arranged", config) == (
+        "splitinfer eval --format nq --data ../shared/data/nq-open-train.jsonl.gz --distractors hard "
+        "--rates 0.2 --arrangements 3 --answer --methods student,none --json --plot nq-hard-answer-arranged.png"
+    )
+
+
+def test_the_accuracy_target_is_checked_on_the_arranged_answer_runs(tmp_path) -> None:
+    def answered(condensed: float) -> list[dict]:
+        row = {**_row("student", 0.2, 0.97), "accuracy_full": 0.5, "accuracy_condensed": condensed}
+        return [row, {**_row("none", 1.0, 1.0), "accuracy_full": 0.5, "accuracy_condensed": 0.5}]
+
+    config = {**CONFIG, "arrangements": 3, "rates": [0.2], "methods": ["student", "none"]}
+    _write(tmp_path, "nq-hard-answer-arranged", config, answered(0.49))
+    _write(tmp_path, "nq-hard-no-digits-answer-arranged", {**config, "keep_digits": False}, answered(0.48))
+    checks = {c.target: c for c in summarize(tmp_path)}
+    forced = checks[
+        "nq-hard-answer-arranged: extractive accuracy on the student's rate-0.2 context >= 98% of full"
+    ]
+    free = checks[
+        "nq-hard-no-digits-answer-arranged: extractive accuracy on the student's rate-0.2 context >= 98% of full"
+    ]
+    assert forced.passed is True and forced.measured == "49.0% vs 50.0% = 98.0% of full"
+    assert free.passed is False and free.measured.endswith("= 96.0% of full")
+    on_rate = checks[
+        "nq-hard-answer-arranged: achieved token rate within +-10% of the requested one, every method but none"
+    ]
+    assert on_rate.passed is True and on_rate.measured == "the 1 row on rate"
 
 
 def test_the_summary_covers_every_run_on_disk_and_its_targets(tmp_path) -> None:
