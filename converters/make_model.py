@@ -167,6 +167,11 @@ def label(item: Slice, data_dir: Path, out_dir: Path, seed: int) -> Path:
         argv += ["--limit", str(item.limit)]
     print(f"[label] {item.name}", flush=True)
     code = splitinfer(argv)
+    if code == 2:
+        raise InvalidInputError(
+            f"labelling {item.name} failed (exit 2, the error above says why); labels in --work are "
+            "resumed, so a run with smaller limits or other settings than they were made with needs another --work"
+        )
     if code != 0:
         raise SplitinferError(f"labelling {item.name} failed (exit {code})")
     return output

@@ -79,3 +79,18 @@ def test_the_model_card_names_each_member_s_seed_and_kept_epoch() -> None:
     }
     line = _training_lines(members)[0]
     assert "2 members trained alone" in line and "seed 0: epoch 4, seed 1: epoch 5" in line
+
+
+def test_labels_in_work_that_the_run_would_not_make_stop_it_with_the_way_out(tmp_path, capsys) -> None:
+    # A --work of bigger labels (here a case the run does not build) is refused by distill label;
+    # make model says that its labels are resumed and that another --work is the way out.
+    from splitinfer.converters.labels import LabelRecord, write_labels
+    from splitinfer.converters.make_model import Slice, label
+    from splitinfer.sdk._errors import InvalidInputError
+
+    item = Slice("synthetic-train", "synthetic", None, "train", 2)
+    record = LabelRecord("not-built-by-this-run", "kv", "train", "q?", ["a"], [0.5], ["a"])
+    write_labels(tmp_path / item.file_name(), {"teacher": "minilm", "line_breaks": True}, [record])
+    with pytest.raises(InvalidInputError, match=r"labels in --work are resumed.*needs another --work"):
+        label(item, tmp_path, tmp_path, 0)
+    assert "holds 1 labelled case(s) that this run would not label" in capsys.readouterr().err
