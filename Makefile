@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 DATA ?= ../shared/data
+JOBS ?= 2
 
 .PHONY: help install demo test test-llama lint proto model eval golden android-core clean
 
@@ -15,7 +16,7 @@ help:
 	@echo "make test-llama  integration tests against a real llama.cpp server (first run builds it: ~15 min)"
 	@echo "make lint    ruff"
 	@echo "make proto   regenerate the protobuf/gRPC code from protos/"
-	@echo "make eval    evaluate the bundled condenser on held-out DATA into docs/eval (LIMIT=n: a slice, into build/eval-slice)"
+	@echo "make eval    evaluate the bundled condenser on held-out DATA into docs/eval (LIMIT=n: a slice, into build/eval-slice; JOBS=n runs at a time, default 2)"
 	@echo "make golden  regenerate the Android golden vectors from the SDK"
 	@echo "make android-core  compile and JUnit-test the Android core"
 	@echo "make model   rebuild the bundled default condenser from DATA=$(DATA): label, train, convert"
@@ -70,7 +71,7 @@ model: $(STAMP)
 
 # The quality report of the bundled condenser: held-out data only, tables, plots, targets.
 eval: $(STAMP)
-	$(PY) -m splitinfer.evaluation.suite --data $(DATA) $(if $(LIMIT),--out build/eval-slice --limit $(LIMIT),--out docs/eval)
+	$(PY) -m splitinfer.evaluation.suite --data $(DATA) --jobs $(JOBS) $(if $(LIMIT),--out build/eval-slice --limit $(LIMIT),--out docs/eval)
 
 # Rewrite the golden vectors (and the Java tokenizer's Unicode table) from the Python SDK.
 golden: $(STAMP)

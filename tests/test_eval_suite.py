@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from splitinfer.evaluation.suite import command_line, summarize
 
 CONFIG = {
@@ -121,3 +123,38 @@ def test_make_eval_with_a_limit_does_not_write_into_docs_eval() -> None:
     ).stdout
     line = next(part for part in dry.splitlines() if "evaluation.suite" in part)
     assert "--limit 3" in line and "docs/eval" not in line
+
+
+@pytest.mark.slow
+def test_runs_in_two_processes_give_the_results_of_one(tmp_path) -> None:
+    from splitinfer.evaluation.suite import run_suite
+
+    one, two = tmp_path / "one", tmp_path / "two"
+    run_suite(["kv", "kv-no-digits"], "unused", one, limit=4, jobs=1)
+    checks = run_suite(["kv", "kv-no-digits"], "unused", two, limit=4, jobs=2)
+
+    def rows(folder, name):
+        doc = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+        return [{k: v for k, v in r.items() if k != "condense_ms_p50"} for r in doc["results"]]
+
+    for name in ("kv", "kv-no-digits"):
+        assert rows(two, name) == rows(one, name) and rows(one, name)
+    assert "## kv-no-digits" in (two / "README.md").read_text(encoding="utf-8") and checks
+
+
+def test_a_failing_run_among_parallel_ones_fails_the_suite_with_its_error(tmp_path) -> None:
+    from splitinfer.evaluation.suite import run_suite
+    from splitinfer.sdk._errors import InvalidInputError
+
+    # nq-hard reads its data file from the folder given, which has none.
+    with pytest.raises(InvalidInputError, match="nq-open-train"):
+        run_suite(["nq-hard", "nq-random"], str(tmp_path / "no-data"), tmp_path / "out", limit=2, jobs=2)
+    assert not (tmp_path / "out" / "README.md").exists()
+
+
+def test_jobs_below_one_is_a_usage_error(capsys) -> None:
+    from splitinfer.evaluation.suite import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--jobs", "0", "--runs", "kv"])
+    assert exit_info.value.code == 2 and "--jobs must be at least 1" in capsys.readouterr().err
