@@ -356,7 +356,7 @@ def _check_resumable(old: dict[str, Any], new: dict[str, Any], path: Path) -> No
 
 def _check_within(path: Path, done: set[str], ids: Sequence[str]) -> None:
     """Refuse to resume ``path`` when it holds a case outside ``ids``, the cases this run labels
-    (it was made with a larger ``--limit``, another ``--offset`` or other data under the same name):
+    (it was made with a larger ``--limit``, or from other data under the same file name):
     training reads every record of a file, so the file would not be what this run names."""
     extra = done - set(ids)
     if extra:

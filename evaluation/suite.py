@@ -86,7 +86,7 @@ RUNS: dict[str, dict[str, Any]] = {
         "methods": "student,random,none",
         "file": "nq-open-train.jsonl.gz",
     },
-    # The extractive answerer reads 2 contexts a case (about 1 s each): 3 arrangements, rate 0.2.
+    # The extractive answerer reads 2 contexts a case (about half a second each): 3 arrangements, rate 0.2.
     "nq-hard-answer-arranged": {
         "format": "nq",
         "distractors": "hard",
