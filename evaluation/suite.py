@@ -243,6 +243,7 @@ def run_suite(
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
         failed = [f for f in done if f.exception() is not None]
         if failed:
+            print("make eval: a run failed; the runs under way finish first", file=sys.stderr, flush=True)
             pool.shutdown(wait=True, cancel_futures=True)
             raise failed[0].exception()  # type: ignore[misc]
     return summarize(out)
