@@ -58,8 +58,8 @@ def test_the_full_encoder_is_the_teacher_and_a_cut_one_is_not() -> None:
 
 def test_measure_scores_each_variant_against_the_teacher() -> None:
     cases = [
-        SimpleNamespace(id="nq-a", question=QUESTION, context=CONTEXT),
-        SimpleNamespace(id="nq-b", question="where is mount everest", context=CONTEXT),
+        SimpleNamespace(id="nq-a", question=QUESTION, context=CONTEXT, answers=["Wilhelm Conrad Röntgen"]),
+        SimpleNamespace(id="nq-b", question="where is mount everest", context=CONTEXT, answers=["Himalayas"]),
     ]
     runner = ceiling.load_student(None)
     result = measure(
@@ -75,6 +75,12 @@ def test_measure_scores_each_variant_against_the_teacher() -> None:
     assert student["variant"] == "student" and 0.0 < student["f1"] <= 1.0
     assert student["ms_per_case"] > 0.0
     assert device["variant"] == "device" and 0.0 < device["f1"] <= 1.0
+    # Answers kept: the full encoder's are the teacher's; each is a share of the two cases.
+    assert full["answers_kept"] == result["teacher_answers_kept"]
+    for row in (student, device):
+        assert set(row["answers_kept"]) == {"forced", "free"}
+        for by_rate in row["answers_kept"].values():
+            assert set(by_rate) == {"0.1", "0.2"} and set(by_rate.values()) <= {0.0, 50.0, 100.0}
 
 
 def test_the_device_variant_keeps_the_words_the_condenser_keeps() -> None:
@@ -106,3 +112,34 @@ def test_the_device_variant_keeps_the_words_the_condenser_keeps() -> None:
     # ...which here are not the words the unsmoothed scores keep: the variants measure two things.
     unsmoothed, _ = keep_mask(ceiling.student_scores(prompts, runner)[0], prompts[0].counts, words, 0.33)
     assert not np.array_equal(unsmoothed, kept)
+
+
+def test_answers_kept_choose_words_as_eval_does() -> None:
+    from splitinfer.sdk._text import split_words
+
+    context = CONTEXT + " It was first given in 1901."
+    words, _ = split_words(context)
+    answer = [i for i, w in enumerate(words) if w in ("Wilhelm", "Conrad", "Röntgen")]
+    year = words.index("1901.")
+    on_answer = np.zeros(len(words), dtype=np.float32)
+    on_answer[answer] = 1.0
+    elsewhere = 1.0 - on_answer
+    name = SimpleNamespace(id="nq-a", question=QUESTION, context=context, answers=["Wilhelm Conrad Röntgen"])
+    when = SimpleNamespace(id="nq-b", question="when was it first given", context=context, answers=["1901"])
+    kept = ceiling.answers_kept([name], [on_answer])
+    assert kept == {"forced": {"0.1": 100.0, "0.2": 100.0}, "free": {"0.1": 100.0, "0.2": 100.0}}
+    kept = ceiling.answers_kept([name], [elsewhere])
+    assert kept == {"forced": {"0.1": 0.0, "0.2": 0.0}, "free": {"0.1": 0.0, "0.2": 0.0}}
+    # A number survives low scores only when numbers are forced, as in eval's default.
+    low_year = np.ones(len(words), dtype=np.float32)
+    low_year[year] = 0.0
+    kept = ceiling.answers_kept([when, name], [low_year, on_answer], rates=(0.1,))
+    assert kept == {"forced": {"0.1": 100.0}, "free": {"0.1": 50.0}}
+
+
+def test_answers_kept_count_nq_cases_with_answers_only() -> None:
+    scores = [np.ones(3, dtype=np.float32)]
+    essay = SimpleNamespace(id="essay-1", question="q", context="one two three", answers=["two"])
+    unanswered = SimpleNamespace(id="nq-c", question="q", context="one two three")
+    assert ceiling.answers_kept([essay], scores) is None
+    assert ceiling.answers_kept([unanswered], scores) is None
