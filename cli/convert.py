@@ -135,6 +135,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--segment-weight + --document-weight must be at most 1",
     )
     parser.add_argument(
+        "--name-spans",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=(
+            "after blending, give every word of a name (a run of capitalised or numeric words, such "
+            "as 'Woody Harrelson') the best score of the name, so names are kept whole (default: on, "
+            "measured for the bundled condenser)"
+        ),
+    )
+    parser.add_argument(
         "--model-version",
         default=None,
         help="e.g. minilm-cnn-1.1 (default: the training summary's, else student-<mode>)",
@@ -179,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
         default_rate=args.default_rate,
         segment_weight=args.segment_weight,
         document_weight=args.document_weight,
+        name_spans=args.name_spans,
         model_version=args.model_version,
         seed=args.seed,
         vocab=args.vocab or VOCAB_PATH,

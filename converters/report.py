@@ -105,10 +105,19 @@ def _selection_lines(manifest: dict[str, Any]) -> list[str]:
     weights = SelectionWeights.from_manifest(manifest)
     if not weights.active:
         return ["- Selection: words are chosen by the model's word scores alone."]
+    names = (
+        "every word of a name (a run of capitalised or numeric words) takes the best score of the name, "
+        "so names are kept whole"
+    )
+    if not weights.blends:
+        return [
+            f"- Selection: before words are chosen, {names}; the agreement below is of the model's own word scores."
+        ]
+    then = f"; then {names}" if weights.name_spans else ""
     return [
         f"- Selection: before words are chosen, each word's score is blended with its sentence's mean "
-        f"score (weight {weights.segment}) and its document's best sentence score (weight {weights.document}); the "
-        "agreement below is of the model's own word scores, before that blending."
+        f"score (weight {weights.segment}) and its document's best sentence score (weight {weights.document}){then}; "
+        "the agreement below is of the model's own word scores, before that."
     ]
 
 

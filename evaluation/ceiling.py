@@ -239,16 +239,18 @@ def load_line_break_id(model: str | None) -> int | None:
 def device_scores(
     cases: Sequence[Any], prompts: Sequence[Any], runner: Any, weights: Any
 ) -> list[np.ndarray]:
-    """``student_scores`` smoothed by ``weights`` over each case's segments, as the device does."""
+    """``student_scores`` smoothed by ``weights`` over each case's segments (and names lifted, with
+    ``name_spans``), as the device does."""
     from splitinfer.sdk._segments import segment_words
-    from splitinfer.sdk._selection import smooth_scores
+    from splitinfer.sdk._selection import lift_name_spans, smooth_scores
     from splitinfer.sdk._text import split_words
 
     smoothed = []
     for case, prompt, scores in zip(cases, prompts, student_scores(prompts, runner), strict=True):
         words, gaps = split_words(case.context)
         segments, _ = segment_words(words, gaps, prompt.counts.tolist())
-        smoothed.append(smooth_scores(scores, prompt.counts, segments, weights))
+        scores = smooth_scores(scores, prompt.counts, segments, weights)
+        smoothed.append(lift_name_spans(scores, words, segments) if weights.name_spans else scores)
     return smoothed
 
 

@@ -81,8 +81,9 @@ def test_the_manifest_records_teacher_data_mode_gates_and_agreement(
     card = zipfile.ZipFile(bundle).read("model_card.md").decode()
     assert "test-teacher" in card and "F1" in card
     assert "Training target: rank of the teacher's word score" in card
-    assert manifest["selection"] == {"segment_weight": 0.6, "document_weight": 0.2}
+    assert manifest["selection"] == {"segment_weight": 0.6, "document_weight": 0.2, "name_spans": True}
     assert "blended with its sentence's mean score (weight 0.6)" in card
+    assert "every word of a name" in card
 
 
 def test_the_report_gives_every_gate_s_value_and_threshold_and_theexit_code(
@@ -578,3 +579,20 @@ def test_help_states_the_exit_codes_in_plain_text(command: list[str], capsys: py
     assert exited.value.code == 0
     assert "exit codes:" in out and all(f"\n  {code}  " in out for code in range(4))
     assert "``" not in out
+
+
+def test_the_card_says_how_words_are_chosen_with_and_without_name_spans() -> None:
+    from splitinfer.converters.release import ConvertOptions
+    from splitinfer.converters.report import _selection_lines
+
+    def lines(**flags: object) -> str:
+        options = ConvertOptions(model=Path("m.keras"), output=Path("o.tflite"), **flags)  # type: ignore[arg-type]
+        return "\n".join(_selection_lines({"selection": options.selection.to_manifest()}))
+
+    both = lines()
+    assert "weight 0.6" in both and "every word of a name" in both
+    blend_only = lines(name_spans=False)
+    assert "weight 0.6" in blend_only and "name" not in blend_only
+    names_only = lines(segment_weight=0.0, document_weight=0.0)
+    assert "blended" not in names_only and "every word of a name" in names_only
+    assert "alone" in lines(segment_weight=0.0, document_weight=0.0, name_spans=False)

@@ -11,7 +11,14 @@ from sdk_bundles import build_test_bundle
 from splitinfer.sdk import Condenser
 from splitinfer.sdk._errors import BundleError
 from splitinfer.sdk._segments import Segment, segment_words
-from splitinfer.sdk._selection import SelectionWeights, select, smooth_scores, token_budget
+from splitinfer.sdk._selection import (
+    SelectionWeights,
+    lift_name_spans,
+    name_spans,
+    select,
+    smooth_scores,
+    token_budget,
+)
 from splitinfer.sdk._text import split_words
 
 TWO_DOCUMENTS = (
@@ -148,6 +155,10 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "sentences": build_test_bundle(
             folder / "sentences.tflite", selection={"segment_weight": 1.0, "document_weight": 0.0}
         ),
+        "names": build_test_bundle(
+            folder / "names.tflite",
+            selection={"segment_weight": 0.0, "document_weight": 0.0, "name_spans": True},
+        ),
     }
 
 
@@ -185,4 +196,95 @@ def test_a_bundle_with_bad_selection_weights_does_not_load(tmp_path: Path) -> No
         tmp_path / "bad.tflite", selection={"segment_weight": 0.9, "document_weight": 0.9}
     )
     with pytest.raises(BundleError, match=r"selection.*at most 1"):
+        Condenser.load(path)
+
+
+def _spans(text: str) -> list[str]:
+    words, gaps = split_words(text)
+    segments, _ = segment_words(words, gaps, [1] * len(words))
+    return [" ".join(words[a:b]) for a, b in name_spans(words, segments)]
+
+
+def test_names_are_runs_of_capitalised_or_numeric_words() -> None:
+    text = (
+        "Natural Born Killers is a 1994 American film starring Woody Harrelson, Juliette Lewis and "
+        "Robert Downey Jr. in a role."
+    )
+    assert _spans(text) == [
+        "Natural Born Killers",
+        "1994 American",
+        "Woody Harrelson,",
+        "Juliette Lewis",
+        "Robert Downey Jr.",
+    ]
+
+
+def test_a_name_ends_at_a_comma_a_bracket_or_a_sentence_and_skips_headers() -> None:
+    text = (
+        "Document [1](Title: Students for a Democratic Society) SDS met at Ann Arbor, Michigan in "
+        '1960 (with Tom Hayden) New Left Review. "Ögedei Khan" ruled.'
+    )
+    # The header is no sentence; "SDS" and "Michigan" are single words; ")" ends "Tom Hayden)";
+    # "Review." ends its sentence, so the quoted name after it is another run, looked into
+    # past its opening quote.
+    assert _spans(text) == ["Ann Arbor,", "Tom Hayden)", "New Left Review.", '"Ögedei Khan"']
+    assert _spans("one Word only") == []
+    assert _spans("") == []
+
+
+def test_every_word_of_a_name_takes_its_best_score() -> None:
+    text = "It stars Woody Harrelson, Juliette Lewis and others."
+    words, gaps = split_words(text)
+    segments, _ = segment_words(words, gaps, [1] * len(words))
+    scores = np.array([0.1, 0.2, 0.3, 0.9, 0.5, 0.4, 0.1, 0.2], dtype=np.float32)
+    out = lift_name_spans(scores, words, segments)
+    assert out.dtype == np.float32
+    assert out.tolist() == pytest.approx([0.1, 0.2, 0.9, 0.9, 0.5, 0.5, 0.1, 0.2])
+    assert scores[2] == pytest.approx(0.3), "the input is left as it was"
+    with pytest.raises(ValueError, match="one entry per word"):
+        lift_name_spans(scores[:3], words, segments)
+
+
+def test_name_spans_in_the_manifest() -> None:
+    on = SelectionWeights.from_manifest({"selection": {"segment_weight": 0.6, "name_spans": True}})
+    assert on.name_spans and on.active and on.blends
+    assert on.to_manifest() == {"segment_weight": 0.6, "document_weight": 0.0, "name_spans": True}
+    only = SelectionWeights(name_spans=True)
+    assert only.active and not only.blends
+    # Off is written as nothing, so bundles made before name spans keep their bytes.
+    assert SelectionWeights(0.6, 0.2, False).to_manifest() == {"segment_weight": 0.6, "document_weight": 0.2}
+    with pytest.raises(ValueError, match="name_spans must be true or false, got 'yes'"):
+        SelectionWeights.from_manifest({"selection": {"name_spans": "yes"}})
+    with pytest.raises(ValueError, match="name_spans must be true or false, got 1"):
+        SelectionWeights.from_manifest({"selection": {"name_spans": 1}})
+
+
+def test_the_condenser_keeps_names_whole_with_name_spans(bundles: dict[str, Path]) -> None:
+    raw, names = Condenser.load(bundles["raw"]), Condenser.load(bundles["names"])
+    assert names.selection == SelectionWeights(name_spans=True)
+    text = (
+        "Natural Born Killers is a 1994 American satirical crime film directed by Oliver Stone and "
+        "starring Woody Harrelson, Juliette Lewis, Robert Downey Jr., Tom Sizemore and Tommy Lee Jones. "
+        "It was released by Warner Bros. Pictures in August and drew a large audience."
+    )
+    question = "who starred in natural born killers"
+    words, gaps = split_words(text)
+    ids = raw.tokenizer.encode_words(words)
+    counts = np.array([len(t) for t in ids])
+    scores = raw._score(ids, counts, raw._question_ids(question)[0])
+    segments, _ = segment_words(words, gaps, counts.tolist())
+    lifted = lift_name_spans(scores, words, segments)
+    none_forced = np.zeros(len(words), bool)
+    differs = False
+    for rate in (0.2, 0.35, 0.5):
+        kept = names.condense(text, question, rate=rate, keep_digits=False).kept_indices.tolist()
+        budget = token_budget(int(counts.sum()), rate)
+        assert kept == select(lifted, counts, none_forced, budget).tolist()
+        differs |= kept != select(scores, counts, none_forced, budget).tolist()
+    assert differs, "name spans changed no selection: the test text does not exercise them"
+
+
+def test_a_bundle_with_a_bad_name_spans_value_does_not_load(tmp_path: Path) -> None:
+    path = build_test_bundle(tmp_path / "bad.tflite", selection={"segment_weight": 0.6, "name_spans": "on"})
+    with pytest.raises(BundleError, match="name_spans must be true or false"):
         Condenser.load(path)

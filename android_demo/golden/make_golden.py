@@ -21,10 +21,11 @@ It writes, all derived from ``splitinfer.sdk`` (``_text``, ``_tokenizer``, ``_se
   with ``selection`` weights in its manifest, so the Java ``Condenser`` smooths its scores as
   the SDK does; and on ``formula_line_breaks_bundle.tflite``, which also has a
   ``line_break_id``, so it reads line breaks as the SDK does (each case's ``line_break_marks``
-  pins ``line_break_marks`` alone). Then ``segments`` and ``smoothing``: ``segment_words`` and ``smooth_scores``
-  as pure functions (``selection_vectors.py``).
+  pins ``line_break_marks`` alone). Then ``segments``, ``smoothing`` and ``names``: ``segment_words``,
+  ``smooth_scores`` and ``name_spans`` / ``lift_name_spans`` as pure functions (``selection_vectors.py``).
 - ``android_demo/golden/formula_selection_bundle.tflite``: ``formula_bundle.tflite`` rebuilt
-  by ``build_bundle`` with ``"selection": {"segment_weight": 0.6, "document_weight": 0.2}``.
+  by ``build_bundle`` with ``"selection": {"segment_weight": 0.6, "document_weight": 0.2,
+  "name_spans": true}``.
 - ``android_demo/golden/formula_line_breaks_bundle.tflite``: the selection bundle with
   ``"line_break_id": 102`` (``[SEP]``) too.
 - ``android_demo/golden/tiny_bundle.tflite``: a bundle made by ``build_bundle``: a stub
@@ -85,7 +86,7 @@ GOLDEN = "android_demo/golden/golden_vectors.json"
 TINY_BUNDLE = "android_demo/golden/tiny_bundle.tflite"
 FORMULA_BUNDLE = "android_demo/golden/formula_bundle.tflite"
 SELECTION_BUNDLE = "android_demo/golden/formula_selection_bundle.tflite"
-SELECTION = {"segment_weight": 0.6, "document_weight": 0.2}
+SELECTION = {"segment_weight": 0.6, "document_weight": 0.2, "name_spans": True}
 LINE_BREAKS_BUNDLE = "android_demo/golden/formula_line_breaks_bundle.tflite"
 LINE_BREAK_ID = 102
 TABLES = "android_demo/core/src/main/resources/dev/splitinfer/core/unicode_tables.txt"
@@ -221,6 +222,8 @@ def golden_json(
     parts.append('],"smoothing":[')
     smoothed = selection_vectors.smoothing_vectors(segments, splitmix64_scores)
     parts.append(",\n".join(dump(v) for v in smoothed))
+    parts.append('],"names":[')
+    parts.append(",\n".join(dump(v) for v in selection_vectors.name_vectors(segments, splitmix64_scores)))
     parts.append("],")
     parts.append(f'"unicode_sweep":{dump(unicode_tables.sweep(tokenizer))}')
     parts.append("}")

@@ -1,8 +1,10 @@
-"""Golden vectors for score smoothing: ``segment_words`` and ``smooth_scores`` as pure functions.
+"""Golden vectors for score smoothing: ``segment_words``, ``smooth_scores`` and ``name_spans`` /
+``lift_name_spans`` as pure functions.
 
-``make_golden.py`` writes them into ``golden_vectors.json`` under ``"segments"`` and
-``"smoothing"``; the Java port (``Segments``, ``Selection.smoothScores``) must reproduce them
-exactly (segments as ``[start, end, doc, header]``, smoothed scores bit for bit as float32).
+``make_golden.py`` writes them into ``golden_vectors.json`` under ``"segments"``, ``"smoothing"``
+and ``"names"``; the Java port (``Segments``, ``Selection.smoothScores``, ``Selection.nameSpans``,
+``Selection.liftNameSpans``) must reproduce them exactly (segments as ``[start, end, doc,
+header]``, names as ``[start, end]``, scores bit for bit as float32).
 
 Each text targets a rule the port could get wrong: line ends (LF, CR, CRLF, blank lines, and the
 other Unicode line separators that do *not* end a document), ``Document [n](Title: ...)`` headers
@@ -21,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from splitinfer.sdk._segments import Segment, segment_words
-from splitinfer.sdk._selection import SelectionWeights, smooth_scores
+from splitinfer.sdk._selection import SelectionWeights, lift_name_spans, name_spans, smooth_scores
 from splitinfer.sdk._text import split_words
 from splitinfer.sdk._tokenizer import WordPieceTokenizer
 
@@ -122,10 +124,56 @@ def texts() -> list[tuple[str, str]]:
     ]
 
 
+def name_texts() -> list[tuple[str, str]]:
+    """Texts aimed at the name rules (``name_spans``), segmented like the others."""
+    return [
+        (
+            "names_basic",
+            "Natural Born Killers is a 1994 American film starring Woody Harrelson, Juliette Lewis and "
+            "Robert Downey Jr. in 1994. Tommy Lee Jones; Tom Sizemore: Oliver Stone) and others.",
+        ),
+        (
+            "names_punctuation_and_headers",
+            'Document [1](Title: Ann Arbor, Michigan) SDS met at "Ann Arbor," Michigan (Tom Hayden) '
+            "\u201cNew Left\u201d [Review] -- ... *Bold Name* `Code Word` \u00abLe Monde\u00bb.\n"
+            "Document [2](Title: Nile) The Nile flows NORTH to the Mediterranean Sea, 6,650 km in all.",
+        ),
+        (
+            "names_unicode_first_letters",
+            "\u00d6gedei Khan met \u00c9mile Zola. \u2160 \u216b Roman and \u00b2 \u00b3 supers. "
+            "\U0001d400\U0001d401 Bold \U0001d7ce\U0001d7cf digits. \u0130stanbul \u01c5ungla titlecase "
+            "\u0665\u0666 Arabic \u00e9lan vital \uff21\uff22 Wide Letters.",
+        ),
+    ]
+
+
+def name_vectors(segment_cases: list[dict[str, Any]], scores_for: ScoreSource) -> list[dict[str, Any]]:
+    """``name_spans`` and ``lift_name_spans`` over every segment case (both limits) with given
+    scores (``scores_for`` as in ``smoothing_vectors``)."""
+    out = []
+    for k, case in enumerate(segment_cases):
+        n = len(case["words"])
+        segs = [Segment(a, b, d, h) for a, b, d, h in case["segments"]]
+        scores = scores_for(9000 + k, n, 8 if k % 3 == 0 else 0)
+        out.append(
+            {
+                "name": case["name"],
+                "words": case["words"],
+                "segments": case["segments"],
+                "scores": [float(v) for v in scores],
+                "spans": [[a, b] for a, b in name_spans(case["words"], segs)],
+                "lifted": [float(v) for v in lift_name_spans(scores, case["words"], segs)],
+            }
+        )
+    if not any(v["spans"] for v in out):
+        raise AssertionError("no golden text has a name")
+    return out
+
+
 def segment_vectors(tokenizer: WordPieceTokenizer) -> list[dict[str, Any]]:
     """Per text and per limit pair: words, gaps, token counts and the segments."""
     out = []
-    for name, text in texts():
+    for name, text in texts() + name_texts():
         words, gaps = split_words(text)
         counts = [len(ids) for ids in tokenizer.encode_words(words)]
         for max_words, max_tokens in LIMITS:

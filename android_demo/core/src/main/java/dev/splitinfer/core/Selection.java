@@ -1,5 +1,6 @@
 package dev.splitinfer.core;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -17,6 +18,8 @@ import java.util.regex.Pattern;
  *   <li>{@link #wordScores}: token scores to word scores (the mean of the word's tokens);
  *   <li>{@link #smoothScores}: blend each word's score with its sentence's and its document's
  *       ({@link SelectionWeights}, from the bundle's manifest; both 0 leaves the scores alone);
+ *       then, with {@code name_spans}, {@link #liftNameSpans}: every word of a name takes the
+ *       best score of the name;
  *   <li>{@link #forcedMask}: words kept whatever their score;
  *   <li>{@link #tokenBudget}: how many tokens the condensed text may have;
  *   <li>{@link #select}: which words are kept.
@@ -136,7 +139,7 @@ public final class Selection {
    */
   public static float[] smoothScores(float[] scores, int[] tokenCounts, List<Segments.Segment> segments,
       SelectionWeights weights) {
-    if (!weights.active()) {
+    if (!weights.blends()) {
       return scores.clone();
     }
     int n = scores.length;
@@ -169,6 +172,82 @@ public final class Selection {
     for (int i = 0; i < n; i++) {
       out[i] = (float) (keepOwn * (double) scores[i] + weights.segment * segmentScore[i]
           + weights.document * documentScore[i]);
+    }
+    return out;
+  }
+
+  /** A name ends after a word ending in one of these: "Paris, France" is two names. */
+  public static final String NAME_END = ",;:)";
+
+  /**
+   * Whether {@code word} can be part of a name: its first code point past leading {@link
+   * #EDGE_PUNCTUATION} is an upper-case letter or a digit (the frozen Unicode table), the port of
+   * {@code splitinfer.sdk._selection.is_name_word}.
+   */
+  public static boolean isNameWord(String word) {
+    int start = 0;
+    while (start < word.length() && EDGE_PUNCTUATION.indexOf(word.charAt(start)) >= 0) {
+      start++;
+    }
+    if (start == word.length()) {
+      return false;
+    }
+    int first = word.codePointAt(start);
+    UnicodeTables tables = UnicodeTables.get();
+    return tables.isUpper(first) || tables.isDigit(first);
+  }
+
+  /**
+   * The names of a text as {@code {start, end}} word ranges, ascending: runs of at least two
+   * consecutive name words ({@link #isNameWord}) of one segment that is not a header, a run
+   * ending after a word ending in one of {@link #NAME_END}. The port of {@code
+   * splitinfer.sdk._selection.name_spans}.
+   */
+  public static int[][] nameSpans(List<String> words, List<Segments.Segment> segments) {
+    List<int[]> spans = new ArrayList<>();
+    for (Segments.Segment seg : segments) {
+      if (seg.header) {
+        continue;
+      }
+      int i = seg.start;
+      while (i < seg.end) {
+        if (!isNameWord(words.get(i))) {
+          i++;
+          continue;
+        }
+        int j = i + 1;
+        while (j < seg.end && !endsName(words.get(j - 1)) && isNameWord(words.get(j))) {
+          j++;
+        }
+        if (j - i > 1) {
+          spans.add(new int[] {i, j});
+        }
+        i = j;
+      }
+    }
+    return spans.toArray(new int[0][]);
+  }
+
+  private static boolean endsName(String word) {
+    return !word.isEmpty() && NAME_END.indexOf(word.charAt(word.length() - 1)) >= 0;
+  }
+
+  /**
+   * {@code scores} with every word of a name ({@link #nameSpans}) raised to the best score of its
+   * name, so a name is kept whole or dropped whole; the port of {@code lift_name_spans}. The
+   * input is left as it is.
+   */
+  public static float[] liftNameSpans(float[] scores, List<String> words, List<Segments.Segment> segments) {
+    if (scores.length != words.size()) {
+      throw new IllegalArgumentException("scores and words must have one entry per word");
+    }
+    float[] out = scores.clone();
+    for (int[] span : nameSpans(words, segments)) {
+      float best = out[span[0]];
+      for (int i = span[0] + 1; i < span[1]; i++) {
+        best = Math.max(best, out[i]); // NaN propagates, as numpy's max does
+      }
+      Arrays.fill(out, span[0], span[1], best);
     }
     return out;
   }

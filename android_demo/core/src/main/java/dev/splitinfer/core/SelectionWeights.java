@@ -12,7 +12,8 @@ import java.util.TreeSet;
  * document * best sentence mean of its document} ({@link Selection#smoothScores}). Stored in the
  * bundle's manifest as {@code "selection": {"segment_weight": x, "document_weight": y}}; a bundle
  * without it (or with {@code null}) gets {@code (0, 0)}, {@link #NONE}: scores as the model gives
- * them. Each weight is a number in [0, 1] and their sum is at most 1.
+ * them. Each weight is a number in [0, 1] and their sum is at most 1. {@code "name_spans": true}
+ * in the same object (absent: false) then lifts every word of a name to the name's best score.
  */
 public final class SelectionWeights {
   /** No smoothing. */
@@ -20,9 +21,16 @@ public final class SelectionWeights {
 
   public final double segment;
   public final double document;
+  /** Every word of a name takes the best score of the name ({@link Selection#liftNameSpans}). */
+  public final boolean nameSpans;
+
+  /** Weights without name spans. @throws IllegalArgumentException as the full constructor */
+  public SelectionWeights(double segment, double document) {
+    this(segment, document, false);
+  }
 
   /** @throws IllegalArgumentException for a weight outside [0, 1] or a sum above 1 */
-  public SelectionWeights(double segment, double document) {
+  public SelectionWeights(double segment, double document, boolean nameSpans) {
     checkRange("segment_weight", segment);
     checkRange("document_weight", document);
     if (segment + document > 1.0) {
@@ -31,6 +39,7 @@ public final class SelectionWeights {
     }
     this.segment = segment;
     this.document = document;
+    this.nameSpans = nameSpans;
   }
 
   private static void checkRange(String name, double value) {
@@ -39,9 +48,14 @@ public final class SelectionWeights {
     }
   }
 
-  /** Whether smoothing changes anything (a weight above 0). */
-  public boolean active() {
+  /** Whether blending changes anything (a weight above 0). */
+  public boolean blends() {
     return segment > 0.0 || document > 0.0;
+  }
+
+  /** Whether the scores change at all before selection (blending or name spans). */
+  public boolean active() {
+    return blends() || nameSpans;
   }
 
   /**
@@ -60,15 +74,28 @@ public final class SelectionWeights {
     Map<?, ?> weights = (Map<?, ?>) entry;
     TreeSet<String> unknown = new TreeSet<>();
     for (Object key : weights.keySet()) {
-      if (!"segment_weight".equals(key) && !"document_weight".equals(key)) {
+      if (!"segment_weight".equals(key) && !"document_weight".equals(key) && !"name_spans".equals(key)) {
         unknown.add(String.valueOf(key));
       }
     }
     if (!unknown.isEmpty()) {
       throw new IllegalArgumentException("selection has unknown keys " + String.join(", ", unknown)
-          + "; it takes segment_weight and document_weight");
+          + "; it takes segment_weight, document_weight and name_spans");
     }
-    return new SelectionWeights(weight(weights, "segment_weight"), weight(weights, "document_weight"));
+    return new SelectionWeights(weight(weights, "segment_weight"), weight(weights, "document_weight"),
+        flag(weights, "name_spans"));
+  }
+
+  // Absent is false; present must be a JSON boolean (Python: bool, not 1, not None).
+  private static boolean flag(Map<?, ?> weights, String name) {
+    if (!weights.containsKey(name)) {
+      return false;
+    }
+    Object value = weights.get(name);
+    if (!(value instanceof Boolean)) {
+      throw new IllegalArgumentException(name + " must be true or false, got " + pythonRepr(value));
+    }
+    return (Boolean) value;
   }
 
   // Absent is 0; present must be a JSON number (Python: int or float, not bool, not None).
@@ -111,6 +138,6 @@ public final class SelectionWeights {
 
   @Override
   public String toString() {
-    return "SelectionWeights(segment=" + segment + ", document=" + document + ")";
+    return "SelectionWeights(segment=" + segment + ", document=" + document + ", nameSpans=" + nameSpans + ")";
   }
 }

@@ -289,7 +289,11 @@ public class BundleTest {
         {"{\"segment_weight\": \"0.5\"}", "segment_weight must be a number in [0, 1], got '0.5'"},
         {"{\"segment_weight\": 0.75, \"document_weight\": 0.5}", "segment_weight + document_weight must be at most 1"},
         {"[0.5, 0.2]", "selection must be an object, got list"},
-        {"{\"segment\": 0.6}", "selection has unknown keys segment; it takes segment_weight and document_weight"},
+        {"{\"segment\": 0.6}",
+            "selection has unknown keys segment; it takes segment_weight, document_weight and name_spans"},
+        {"{\"name_spans\": \"yes\"}", "name_spans must be true or false, got 'yes'"},
+        {"{\"name_spans\": 1}", "name_spans must be true or false, got 1"},
+        {"{\"name_spans\": null}", "name_spans must be true or false, got None"},
     };
     for (String[] c : cases) {
       String manifest = withSelection(manifest(model, 1), c[0]);
