@@ -76,3 +76,20 @@ def test_accuracy_is_also_checked_without_forced_digits_when_it_was_measured() -
     key = "nq-hard-no-digits: extractive accuracy on the student's rate-0.2 context >= 98% of full"
     assert verdicts[key] is True
     assert key not in _verdicts({"nq-hard-no-digits": [_row("student", 0.2, 0.97)]})
+
+
+def test_a_narrow_miss_is_not_printed_as_the_goal_itself() -> None:
+    rows = [
+        _row("student", 0.1, 0.9),
+        _row("student", 0.2, 2868 / 3020, accuracy_full=0.518, accuracy_condensed=0.5076),
+        _row("random", 0.2, 0.2),
+    ]
+    checks = {c.target: c for c in check_targets({"nq-hard": rows})}
+    narrow = checks["nq-hard: student keeps the answer at rate 0.2 >= 95.0%"]
+    assert narrow.passed is False and narrow.measured == "94.97%"
+    share = checks["nq-hard: extractive accuracy on the student's rate-0.2 context >= 98% of full"]
+    assert share.passed is False and share.measured.endswith("= 97.99% of full")
+    # Exactly on the goal, or clearly away from it: one decimal, as before.
+    assert checks["nq-hard: student keeps the answer at rate 0.1 >= 90.0%"].measured == "90.0%"
+    rows[1] = _row("student", 0.2, 0.9672)
+    assert {c.target: c for c in check_targets({"nq-hard": rows})}[narrow.target].measured == "96.7%"
