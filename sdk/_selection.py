@@ -12,7 +12,7 @@ Android; golden vectors written from this module pin them down. Each step is one
    (``SelectionWeights``, from the bundle's manifest; both 0 leaves the scores as they are);
    then, with ``name_spans`` in the manifest, ``lift_name_spans``: every word of a name
    (``name_spans``: a run of capitalised or numeric words, such as ``Woody Harrelson`` or
-   ``4 June 1927``) takes the best score of the run, so a name is kept whole or not at all.
+   ``4 June 1927``) takes the best score of the run, so its words are taken together.
 4. ``forced_mask``: words that are kept whatever their score.
 5. ``token_budget``: how many tokens the condensed text may have.
 6. ``select``: which words are kept.
@@ -303,7 +303,9 @@ def name_spans(words: Sequence[str], segments: Sequence[Segment]) -> list[tuple[
 
 def lift_name_spans(scores: np.ndarray, words: Sequence[str], segments: Sequence[Segment]) -> np.ndarray:
     """``scores`` (float32) with every word of a name (``name_spans``) raised to the best score of
-    its name: a name is then kept whole or dropped whole, never cut to "Harrelson"."""
+    its name. The words of a name then follow one another in ``select`` (equal scores go in text
+    order), so a name is cut only where the budget runs out inside it, not to "Harrelson"
+    because "Woody" scored lower."""
     out = np.array(scores, dtype=np.float32)
     if out.shape != (len(words),):
         raise ValueError("scores and words must have one entry per word")

@@ -234,8 +234,8 @@ public final class Selection {
 
   /**
    * {@code scores} with every word of a name ({@link #nameSpans}) raised to the best score of its
-   * name, so a name is kept whole or dropped whole; the port of {@code lift_name_spans}. The
-   * input is left as it is.
+   * name, so its words are taken together (cut only where the budget runs out inside it); the
+   * port of {@code lift_name_spans}. The input is left as it is.
    */
   public static float[] liftNameSpans(float[] scores, List<String> words, List<Segments.Segment> segments) {
     if (scores.length != words.size()) {
