@@ -140,7 +140,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=True,
         help=(
             "after blending, give every word of a name (a run of capitalised or numeric words, such "
-            "as 'Woody Harrelson') the best score of the name, so names are kept whole (default: on, "
+            "as 'Woody Harrelson') the best score of the name, so its words are taken together (default: on, "
             "measured for the bundled condenser)"
         ),
     )

@@ -87,7 +87,7 @@ class ConvertOptions:
     # measured on the train split of NQ for minilm-cnn-1.1 (answers kept at rate 0.1: +1 point).
     segment_weight: float = 0.6
     document_weight: float = 0.2
-    # Names kept whole (see sdk lift_name_spans); measured for minilm-cnn-1.5: +0.3 to +1.0 point
+    # Names taken together (see sdk lift_name_spans); measured for minilm-cnn-1.5: +0.3 to +1.0 point
     # of held-out NQ answers kept at rates 0.1 and 0.2 (3,020 cases).
     name_spans: bool = True
     model_version: str | None = None

@@ -267,15 +267,14 @@ def device_scores(
     """``student_scores`` smoothed by ``weights`` over each case's segments (and names lifted, with
     ``name_spans``), as the device does."""
     from splitinfer.sdk._segments import segment_words
-    from splitinfer.sdk._selection import lift_name_spans, smooth_scores
+    from splitinfer.sdk._selection import selection_scores
     from splitinfer.sdk._text import split_words
 
     smoothed = []
     for case, prompt, scores in zip(cases, prompts, student_scores(prompts, runner), strict=True):
         words, gaps = split_words(case.context)
         segments, _ = segment_words(words, gaps, prompt.counts.tolist())
-        scores = smooth_scores(scores, prompt.counts, segments, weights)
-        smoothed.append(lift_name_spans(scores, words, segments) if weights.name_spans else scores)
+        smoothed.append(selection_scores(scores, prompt.counts, words, segments, weights))
     return smoothed
 
 

@@ -17,7 +17,8 @@ The pipeline, one step per function (the selection rules live in ``_selection``)
 5. smoothing: when the bundle's manifest has ``selection`` weights, each part is cut into
    sentences and documents (``_segments``) and every word's score is blended with its
    sentence's and its document's (``smooth_scores``); with ``name_spans`` there too, every word
-   of a name then takes the best score of the name (``lift_name_spans``);
+   of a name then takes the best score of the name (``lift_name_spans``; both in
+   ``selection_scores``);
 6. selection: forced words (``force``, numbers) are always kept; the others are taken best score
    first until the token budget (``rate`` x tokens, or ``target_tokens``) is spent;
 7. text: the kept words in their original order, each followed by its original whitespace.
@@ -55,12 +56,11 @@ from splitinfer.sdk._selection import (
     SelectionWeights,
     chunk_words,
     forced_mask,
-    lift_name_spans,
     line_break_marks,
     model_tokens,
     question_input,
     select,
-    smooth_scores,
+    selection_scores,
     token_budget,
     word_scores,
 )
@@ -258,9 +258,9 @@ class Condenser:
                 for i in scored:
                     sl = slice(offsets[i], offsets[i + 1])
                     segments, _ = segment_words(split[i].words, split[i].gaps, split[i].counts.tolist())
-                    scores[sl] = smooth_scores(scores[sl], counts[sl], segments, self.selection)
-                    if self.selection.name_spans:
-                        scores[sl] = lift_name_spans(scores[sl], split[i].words, segments)
+                    scores[sl] = selection_scores(
+                        scores[sl], counts[sl], split[i].words, segments, self.selection
+                    )
         # Parts with their own rate first, then the shared pool with what the budget leaves.
         keep |= forced
         for i in scored:

@@ -55,8 +55,9 @@ Measured beside it and not adopted (same 3,020 cases, answers kept at rates 0.1 
 sentence lifted towards its neighbours' score in its document (``max(own, w x neighbour)``, as
 the teacher does, w from 0.6 to 0.95; 1.4's scores): within 0.4 points of nothing at every rate.
 Each window's scores shifted or scaled by its own mean, best or 90th percentile before the windows
-are compared (1.4): at best 0.2 points up at one rate and down at others, and z-scoring each window lost 5 to 12 points; of the answers lost
-at rate 0.1, the sentences ranked above the answer's sat as often in its own window as in others.
+are compared (1.4): at best 0.2 points up at one rate and down at others, and z-scoring each
+window lost 5 to 12 points; of the answers lost at rate 0.1, the sentences ranked above the
+answer's sat as often in its own window as in others.
 Quoted phrases kept whole, and a number kept with the lower-case word after it ("6,650 km"), on
 top of names (1.5): 0.0 and -0.2 points.
 
@@ -265,6 +266,7 @@ def smooth_scores(
 
 # A name ends after a word ending in one of these: "Paris, France" is two names.
 NAME_END = ",;:)"
+_NAME_END = tuple(NAME_END)  # for str.endswith
 
 
 def is_name_word(word: str) -> bool:
@@ -293,7 +295,7 @@ def name_spans(words: Sequence[str], segments: Sequence[Segment]) -> list[tuple[
                 i += 1
                 continue
             j = i + 1
-            while j < seg.end and not words[j - 1].endswith(tuple(NAME_END)) and is_name_word(words[j]):
+            while j < seg.end and not words[j - 1].endswith(_NAME_END) and is_name_word(words[j]):
                 j += 1
             if j - i > 1:
                 spans.append((i, j))
@@ -312,6 +314,19 @@ def lift_name_spans(scores: np.ndarray, words: Sequence[str], segments: Sequence
     for start, end in name_spans(words, segments):
         out[start:end] = out[start:end].max()
     return out
+
+
+def selection_scores(
+    scores: np.ndarray,
+    token_counts: Sequence[int],
+    words: Sequence[str],
+    segments: Sequence[Segment],
+    weights: SelectionWeights,
+) -> np.ndarray:
+    """The scores words are chosen by: ``smooth_scores``, then ``lift_name_spans`` when
+    ``weights.name_spans``. What the ``Condenser`` runs, and anything measuring it, calls this."""
+    out = smooth_scores(scores, token_counts, segments, weights)
+    return lift_name_spans(out, words, segments) if weights.name_spans else out
 
 
 def question_tokens(ids: Sequence[int], size: int) -> list[int]:

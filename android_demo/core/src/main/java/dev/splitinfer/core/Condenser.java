@@ -100,10 +100,7 @@ public final class Condenser {
     float[] scores = scored.wordScores;
     if (selection.active()) {
       List<Segments.Segment> segments = Segments.segmentWords(words.words(), words.gaps(), counts);
-      scores = Selection.smoothScores(scores, counts, segments, selection);
-      if (selection.nameSpans) {
-        scores = Selection.liftNameSpans(scores, words.words(), segments);
-      }
+      scores = Selection.selectionScores(scores, counts, words.words(), segments, selection);
     }
     boolean[] forced = Selection.forcedMask(words.words(), options.force, options.keepDigits);
     int[] kept = Selection.select(scores, counts, forced, budget);

@@ -233,6 +233,16 @@ public final class Selection {
   }
 
   /**
+   * The scores words are chosen by: {@link #smoothScores}, then {@link #liftNameSpans} when
+   * {@code weights.nameSpans}; the port of {@code selection_scores}.
+   */
+  public static float[] selectionScores(float[] scores, int[] tokenCounts, List<String> words,
+      List<Segments.Segment> segments, SelectionWeights weights) {
+    float[] out = smoothScores(scores, tokenCounts, segments, weights);
+    return weights.nameSpans ? liftNameSpans(out, words, segments) : out;
+  }
+
+  /**
    * {@code scores} with every word of a name ({@link #nameSpans}) raised to the best score of its
    * name, so its words are taken together (cut only where the budget runs out inside it); the
    * port of {@code lift_name_spans}. The input is left as it is.

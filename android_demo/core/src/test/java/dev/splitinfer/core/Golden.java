@@ -1,5 +1,7 @@
 package dev.splitinfer.core;
 
+import static org.junit.Assert.assertEquals;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -105,6 +107,16 @@ final class Golden {
 
   static int[][] intArrays(Object list) {
     return ((List<?>) list).stream().map(Golden::ints).toArray(int[][]::new);
+  }
+
+  /** Fails naming the first word whose float32 bits differ (lengths first). */
+  static void assertSameBits(String name, float[] expected, float[] actual) {
+    assertEquals(name, expected.length, actual.length);
+    for (int i = 0; i < expected.length; i++) {
+      if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {
+        throw new AssertionError(name + " word " + i + ": expected " + expected[i] + " but was " + actual[i]);
+      }
+    }
   }
 
   /** Float32 values written as the float64 that widens them: narrowing gives the same bits. */

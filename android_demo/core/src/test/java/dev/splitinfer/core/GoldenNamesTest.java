@@ -39,11 +39,6 @@ public class GoldenNamesTest {
     assertEquals(name, Arrays.deepToString(expectedSpans), Arrays.deepToString(spans));
     float[] expected = Golden.floats(v.get("lifted"));
     float[] actual = Selection.liftNameSpans(Golden.floats(v.get("scores")), words, segments);
-    assertEquals(name, expected.length, actual.length);
-    for (int i = 0; i < expected.length; i++) {
-      if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {
-        throw new AssertionError(name + " word " + i + ": expected " + expected[i] + " but was " + actual[i]);
-      }
-    }
+    Golden.assertSameBits(name, expected, actual);
   }
 }

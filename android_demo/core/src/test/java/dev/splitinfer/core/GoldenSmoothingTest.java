@@ -1,7 +1,5 @@
 package dev.splitinfer.core;
 
-import static org.junit.Assert.assertEquals;
-
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -37,11 +35,6 @@ public class GoldenSmoothingTest {
     float[] expected = Golden.floats(v.get("smoothed"));
     float[] actual = Selection.smoothScores(scores, Golden.ints(v.get("counts")),
         GoldenSegmentsTest.segments(v.get("segments")), weights);
-    assertEquals(name, expected.length, actual.length);
-    for (int i = 0; i < expected.length; i++) {
-      if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {
-        throw new AssertionError(name + " word " + i + ": expected " + expected[i] + " but was " + actual[i]);
-      }
-    }
+    Golden.assertSameBits(name, expected, actual);
   }
 }
