@@ -105,20 +105,35 @@ def _selection_lines(manifest: dict[str, Any]) -> list[str]:
     weights = SelectionWeights.from_manifest(manifest)
     if not weights.active:
         return ["- Selection: words are chosen by the model's word scores alone."]
-    names = (
-        "every word of a name (a run of capitalised or numeric words) takes the best score of the name, "
-        "so names are kept whole"
-    )
-    if not weights.blends:
-        return [
-            f"- Selection: before words are chosen, {names}; the agreement below is of the model's own word scores."
-        ]
-    then = f"; then {names}" if weights.name_spans else ""
+    steps = []
+    if weights.blends:
+        steps.append(
+            f"each word's score is blended with its sentence's mean score (weight {weights.segment}) and its "
+            f"document's best sentence score (weight {weights.document})"
+        )
+    if weights.name_spans:
+        steps.append(
+            "every word of a name (a run of capitalised or numeric words) takes the best score of the name, "
+            "so the words of a name are taken together"
+        )
+    if weights.answer_types is not None:
+        types = weights.answer_types
+        steps.append(
+            f"the words the question asks for gain {types.weight:g}: every name when it opens as one asking for a "
+            f"name ({_openings(types.names)}), every number (with the rest of a name holding it, as in 'March 10') "
+            f"when it asks for a number "
+            f"({_openings(types.numbers)})"
+        )
     return [
-        f"- Selection: before words are chosen, each word's score is blended with its sentence's mean "
-        f"score (weight {weights.segment}) and its document's best sentence score (weight {weights.document}){then}; "
+        f"- Selection: before words are chosen, {'; then '.join(steps)}; "
         "the agreement below is of the model's own word scores, before that."
     ]
+
+
+def _openings(openings: tuple[str, ...], shown: int = 3) -> str:
+    quoted = ", ".join(f"'{o}'" for o in openings[:shown])
+    more = len(openings) - shown
+    return f"{quoted} and {more} more" if more > 0 else quoted
 
 
 def _line_break_lines(manifest: dict[str, Any]) -> list[str]:

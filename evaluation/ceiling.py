@@ -265,7 +265,7 @@ def device_scores(
     cases: Sequence[Any], prompts: Sequence[Any], runner: Any, weights: Any
 ) -> list[np.ndarray]:
     """``student_scores`` smoothed by ``weights`` over each case's segments (and names lifted, with
-    ``name_spans``), as the device does."""
+    ``name_spans``, and the words the question asks for with ``answer_types``), as the device does."""
     from splitinfer.sdk._segments import segment_words
     from splitinfer.sdk._selection import selection_scores
     from splitinfer.sdk._text import split_words
@@ -274,7 +274,7 @@ def device_scores(
     for case, prompt, scores in zip(cases, prompts, student_scores(prompts, runner), strict=True):
         words, gaps = split_words(case.context)
         segments, _ = segment_words(words, gaps, prompt.counts.tolist())
-        smoothed.append(selection_scores(scores, prompt.counts, words, segments, weights))
+        smoothed.append(selection_scores(scores, prompt.counts, words, segments, weights, case.question))
     return smoothed
 
 

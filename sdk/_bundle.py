@@ -49,9 +49,10 @@ REQUIRED_FIELDS = (
     "teacher",  # str, the teacher the student was distilled from
 )
 # Optional fields the device reads; absent means the behaviour of bundles made before them:
-# "selection": {"segment_weight": float, "document_weight": float, "name_spans": bool}, the
-# weights in [0, 1] summing to at most 1, name_spans absent = false (see
-# _selection.SelectionWeights); absent = word scores are not smoothed.
+# "selection": {"segment_weight": float, "document_weight": float, "name_spans": bool,
+# "answer_types": {"weight": float, "names": [str], "numbers": [str]}}, the weights in [0, 1]
+# summing to at most 1, name_spans absent = false, answer_types absent = none (see
+# _selection.SelectionWeights and AnswerTypes); absent = word scores are not smoothed.
 # "line_break_id": int, a vocabulary id the model reads before each word that starts a line
 # (see _selection.model_tokens); absent = the model reads no line breaks.
 _REBUILD = "rebuild it with 'splitinfer convert' (or 'make model' for the default bundle)"

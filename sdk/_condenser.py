@@ -17,8 +17,9 @@ The pipeline, one step per function (the selection rules live in ``_selection``)
 5. smoothing: when the bundle's manifest has ``selection`` weights, each part is cut into
    sentences and documents (``_segments``) and every word's score is blended with its
    sentence's and its document's (``smooth_scores``); with ``name_spans`` there too, every word
-   of a name then takes the best score of the name (``lift_name_spans``; both in
-   ``selection_scores``);
+   of a name then takes the best score of the name (``lift_name_spans``); with ``answer_types``,
+   the words of the kind the question asks for (names for "who ...", numbers for "when ...")
+   gain a weight (``lift_answer_type``; all three in ``selection_scores``);
 6. selection: forced words (``force``, numbers) are always kept; the others are taken best score
    first until the token budget (``rate`` x tokens, or ``target_tokens``) is spent;
 7. text: the kept words in their original order, each followed by its original whitespace.
@@ -259,7 +260,7 @@ class Condenser:
                     sl = slice(offsets[i], offsets[i + 1])
                     segments, _ = segment_words(split[i].words, split[i].gaps, split[i].counts.tolist())
                     scores[sl] = selection_scores(
-                        scores[sl], counts[sl], split[i].words, segments, self.selection
+                        scores[sl], counts[sl], split[i].words, segments, self.selection, question
                     )
         # Parts with their own rate first, then the shared pool with what the budget leaves.
         keep |= forced

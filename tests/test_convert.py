@@ -18,6 +18,7 @@ from test_student_support import train_tiny
 from splitinfer.cli.main import main
 from splitinfer.sdk import Condenser
 from splitinfer.sdk._bundle import REQUIRED_FIELDS, read_bundle
+from splitinfer.sdk._selection import NAME_QUESTIONS, NUMBER_QUESTIONS
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +82,15 @@ def test_the_manifest_records_teacher_data_mode_gates_and_agreement(
     card = zipfile.ZipFile(bundle).read("model_card.md").decode()
     assert "test-teacher" in card and "F1" in card
     assert "Training target: rank of the teacher's word score" in card
-    assert manifest["selection"] == {"segment_weight": 0.6, "document_weight": 0.2, "name_spans": True}
+    assert manifest["selection"] == {
+        "segment_weight": 0.6,
+        "document_weight": 0.2,
+        "name_spans": True,
+        "answer_types": {"weight": 0.1, "names": list(NAME_QUESTIONS), "numbers": list(NUMBER_QUESTIONS)},
+    }
     assert "blended with its sentence's mean score (weight 0.6)" in card
     assert "every word of a name" in card
+    assert "asking for a name ('who', 'whom', 'whose')" in card and "asks for gain 0.1" in card
 
 
 def test_the_report_gives_every_gate_s_value_and_threshold_and_theexit_code(
@@ -236,6 +243,9 @@ def test_bad_flag_values_exit_2(
     assert "--segment-weight + --document-weight must be at most 1" in capsys.readouterr().err
     assert main(["convert", str(model), "-o", out, "--segment-weight", "-1"]) == 2
     assert "--segment-weight must be a number in [0, 1]" in capsys.readouterr().err
+    for weight in ("1.5", "-0.1"):
+        assert main(["convert", str(model), "-o", out, "--answer-type-weight", weight]) == 2
+        assert f"--answer-type-weight must be in [0, 1], got {float(weight)}" in capsys.readouterr().err
     assert not (tmp_path / "o.tflite").exists()
 
 
@@ -581,7 +591,7 @@ def test_help_states_the_exit_codes_in_plain_text(command: list[str], capsys: py
     assert "``" not in out
 
 
-def test_the_card_says_how_words_are_chosen_with_and_without_name_spans() -> None:
+def test_the_card_says_how_words_are_chosen_with_and_without_each_rule() -> None:
     from splitinfer.converters.release import ConvertOptions
     from splitinfer.converters.report import _selection_lines
 
@@ -589,10 +599,19 @@ def test_the_card_says_how_words_are_chosen_with_and_without_name_spans() -> Non
         options = ConvertOptions(model=Path("m.keras"), output=Path("o.tflite"), **flags)  # type: ignore[arg-type]
         return "\n".join(_selection_lines({"selection": options.selection.to_manifest()}))
 
-    both = lines()
-    assert "weight 0.6" in both and "every word of a name" in both
-    blend_only = lines(name_spans=False)
+    every = lines()
+    assert "weight 0.6" in every and "every word of a name" in every and "gain 0.1" in every
+    blend_only = lines(name_spans=False, answer_type_weight=0.0)
     assert "weight 0.6" in blend_only and "name" not in blend_only
-    names_only = lines(segment_weight=0.0, document_weight=0.0)
-    assert "blended" not in names_only and "every word of a name" in names_only
-    assert "alone" in lines(segment_weight=0.0, document_weight=0.0, name_spans=False)
+    names_only = lines(segment_weight=0.0, document_weight=0.0, answer_type_weight=0.0)
+    assert (
+        "blended" not in names_only and "every word of a name" in names_only and "asks for" not in names_only
+    )
+    types_only = lines(segment_weight=0.0, document_weight=0.0, name_spans=False, answer_type_weight=0.25)
+    assert types_only.count("; then") == 0 and "'how many'" not in types_only
+    assert (
+        "('who', 'whom', 'whose')" in types_only
+        and "('when', 'what year', 'which year' and 8 more)" in types_only
+    )
+    assert "asks for gain 0.25" in types_only
+    assert "alone" in lines(segment_weight=0.0, document_weight=0.0, name_spans=False, answer_type_weight=0.0)

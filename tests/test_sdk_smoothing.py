@@ -12,7 +12,13 @@ from splitinfer.sdk import Condenser
 from splitinfer.sdk._errors import BundleError
 from splitinfer.sdk._segments import Segment, segment_words
 from splitinfer.sdk._selection import (
+    NAME_QUESTIONS,
+    NUMBER_QUESTIONS,
+    AnswerTypes,
     SelectionWeights,
+    answer_kind,
+    answer_type_words,
+    lift_answer_type,
     lift_name_spans,
     name_spans,
     select,
@@ -159,6 +165,14 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             folder / "names.tflite",
             selection={"segment_weight": 0.0, "document_weight": 0.0, "name_spans": True},
         ),
+        "types": build_test_bundle(
+            folder / "types.tflite",
+            selection={
+                "segment_weight": 0.0,
+                "document_weight": 0.0,
+                "answer_types": AnswerTypes(0.5).to_manifest(),
+            },
+        ),
     }
 
 
@@ -287,4 +301,158 @@ def test_the_condenser_keeps_names_whole_with_name_spans(bundles: dict[str, Path
 def test_a_bundle_with_a_bad_name_spans_value_does_not_load(tmp_path: Path) -> None:
     path = build_test_bundle(tmp_path / "bad.tflite", selection={"segment_weight": 0.6, "name_spans": "on"})
     with pytest.raises(BundleError, match="name_spans must be true or false"):
+        Condenser.load(path)
+
+
+TYPES = AnswerTypes(0.1)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("who starred in natural born killers", "names"),
+        ("Who's the president of France?", "names"),
+        ("WHOSE dog is it", "names"),
+        ('"Who wrote it"', "names"),
+        ("when did the war end", "numbers"),
+        ("how many moons does mars have", "numbers"),
+        ("How much is it?", "numbers"),
+        ("what year was it built", "numbers"),
+        ("what is the capital of peru", None),  # "what" alone asks for neither
+        ("how do birds fly", None),  # "how" alone is no opening: "how many" is
+        ("the play by whom", None),  # an opening is where the question starts
+        ("whoever", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_a_question_asks_for_names_or_numbers_by_how_it_opens(question: str | None, kind: str | None) -> None:
+    assert answer_kind(question, TYPES) == kind
+
+
+def test_the_longest_opening_wins_and_a_bundle_may_list_its_own() -> None:
+    types = AnswerTypes(0.2, names=("what", "who"), numbers=("what year", "wie viele"))
+    assert answer_kind("what film won", types) == "names"
+    assert answer_kind("What year did it win", types) == "numbers"
+    assert answer_kind("Wie viele Monde hat der Mars?", types) == "numbers"
+
+
+@pytest.mark.parametrize(
+    ("types", "message"),
+    [
+        (lambda: AnswerTypes(0.0), r"weight must be a number in \(0, 1\], got 0.0"),
+        (lambda: AnswerTypes(1.5), r"weight must be a number in \(0, 1\], got 1.5"),
+        (lambda: AnswerTypes(True), r"weight must be a number in \(0, 1\], got True"),
+        (lambda: AnswerTypes(0.1, names=()), "names must be a non-empty list"),
+        (lambda: AnswerTypes(0.1, names=("Who",)), "names has 'Who'; write it as words are compared, 'who'"),
+        (lambda: AnswerTypes(0.1, numbers=("how  many",)), "numbers has 'how  many'; write it .* 'how many'"),
+        (lambda: AnswerTypes(0.1, numbers=("when?",)), "numbers has 'when\\?'; write it .* 'when'"),
+        (lambda: AnswerTypes(0.1, numbers=("wie groß",)), "write it as words are compared, 'wie gross'"),
+        (lambda: AnswerTypes(0.1, names=(" ",)), "names has ' '; an opening is one or more words"),
+        (lambda: AnswerTypes(0.1, names=(7,)), "names has 7; an opening is one or more words"),
+        (lambda: AnswerTypes(0.1, names=("?",)), "names has '\\?'; an opening is one or more words"),
+        (
+            lambda: AnswerTypes(0.1, names=("who",), numbers=("who",)),
+            "opening 'who' is in names and in numbers",
+        ),
+        (lambda: AnswerTypes(0.1, names=("who", "who")), "opening 'who' is twice in names"),
+    ],
+)
+def test_bad_answer_types_are_refused_with_what_is_wrong(types: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        types()  # type: ignore[operator]
+
+
+def test_answer_types_in_the_manifest() -> None:
+    weights = SelectionWeights(0.6, 0.2, True, TYPES)
+    entry = weights.to_manifest()
+    assert entry["answer_types"] == {
+        "weight": 0.1,
+        "names": list(NAME_QUESTIONS),
+        "numbers": list(NUMBER_QUESTIONS),
+    }
+    assert SelectionWeights.from_manifest({"selection": entry}) == weights
+    assert SelectionWeights(answer_types=TYPES).active
+    # None is written as nothing, so bundles made before answer types keep their bytes.
+    assert "answer_types" not in SelectionWeights(0.6, 0.2, True).to_manifest()
+    for bad, message in (
+        ("on", "answer_types must be an object, got str"),
+        (
+            {"weight": 0.1, "names": ["who"]},
+            "answer_types takes weight, names and numbers, got names, weight",
+        ),
+        ({"weight": "x", "names": ["who"], "numbers": ["when"]}, "weight must be a number"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            SelectionWeights.from_manifest({"selection": {"answer_types": bad}})
+
+
+def test_the_words_a_question_asks_for_are_names_or_numbers_outside_headers() -> None:
+    text = (
+        "Document [1](Title: Natural Born Killers) It was made in 1994 by Oliver Stone, for 34 million. "
+        "It opened on March 10, 2017 in Ann Arbor."
+    )
+    words, gaps = split_words(text)
+    segments, _ = segment_words(words, gaps, [1] * len(words))
+    names = [words[i] for i in np.flatnonzero(answer_type_words(words, segments, "names"))]
+    numbers = [words[i] for i in np.flatnonzero(answer_type_words(words, segments, "numbers"))]
+    # The header's title is no sentence; "It" is one word; "March 10," is a name, as is "Ann Arbor."
+    assert names == ["Oliver", "Stone,", "March", "10,", "Ann", "Arbor."]
+    # Not the header's "[1](Title:"; the month comes with its day, a name without digits does not.
+    assert numbers == ["1994", "34", "March", "10,", "2017"]
+    with pytest.raises(ValueError, match="answer kind must be one of names, numbers, got 'dates'"):
+        answer_type_words(words, segments, "dates")
+
+
+def test_the_words_asked_for_gain_the_weight_in_float32() -> None:
+    text = "It was directed by Oliver Stone in 1994."
+    words, gaps = split_words(text)
+    segments, _ = segment_words(words, gaps, [1] * len(words))
+    scores = np.linspace(0.1, 0.8, len(words)).astype(np.float32)
+    who = lift_answer_type(scores, words, segments, "who directed it", TYPES)
+    assert who.dtype == np.float32
+    gained = np.flatnonzero(who != scores).tolist()
+    assert [words[i] for i in gained] == ["Oliver", "Stone"]
+    assert who[gained].tolist() == (scores[gained] + np.float32(0.1)).tolist()
+    when = lift_answer_type(scores, words, segments, "when was it directed", TYPES)
+    assert [words[i] for i in np.flatnonzero(when != scores)] == ["1994."]
+    assert lift_answer_type(scores, words, segments, "what is it", TYPES).tolist() == scores.tolist()
+    with pytest.raises(ValueError, match="one entry per word"):
+        lift_answer_type(scores[:2], words, segments, "who", TYPES)
+
+
+def test_the_condenser_lifts_the_words_its_question_asks_for(bundles: dict[str, Path]) -> None:
+    raw, typed = Condenser.load(bundles["raw"]), Condenser.load(bundles["types"])
+    assert typed.selection == SelectionWeights(answer_types=AnswerTypes(0.5))
+    text = (
+        "Natural Born Killers is a satirical crime film directed by Oliver Stone and starring Woody "
+        "Harrelson and Juliette Lewis. It was released in 1994 and drew a large audience of 200 million."
+    )
+    words, gaps = split_words(text)
+    ids = raw.tokenizer.encode_words(words)
+    counts = np.array([len(t) for t in ids])
+    segments, _ = segment_words(words, gaps, counts.tolist())
+    none_forced = np.zeros(len(words), bool)
+    for question in ("who directed natural born killers", "when was natural born killers released"):
+        scores = raw._score(ids, counts, raw._question_ids(question)[0])
+        lifted = lift_answer_type(scores, words, segments, question, typed.selection.answer_types)
+        differs = False
+        for rate in (0.1, 0.2, 0.35):
+            kept = typed.condense(text, question, rate=rate, keep_digits=False).kept_indices.tolist()
+            budget = token_budget(int(counts.sum()), rate)
+            assert kept == select(lifted, counts, none_forced, budget).tolist()
+            differs |= kept != select(scores, counts, none_forced, budget).tolist()
+        assert differs, f"answer types changed no selection for {question!r}: the text does not exercise them"
+    # A question that asks for neither condenses as without the rule; so does no question.
+    for question in ("what is natural born killers", None):
+        a = raw.condense(text, question, rate=0.2, keep_digits=False).kept_indices.tolist()
+        assert typed.condense(text, question, rate=0.2, keep_digits=False).kept_indices.tolist() == a
+
+
+def test_a_bundle_with_bad_answer_types_does_not_load(tmp_path: Path) -> None:
+    path = build_test_bundle(
+        tmp_path / "bad.tflite",
+        selection={"answer_types": {"weight": 0.1, "names": ["Who"], "numbers": ["when"]}},
+    )
+    with pytest.raises(BundleError, match="answer_types names has 'Who'"):
         Condenser.load(path)

@@ -66,6 +66,15 @@ _WORDS = (
 )
 
 
+# Names and numbers in a few sentences, for the questions that ask for one or the other.
+_FILM = (
+    "Natural Born Killers is a 1994 American crime film directed by Oliver Stone and starring Woody "
+    "Harrelson, Juliette Lewis, Robert Downey Jr. and Tommy Lee Jones. It was released on August 26, "
+    "1994 and made 110 million dollars in all. Critics were split, and the film stirred a long debate "
+    "about violence in the media."
+)
+
+
 def _prose(n_words: int, seed: int) -> str:
     """Deterministic pseudo-prose of ``n_words`` words with sentence punctuation and newlines."""
     out: list[str] = []
@@ -340,6 +349,44 @@ def cases() -> list[dict[str, Any]]:
             target_tokens=8,
         ),
         c("one_long_line_in_pieces", " ".join(_WORDS * 3), rate=0.3, force=["numbers"]),
+        # Answer types: the selection bundle lifts the names a "who" question asks for and the
+        # numbers a "when" or "how many" one does (numbers not forced, or their lift is moot).
+        c(
+            "answer_type_who",
+            _FILM,
+            question="Who directed Natural Born Killers?",
+            rate=0.2,
+        ),
+        c(
+            "answer_type_who_after_punctuation",
+            _FILM,
+            question="(WHO'S the star of the film?",
+            rate=0.15,
+            keep_digits=False,
+        ),
+        c(
+            "answer_type_how_many",
+            _FILM,
+            question="How many dollars did the film make?",
+            rate=0.2,
+            keep_digits=False,
+        ),
+        c(
+            "answer_type_when_documents",
+            "Document [1](Title: Golden Gate Bridge) The bridge opened on May 27, 1937. Joseph Strauss "
+            "led the work with Charles Ellis.\n"
+            "Document [2](Title: Bay Bridge) The Bay Bridge opened in 1936. It links Oakland and San "
+            "Francisco, 7 km apart.",
+            question="When did the Golden Gate Bridge open?",
+            rate=0.25,
+            keep_digits=False,
+        ),
+        c(
+            "answer_type_how_alone_asks_for_neither",
+            _FILM,
+            question="How did critics see the film?",
+            rate=0.2,
+        ),
     ]
 
 

@@ -18,14 +18,20 @@ It writes, all derived from ``splitinfer.sdk`` (``_text``, ``_tokenizer``, ``_se
   LiteRT model computing an exact formula, see ``make_formula_model.py``), so the Java
   ``Condenser`` is checked end to end: windows of 16 tokens, padding, question, long words;
   and with the case's rate or target on ``formula_selection_bundle.tflite``, the same bundle
-  with ``selection`` weights in its manifest, so the Java ``Condenser`` smooths its scores as
-  the SDK does; and on ``formula_line_breaks_bundle.tflite``, which also has a
-  ``line_break_id``, so it reads line breaks as the SDK does (each case's ``line_break_marks``
-  pins ``line_break_marks`` alone). Then ``segments``, ``smoothing`` and ``names``: ``segment_words``,
-  ``smooth_scores`` and ``name_spans`` / ``lift_name_spans`` as pure functions (``selection_vectors.py``).
+  with ``selection`` weights in its manifest, so the Java ``Condenser`` smooths its scores,
+  takes names together and lifts the names or numbers a question asks for as the SDK does (the
+  ``answer_type_*`` cases ask "who", "when", "how many" and "how"); and on
+  ``formula_line_breaks_bundle.tflite``, which also has a ``line_break_id``, so it reads line
+  breaks as the SDK does (each case's ``line_break_marks`` pins ``line_break_marks`` alone).
+  Then ``segments``, ``smoothing``, ``names``, ``answer_kinds``, ``answer_types`` and
+  ``answer_type_manifests``: ``segment_words``, ``smooth_scores``, ``name_spans`` /
+  ``lift_name_spans``, ``answer_kind``, ``answer_type_words`` / ``lift_answer_type`` as pure
+  functions, and the answer types ``SelectionWeights.from_manifest`` reads or the message it
+  refuses them with (``selection_vectors.py``).
 - ``android_demo/golden/formula_selection_bundle.tflite``: ``formula_bundle.tflite`` rebuilt
   by ``build_bundle`` with ``"selection": {"segment_weight": 0.6, "document_weight": 0.2,
-  "name_spans": true}``.
+  "name_spans": true, "answer_types": ...}``, the bundled openings with weight 0.1
+  (``AnswerTypes(0.1)``).
 - ``android_demo/golden/formula_line_breaks_bundle.tflite``: the selection bundle with
   ``"line_break_id": 102`` (``[SEP]``) too.
 - ``android_demo/golden/tiny_bundle.tflite``: a bundle made by ``build_bundle``: a stub
@@ -58,10 +64,12 @@ from typing import Any
 
 import numpy as np
 
+from splitinfer.sdk import _unicode as sdk_unicode
 from splitinfer.sdk._bundle import build_bundle, read_bundle
 from splitinfer.sdk._condenser import Condenser
 from splitinfer.sdk._errors import InvalidInputError
 from splitinfer.sdk._selection import (
+    AnswerTypes,
     chunk_words,
     forced_mask,
     line_break_marks,
@@ -71,7 +79,6 @@ from splitinfer.sdk._selection import (
     word_scores,
 )
 from splitinfer.sdk._text import join_words, split_words
-from splitinfer.sdk import _unicode as sdk_unicode
 from splitinfer.sdk._tokenizer import WordPieceTokenizer
 
 HERE = Path(__file__).resolve().parent
@@ -86,7 +93,12 @@ GOLDEN = "android_demo/golden/golden_vectors.json"
 TINY_BUNDLE = "android_demo/golden/tiny_bundle.tflite"
 FORMULA_BUNDLE = "android_demo/golden/formula_bundle.tflite"
 SELECTION_BUNDLE = "android_demo/golden/formula_selection_bundle.tflite"
-SELECTION = {"segment_weight": 0.6, "document_weight": 0.2, "name_spans": True}
+SELECTION = {
+    "segment_weight": 0.6,
+    "document_weight": 0.2,
+    "name_spans": True,
+    "answer_types": AnswerTypes(0.1).to_manifest(),
+}
 LINE_BREAKS_BUNDLE = "android_demo/golden/formula_line_breaks_bundle.tflite"
 LINE_BREAK_ID = 102
 TABLES = "android_demo/core/src/main/resources/dev/splitinfer/core/unicode_tables.txt"
@@ -224,6 +236,14 @@ def golden_json(
     parts.append(",\n".join(dump(v) for v in smoothed))
     parts.append('],"names":[')
     parts.append(",\n".join(dump(v) for v in selection_vectors.name_vectors(segments, splitmix64_scores)))
+    parts.append('],"answer_kinds":[')
+    parts.append(",\n".join(dump(v) for v in selection_vectors.answer_kind_vectors()))
+    parts.append('],"answer_types":[')
+    parts.append(
+        ",\n".join(dump(v) for v in selection_vectors.answer_type_vectors(segments, splitmix64_scores))
+    )
+    parts.append('],"answer_type_manifests":[')
+    parts.append(",\n".join(dump(v) for v in selection_vectors.answer_type_manifest_vectors()))
     parts.append("],")
     parts.append(f'"unicode_sweep":{dump(unicode_tables.sweep(tokenizer))}')
     parts.append("}")
@@ -308,9 +328,12 @@ def main(argv: list[str] | None = None) -> int:
     stale = []
     for rel, data in outputs(args.unicode_from_python).items():
         path = ROOT / rel
+        current = path.exists() and path.read_bytes() == data
         if args.check:
-            if not path.exists() or path.read_bytes() != data:
+            if not current:
                 stale.append(rel)
+        elif current:  # left alone: the SDK's own table among them, which others may be reading
+            print(f"unchanged {rel}")
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)

@@ -1,10 +1,14 @@
-"""Golden vectors for score smoothing: ``segment_words``, ``smooth_scores`` and ``name_spans`` /
-``lift_name_spans`` as pure functions.
+"""Golden vectors for score smoothing: ``segment_words``, ``smooth_scores``, ``name_spans`` /
+``lift_name_spans`` and the answer types (``answer_kind``, ``answer_type_words`` /
+``lift_answer_type``, ``AnswerTypes.from_manifest``) as pure functions.
 
-``make_golden.py`` writes them into ``golden_vectors.json`` under ``"segments"``, ``"smoothing"``
-and ``"names"``; the Java port (``Segments``, ``Selection.smoothScores``, ``Selection.nameSpans``,
-``Selection.liftNameSpans``) must reproduce them exactly (segments as ``[start, end, doc,
-header]``, names as ``[start, end]``, scores bit for bit as float32).
+``make_golden.py`` writes them into ``golden_vectors.json`` under ``"segments"``, ``"smoothing"``,
+``"names"``, ``"answer_kinds"``, ``"answer_types"`` and ``"answer_type_manifests"``; the Java
+port (``Segments``, ``Selection.smoothScores``, ``Selection.nameSpans``,
+``Selection.liftNameSpans``, ``Selection.answerKind``, ``Selection.answerTypeWords``,
+``Selection.liftAnswerType``, ``SelectionWeights.fromManifest``) must reproduce them exactly
+(segments as ``[start, end, doc, header]``, names as ``[start, end]``, scores bit for bit as
+float32, a refused manifest by the same message).
 
 Each text targets a rule the port could get wrong: line ends (LF, CR, CRLF, blank lines, and the
 other Unicode line separators that do *not* end a document), ``Document [n](Title: ...)`` headers
@@ -12,20 +16,40 @@ other Unicode line separators that do *not* end a document), ``Document [n](Titl
 ends after closing quotes and brackets, abbreviations and single initials (counted in code
 points, so an astral letter is one), the next word's first code point (Python's ``isupper`` and
 ``isdigit``: Roman numerals, superscripts, astral letters and digits), opening quotes, and cuts of
-long segments into equal pieces (Python's ``round`` is half to even).
+long segments into equal pieces (Python's ``round`` is half to even). The answer-kind questions
+open with an opening after case, edge punctuation, possessives and odd whitespace, or only nearly
+("whoever", "how-many", a zero-width space, fullwidth letters), and casefold non-ASCII openings
+("groß", final sigma); two custom lists have openings that are prefixes of one another, across
+kinds and in either order. A text of names with a digit ("March 10,", "4 June 1927.", a date in a
+header) and without ("Ann Arbor.") pins which names a "numbers" question marks whole. The refused
+manifests have openings of no words ("", " ", "?"), openings written otherwise than they are
+compared ("Who" for "who", "wie groß" for "wie gross"), openings that are not text, and openings
+listed twice, in one list or in both.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from splitinfer.sdk._segments import Segment, segment_words
-from splitinfer.sdk._selection import SelectionWeights, lift_name_spans, name_spans, smooth_scores
+from splitinfer.sdk._selection import (
+    AnswerTypes,
+    SelectionWeights,
+    answer_kind,
+    answer_type_words,
+    lift_answer_type,
+    lift_name_spans,
+    name_spans,
+    question_opening,
+    smooth_scores,
+)
 from splitinfer.sdk._text import split_words
 from splitinfer.sdk._tokenizer import WordPieceTokenizer
+from splitinfer.sdk._unicode import has_decimal
 
 ScoreSource = Callable[[int, int, int], np.ndarray]
 
@@ -144,6 +168,15 @@ def name_texts() -> list[tuple[str, str]]:
             "\U0001d400\U0001d401 Bold \U0001d7ce\U0001d7cf digits. \u0130stanbul \u01c5ungla titlecase "
             "\u0665\u0666 Arabic \u00e9lan vital \uff21\uff22 Wide Letters.",
         ),
+        (
+            # Names with a digit, which a "numbers" question marks whole ("March 10,", "4 June
+            # 1927.", "Boeing 747", and "In 1994 Oliver Stone" by the sentence's first word),
+            # names without one it leaves ("Ann Arbor.", "Tom Hayden"), and a date in a header.
+            "names_with_dates",
+            "The SDS met in Ann Arbor. Tom Hayden spoke there on March 10, 2017, and Lindbergh landed "
+            "on 4 June 1927. Boeing 747 jets fly 900 km. In 1994 Oliver Stone won.\n"
+            "Document [2](Title: May 5, 1990) The Nile, on 5 May 1990.",
+        ),
     ]
 
 
@@ -167,6 +200,292 @@ def name_vectors(segment_cases: list[dict[str, Any]], scores_for: ScoreSource) -
         )
     if not any(v["spans"] for v in out):
         raise AssertionError("no golden text has a name")
+    return out
+
+
+# The bundled openings, and two lists of other openings that are prefixes of one another: "what"
+# (names) of "what year" (numbers) and "how many" of "how many years ago", shortest first; and
+# "who" and "who is the" (names, longest first) of "who is the oldest" (numbers, looked up last).
+DEFAULT_TYPES = AnswerTypes(0.1)
+CUSTOM_TYPES = AnswerTypes(
+    0.25,
+    names=("who", "what", "which person", "wer", "qui"),
+    numbers=(
+        "what year",
+        "how many",
+        "how many years ago",
+        "in which year",
+        "wie viele",
+        "wie gross",
+        "combien",
+        "\u03c0\u03cc\u03c3\u03b5\u03c3",
+    ),
+)
+NESTED_TYPES = AnswerTypes(1.0, names=("who is the", "who"), numbers=("who is the oldest", "when"))
+
+# (label, openings, questions): "bundled/00" is the first question for the bundled openings.
+KIND_QUESTIONS: tuple[tuple[str, AnswerTypes, tuple[str | None, ...]], ...] = (
+    (
+        "bundled",
+        DEFAULT_TYPES,
+        (
+            "Who wrote Hamlet?",
+            "Who's the author?",
+            "who\u2019s there",
+            "WHO",
+            "WHO'S",
+            "(who",
+            "\u00abWho\u00bb is it",
+            '"Who" wrote it',
+            "? who is it",
+            "... -- Who",
+            "\n\tWho knows",
+            "whose book is it",
+            "Whose\u2019s",
+            "Whom did she marry?",
+            "whom?",
+            "Who, when and how many",
+            "Whoever wrote it",
+            "Whos",
+            "who'd know",
+            "\u200bwho",
+            "\uff37\uff48\uff4f wrote it",
+            "the play by whom",
+            "how many moons",
+            "How many?",
+            "HOW MANY",
+            "how  many",
+            "how\u00a0many",
+            "How\nmany",
+            "how-many",
+            "how",
+            "How do birds fly",
+            "how much is it",
+            "How old is she",
+            "how long",
+            "How far",
+            "how tall",
+            "When's the match",
+            "when?",
+            "When who",
+            "What year was it built",
+            "what",
+            "What is the year",
+            "Which year",
+            "what date",
+            "What percentage of voters",
+            "In what year",
+            "Document [1](Title: Who) when",
+            "\u8c01\u8bbe\u8ba1\u4e86\u8fd9\u5ea7\u6865\uff1f",
+            "Wer schrieb Faust?",
+            "\u0130s who",
+            "?!",
+            "   ",
+            "",
+            None,
+        ),
+    ),
+    (
+        "custom",
+        CUSTOM_TYPES,
+        (
+            "What film won",
+            "What year did it win",
+            "what year",
+            "What",
+            "Which person",
+            "which",
+            "How many years ago",
+            "how many years",
+            "In which year",
+            "in which",
+            "Wer schrieb Faust?",
+            "WER",
+            "Wie viele Monde hat der Mars?",
+            "wie",
+            "Wie gro\u00df ist Berlin?",
+            "WIE GROSS",
+            "Combien de lunes",
+            "Qui a \u00e9crit",
+            "\u03a0\u03cc\u03c3\u03b5\u03c2 \u03c7\u03ce\u03c1\u03b5\u03c2",
+            "\u03a0\u038c\u03a3\u0395\u03a3",
+            "who",
+            "when",
+        ),
+    ),
+    (
+        "nested",
+        NESTED_TYPES,
+        (
+            "Who is the oldest person",
+            "who is the king",
+            "Who is",
+            "who is the oldest",
+            "Who is the old",
+            "when",
+        ),
+    ),
+)
+
+
+def answer_kind_vectors() -> list[dict[str, Any]]:
+    """``answer_kind`` (and the opening it reads) for each question of ``KIND_QUESTIONS``."""
+    out = []
+    for label, types, questions in KIND_QUESTIONS:
+        for q, question in enumerate(questions):
+            out.append(
+                {
+                    "name": f"{label}/{q:02d}",
+                    "types": types.to_manifest(),
+                    "question": question,
+                    "opening": None if question is None else question_opening(question),
+                    "kind": answer_kind(question, types),
+                }
+            )
+    for kind in ("names", "numbers", None):
+        if not any(v["kind"] == kind for v in out):
+            raise AssertionError(f"no golden question asks for {kind}")
+    return out
+
+
+# A question of each kind and one of neither; weights with and without an exact float32.
+LIFT_QUESTIONS = ("Who wrote it?", "How many are there?", "Where is it?")
+LIFT_WEIGHTS = (0.1, 0.06, 0.15, 1.0, 1 / 3, 1e-06)
+
+
+def answer_type_vectors(segment_cases: list[dict[str, Any]], scores_for: ScoreSource) -> list[dict[str, Any]]:
+    """``answer_type_words`` of both kinds and ``lift_answer_type`` for each of ``LIFT_QUESTIONS``
+    over every segment case (both limits), with the bundled openings, a weight of ``LIFT_WEIGHTS``
+    in turn and given scores (``scores_for`` as in ``smoothing_vectors``)."""
+    out = []
+    for k, case in enumerate(segment_cases):
+        n = len(case["words"])
+        segs = [Segment(a, b, d, h) for a, b, d, h in case["segments"]]
+        scores = scores_for(11000 + k, n, 8 if k % 3 == 0 else 0)
+        types = AnswerTypes(LIFT_WEIGHTS[k % len(LIFT_WEIGHTS)])
+        out.append(
+            {
+                "name": case["name"],
+                "words": case["words"],
+                "segments": case["segments"],
+                "scores": [float(v) for v in scores],
+                "weight": types.weight,
+                "names": [bool(b) for b in answer_type_words(case["words"], segs, "names")],
+                "numbers": [bool(b) for b in answer_type_words(case["words"], segs, "numbers")],
+                "lifted": {
+                    q: [float(v) for v in lift_answer_type(scores, case["words"], segs, q, types)]
+                    for q in LIFT_QUESTIONS
+                },
+            }
+        )
+    for kind in ("names", "numbers"):
+        if not any(any(v[kind]) for v in out):
+            raise AssertionError(f"no golden text has words of kind {kind}")
+    # A "numbers" question marks a name with a digit whole and leaves a name without one.
+    if not any(m and not has_decimal(w) for v in out for w, m in zip(v["words"], v["numbers"], strict=True)):
+        raise AssertionError("no golden text has a name marked as a number for its digit")
+    if not any(n and not m for v in out for n, m in zip(v["names"], v["numbers"], strict=True)):
+        raise AssertionError("no golden text has a name without a digit")
+    return out
+
+
+def _types(weight: Any = 0.1, names: Any = ("who",), numbers: Any = ("when",)) -> dict[str, Any]:
+    """An ``answer_types`` entry (tuples are JSON lists)."""
+    return {"weight": weight, "names": names, "numbers": numbers}
+
+
+# (name, the manifest's "selection" entry): refused ones (those with two faults must be refused
+# for the one the SDK checks first), then the accepted ones, whose names start with "accepted_".
+MANIFESTS: tuple[tuple[str, Any], ...] = (
+    ("weight_int_zero", {"answer_types": _types(weight=0)}),
+    ("weight_zero", {"answer_types": _types(weight=0.0)}),
+    ("weight_above_one", {"answer_types": _types(weight=1.5)}),
+    ("weight_negative", {"answer_types": _types(weight=-0.1)}),
+    ("weight_string", {"answer_types": _types(weight="x")}),
+    ("weight_bool", {"answer_types": _types(weight=True)}),
+    ("weight_null", {"answer_types": _types(weight=None)}),
+    ("weight_list", {"answer_types": _types(weight=[0.1])}),
+    ("weight_before_names", {"answer_types": _types(weight=2, names="who")}),
+    ("names_string", {"answer_types": _types(names="who")}),
+    ("names_empty", {"answer_types": _types(names=[])}),
+    ("names_null", {"answer_types": _types(names=None)}),
+    ("numbers_object", {"answer_types": _types(numbers={"when": 1})}),
+    ("opening_empty", {"answer_types": _types(names=("",))}),
+    ("opening_space", {"answer_types": _types(names=(" ",))}),
+    ("opening_question_mark", {"answer_types": _types(numbers=("?",))}),
+    ("opening_punctuation_only", {"answer_types": _types(numbers=("when", "... --"))}),
+    ("opening_capitals", {"answer_types": _types(names=("Who",))}),
+    ("opening_punctuation", {"answer_types": _types(numbers=("when?",))}),
+    ("opening_two_spaces", {"answer_types": _types(numbers=("how  many",))}),
+    ("opening_tab", {"answer_types": _types(numbers=("how\tmany",))}),
+    ("opening_no_break_space", {"answer_types": _types(numbers=("how\u00a0many",))}),
+    ("opening_line_separator", {"answer_types": _types(numbers=("how\u2028many",))}),
+    ("opening_possessive", {"answer_types": _types(names=("who's",))}),
+    ("opening_both_quotes", {"answer_types": _types(names=('"who\'s"',))}),
+    ("opening_backslash", {"answer_types": _types(names=("Who\\",))}),
+    ("opening_sharp_s", {"answer_types": _types(numbers=("wie gro\u00df",))}),
+    ("opening_final_sigma", {"answer_types": _types(numbers=("\u03c0\u03cc\u03c3\u03b5\u03c2",))}),
+    ("opening_fullwidth", {"answer_types": _types(names=("\uff37\uff48\uff4f",))}),
+    ("opening_number", {"answer_types": _types(names=("who", 1))}),
+    ("opening_null", {"answer_types": _types(names=(None,))}),
+    ("opening_list", {"answer_types": _types(names=(["who"],))}),
+    ("opening_in_both", {"answer_types": _types(names=("who", "when"))}),
+    ("opening_twice", {"answer_types": _types(names=("who", "whom", "who"))}),
+    ("opening_twice_in_numbers", {"answer_types": _types(numbers=("when", "how many", "when"))}),
+    ("opening_twice_written_otherwise", {"answer_types": _types(names=("who", "Who"))}),
+    ("opening_empty_before_twice", {"answer_types": _types(names=("who", "", "who"))}),
+    ("opening_in_both_before_a_bad_one", {"answer_types": _types(numbers=("who", "When"))}),
+    ("missing_numbers", {"answer_types": {"weight": 0.1, "names": ["who"]}}),
+    ("extra_key", {"answer_types": {**_types(), "dates": ["what date"]}}),
+    ("no_keys", {"answer_types": {}}),
+    ("string", {"answer_types": "on"}),
+    ("list", {"answer_types": [0.1, ["who"], ["when"]]}),
+    ("number", {"answer_types": 0.1}),
+    ("int", {"answer_types": 1}),
+    ("bool", {"answer_types": True}),
+    ("unknown_selection_key_first", {"answer_type": _types(), "answer_types": _types(weight=0)}),
+    ("answer_types_before_weights", {"segment_weight": 2.0, "answer_types": _types(weight=0)}),
+    ("weights_after_answer_types", {"segment_weight": 2.0, "answer_types": _types()}),
+    ("accepted_null", {"segment_weight": 0.6, "answer_types": None}),
+    ("accepted_alone", {"answer_types": _types()}),
+    ("accepted_int_weight_one", {"answer_types": _types(weight=1)}),
+    (
+        "accepted_bundled",
+        {
+            "segment_weight": 0.6,
+            "document_weight": 0.2,
+            "name_spans": True,
+            "answer_types": DEFAULT_TYPES.to_manifest(),
+        },
+    ),
+    ("accepted_custom", {"answer_types": CUSTOM_TYPES.to_manifest()}),
+    ("accepted_zero_width_space", {"answer_types": _types(names=("who\u200b",))}),
+)
+
+
+def answer_type_manifest_vectors() -> list[dict[str, Any]]:
+    """``SelectionWeights.from_manifest`` of each of ``MANIFESTS`` (read back from JSON, as a
+    bundle's manifest is): the error's message, or the answer types it reads (null: none)."""
+    out = []
+    for name, entry in MANIFESTS:
+        selection = json.loads(json.dumps(entry))
+        accepted = name.startswith("accepted_")
+        try:
+            types = SelectionWeights.from_manifest({"selection": selection}).answer_types
+        except ValueError as err:
+            if accepted:
+                raise
+            out.append({"name": name, "selection": selection, "error": str(err)})
+            continue
+        if not accepted:
+            raise AssertionError(f"the manifest {name} was accepted")
+        out.append(
+            {
+                "name": name,
+                "selection": selection,
+                "answer_types": None if types is None else types.to_manifest(),
+            }
+        )
     return out
 
 

@@ -14,8 +14,9 @@ import java.util.List;
  * line-break id goes before the tokens of each word that starts a line, {@link #modelTokens}), with the question's tokens (its first and
  * last halves when it has more than {@code maxQuestionLen}, {@link #questionIds}); average token scores into word scores; with active
  * {@link SelectionWeights}, blend each word's score with its sentence's and document's
- * ({@link Segments}, {@link Selection#smoothScores}) and, with name spans, lift each name to
- * its best word ({@link Selection#liftNameSpans}); keep the forced words
+ * ({@link Segments}, {@link Selection#smoothScores}), with name spans lift each name to its
+ * best word ({@link Selection#liftNameSpans}), and with answer types lift the names or numbers
+ * the question asks for ({@link Selection#liftAnswerType}); keep the forced words
  * and the best others up to the budget; join the kept words with their own whitespace. A word
  * longer than a window (it has a window of its own) is scored by the mean of the
  * {@code maxSeqLen} tokens the model saw. Invalid rates or targets fail before the model runs.
@@ -100,7 +101,7 @@ public final class Condenser {
     float[] scores = scored.wordScores;
     if (selection.active()) {
       List<Segments.Segment> segments = Segments.segmentWords(words.words(), words.gaps(), counts);
-      scores = Selection.selectionScores(scores, counts, words.words(), segments, selection);
+      scores = Selection.selectionScores(scores, counts, words.words(), segments, selection, options.question);
     }
     boolean[] forced = Selection.forcedMask(words.words(), options.force, options.keepDigits);
     int[] kept = Selection.select(scores, counts, forced, budget);

@@ -19,7 +19,10 @@ import java.util.regex.Pattern;
  *   <li>{@link #smoothScores}: blend each word's score with its sentence's and its document's
  *       ({@link SelectionWeights}, from the bundle's manifest; both 0 leaves the scores alone);
  *       then, with {@code name_spans}, {@link #liftNameSpans}: every word of a name takes the
- *       best score of the name;
+ *       best score of the name; then, with {@code answer_types}, {@link #liftAnswerType}: when
+ *       the question opens as one asking for a name ("who ...") or a number ("when ...", "how
+ *       many ..."), every word of that kind gains the manifest's weight ({@link #answerKind},
+ *       {@link #answerTypeWords}); all three in {@link #selectionScores};
  *   <li>{@link #forcedMask}: words kept whatever their score;
  *   <li>{@link #tokenBudget}: how many tokens the condensed text may have;
  *   <li>{@link #select}: which words are kept.
@@ -234,12 +237,19 @@ public final class Selection {
 
   /**
    * The scores words are chosen by: {@link #smoothScores}, then {@link #liftNameSpans} when
-   * {@code weights.nameSpans}; the port of {@code selection_scores}.
+   * {@code weights.nameSpans}, then {@link #liftAnswerType} for {@code question} when {@code
+   * weights.answerTypes} is set; the port of {@code selection_scores}.
    */
   public static float[] selectionScores(float[] scores, int[] tokenCounts, List<String> words,
-      List<Segments.Segment> segments, SelectionWeights weights) {
+      List<Segments.Segment> segments, SelectionWeights weights, String question) {
     float[] out = smoothScores(scores, tokenCounts, segments, weights);
-    return weights.nameSpans ? liftNameSpans(out, words, segments) : out;
+    if (weights.nameSpans) {
+      out = liftNameSpans(out, words, segments);
+    }
+    if (weights.answerTypes != null) {
+      out = liftAnswerType(out, words, segments, question, weights.answerTypes);
+    }
+    return out;
   }
 
   /**
@@ -258,6 +268,101 @@ public final class Selection {
         best = Math.max(best, out[i]); // NaN propagates, as numpy's max does
       }
       Arrays.fill(out, span[0], span[1], best);
+    }
+    return out;
+  }
+
+  /**
+   * The kind of answer {@code question} asks for, {@link AnswerTypes#NAMES}, {@link
+   * AnswerTypes#NUMBERS} or null: the kind of the longest of {@code types}' openings the question
+   * opens with, word for word (each word by {@link #normalizeWord}, words that leave nothing
+   * skipped: "Who's", "(who" and "WHO" open with "who"). No question (null or empty), no kind.
+   * The port of {@code answer_kind}.
+   */
+  public static String answerKind(String question, AnswerTypes types) {
+    if (question == null || question.isEmpty()) {
+      return null;
+    }
+    String[] words = AnswerTypes.questionOpening(question).split(" ", -1);
+    int best = 0;
+    String kind = null;
+    for (String name : AnswerTypes.KINDS) {
+      for (String opening : AnswerTypes.NAMES.equals(name) ? types.names : types.numbers) {
+        String[] parts = opening.split(" ", -1);
+        if (parts.length > best && parts.length <= words.length
+            && Arrays.equals(parts, Arrays.copyOf(words, parts.length))) {
+          best = parts.length;
+          kind = name;
+        }
+      }
+    }
+    return kind;
+  }
+
+  /**
+   * Which words are of {@code kind}: for {@link AnswerTypes#NAMES} every word of a name ({@link
+   * #nameSpans}); for {@link AnswerTypes#NUMBERS} every word with a decimal digit of any script
+   * (as {@link #forcedMask} finds them) that is not in a header, and every word of a name that
+   * has such a word ("March 10," and "4 June 1927" whole: a date is asked for with its month;
+   * "Ann Arbor." has no digit and stays unmarked). The port of {@code answer_type_words}.
+   *
+   * @throws IllegalArgumentException for another kind
+   */
+  public static boolean[] answerTypeWords(List<String> words, List<Segments.Segment> segments, String kind) {
+    if (!AnswerTypes.KINDS.contains(kind)) {
+      throw new IllegalArgumentException("answer kind must be one of " + String.join(", ", AnswerTypes.KINDS)
+          + ", got " + SelectionWeights.pythonRepr(kind));
+    }
+    boolean names = AnswerTypes.NAMES.equals(kind);
+    boolean[] mask = new boolean[words.size()];
+    if (!names) {
+      for (Segments.Segment seg : segments) {
+        if (!seg.header) {
+          for (int i = seg.start; i < seg.end; i++) {
+            mask[i] = hasDigit(words.get(i));
+          }
+        }
+      }
+    }
+    for (int[] span : nameSpans(words, segments)) {
+      if (names || anyTrue(mask, span[0], span[1])) {
+        Arrays.fill(mask, span[0], span[1], true);
+      }
+    }
+    return mask;
+  }
+
+  private static boolean anyTrue(boolean[] mask, int start, int end) {
+    for (int i = start; i < end; i++) {
+      if (mask[i]) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * {@code scores} with {@code types.weight} added, in float32, to every word of the kind the
+   * question asks for ({@link #answerKind}, {@link #answerTypeWords}); a copy of them for a
+   * question that asks for neither. For a "who" question the names of the best sentences then
+   * come before their other words, and a few names from more sentences fit a small budget. The
+   * port of {@code lift_answer_type}; the input is left as it is.
+   */
+  public static float[] liftAnswerType(float[] scores, List<String> words, List<Segments.Segment> segments,
+      String question, AnswerTypes types) {
+    if (scores.length != words.size()) {
+      throw new IllegalArgumentException("scores and words must have one entry per word");
+    }
+    float[] out = scores.clone();
+    String kind = answerKind(question, types);
+    if (kind != null) {
+      boolean[] mask = answerTypeWords(words, segments, kind);
+      float weight = (float) types.weight; // numpy's np.float32(weight): the nearest float
+      for (int i = 0; i < out.length; i++) {
+        if (mask[i]) {
+          out[i] += weight;
+        }
+      }
     }
     return out;
   }

@@ -1,5 +1,6 @@
 package dev.splitinfer.core;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
@@ -13,24 +14,34 @@ import java.util.TreeSet;
  * bundle's manifest as {@code "selection": {"segment_weight": x, "document_weight": y}}; a bundle
  * without it (or with {@code null}) gets {@code (0, 0)}, {@link #NONE}: scores as the model gives
  * them. Each weight is a number in [0, 1] and their sum is at most 1. {@code "name_spans": true}
- * in the same object (absent: false) then lifts every word of a name to the name's best score.
+ * in the same object (absent: false) then lifts every word of a name to the name's best score;
+ * {@code "answer_types"} there ({@link AnswerTypes}; absent or {@code null}: none) lastly lifts
+ * the words a question asks for, names for "who ..." and numbers for "when ...".
  */
 public final class SelectionWeights {
   /** No smoothing. */
   public static final SelectionWeights NONE = new SelectionWeights(0.0, 0.0);
 
+  private static final List<String> KEYS =
+      Arrays.asList("segment_weight", "document_weight", "name_spans", "answer_types");
+
   public final double segment;
   public final double document;
   /** Every word of a name takes the best score of the name ({@link Selection#liftNameSpans}). */
   public final boolean nameSpans;
+  /**
+   * The openings of questions that ask for a name or a number, and what the words asked for
+   * gain ({@link Selection#liftAnswerType}); null: none.
+   */
+  public final AnswerTypes answerTypes;
 
-  /** Weights without name spans. @throws IllegalArgumentException as the full constructor */
+  /** Weights alone: no name spans, no answer types. @throws IllegalArgumentException as the full constructor */
   public SelectionWeights(double segment, double document) {
-    this(segment, document, false);
+    this(segment, document, false, null);
   }
 
   /** @throws IllegalArgumentException for a weight outside [0, 1] or a sum above 1 */
-  public SelectionWeights(double segment, double document, boolean nameSpans) {
+  public SelectionWeights(double segment, double document, boolean nameSpans, AnswerTypes answerTypes) {
     checkRange("segment_weight", segment);
     checkRange("document_weight", document);
     if (segment + document > 1.0) {
@@ -40,6 +51,7 @@ public final class SelectionWeights {
     this.segment = segment;
     this.document = document;
     this.nameSpans = nameSpans;
+    this.answerTypes = answerTypes;
   }
 
   private static void checkRange(String name, double value) {
@@ -53,9 +65,9 @@ public final class SelectionWeights {
     return segment > 0.0 || document > 0.0;
   }
 
-  /** Whether the scores change at all before selection (blending or name spans). */
+  /** Whether the scores change at all before selection (blending, name spans or answer types). */
   public boolean active() {
-    return blends() || nameSpans;
+    return blends() || nameSpans || answerTypes != null;
   }
 
   /**
@@ -74,16 +86,19 @@ public final class SelectionWeights {
     Map<?, ?> weights = (Map<?, ?>) entry;
     TreeSet<String> unknown = new TreeSet<>();
     for (Object key : weights.keySet()) {
-      if (!"segment_weight".equals(key) && !"document_weight".equals(key) && !"name_spans".equals(key)) {
+      if (!KEYS.contains(key)) {
         unknown.add(String.valueOf(key));
       }
     }
     if (!unknown.isEmpty()) {
       throw new IllegalArgumentException("selection has unknown keys " + String.join(", ", unknown)
-          + "; it takes segment_weight, document_weight and name_spans");
+          + "; it takes segment_weight, document_weight, name_spans and answer_types");
     }
+    // Answer types first: the SDK reads them before it checks the weights.
+    Object types = weights.get("answer_types");
+    AnswerTypes answerTypes = types == null ? null : AnswerTypes.fromManifest(types);
     return new SelectionWeights(weight(weights, "segment_weight"), weight(weights, "document_weight"),
-        flag(weights, "name_spans"));
+        flag(weights, "name_spans"), answerTypes);
   }
 
   // Absent is false; present must be a JSON boolean (Python: bool, not 1, not None).
@@ -110,7 +125,8 @@ public final class SelectionWeights {
     return ((Number) value).doubleValue();
   }
 
-  private static String pythonType(Object value) {
+  /** Python's {@code type(value).__name__} of a parsed {@link Json} value that is not an object. */
+  static String pythonType(Object value) {
     if (value instanceof List) {
       return "list";
     }
@@ -123,6 +139,12 @@ public final class SelectionWeights {
     return value instanceof Long ? "int" : "float";
   }
 
+  /**
+   * Python's {@code repr} of a parsed {@link Json} value, as the SDK's messages show it: {@code
+   * None}, {@code True}, {@code 'text'} (or {@code "it's"}, with Python's escapes), {@code [1,
+   * 'a']}, {@code {'k': 2}}. Numbers are Java's: a float outside 1e-3 to 1e7 reads {@code 1.0E-5}
+   * where Python writes {@code 1e-05}.
+   */
   static String pythonRepr(Object value) {
     if (value == null) {
       return "None";
@@ -131,13 +153,78 @@ public final class SelectionWeights {
       return (Boolean) value ? "True" : "False";
     }
     if (value instanceof String) {
-      return "'" + value + "'";
+      return pythonString((String) value);
+    }
+    if (value instanceof List) {
+      StringBuilder out = new StringBuilder("[");
+      for (Object item : (List<?>) value) {
+        out.append(out.length() > 1 ? ", " : "").append(pythonRepr(item));
+      }
+      return out.append(']').toString();
+    }
+    if (value instanceof Map) {
+      StringBuilder out = new StringBuilder("{");
+      for (Map.Entry<?, ?> e : ((Map<?, ?>) value).entrySet()) {
+        out.append(out.length() > 1 ? ", " : "").append(pythonRepr(e.getKey())).append(": ")
+            .append(pythonRepr(e.getValue()));
+      }
+      return out.append('}').toString();
     }
     return String.valueOf(value);
   }
 
+  // CPython's unicode_repr: single quotes unless the text has one and no double quote; the quote
+  // and the backslash escaped, tab, line feed and carriage return as t, n and r after a
+  // backslash, other controls and unprintable characters as x, u or U and 2, 4 or 8 hex digits
+  // (Java's general categories stand in for Python's isprintable).
+  private static String pythonString(String text) {
+    char quote = text.indexOf('\'') >= 0 && text.indexOf('"') < 0 ? '"' : '\'';
+    StringBuilder out = new StringBuilder().append(quote);
+    for (int i = 0; i < text.length(); ) {
+      int cp = text.codePointAt(i);
+      i += Character.charCount(cp);
+      if (cp == quote || cp == '\\') {
+        out.append('\\').appendCodePoint(cp);
+      } else if (cp == '\t') {
+        out.append("\\t");
+      } else if (cp == '\n') {
+        out.append("\\n");
+      } else if (cp == '\r') {
+        out.append("\\r");
+      } else if ((cp >= ' ' && cp < 0x7f) || (cp > 0x7f && printable(cp))) {
+        out.appendCodePoint(cp);
+      } else if (cp <= 0xff) {
+        out.append(String.format("\\x%02x", cp));
+      } else if (cp <= 0xffff) {
+        out.append(String.format("\\u%04x", cp));
+      } else {
+        out.append(String.format("\\U%08x", cp));
+      }
+    }
+    return out.append(quote).toString();
+  }
+
+  // Python's str.isprintable for one non-ASCII code point: not a control, format, surrogate,
+  // private-use or unassigned character, nor a separator.
+  private static boolean printable(int cp) {
+    switch (Character.getType(cp)) {
+      case Character.CONTROL:
+      case Character.FORMAT:
+      case Character.SURROGATE:
+      case Character.PRIVATE_USE:
+      case Character.UNASSIGNED:
+      case Character.SPACE_SEPARATOR:
+      case Character.LINE_SEPARATOR:
+      case Character.PARAGRAPH_SEPARATOR:
+        return false;
+      default:
+        return true;
+    }
+  }
+
   @Override
   public String toString() {
-    return "SelectionWeights(segment=" + segment + ", document=" + document + ", nameSpans=" + nameSpans + ")";
+    return "SelectionWeights(segment=" + segment + ", document=" + document + ", nameSpans=" + nameSpans
+        + ", answerTypes=" + answerTypes + ")";
   }
 }

@@ -271,6 +271,37 @@ public class BundleTest {
     SelectionWeights weights = Golden.selectionBundle().selection();
     assertEquals(0.6, weights.segment, 0.0);
     assertEquals(0.2, weights.document, 0.0);
+    assertTrue(weights.nameSpans);
+    // The SDK's AnswerTypes(0.1): the same English openings as the Java defaults, in order.
+    assertEquals(0.1, weights.answerTypes.weight, 0.0);
+    assertEquals(AnswerTypes.NAME_QUESTIONS, weights.answerTypes.names);
+    assertEquals(AnswerTypes.NUMBER_QUESTIONS, weights.answerTypes.numbers);
+  }
+
+  @Test
+  public void badAnswerTypesAreNamedInTheSdksWords() throws Exception {
+    byte[] model = model();
+    String[][] cases = {
+        {"{\"weight\": 0, \"names\": [\"who\"], \"numbers\": [\"when\"]}",
+            "answer_types weight must be a number in (0, 1], got 0"},
+        {"{\"weight\": \"x\", \"names\": [\"who\"], \"numbers\": [\"when\"]}",
+            "answer_types weight must be a number in (0, 1], got 'x'"},
+        {"{\"weight\": 0.1, \"names\": [\"Who\"], \"numbers\": [\"when\"]}",
+            "answer_types names has 'Who'; write it as words are compared, 'who': case-folded, without edge "
+                + "punctuation, one space apart"},
+        {"{\"weight\": 0.1, \"names\": [\"who\"], \"numbers\": [\"?\"]}",
+            "answer_types numbers has '?'; an opening is one or more words"},
+        {"{\"weight\": 0.1, \"names\": [\"who\"], \"numbers\": [\"when\", \"who\"]}",
+            "answer_types opening 'who' is in names and in numbers"},
+        {"{\"weight\": 0.1, \"names\": [\"who\", \"who\"], \"numbers\": [\"when\"]}",
+            "answer_types opening 'who' is twice in names"},
+        {"{\"weight\": 0.1, \"names\": [\"who\"]}", "answer_types takes weight, names and numbers, got names, weight"},
+        {"\"on\"", "answer_types must be an object, got str"},
+    };
+    for (String[] c : cases) {
+      String manifest = withSelection(manifest(model, 1), "{\"segment_weight\": 0.6, \"answer_types\": " + c[0] + "}");
+      assertMentions(failure(bundle(model, entries(manifest, "[PAD]\n[UNK]\n"))), "the manifest's " + c[1], "rebuild it");
+    }
   }
 
   @Test
@@ -290,7 +321,7 @@ public class BundleTest {
         {"{\"segment_weight\": 0.75, \"document_weight\": 0.5}", "segment_weight + document_weight must be at most 1"},
         {"[0.5, 0.2]", "selection must be an object, got list"},
         {"{\"segment\": 0.6}",
-            "selection has unknown keys segment; it takes segment_weight, document_weight and name_spans"},
+            "selection has unknown keys segment; it takes segment_weight, document_weight, name_spans and answer_types"},
         {"{\"name_spans\": \"yes\"}", "name_spans must be true or false, got 'yes'"},
         {"{\"name_spans\": 1}", "name_spans must be true or false, got 1"},
         {"{\"name_spans\": null}", "name_spans must be true or false, got None"},

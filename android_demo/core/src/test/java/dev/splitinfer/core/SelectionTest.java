@@ -66,6 +66,58 @@ public class SelectionTest {
   }
 
   @Test
+  public void answerTypesMadeInCodeAreCheckedAsTheManifestsAre() {
+    assertEquals("answer_types weight must be a number in (0, 1], got 0.0",
+        assertThrows(IllegalArgumentException.class, () -> new AnswerTypes(0.0)).getMessage());
+    List<String> when = Collections.singletonList("when");
+    assertEquals("answer_types names must be a non-empty list of question openings",
+        assertThrows(IllegalArgumentException.class,
+            () -> new AnswerTypes(0.1, Collections.<String>emptyList(), when)).getMessage());
+    assertEquals("answer_types numbers has 'how many?'; write it as words are compared, 'how many': case-folded, "
+        + "without edge punctuation, one space apart", assertThrows(IllegalArgumentException.class,
+            () -> new AnswerTypes(0.1, Arrays.asList("who"), Arrays.asList("when", "how many?"))).getMessage());
+    assertEquals("answer_types names has ' '; an opening is one or more words",
+        assertThrows(IllegalArgumentException.class,
+            () -> new AnswerTypes(0.1, Arrays.asList("who", " "), when)).getMessage());
+    assertEquals("answer_types names has None; an opening is one or more words",
+        assertThrows(IllegalArgumentException.class,
+            () -> new AnswerTypes(0.1, Arrays.asList((String) null), when)).getMessage());
+    assertEquals("answer_types opening 'when' is in names and in numbers",
+        assertThrows(IllegalArgumentException.class, () -> new AnswerTypes(0.1, when, when)).getMessage());
+    assertEquals("answer_types opening 'when' is twice in numbers",
+        assertThrows(IllegalArgumentException.class,
+            () -> new AnswerTypes(0.1, Arrays.asList("who"), Arrays.asList("when", "how many", "when"))).getMessage());
+  }
+
+  @Test
+  public void theWordsOfAnotherKindAreNoneToMark() {
+    List<String> words = Arrays.asList("In", "1994");
+    List<Segments.Segment> one = Collections.singletonList(new Segments.Segment(0, 2, 0, false));
+    assertEquals("answer kind must be one of names, numbers, got 'dates'",
+        assertThrows(IllegalArgumentException.class, () -> Selection.answerTypeWords(words, one, "dates")).getMessage());
+    assertEquals("answer kind must be one of names, numbers, got None",
+        assertThrows(IllegalArgumentException.class, () -> Selection.answerTypeWords(words, one, null)).getMessage());
+  }
+
+  @Test
+  public void liftingTheAnswerTypeLeavesItsInputAloneAndNeedsAScorePerWord() {
+    List<String> words = Arrays.asList("Oliver", "Stone", "won", "on", "March", "10,", "1994.");
+    List<Segments.Segment> one = Collections.singletonList(new Segments.Segment(0, 7, 0, false));
+    float[] scores = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f};
+    AnswerTypes types = new AnswerTypes(0.5);
+    // A "when" question lifts "1994." and the whole name "March 10," for its digit; "Oliver
+    // Stone" has none and is left as it is.
+    float[] lifted = Selection.liftAnswerType(scores, words, one, "When?", types);
+    assertArrayEquals(new float[] {0.1f, 0.2f, 0.3f, 0.4f, 0.5f + 0.5f, 0.6f + 0.5f, 0.7f + 0.5f}, lifted, 0f);
+    assertArrayEquals(new float[] {0.1f + 0.5f, 0.2f + 0.5f, 0.3f, 0.4f, 0.5f + 0.5f, 0.6f + 0.5f, 0.7f},
+        Selection.liftAnswerType(scores, words, one, "Who won?", types), 0f);
+    assertArrayEquals(new float[] {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f}, scores, 0f);
+    assertNotSame(scores, Selection.liftAnswerType(scores, words, one, null, types));
+    assertThrows(IllegalArgumentException.class,
+        () -> Selection.liftAnswerType(new float[2], words, one, "who", types));
+  }
+
+  @Test
   public void selectionWeightsMustBeNumbersInTheUnitIntervalSummingToAtMostOne() {
     assertEquals("segment_weight must be a number in [0, 1], got 1.5",
         assertThrows(IllegalArgumentException.class, () -> new SelectionWeights(1.5, 0.0)).getMessage());
