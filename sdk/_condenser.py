@@ -156,7 +156,7 @@ class Condenser:
             self.selection = SelectionWeights.from_manifest(self.manifest)
         except ValueError as err:
             raise BundleError(
-                f"{name}: the manifest's selection weights are wrong ({err}); rebuild it with 'splitinfer convert'"
+                f"{name}: the manifest's selection rules are wrong ({err}); rebuild it with 'splitinfer convert'"
             ) from None
         self.line_break_id = manifest_line_break_id(self.manifest, len(bundle.vocab), name)
 
