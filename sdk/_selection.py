@@ -213,12 +213,13 @@ class AnswerTypes:
             if not isinstance(openings, (tuple, list)) or not openings:
                 raise ValueError(f"answer_types {kind} must be a non-empty list of question openings")
             for opening in openings:
-                if not isinstance(opening, str) or not question_opening(opening):
+                written = question_opening(opening) if isinstance(opening, str) else ""
+                if not written:
                     raise ValueError(f"answer_types {kind} has {opening!r}; an opening is one or more words")
-                if opening != question_opening(opening):
+                if opening != written:
                     raise ValueError(
                         f"answer_types {kind} has {opening!r}; write it as words are compared, "
-                        f"{question_opening(opening)!r}: case-folded, without edge punctuation, one space apart"
+                        f"{written!r}: case-folded, without edge punctuation, one space apart"
                     )
                 if opening in seen:
                     where = (
@@ -416,15 +417,22 @@ def name_spans(words: Sequence[str], segments: Sequence[Segment]) -> list[tuple[
     return spans
 
 
-def lift_name_spans(scores: np.ndarray, words: Sequence[str], segments: Sequence[Segment]) -> np.ndarray:
-    """``scores`` (float32) with every word of a name (``name_spans``) raised to the best score of
-    its name. The words of a name then follow one another in ``select`` (equal scores go in text
-    order), so a name is cut only where the budget runs out inside it, not to "Harrelson"
-    because "Woody" scored lower."""
+# Names as ``name_spans`` gives them, for the functions below that use them: a caller that has
+# them already (``selection_scores``) passes them in, so they are found once per text.
+Spans = Sequence[tuple[int, int]]
+
+
+def lift_name_spans(
+    scores: np.ndarray, words: Sequence[str], segments: Sequence[Segment], *, spans: Spans | None = None
+) -> np.ndarray:
+    """``scores`` (float32) with every word of a name (``name_spans``, or ``spans`` when given)
+    raised to the best score of its name. The words of a name then follow one another in
+    ``select`` (equal scores go in text order), so a name is cut only where the budget runs out
+    inside it, not to "Harrelson" because "Woody" scored lower."""
     out = np.array(scores, dtype=np.float32)
     if out.shape != (len(words),):
         raise ValueError("scores and words must have one entry per word")
-    for start, end in name_spans(words, segments):
+    for start, end in name_spans(words, segments) if spans is None else spans:
         out[start:end] = out[start:end].max()
     return out
 
@@ -445,9 +453,11 @@ def answer_kind(question: str | None, types: AnswerTypes) -> str | None:
     return kind
 
 
-def answer_type_words(words: Sequence[str], segments: Sequence[Segment], kind: str) -> np.ndarray:
+def answer_type_words(
+    words: Sequence[str], segments: Sequence[Segment], kind: str, *, spans: Spans | None = None
+) -> np.ndarray:
     """Which words are of ``kind`` (bool mask): for ``"names"`` every word of a name
-    (``name_spans``); for ``"numbers"`` every word with a decimal digit of any script that is not
+    (``name_spans``, or ``spans`` when given); for ``"numbers"`` every word with a decimal digit of any script that is not
     in a header, and every word of a name that has such a word ("March 10," and "4 June 1927"
     whole: a date is asked for with its month). ``ValueError`` for another kind."""
     if kind not in ANSWER_KINDS:
@@ -456,9 +466,8 @@ def answer_type_words(words: Sequence[str], segments: Sequence[Segment], kind: s
     if kind == "numbers":
         for seg in segments:
             if not seg.header:
-                for i in range(seg.start, seg.end):
-                    mask[i] = has_decimal(words[i])
-    for start, end in name_spans(words, segments):
+                mask[seg.start : seg.end] = [has_decimal(word) for word in words[seg.start : seg.end]]
+    for start, end in name_spans(words, segments) if spans is None else spans:
         if kind == "names" or mask[start:end].any():
             mask[start:end] = True
     return mask
@@ -470,18 +479,19 @@ def lift_answer_type(
     segments: Sequence[Segment],
     question: str | None,
     types: AnswerTypes,
+    *,
+    spans: Spans | None = None,
 ) -> np.ndarray:
     """``scores`` (float32) with ``types.weight`` added (in float32) to every word of the kind
-    the question asks for (``answer_kind``, ``answer_type_words``); unchanged for a question
-    that asks for neither. For a "who" question the names of the best sentences then come before
-    their other words, and a few names from more sentences fit a small budget."""
+    the question asks for (``answer_kind``, ``answer_type_words`` with ``spans``); unchanged for
+    a question that asks for neither. For a "who" question the names of the best sentences then
+    come before their other words, and a few names from more sentences fit a small budget."""
     out = np.array(scores, dtype=np.float32)
     if out.shape != (len(words),):
         raise ValueError("scores and words must have one entry per word")
     kind = answer_kind(question, types)
     if kind is not None:
-        mask = answer_type_words(words, segments, kind)
-        out[mask] += np.float32(types.weight)
+        out[answer_type_words(words, segments, kind, spans=spans)] += np.float32(types.weight)
     return out
 
 
@@ -495,13 +505,15 @@ def selection_scores(
 ) -> np.ndarray:
     """The scores words are chosen by: ``smooth_scores``, then ``lift_name_spans`` when
     ``weights.name_spans``, then ``lift_answer_type`` for ``question`` when
-    ``weights.answer_types``. What the ``Condenser`` runs, and anything measuring it, calls
-    this."""
+    ``weights.answer_types``, the text's names found once for both. What the ``Condenser`` runs,
+    and anything measuring it, calls this."""
     out = smooth_scores(scores, token_counts, segments, weights)
+    spans = None
     if weights.name_spans:
-        out = lift_name_spans(out, words, segments)
+        spans = name_spans(words, segments)
+        out = lift_name_spans(out, words, segments, spans=spans)
     if weights.answer_types is not None:
-        out = lift_answer_type(out, words, segments, question, weights.answer_types)
+        out = lift_answer_type(out, words, segments, question, weights.answer_types, spans=spans)
     return out
 
 

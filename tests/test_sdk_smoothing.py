@@ -186,6 +186,29 @@ def test_zero_weights_in_the_manifest_condense_exactly_like_no_selection_entry(
         assert a.kept_indices.tolist() == b.kept_indices.tolist()
 
 
+def _assert_chosen_by(
+    condenser: Condenser,
+    text: str,
+    question: str,
+    counts: np.ndarray,
+    expected: np.ndarray,
+    scores: np.ndarray,
+    rates: tuple[float, ...],
+    rule: str,
+) -> None:
+    """At every rate (numbers not forced) the condenser keeps what ``select`` keeps by the
+    ``expected`` scores, and at one rate at least not what it keeps by the model's ``scores``:
+    else the text does not exercise ``rule``."""
+    none_forced = np.zeros(len(counts), bool)
+    differs = False
+    for rate in rates:
+        kept = condenser.condense(text, question, rate=rate, keep_digits=False).kept_indices.tolist()
+        budget = token_budget(int(counts.sum()), rate)
+        assert kept == select(expected, counts, none_forced, budget).tolist()
+        differs |= kept != select(scores, counts, none_forced, budget).tolist()
+    assert differs, f"{rule} changed no selection: the test text does not exercise it"
+
+
 def test_the_condenser_chooses_words_by_their_smoothed_scores(bundles: dict[str, Path]) -> None:
     raw, smoothed = Condenser.load(bundles["raw"]), Condenser.load(bundles["sentences"])
     assert smoothed.selection == SelectionWeights(segment=1.0)
@@ -195,14 +218,16 @@ def test_the_condenser_chooses_words_by_their_smoothed_scores(bundles: dict[str,
     scores = raw._score(raw.tokenizer.encode_words(words), counts, question_ids)
     segments, _ = segment_words(words, gaps, counts.tolist())
     expected_scores = smooth_scores(scores, counts, segments, smoothed.selection)
-    none_forced = np.zeros(len(words), bool)
-    differs = False
-    for rate in (0.2, 0.35, 0.5):
-        kept = smoothed.condense(TWO_DOCUMENTS, "how deep is lake baikal", rate=rate, keep_digits=False)
-        budget = token_budget(int(counts.sum()), rate)
-        assert kept.kept_indices.tolist() == select(expected_scores, counts, none_forced, budget).tolist()
-        differs |= kept.kept_indices.tolist() != select(scores, counts, none_forced, budget).tolist()
-    assert differs, "smoothing changed no selection: the test text does not exercise it"
+    _assert_chosen_by(
+        smoothed,
+        TWO_DOCUMENTS,
+        "how deep is lake baikal",
+        counts,
+        expected_scores,
+        scores,
+        (0.2, 0.35, 0.5),
+        "smoothing",
+    )
 
 
 def test_a_bundle_with_bad_selection_weights_does_not_load(tmp_path: Path) -> None:
@@ -288,14 +313,7 @@ def test_the_condenser_keeps_names_whole_with_name_spans(bundles: dict[str, Path
     scores = raw._score(ids, counts, raw._question_ids(question)[0])
     segments, _ = segment_words(words, gaps, counts.tolist())
     lifted = lift_name_spans(scores, words, segments)
-    none_forced = np.zeros(len(words), bool)
-    differs = False
-    for rate in (0.2, 0.35, 0.5):
-        kept = names.condense(text, question, rate=rate, keep_digits=False).kept_indices.tolist()
-        budget = token_budget(int(counts.sum()), rate)
-        assert kept == select(lifted, counts, none_forced, budget).tolist()
-        differs |= kept != select(scores, counts, none_forced, budget).tolist()
-    assert differs, "name spans changed no selection: the test text does not exercise them"
+    _assert_chosen_by(names, text, question, counts, lifted, scores, (0.2, 0.35, 0.5), "name spans")
 
 
 def test_a_bundle_with_a_bad_name_spans_value_does_not_load(tmp_path: Path) -> None:
@@ -414,6 +432,13 @@ def test_the_words_asked_for_gain_the_weight_in_float32() -> None:
     gained = np.flatnonzero(who != scores).tolist()
     assert [words[i] for i in gained] == ["Oliver", "Stone"]
     assert who[gained].tolist() == (scores[gained] + np.float32(0.1)).tolist()
+    # Names found once by the caller (as selection_scores does) are the ones used.
+    spans = name_spans(words, segments)
+    assert (
+        lift_answer_type(scores, words, segments, "who directed it", TYPES, spans=spans).tolist()
+        == who.tolist()
+    )
+    assert lift_answer_type(scores, words, segments, "who", TYPES, spans=[]).tolist() == scores.tolist()
     when = lift_answer_type(scores, words, segments, "when was it directed", TYPES)
     assert [words[i] for i in np.flatnonzero(when != scores)] == ["1994."]
     assert lift_answer_type(scores, words, segments, "what is it", TYPES).tolist() == scores.tolist()
@@ -432,17 +457,12 @@ def test_the_condenser_lifts_the_words_its_question_asks_for(bundles: dict[str, 
     ids = raw.tokenizer.encode_words(words)
     counts = np.array([len(t) for t in ids])
     segments, _ = segment_words(words, gaps, counts.tolist())
-    none_forced = np.zeros(len(words), bool)
     for question in ("who directed natural born killers", "when was natural born killers released"):
         scores = raw._score(ids, counts, raw._question_ids(question)[0])
         lifted = lift_answer_type(scores, words, segments, question, typed.selection.answer_types)
-        differs = False
-        for rate in (0.1, 0.2, 0.35):
-            kept = typed.condense(text, question, rate=rate, keep_digits=False).kept_indices.tolist()
-            budget = token_budget(int(counts.sum()), rate)
-            assert kept == select(lifted, counts, none_forced, budget).tolist()
-            differs |= kept != select(scores, counts, none_forced, budget).tolist()
-        assert differs, f"answer types changed no selection for {question!r}: the text does not exercise them"
+        _assert_chosen_by(
+            typed, text, question, counts, lifted, scores, (0.1, 0.2, 0.35), f"answer types for {question!r}"
+        )
     # A question that asks for neither condenses as without the rule; so does no question.
     for question in ("what is natural born killers", None):
         a = raw.condense(text, question, rate=0.2, keep_digits=False).kept_indices.tolist()

@@ -238,16 +238,19 @@ public final class Selection {
   /**
    * The scores words are chosen by: {@link #smoothScores}, then {@link #liftNameSpans} when
    * {@code weights.nameSpans}, then {@link #liftAnswerType} for {@code question} when {@code
-   * weights.answerTypes} is set; the port of {@code selection_scores}.
+   * weights.answerTypes} is set, the text's names found once for both; the port of {@code
+   * selection_scores}.
    */
   public static float[] selectionScores(float[] scores, int[] tokenCounts, List<String> words,
       List<Segments.Segment> segments, SelectionWeights weights, String question) {
     float[] out = smoothScores(scores, tokenCounts, segments, weights);
+    int[][] spans = null;
     if (weights.nameSpans) {
-      out = liftNameSpans(out, words, segments);
+      spans = nameSpans(words, segments);
+      out = liftNameSpans(out, words, segments, spans);
     }
     if (weights.answerTypes != null) {
-      out = liftAnswerType(out, words, segments, question, weights.answerTypes);
+      out = liftAnswerType(out, words, segments, question, weights.answerTypes, spans);
     }
     return out;
   }
@@ -258,11 +261,20 @@ public final class Selection {
    * port of {@code lift_name_spans}. The input is left as it is.
    */
   public static float[] liftNameSpans(float[] scores, List<String> words, List<Segments.Segment> segments) {
+    return liftNameSpans(scores, words, segments, null);
+  }
+
+  /**
+   * {@link #liftNameSpans(float[], List, List)} with the text's names given: {@code spans} as
+   * {@link #nameSpans} returns them for these words and segments, or null to find them.
+   */
+  public static float[] liftNameSpans(float[] scores, List<String> words, List<Segments.Segment> segments,
+      int[][] spans) {
     if (scores.length != words.size()) {
       throw new IllegalArgumentException("scores and words must have one entry per word");
     }
     float[] out = scores.clone();
-    for (int[] span : nameSpans(words, segments)) {
+    for (int[] span : spans == null ? nameSpans(words, segments) : spans) {
       float best = out[span[0]];
       for (int i = span[0] + 1; i < span[1]; i++) {
         best = Math.max(best, out[i]); // NaN propagates, as numpy's max does
@@ -309,6 +321,15 @@ public final class Selection {
    * @throws IllegalArgumentException for another kind
    */
   public static boolean[] answerTypeWords(List<String> words, List<Segments.Segment> segments, String kind) {
+    return answerTypeWords(words, segments, kind, null);
+  }
+
+  /**
+   * {@link #answerTypeWords(List, List, String)} with the text's names given: {@code spans} as
+   * {@link #nameSpans} returns them for these words and segments, or null to find them.
+   */
+  public static boolean[] answerTypeWords(List<String> words, List<Segments.Segment> segments, String kind,
+      int[][] spans) {
     if (!AnswerTypes.KINDS.contains(kind)) {
       throw new IllegalArgumentException("answer kind must be one of " + String.join(", ", AnswerTypes.KINDS)
           + ", got " + SelectionWeights.pythonRepr(kind));
@@ -324,7 +345,7 @@ public final class Selection {
         }
       }
     }
-    for (int[] span : nameSpans(words, segments)) {
+    for (int[] span : spans == null ? nameSpans(words, segments) : spans) {
       if (names || anyTrue(mask, span[0], span[1])) {
         Arrays.fill(mask, span[0], span[1], true);
       }
@@ -350,13 +371,23 @@ public final class Selection {
    */
   public static float[] liftAnswerType(float[] scores, List<String> words, List<Segments.Segment> segments,
       String question, AnswerTypes types) {
+    return liftAnswerType(scores, words, segments, question, types, null);
+  }
+
+  /**
+   * {@link #liftAnswerType(float[], List, List, String, AnswerTypes)} with the text's names given:
+   * {@code spans} as {@link #nameSpans} returns them for these words and segments, or null to
+   * find them.
+   */
+  public static float[] liftAnswerType(float[] scores, List<String> words, List<Segments.Segment> segments,
+      String question, AnswerTypes types, int[][] spans) {
     if (scores.length != words.size()) {
       throw new IllegalArgumentException("scores and words must have one entry per word");
     }
     float[] out = scores.clone();
     String kind = answerKind(question, types);
     if (kind != null) {
-      boolean[] mask = answerTypeWords(words, segments, kind);
+      boolean[] mask = answerTypeWords(words, segments, kind, spans);
       float weight = (float) types.weight; // numpy's np.float32(weight): the nearest float
       for (int i = 0; i < out.length; i++) {
         if (mask[i]) {
