@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from dataclasses import replace
 
 import grpc
 import pytest
@@ -19,6 +21,8 @@ from server_openai_standin import REPLY, OpenAIStandin
 from server_support import collect, free_port, stub_for, wait_until
 
 from splitinfer.server import BackgroundServer, ModelConfig, ServerConfig
+from splitinfer.server.backends.base import GenerationRequest, Sampling
+from splitinfer.server.backends.openai import OpenAIBackend
 from splitinfer.v1 import inference_pb2 as pb
 
 API_KEY = "upstream-key-for-tests"
@@ -385,3 +389,16 @@ def test_a_base_url_without_v1_is_named_with_the_fix(upstream, monkeypatch):
             channel.close()
     assert err.code() == grpc.StatusCode.INTERNAL
     assert "HTTP 404" in err.details() and "under /v1" in err.details()
+
+
+def test_connect_and_read_timeouts_stay_apart_and_never_pass_the_deadline():
+    """A short read_timeout_s (a stalled stream noticed early) does not shorten the connect
+    timeout: a first connection on a busy host may take longer than a gap between chunks."""
+    backend = OpenAIBackend(
+        base_url="http://127.0.0.1:9/v1", model="m", connect_timeout_s=5.0, read_timeout_s=1.0
+    )
+    request = GenerationRequest("r", "m", "", "context", "question", Sampling(max_new_tokens=8))
+    timeout = backend._timeout(request)
+    assert (timeout.connect, timeout.read) == (5.0, 1.0)
+    soon = backend._timeout(replace(request, deadline=time.monotonic() + 0.5))
+    assert 0 < soon.connect <= 0.5 and 0 < soon.read <= 0.5

@@ -219,10 +219,14 @@ class OpenAIBackend:
         return body
 
     def _timeout(self, request: GenerationRequest) -> httpx.Timeout:
-        read = self.read_timeout_s
+        """``connect_timeout_s`` to connect and ``read_timeout_s`` for the rest, each cut to what
+        is left of the call's deadline. The two stay apart: a short ``read_timeout_s`` (a stalled
+        stream noticed early) must not make a first connection on a busy host time out."""
+        read, connect = self.read_timeout_s, self.connect_timeout_s
         if request.deadline is not None:
-            read = max(0.001, min(read, request.deadline - time.monotonic()))
-        return httpx.Timeout(read, connect=min(self.connect_timeout_s, read))
+            left = max(0.001, request.deadline - time.monotonic())
+            read, connect = min(read, left), min(connect, left)
+        return httpx.Timeout(read, connect=connect)
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
         client = self._client_or_new()
