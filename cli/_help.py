@@ -10,6 +10,13 @@ MAX_SEED = 2**32 - 1
 # How an NQ context writes its documents (converters.corpus.NQ_LAYOUTS; kept here so that --help
 # needs no converter import).
 NQ_LAYOUTS = ("documents", "titles", "plain")
+# Whose question an NQ context asks (converters.corpus.NQ_QUESTIONS).
+NQ_QUESTIONS = ("own", "swapped")
+QUESTIONS_HELP = (
+    "nq only: own (each context asks its record's question, the default) or swapped (the same "
+    "context asks the question of one of its distractors, another record's gold passage, of the "
+    "same split)"
+)
 LAYOUT_HELP = (
     "nq only: how the 10 documents are written: documents ('Document [i](Title: T) text' lines, "
     "the default), titles (the title on a line of its own, then the text; a blank line between "

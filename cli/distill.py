@@ -11,7 +11,15 @@ import argparse
 import os
 from pathlib import Path
 
-from splitinfer.cli._help import LAYOUT_HELP, NQ_LAYOUTS, RawDefaultsHelp, exit_codes, seed
+from splitinfer.cli._help import (
+    LAYOUT_HELP,
+    NQ_LAYOUTS,
+    NQ_QUESTIONS,
+    QUESTIONS_HELP,
+    RawDefaultsHelp,
+    exit_codes,
+    seed,
+)
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
 DEFAULT_DATA_DIR = os.environ.get("SPLITINFER_DATA", "../shared/data")
@@ -75,6 +83,7 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
         "--distractors", default="hard", choices=("hard", "random"), help="nq only (default hard)"
     )
     parser.add_argument("--layout", default="documents", choices=NQ_LAYOUTS, help=LAYOUT_HELP)
+    parser.add_argument("--questions", default="own", choices=NQ_QUESTIONS, help=QUESTIONS_HELP)
     parser.add_argument(
         "--split",
         default="train",
@@ -206,8 +215,18 @@ def run_label(args: argparse.Namespace) -> int:
     wanted = None if args.limit is None else args.offset + args.limit
     if args.layout != "documents" and args.format != "nq":
         raise InvalidInputError(f"--layout is for --format nq; drop it for --format {args.format}")
+    if args.questions != "own" and args.format != "nq":
+        raise InvalidInputError(f"--questions is for --format nq; drop it for --format {args.format}")
     built = build_cases(
-        args.format, args.data, args.distractors, split, wanted, args.seed, args.kinds, layout=args.layout
+        args.format,
+        args.data,
+        args.distractors,
+        split,
+        wanted,
+        args.seed,
+        args.kinds,
+        layout=args.layout,
+        questions=args.questions,
     )
     cases = built[args.offset :]
     if not cases:
@@ -226,6 +245,7 @@ def run_label(args: argparse.Namespace) -> int:
         "split": args.split,
         "distractors": args.distractors if args.format == "nq" else None,
         "layout": args.layout if args.format == "nq" else None,
+        "questions": args.questions if args.format == "nq" else None,
         "data": args.data.name if args.data else None,
         "offset": args.offset,
         "seed": args.seed,

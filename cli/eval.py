@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from splitinfer.cli._help import LAYOUT_HELP, NQ_LAYOUTS, exit_codes, seed
+from splitinfer.cli._help import LAYOUT_HELP, NQ_LAYOUTS, NQ_QUESTIONS, QUESTIONS_HELP, exit_codes, seed
 
 DEFAULT_RATES = "0.1,0.2,0.33,0.5"
 DEFAULT_METHODS = "student,teacher,random,truncate,none"
@@ -51,6 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=NQ_LAYOUTS,
         help=LAYOUT_HELP,
     )
+    parser.add_argument("--questions", choices=NQ_QUESTIONS, help=QUESTIONS_HELP)
     parser.add_argument(
         "--split",
         choices=("heldout", "train", "all"),
@@ -105,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         data=args.data,
         distractors=args.distractors,
         layout=args.layout,
+        questions=args.questions,
         split=args.split,
         rates=args.rates,
         methods=args.methods,

@@ -24,6 +24,14 @@ Formats (``load_cases(format, path, ...)``):
   retrieval prompt without the numbered wrapper) or ``"plain"`` (the texts alone, apart by a blank
   line: paragraphs with no titles). A layout other than ``"documents"`` suffixes the case id with
   ``~{layout}``. The documents, their order and the split do not depend on the layout.
+
+  ``questions="swapped"`` keeps each context and asks, in place of the record's own question,
+  the question of one of its distractors: that passage is another record's gold one, so the
+  context holds its answer (the other record's answers). The distractor is drawn (seeded by the
+  record, the same in every arrangement and layout) among those whose record is of the same
+  split, so a context never carries a question of the other split; the case id gets
+  ``~q{record}``. Same ten documents, another question:
+  what a question-aware condenser keeps should follow the question, not the documents.
 - ``gsm8k``: ``{"question", "answer"}`` lines (the answer ends with ``#### N``). The context is 8
   solved problems of the same file, drawn with a seeded generator from the other records, each
   ``"Question: {q}\\nLet's think step by step\\n{answer}\\n\\n"``; the target problem is the
@@ -70,6 +78,7 @@ FORMATS = ("nq", "gsm8k", "qa")
 SPLITS = ("train", "heldout")
 NQ_DOCUMENTS = 10
 NQ_LAYOUTS = ("documents", "titles", "plain")
+NQ_QUESTIONS = ("own", "swapped")
 GSM8K_DEMONSTRATIONS = 8
 _FINAL_ANSWER_RE = re.compile(r"####\s*(.+?)\s*$")
 
@@ -221,13 +230,25 @@ def _nq_documents(layout: str, passages: list[tuple[str, str]], order: list[int]
     return headed, "\n"
 
 
+def _swapped_question(records: list[dict[str, Any]], own: int, others: list[int]) -> int | None:
+    """The record whose question a ``questions="swapped"`` case asks instead of record ``own``'s:
+    one of the distractors (each another record's gold passage) of the same split, drawn by a
+    generator seeded with ``own`` alone, so every arrangement and layout of a context asks the
+    same question; ``None`` when no distractor's record is of that split."""
+    split = split_of(records[own]["question"])
+    same = [doc for doc in others if split_of(records[doc]["question"]) == split]
+    return random.Random(f"swap:{own}").choice(same) if same else None
+
+
 def _nq_cases(
-    path: str | Path, distractors: str, seed: int, layout: str = "documents"
+    path: str | Path, distractors: str, seed: int, layout: str = "documents", questions: str = "own"
 ) -> Iterator[tuple[int, Case]]:
     if distractors not in ("hard", "random"):
         raise InvalidInputError(f"distractors must be 'hard' or 'random', got {distractors!r}")
     if layout not in NQ_LAYOUTS:
         raise InvalidInputError(f"layout must be one of {', '.join(NQ_LAYOUTS)}, got {layout!r}")
+    if questions not in NQ_QUESTIONS:
+        raise InvalidInputError(f"questions must be one of {', '.join(NQ_QUESTIONS)}, got {questions!r}")
     records = _load_records(path, {"question": str, "answers": list, "ctxs": list})
     passages = [_nq_passage(r) for r in records]
     texts = [text for _, text in passages]
@@ -243,11 +264,18 @@ def _nq_cases(
             others = _random_distractors(i, texts, seed)
         order = list(others)
         case_id = f"nq-{i}"
+        asked = record
+        if questions == "swapped":
+            swap = _swapped_question(records, i, others)
+            if swap is None:
+                continue
+            asked = records[swap]
+            case_id = f"nq-{i}~q{swap}"
         if index is not None and seed:
             rng = random.Random(f"nq-hard-arrangement:{seed}:{i}")
             rng.shuffle(order)
             order.insert(rng.randrange(NQ_DOCUMENTS), i)
-            case_id = f"nq-{i}~s{seed}"
+            case_id = f"{case_id}~s{seed}"
         else:
             order.insert(i % NQ_DOCUMENTS, i)
         documents, separator = _nq_documents(layout, passages, order)
@@ -259,9 +287,9 @@ def _nq_cases(
                 id=case_id,
                 source="nq",
                 split=split_of(question),
-                question=question,
+                question=asked["question"],
                 context=separator.join(documents),
-                answers=answers,
+                answers=answers if asked is record else _answers(asked, asked["_where"]),
                 documents=documents,
             ),
         )
@@ -333,11 +361,12 @@ def load_cases(
     limit: int | None = None,
     seed: int = 0,
     layout: str = "documents",
+    questions: str = "own",
 ) -> list[Case]:
     """Build the cases of a data file.
 
-    ``format`` is one of ``FORMATS``; ``distractors`` (``"hard"`` or ``"random"``) and
-    ``layout`` (``NQ_LAYOUTS``) apply to ``nq`` only; ``split`` keeps only ``"train"`` or ``"heldout"`` records (``None``: all);
+    ``format`` is one of ``FORMATS``; ``distractors`` (``"hard"`` or ``"random"``),
+    ``layout`` (``NQ_LAYOUTS``) and ``questions`` (``NQ_QUESTIONS``) apply to ``nq`` only; ``split`` keeps only ``"train"`` or ``"heldout"`` records (``None``: all);
     ``limit`` keeps the first ``limit`` cases after the split filter; ``seed`` drives the random
     choices (random distractors, GSM8K demonstrations). Raises ``InvalidInputError`` for an
     unknown format or split, a missing file, bad JSON (with its line number) or missing fields.
@@ -348,8 +377,10 @@ def load_cases(
         raise InvalidInputError(f"limit must be >= 0, got {limit}")
     if layout != "documents" and format != "nq":
         raise InvalidInputError(f"layout {layout!r} is for format nq; format {format!r} has one layout")
+    if questions != "own" and format != "nq":
+        raise InvalidInputError(f"questions {questions!r} is for format nq; format {format!r} asks its own")
     if format == "nq":
-        built = _nq_cases(path, distractors, seed, layout)
+        built = _nq_cases(path, distractors, seed, layout, questions)
     elif format == "gsm8k":
         built = _gsm8k_cases(path, seed)
     elif format == "qa":
@@ -389,6 +420,7 @@ def build_cases(
     seed: int = 0,
     kinds: str = "essay,kv",
     layout: str = "documents",
+    questions: str = "own",
 ) -> list[Case]:
     """The cases ``splitinfer distill label`` labels: ``load_cases``, or synthetic ones.
 
@@ -402,10 +434,19 @@ def build_cases(
                 f"--data is required for format {format!r} (e.g. the file in ../shared/data)"
             )
         return load_cases(
-            format, data, distractors=distractors, split=split, limit=limit, seed=seed, layout=layout
+            format,
+            data,
+            distractors=distractors,
+            split=split,
+            limit=limit,
+            seed=seed,
+            layout=layout,
+            questions=questions,
         )
     if layout != "documents":
         raise InvalidInputError(f"layout {layout!r} is for format nq; synthetic prompts have one layout")
+    if questions != "own":
+        raise InvalidInputError(f"questions {questions!r} is for format nq; synthetic prompts ask their own")
     wanted = [k.strip() for k in kinds.split(",") if k.strip()]
     if not wanted:
         raise InvalidInputError(f"give at least one synthetic kind ({', '.join(SYNTHETIC_KINDS)})")

@@ -295,6 +295,7 @@ RESUME_KEYS = (
     "split",
     "distractors",
     "layout",
+    "questions",
     "data",
     "seed",
     "offset",

@@ -35,6 +35,7 @@ class EvalOptions:
     data: str | None = None
     distractors: str | None = None  # None: hard (nq only)
     layout: str | None = None  # None: documents (nq only)
+    questions: str | None = None  # None: own (nq only)
     split: str | None = None  # None: heldout, or all for qa (a user's own file)
     rates: str = "0.1,0.2,0.33,0.5"
     methods: str = "student,teacher,random,truncate,none"
@@ -113,6 +114,7 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
         options.seed,
         options.layout,
         options.arrangements,
+        options.questions,
     )
     if not cases:
         raise InvalidInputError(f"no {options.split} cases in the data; try --split all or another --data")
@@ -145,6 +147,8 @@ def resolve(options: EvalOptions) -> EvalOptions:
         raise InvalidInputError(f"--distractors is for --format nq; drop it for --format {options.format}")
     if options.layout is not None and options.format != "nq":
         raise InvalidInputError(f"--layout is for --format nq; drop it for --format {options.format}")
+    if options.questions is not None and options.format != "nq":
+        raise InvalidInputError(f"--questions is for --format nq; drop it for --format {options.format}")
     if options.arrangements != 1 and options.format != "nq":
         raise InvalidInputError(
             f"--arrangements is for --format nq (its 10 documents can be reordered); drop it for "
@@ -158,6 +162,7 @@ def resolve(options: EvalOptions) -> EvalOptions:
         options,
         distractors=options.distractors or "hard",
         layout=options.layout or "documents",
+        questions=options.questions or "own",
         split=options.split or ("all" if options.format == "qa" else "heldout"),
     )
 
@@ -259,6 +264,7 @@ def _config_block(
         "data": data,
         "distractors": options.distractors if options.format == "nq" else None,
         "layout": options.layout if options.format == "nq" else None,
+        "questions": options.questions if options.format == "nq" else None,
         "split": options.split,
         "rates": list(rates),
         "methods": list(names),
@@ -287,6 +293,8 @@ def headline(summary: dict[str, Any]) -> str:
         parts.append(f"{summary['distractors']} distractors")
     if summary.get("layout") and summary["layout"] != "documents":
         parts.append(f"{summary['layout']} layout")
+    if summary.get("questions") == "swapped":
+        parts.append("swapped questions")
     parts.append(f"{summary['split']} split")
     if (summary.get("arrangements") or 1) > 1:
         parts.append(f"{summary['arrangements']} arrangements")

@@ -58,9 +58,11 @@ def load(
     seed: int = 0,
     layout: str = "documents",
     arrangements: int = 1,
+    questions: str = "own",
 ) -> list[Any]:
     """The cases of one run. ``split`` is ``heldout``, ``train`` or ``all``; ``layout`` (nq only)
-    how the documents are written (``corpus.NQ_LAYOUTS``); ``arrangements`` (nq only) builds the
+    how the documents are written (``corpus.NQ_LAYOUTS``); ``questions`` (nq only) whose
+    question each context asks (``corpus.NQ_QUESTIONS``); ``arrangements`` (nq only) builds the
     cases once for each seed from ``seed`` to ``seed + arrangements - 1`` and returns them all, in
     that order (``limit`` applies to each).
 
@@ -82,7 +84,14 @@ def load(
         cases = []
         for k in range(arrangements):
             built = corpus.load_cases(
-                format, path, distractors=distractors, split=wanted, limit=limit, seed=seed + k, layout=layout
+                format,
+                path,
+                distractors=distractors,
+                split=wanted,
+                limit=limit,
+                seed=seed + k,
+                layout=layout,
+                questions=questions,
             )
             if arrangements > 1 and distractors == "random":  # hard ones are named by their seed
                 built = [replace(case, id=f"{case.id}~r{seed + k}") for case in built]

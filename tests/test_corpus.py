@@ -79,6 +79,48 @@ def test_a_layout_is_for_nq_only(nq_file: Path, tmp_path: Path) -> None:
         load_cases("nq", nq_file, layout="markdown")
 
 
+def test_swapped_questions_keep_the_context_and_ask_a_distractors_question(nq_file: Path) -> None:
+    own = {case.id: case for case in load_cases("nq", nq_file)}
+    swapped = load_cases("nq", nq_file, questions="swapped")
+    assert swapped == load_cases("nq", nq_file, questions="swapped")  # seeded: the same each time
+    records = _nq_records()
+    asked_other = 0
+    for case in swapped:
+        base, asked = re.fullmatch(r"(nq-\d+)~q(\d+)", case.id).groups()
+        mine, theirs = own[base], records[int(asked)]
+        assert case.context == mine.context and case.documents == mine.documents
+        assert case.question == theirs["question"] != mine.question
+        assert case.answers == theirs["answers"]
+        # The question's own gold passage is one of the documents, and no split is crossed.
+        assert sum(f"is known for {theirs['answers'][0]} " in doc for doc in case.documents) == 1
+        assert case.split == mine.split == ("heldout" if is_heldout(case.question) else "train")
+        asked_other += 1
+    assert asked_other >= len(own) // 2
+
+
+def test_swapped_questions_follow_the_arrangement_and_the_layout(nq_file: Path) -> None:
+    for seed, layout, tail in ((1, "documents", "~s1"), (0, "titles", "~titles")):
+        swapped = load_cases("nq", nq_file, questions="swapped", seed=seed, layout=layout)
+        by_id = {case.id: case for case in load_cases("nq", nq_file, seed=seed, layout=layout)}
+        for case in swapped:
+            assert case.id.endswith(tail)
+            assert case.context == by_id[re.sub(r"~q\d+", "", case.id)].context
+        # The question asked of a context does not depend on how its documents are arranged.
+        usual = {
+            re.sub(r"~q\d+", "", c.id): c.question for c in load_cases("nq", nq_file, questions="swapped")
+        }
+        assert {c.id.split("~")[0]: c.question for c in swapped} == usual
+
+
+def test_questions_are_for_nq_only(nq_file: Path, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="questions 'swapped' is for format nq"):
+        load_cases("qa", _write_jsonl(tmp_path / "qa.jsonl", []), questions="swapped")
+    with pytest.raises(InvalidInputError, match="questions must be one of own, swapped"):
+        load_cases("nq", nq_file, questions="others")
+    with pytest.raises(InvalidInputError, match="synthetic prompts ask their own"):
+        build_cases("synthetic", None, limit=2, questions="swapped")
+
+
 def test_hard_distractors_share_the_question_words(nq_file: Path) -> None:
     case = load_cases("nq", nq_file)[0]
     # Records 10 and 20 are about the same topic as record 0: BM25 puts them first.

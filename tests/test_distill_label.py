@@ -131,6 +131,8 @@ def test_a_layout_is_refused_for_data_that_is_not_nq(tmp_path: Path, capsys) -> 
     out = tmp_path / "labels.jsonl"
     assert _label(_qa(tmp_path / "qa.jsonl", 1), out, "--layout", "titles") == 2
     assert "--layout is for --format nq" in capsys.readouterr().err and not out.exists()
+    assert _label(_qa(tmp_path / "qa.jsonl", 1), out, "--questions", "swapped") == 2
+    assert "--questions is for --format nq" in capsys.readouterr().err and not out.exists()
 
 
 @pytest.mark.parametrize(

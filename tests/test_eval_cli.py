@@ -191,6 +191,7 @@ def _qa_line(**fields: object) -> str:
         (["--model", "{tmp}/student.tflite"], {}, "add student to --methods"),
         (["--distractors", "random"], {}, "--distractors is for --format nq"),
         (["--layout", "plain"], {}, "--layout is for --format nq"),
+        (["--questions", "swapped"], {}, "--questions is for --format nq"),
         (["--arrangements", "3"], {}, "--arrangements is for --format nq"),
         (["--answer", "--answer-rates", "abc"], {}, "--answer-rates: 'abc'"),
         ([], {"facts.jsonl": _qa_line(context="  ")}, "the context is empty"),
@@ -305,6 +306,28 @@ def test_arrangements_judge_each_case_with_its_documents_in_other_orders(capsys,
     base = [c.id for c in eval_data.load("nq", NQ, "random", "heldout", 2, 5, "documents")]
     assert [c.id for c in drawn] == [f"{i}~r5" for i in base] + [f"{i}~r6" for i in base]
     assert drawn[0].documents != drawn[2].documents  # another draw of random distractors
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(not NQ.is_file(), reason="../shared/data is absent")
+def test_swapped_questions_ask_of_the_same_documents_another_question(capsys, tmp_path) -> None:
+    out = tmp_path / "condensed.jsonl"
+    doc = _run_json(
+        capsys,
+        *("--format", "nq", "--data", str(NQ), "--limit", "6", "--questions", "swapped"),
+        *("--rates", "0.5", "--methods", "none", "--output", str(out)),
+    )
+    assert doc["config"]["questions"] == "swapped" and doc["config"]["cases"] == 6
+    assert _by_key(doc)[("none", 1.0)]["answer_retention"] == 1.0  # the asked record's passage is there
+    ids = {json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()}
+    assert len(ids) == 6 and all(re.fullmatch(r"nq-\d+~q\d+", i) for i in ids)
+
+    from splitinfer.evaluation import data as eval_data
+
+    own = {c.id: c for c in eval_data.load("nq", NQ)}
+    for case in eval_data.load("nq", NQ, limit=6, questions="swapped"):
+        mine = own[case.id.split("~")[0]]
+        assert case.context == mine.context and case.question != mine.question
 
 
 @pytest.mark.parametrize(

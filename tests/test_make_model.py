@@ -44,6 +44,21 @@ def test_extra_layouts_label_the_first_cases_into_files_named_by_their_number(ar
     assert usual.limit == (5 if "--nq-limit" in argv else None)  # the usual layout: every case
 
 
+@pytest.mark.parametrize(
+    ("argv", "name", "limit"),
+    [
+        (["--nq-swapped-cases", "0"], "nq-train-hard-swapped", None),
+        (["--nq-swapped-cases", "400"], "nq-train-hard-swapped-400", 400),
+        (["--nq-swapped-cases", "400", "--nq-limit", "5"], "nq-train-hard-swapped-400", 5),
+    ],
+)
+def test_swapped_questions_are_one_more_train_slice(argv, name, limit) -> None:
+    swapped = [s for s in slices(parse_args(argv)) if s.questions != "own"]
+    assert [(s.name, s.format, s.split, s.questions, s.limit) for s in swapped] == [
+        (name, "nq", "train", "swapped", limit)
+    ]
+
+
 @pytest.mark.parametrize("value", ["-1", "a third"])
 def test_a_bad_number_of_layout_cases_is_a_usage_error(capsys, value) -> None:
     with pytest.raises(SystemExit) as exit_info:
