@@ -30,8 +30,8 @@ Formats (``load_cases(format, path, ...)``):
   context holds its answer (the other record's answers). The distractor is drawn (seeded by the
   record, the same in every arrangement and layout) among those whose record is of the same
   split, so a context never carries a question of the other split; the case id gets
-  ``~q{record}``. Same ten documents, another question:
-  what a question-aware condenser keeps should follow the question, not the documents.
+  ``~q{record}``. Same ten documents, another question: what a question-aware condenser keeps
+  should follow the question, not the documents.
 - ``gsm8k``: ``{"question", "answer"}`` lines (the answer ends with ``#### N``). The context is 8
   solved problems of the same file, drawn with a seeded generator from the other records, each
   ``"Question: {q}\\nLet's think step by step\\n{answer}\\n\\n"``; the target problem is the
@@ -366,7 +366,8 @@ def load_cases(
     """Build the cases of a data file.
 
     ``format`` is one of ``FORMATS``; ``distractors`` (``"hard"`` or ``"random"``),
-    ``layout`` (``NQ_LAYOUTS``) and ``questions`` (``NQ_QUESTIONS``) apply to ``nq`` only; ``split`` keeps only ``"train"`` or ``"heldout"`` records (``None``: all);
+    ``layout`` (``NQ_LAYOUTS``) and ``questions`` (``NQ_QUESTIONS``) apply to ``nq`` only;
+    ``split`` keeps only ``"train"`` or ``"heldout"`` records (``None``: all);
     ``limit`` keeps the first ``limit`` cases after the split filter; ``seed`` drives the random
     choices (random distractors, GSM8K demonstrations). Raises ``InvalidInputError`` for an
     unknown format or split, a missing file, bad JSON (with its line number) or missing fields.
