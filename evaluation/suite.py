@@ -19,6 +19,10 @@ Runs, on the held-out split (never trained on):
   apart by blank lines, as retrieval pipelines also write prompts. The bundled condenser was
   trained on all the NQ train cases in the usual layout and on a third of them in each of these,
   reading where their lines break;
+- ``nq-hard-swapped``: the ``nq-hard`` contexts asking, in place of their own question, the
+  question of one of their distractors (``--questions swapped``): the same ten documents, another
+  question, so a condenser that keeps what the documents are about and not what is asked fails
+  it;
 - ``gsm8k``: 8 solved problems condensed, the target problem kept verbatim;
 - ``essay``: a fact planted in a long essay of real Wikipedia sentences;
 - ``kv``: the value of one UUID key in a JSON object, with and without ``keep_digits``
@@ -121,6 +125,13 @@ RUNS: dict[str, dict[str, Any]] = {
         "methods": "student,teacher,random,none",
         "file": "nq-open-train.jsonl.gz",
     },
+    "nq-hard-swapped": {
+        "format": "nq",
+        "distractors": "hard",
+        "questions": "swapped",
+        "methods": "student,teacher,random,none",
+        "file": "nq-open-train.jsonl.gz",
+    },
     # No teacher here: its scores are not a target on maths problems, and it would take most of the run.
     "gsm8k": {"format": "gsm8k", "methods": "student,random,truncate,none", "file": "gsm8k-train.jsonl.gz"},
     "essay": {"format": "essay", "file": "nq-open-train.jsonl.gz"},
@@ -138,6 +149,8 @@ def command_line(name: str, config: dict[str, Any]) -> str:
         parts.append(f"--distractors {config['distractors']}")
     if config.get("layout") and config["layout"] != "documents":
         parts.append(f"--layout {config['layout']}")
+    if config.get("questions") and config["questions"] != "own":
+        parts.append(f"--questions {config['questions']}")
     default_rates = [float(r) for r in EvalOptions.rates.split(",")]
     if config.get("rates") and [float(r) for r in config["rates"]] != default_rates:
         parts.append("--rates " + ",".join(f"{r:g}" for r in config["rates"]))
@@ -165,6 +178,7 @@ def measure(name: str, data: str, out: Path, limit: int | None = None, model: st
         data=f"{data}/{spec['file']}" if "file" in spec else None,
         distractors=spec.get("distractors"),
         layout=spec.get("layout"),
+        questions=spec.get("questions"),
         arrangements=spec.get("arrangements", 1),
         rates=spec.get("rates", EvalOptions.rates),
         answer=spec.get("answer", False),

@@ -57,6 +57,15 @@ def test_the_command_of_an_answered_arranged_run_names_its_rates() -> None:
     )
 
 
+def test_the_command_of_a_swapped_questions_run_says_so() -> None:
+    config = {**CONFIG, "questions": "swapped", "answer": False, "methods": ["student", "none"]}
+    assert command_line("nq-hard-swapped", config) == (
+        "splitinfer eval --format nq --data ../shared/data/nq-open-train.jsonl.gz --distractors hard "
+        "--questions swapped --methods student,none --json --plot nq-hard-swapped.png"
+    )
+    assert "--questions" not in command_line("nq-hard", {**CONFIG, "questions": "own"})
+
+
 def test_the_accuracy_target_is_checked_on_the_arranged_answer_runs(tmp_path) -> None:
     def answered(condensed: float) -> list[dict]:
         row = {**_row("student", 0.2, 0.97), "accuracy_full": 0.5, "accuracy_condensed": condensed}
