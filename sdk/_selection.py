@@ -88,7 +88,7 @@ features know, the student's scores already carry (its largest weights went to t
 best sentence and the gap to the best). Nor a short sentence's mean pulled toward its document's
 (its tokens' sum plus k times the document's mean, over its tokens plus k), so that a two-word
 sentence with one good word does not outrank whole sentences: with k = 2 (5), 78.5 / 96.3%
-(78.4 / 96.4%) with numbers forced and 91.0 / 97.9% (91.1 / 97.8%) without, on the same cases.
+(78.4 / 96.4%) with numbers forced and 91.0 / 97.8% (91.1 / 97.8%) without, on the same cases.
 
 Nor does another measure of a sentence than its words' mean. With ``minilm-cnn-1.4`` on the 302
 held-out NQ cases in 10 arrangements (3,020), answers kept at rates 0.1 / 0.2 were 72.0 / 94.3%
