@@ -57,6 +57,7 @@ def test_swapped_questions_are_one_more_train_slice(argv, name, limit) -> None:
     assert [(s.name, s.format, s.split, s.questions, s.limit) for s in swapped] == [
         (name, "nq", "train", "swapped", limit)
     ]
+    assert {s.questions for s in slices(parse_args([]))} == {"own"}  # not the bundle's recipe (yet)
 
 
 @pytest.mark.parametrize("value", ["-1", "a third"])
