@@ -152,26 +152,15 @@ def slices(args: argparse.Namespace) -> list[Slice]:
         Slice(f"nq-train-hard-s{k}", "nq", nq, "train", args.nq_limit, seed=k)
         for k in range(1, args.nq_arrangements + 1)
     ]
-    layout_limit = _smaller(args.nq_limit, args.nq_layout_cases or None)
-    suffix = "" if args.nq_layout_cases == 0 else f"-{args.nq_layout_cases}"
+    suffix, layout_limit = _first_cases(args.nq_limit, args.nq_layout_cases)
     layouts = [
         Slice(f"nq-train-hard-{layout}{suffix}", "nq", nq, "train", layout_limit, layout=layout)
         for layout in args.nq_layouts
     ]
-    swapped = (
-        [
-            Slice(
-                f"nq-train-hard-swapped{'' if args.nq_swapped_cases == 0 else f'-{args.nq_swapped_cases}'}",
-                "nq",
-                nq,
-                "train",
-                _smaller(args.nq_limit, args.nq_swapped_cases or None),
-                questions="swapped",
-            )
-        ]
-        if args.nq_swapped_cases is not None
-        else []
-    )
+    swapped = []
+    if args.nq_swapped_cases is not None:
+        suffix, limit = _first_cases(args.nq_limit, args.nq_swapped_cases)
+        swapped.append(Slice(f"nq-train-hard-swapped{suffix}", "nq", nq, "train", limit, questions="swapped"))
     return [
         Slice("nq-train-hard", "nq", nq, "train", args.nq_limit),
         *arranged,
@@ -184,6 +173,13 @@ def slices(args: argparse.Namespace) -> list[Slice]:
         # Synthetic cases are made first and split after: 5x the limit yields about the limit.
         Slice("synthetic-heldout", "synthetic", nq, "heldout", 5 * max(1, args.heldout_limit // 2)),
     ]
+
+
+def _first_cases(nq_limit: int | None, cases: int) -> tuple[str, int | None]:
+    """A slice of the first ``cases`` NQ train cases (0: all of them): the suffix of its file
+    name (its number of cases, so resuming a file of all the cases does not train on them) and
+    its limit (never past ``--nq-limit``)."""
+    return ("" if cases == 0 else f"-{cases}"), _smaller(nq_limit, cases or None)
 
 
 def _smaller(a: int | None, b: int | None) -> int | None:
