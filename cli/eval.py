@@ -87,6 +87,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=True,
         help="always keep words with digits (default: yes)",
     )
+    parser.add_argument(
+        "--teacher-cache",
+        metavar="FILE",
+        help="keep the teacher's scores in this file (SQLite, created if missing) and reuse them: they "
+        "depend on the case and the teacher, not on the bundle, so a second run of the same cases asks "
+        "the teacher nothing. A change of the teacher's settings, code or weights scores afresh; the "
+        "teacher's ms column stays what scoring took (default: none, score every case)",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     parser.add_argument(
         "--plot",
@@ -117,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         answer=args.answer,
         answer_rates=args.answer_rates,
         keep_digits=args.keep_digits,
+        teacher_cache=args.teacher_cache,
         json=args.json,
         plot=args.plot,
         output=args.output,

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
+import numpy as np
+
 from splitinfer.evaluation.methods import (
     METHODS,
     KeepAll,
@@ -17,6 +19,7 @@ from splitinfer.evaluation.methods import (
     teacher_scorer,
     truncate_scorer,
 )
+from splitinfer.evaluation.teacher_cache import TeacherScoreCache, case_key
 from splitinfer.sdk._errors import InvalidInputError
 from splitinfer.sdk._tokenizer import WordPieceTokenizer
 
@@ -67,36 +70,72 @@ def load_condenser(model: str | None) -> Any:
 
 
 class MemoTeacher:
-    """A teacher that remembers its scores per (question, context) for the life of the process.
+    """A teacher that remembers its scores per (question, context) for the life of the process and,
+    given a ``TeacherScoreCache``, on disk across runs.
 
-    The suite measures the same cases several times (e.g. with and without ``keep_digits``); the
-    teacher's scores do not depend on the run, and scoring is the slow part. ``last_ms`` keeps
-    reporting what the scores cost to compute, so a remembered score is not timed as free.
+    The suite measures the same cases several times (e.g. with and without ``keep_digits``, and
+    again for every bundle); the teacher's scores do not depend on the run, and scoring is the slow
+    part. ``last_ms`` keeps reporting what the scores cost to compute, so a remembered score is
+    not timed as free. ``computed`` and ``reused`` count this run's cases of each kind (a case
+    remembered in the process counts as reused). A teacher without ``fingerprint()`` is not
+    kept on disk.
     """
 
-    def __init__(self, teacher: Any) -> None:
+    def __init__(
+        self,
+        teacher: Any,
+        cache: TeacherScoreCache | None = None,
+        memo: dict[tuple[str, str], tuple[Any, float]] | None = None,
+    ) -> None:
         self.teacher = teacher
         self.name = getattr(teacher, "name", "teacher")
-        self._scores: dict[tuple[str, str], tuple[Any, float]] = {}
+        fingerprint = getattr(teacher, "fingerprint", None)
+        self._fingerprint: str | None = fingerprint() if cache is not None and fingerprint else None
+        self._cache = cache if self._fingerprint is not None else None
+        self._scores = memo if memo is not None else {}
         # What computing the last scores took (also when they were remembered), in ms.
         self.last_ms: float | None = None
+        self.computed = 0
+        self.reused = 0
 
     def score(self, question: str, context: str) -> Any:
         key = (question, context)
-        if key not in self._scores:
+        stored = None
+        if self._cache is not None:
+            assert self._fingerprint is not None
+            disk_key = case_key(self._fingerprint, question, context)
+            stored = self._cache.get(disk_key)
+        hit = self._scores.get(key) or stored
+        if hit is None:
             start = time.perf_counter()
-            scores = self.teacher.score(question, context)
-            self._scores[key] = (scores, (time.perf_counter() - start) * 1000.0)
-        scores, self.last_ms = self._scores[key]
+            scores = np.asarray(self.teacher.score(question, context), dtype=np.float32)
+            hit = (scores, (time.perf_counter() - start) * 1000.0)
+            self.computed += 1
+        else:
+            self.reused += 1
+        if self._cache is not None and stored is None:  # also what the process had remembered
+            self._cache.put(disk_key, *hit)
+        self._scores[key] = hit
+        scores, self.last_ms = hit
         return scores
 
 
 @functools.lru_cache(maxsize=2)
-def load_teacher(name: str = TEACHER) -> MemoTeacher:
-    """The offline teacher the default condenser was distilled from, loaded once per process."""
+def _teacher(name: str) -> Any:
     from splitinfer.converters.teachers import get_teacher
 
-    return MemoTeacher(get_teacher(name))
+    return get_teacher(name)
+
+
+@functools.lru_cache(maxsize=2)
+def _memo(name: str) -> dict[tuple[str, str], tuple[Any, float]]:
+    return {}
+
+
+def load_teacher(name: str = TEACHER, cache: TeacherScoreCache | None = None) -> MemoTeacher:
+    """The offline teacher the default condenser was distilled from (loaded once per process, its
+    scores remembered for the process's life), keeping its scores in ``cache`` when given."""
+    return MemoTeacher(_teacher(name), cache, _memo(name))
 
 
 def build_methods(

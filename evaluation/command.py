@@ -20,6 +20,7 @@ from splitinfer.evaluation.build import (
 )
 from splitinfer.evaluation.report import format_table, plot, to_json
 from splitinfer.evaluation.runner import EvalConfig, evaluate
+from splitinfer.evaluation.teacher_cache import TeacherScoreCache
 from splitinfer.sdk._errors import InvalidInputError
 
 # More arrangements than this re-measures the same cases for little: the questions, not the
@@ -46,6 +47,7 @@ class EvalOptions:
     answer: bool = False
     answer_rates: str | None = None
     keep_digits: bool = True
+    teacher_cache: str | None = None  # a TeacherScoreCache file: the teacher's scores kept and reused
     json: bool = False
     plot: str | None = None
     output: str | None = None
@@ -100,6 +102,7 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
     if options.model is not None and "student" not in names:
         raise InvalidInputError("--model is the student's bundle; add student to --methods or drop --model")
     check_outputs(options, names)
+    cache = _teacher_cache(options, names)
     if options.answer and not answers_in_context:
         raise InvalidInputError(
             "--answer measures an extractive answerer, and gsm8k answers are computed, not found in "
@@ -125,7 +128,7 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
             file=sys.stderr,
         )
     condenser = load_condenser(options.model) if "student" in names else None
-    teacher = load_teacher() if "teacher" in names else None
+    teacher = load_teacher(cache=cache) if "teacher" in names else None
     tokenizer = getattr(condenser, "tokenizer", None) or default_tokenizer()
     methods = build_methods(names, condenser, teacher, keep_digits=options.keep_digits, seed=options.seed)
     answerer = _answerer() if options.answer else None
@@ -136,8 +139,17 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
         answers_in_context=answers_in_context,
         answer_rates=answer_rates,
     )
-    rows = _run(cases, methods, tokenizer, config, answerer, options.output)
-    return rows, _config_block(options, rates, answer_rates, names, len(cases), condenser)
+    try:
+        rows = _run(cases, methods, tokenizer, config, answerer, options.output)
+    finally:
+        if cache is not None:
+            cache.close()
+    block = _config_block(options, rates, answer_rates, names, len(cases), condenser)
+    if teacher is not None:
+        # Scored in this run or reused (from --teacher-cache or earlier in the process): the
+        # teacher's figures are the same either way, only the run's time differs.
+        block["teacher_scores"] = {"computed": teacher.computed, "reused": teacher.reused}
+    return rows, block
 
 
 def resolve(options: EvalOptions) -> EvalOptions:
@@ -165,6 +177,26 @@ def resolve(options: EvalOptions) -> EvalOptions:
         questions=options.questions or "own",
         split=options.split or ("all" if options.format == "qa" else "heldout"),
     )
+
+
+def _teacher_cache(options: EvalOptions, names: tuple[str, ...]) -> TeacherScoreCache | None:
+    """The ``--teacher-cache`` file opened, None without one; a clear error for a cache that could
+    not be used (it is checked before any model loads)."""
+    if options.teacher_cache is None:
+        return None
+    if "teacher" not in names:
+        raise InvalidInputError(
+            "--teacher-cache keeps the teacher's scores; add teacher to --methods or drop --teacher-cache"
+        )
+    path = Path(options.teacher_cache).resolve()
+    clashes = {
+        flag: value for flag, value in (("--output", options.output), ("--plot", options.plot)) if value
+    }
+    clashes.update({what: str(source) for what, source in _files_read(options, names).items()})
+    for what, value in clashes.items():
+        if Path(value).resolve() == path:
+            raise InvalidInputError(f"--teacher-cache {options.teacher_cache} is {what}; name another file")
+    return TeacherScoreCache(options.teacher_cache)
 
 
 def check_outputs(options: EvalOptions, names: tuple[str, ...] = ()) -> None:

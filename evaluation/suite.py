@@ -35,6 +35,11 @@ so when they measured different bundles.
 
     python -m splitinfer.evaluation.suite --data ../shared/data --out docs/eval --jobs 2
 
+The teacher's scores are kept in ``--teacher-cache`` (``build/teacher-scores.sqlite``; see
+``teacher_cache``): they do not depend on the bundle, so after the first ``make eval`` another
+bundle's evaluation asks the teacher nothing while its settings, code and weights stay the same.
+Each run's JSON says how many of its cases the teacher scored and how many it reused.
+
 ``--jobs 2`` (what ``make eval`` passes, ``JOBS=n`` to change it) runs two at a time: about
 twice as fast on 2 cores, each run's ``ms p50`` column then taken beside another run.
 """
@@ -53,6 +58,9 @@ from splitinfer.evaluation.command import EvalOptions, evaluate_options, headlin
 from splitinfer.evaluation.report import format_markdown, format_table, plot, to_json
 from splitinfer.evaluation.targets import Check, check_targets
 from splitinfer.sdk._errors import SplitinferError
+
+# Where make eval keeps the teacher's scores (relative to where it runs: the project's root).
+TEACHER_CACHE = "build/teacher-scores.sqlite"
 
 RUNS: dict[str, dict[str, Any]] = {
     # Answering is the slow part (the extractive model reads every condensed context): at 0.2 only.
@@ -170,9 +178,18 @@ def command_line(name: str, config: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def measure(name: str, data: str, out: Path, limit: int | None = None, model: str | None = None) -> None:
-    """Run one named run and write ``<name>.json`` and ``<name>.png`` into ``out``."""
+def measure(
+    name: str,
+    data: str,
+    out: Path,
+    limit: int | None = None,
+    model: str | None = None,
+    teacher_cache: str | None = None,
+) -> None:
+    """Run one named run and write ``<name>.json`` and ``<name>.png`` into ``out``; the teacher's
+    scores are kept in ``teacher_cache`` when the run has the teacher."""
     spec = RUNS[name]
+    methods = spec.get("methods", EvalOptions.methods)
     options = EvalOptions(
         format=spec["format"],
         data=f"{data}/{spec['file']}" if "file" in spec else None,
@@ -183,10 +200,11 @@ def measure(name: str, data: str, out: Path, limit: int | None = None, model: st
         rates=spec.get("rates", EvalOptions.rates),
         answer=spec.get("answer", False),
         answer_rates=spec.get("answer_rates"),
-        methods=spec.get("methods", EvalOptions.methods),
+        methods=methods,
         keep_digits=spec.get("keep_digits", True),
         limit=limit,
         model=model,
+        teacher_cache=teacher_cache if "teacher" in methods.split(",") else None,
     )
     start = time.perf_counter()
     rows, config = evaluate_options(options)
@@ -237,15 +255,18 @@ def run_suite(
     limit: int | None = None,
     model: str | None = None,
     jobs: int = 1,
+    teacher_cache: str | None = None,
 ) -> list[Check]:
     """Run the named runs into ``out``, then rewrite its ``README.md``; the target checks.
 
     With ``jobs`` > 1, that many runs at a time, each in a process of its own (every run is
     single-threaded); the first failure stops the runs not yet started and is raised."""
     out.mkdir(parents=True, exist_ok=True)
+    if teacher_cache is not None:
+        Path(teacher_cache).parent.mkdir(parents=True, exist_ok=True)
     if jobs <= 1 or len(names) <= 1:
         for name in names:
-            measure(name, data, out, limit, model)
+            measure(name, data, out, limit, model, teacher_cache)
         return summarize(out)
     import multiprocessing
     from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
@@ -253,7 +274,7 @@ def run_suite(
     # spawn, not fork: a forked TensorFlow or LiteRT runtime is not safe to use.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(jobs, len(names)), mp_context=context) as pool:
-        futures = [pool.submit(measure, name, data, out, limit, model) for name in names]
+        futures = [pool.submit(measure, name, data, out, limit, model, teacher_cache) for name in names]
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
         failed = [f for f in done if f.exception() is not None]
         if failed:
@@ -301,6 +322,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="runs at a time, each a single-threaded process (default 1; `make eval` gives 2). "
         "Their ms columns then include the other runs' load: speed is `splitinfer bench`'s to measure",
     )
+    parser.add_argument(
+        "--teacher-cache",
+        default=TEACHER_CACHE,
+        metavar="FILE",
+        help=f"keep the teacher's scores here and reuse them (default {TEACHER_CACHE}; its folder is "
+        "created): they do not depend on the bundle, so a later evaluation asks the teacher nothing",
+    )
+    parser.add_argument(
+        "--no-teacher-cache",
+        action="store_true",
+        help="score every case with the teacher afresh and keep nothing",
+    )
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
@@ -309,7 +342,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown run {', '.join(unknown)}; use some of {', '.join(RUNS)}")
     try:
-        checks = run_suite(names, args.data.rstrip("/"), Path(args.out), args.limit, args.model, args.jobs)
+        checks = run_suite(
+            names,
+            args.data.rstrip("/"),
+            Path(args.out),
+            args.limit,
+            args.model,
+            args.jobs,
+            None if args.no_teacher_cache else args.teacher_cache,
+        )
     except SplitinferError as err:
         print(f"make eval: error: {err}", file=sys.stderr)
         return err.exit_code

