@@ -88,12 +88,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="always keep words with digits (default: yes)",
     )
     parser.add_argument(
-        "--teacher-cache",
+        "--cache",
         metavar="FILE",
-        help="keep the teacher's scores in this file (SQLite, created if missing) and reuse them: they "
-        "depend on the case and the teacher, not on the bundle, so a second run of the same cases asks "
-        "the teacher nothing. A change of the teacher's settings, code or weights scores afresh; the "
-        "teacher's ms column stays what scoring took (default: none, score every case)",
+        help="keep the teacher's scores and the answers of --answer in this file (SQLite, created if "
+        "missing) and reuse them. Neither depends on the bundle, so another bundle's run of the same "
+        "cases asks the teacher nothing and answers only its own prompts. A change of the teacher's "
+        "settings, of its or the answerer's code, or of their weights computes afresh; the teacher's "
+        "ms column stays what scoring took (default: none, compute everything)",
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     parser.add_argument(
@@ -125,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         answer=args.answer,
         answer_rates=args.answer_rates,
         keep_digits=args.keep_digits,
-        teacher_cache=args.teacher_cache,
+        cache=args.cache,
         json=args.json,
         plot=args.plot,
         output=args.output,

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from splitinfer.evaluation.cache import EvalCache, case_key
 from splitinfer.evaluation.methods import (
     METHODS,
     KeepAll,
@@ -19,7 +20,6 @@ from splitinfer.evaluation.methods import (
     teacher_scorer,
     truncate_scorer,
 )
-from splitinfer.evaluation.teacher_cache import TeacherScoreCache, case_key
 from splitinfer.sdk._errors import InvalidInputError
 from splitinfer.sdk._tokenizer import WordPieceTokenizer
 
@@ -71,7 +71,7 @@ def load_condenser(model: str | None) -> Any:
 
 class MemoTeacher:
     """A teacher that remembers its scores per (question, context) for the life of the process and,
-    given a ``TeacherScoreCache``, on disk across runs.
+    given an ``EvalCache``, on disk across runs.
 
     The suite measures the same cases several times (e.g. with and without ``keep_digits``, and
     again for every bundle); the teacher's scores do not depend on the run, and scoring is the slow
@@ -84,7 +84,7 @@ class MemoTeacher:
     def __init__(
         self,
         teacher: Any,
-        cache: TeacherScoreCache | None = None,
+        cache: EvalCache | None = None,
         memo: dict[tuple[str, str], tuple[Any, float]] | None = None,
     ) -> None:
         self.teacher = teacher
@@ -104,7 +104,7 @@ class MemoTeacher:
         if self._cache is not None:
             assert self._fingerprint is not None
             disk_key = case_key(self._fingerprint, question, context)
-            stored = self._cache.get(disk_key)
+            stored = self._cache.get_scores(disk_key)
         hit = self._scores.get(key) or stored
         if hit is None:
             start = time.perf_counter()
@@ -114,7 +114,7 @@ class MemoTeacher:
         else:
             self.reused += 1
         if self._cache is not None and stored is None:  # also what the process had remembered
-            self._cache.put(disk_key, *hit)
+            self._cache.put_scores(disk_key, *hit)
         self._scores[key] = hit
         scores, self.last_ms = hit
         return scores
@@ -132,7 +132,7 @@ def _memo(name: str) -> dict[tuple[str, str], tuple[Any, float]]:
     return {}
 
 
-def load_teacher(name: str = TEACHER, cache: TeacherScoreCache | None = None) -> MemoTeacher:
+def load_teacher(name: str = TEACHER, cache: EvalCache | None = None) -> MemoTeacher:
     """The offline teacher the default condenser was distilled from (loaded once per process, its
     scores remembered for the process's life), keeping its scores in ``cache`` when given."""
     return MemoTeacher(_teacher(name), cache, _memo(name))

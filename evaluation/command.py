@@ -18,9 +18,9 @@ from splitinfer.evaluation.build import (
     parse_methods,
     parse_rates,
 )
+from splitinfer.evaluation.cache import EvalCache, StoredAnswerer
 from splitinfer.evaluation.report import format_table, plot, to_json
 from splitinfer.evaluation.runner import EvalConfig, evaluate
-from splitinfer.evaluation.teacher_cache import TeacherScoreCache
 from splitinfer.sdk._errors import InvalidInputError
 
 # More arrangements than this re-measures the same cases for little: the questions, not the
@@ -47,7 +47,7 @@ class EvalOptions:
     answer: bool = False
     answer_rates: str | None = None
     keep_digits: bool = True
-    teacher_cache: str | None = None  # a TeacherScoreCache file: the teacher's scores kept and reused
+    cache: str | None = None  # an EvalCache file: the teacher's scores and the answers kept and reused
     json: bool = False
     plot: str | None = None
     output: str | None = None
@@ -102,7 +102,7 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
     if options.model is not None and "student" not in names:
         raise InvalidInputError("--model is the student's bundle; add student to --methods or drop --model")
     check_outputs(options, names)
-    cache = _teacher_cache(options, names)
+    cache = _cache(options, names)
     if options.answer and not answers_in_context:
         raise InvalidInputError(
             "--answer measures an extractive answerer, and gsm8k answers are computed, not found in "
@@ -132,6 +132,8 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
     tokenizer = getattr(condenser, "tokenizer", None) or default_tokenizer()
     methods = build_methods(names, condenser, teacher, keep_digits=options.keep_digits, seed=options.seed)
     answerer = _answerer() if options.answer else None
+    if answerer is not None and cache is not None:
+        answerer = StoredAnswerer(answerer, cache)
     config = EvalConfig(
         rates=rates,
         keep_digits=options.keep_digits,
@@ -145,10 +147,12 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
         if cache is not None:
             cache.close()
     block = _config_block(options, rates, answer_rates, names, len(cases), condenser)
+    # Computed in this run or reused (from --cache, or for the teacher earlier in the process):
+    # the figures are the same either way, only the run's time differs.
     if teacher is not None:
-        # Scored in this run or reused (from --teacher-cache or earlier in the process): the
-        # teacher's figures are the same either way, only the run's time differs.
         block["teacher_scores"] = {"computed": teacher.computed, "reused": teacher.reused}
+    if isinstance(answerer, StoredAnswerer):
+        block["answers"] = {"computed": answerer.computed, "reused": answerer.reused}
     return rows, block
 
 
@@ -179,24 +183,25 @@ def resolve(options: EvalOptions) -> EvalOptions:
     )
 
 
-def _teacher_cache(options: EvalOptions, names: tuple[str, ...]) -> TeacherScoreCache | None:
-    """The ``--teacher-cache`` file opened, None without one; a clear error for a cache that could
-    not be used (it is checked before any model loads)."""
-    if options.teacher_cache is None:
+def _cache(options: EvalOptions, names: tuple[str, ...]) -> EvalCache | None:
+    """The ``--cache`` file opened, None without one; a clear error for a cache that could not be
+    used (it is checked before any model loads)."""
+    if options.cache is None:
         return None
-    if "teacher" not in names:
+    if "teacher" not in names and not options.answer:
         raise InvalidInputError(
-            "--teacher-cache keeps the teacher's scores; add teacher to --methods or drop --teacher-cache"
+            "--cache keeps the teacher's scores and the answers of --answer; this run has neither "
+            "(add teacher to --methods, or --answer), so drop --cache"
         )
-    path = Path(options.teacher_cache).resolve()
+    path = Path(options.cache).resolve()
     clashes = {
         flag: value for flag, value in (("--output", options.output), ("--plot", options.plot)) if value
     }
     clashes.update({what: str(source) for what, source in _files_read(options, names).items()})
     for what, value in clashes.items():
         if Path(value).resolve() == path:
-            raise InvalidInputError(f"--teacher-cache {options.teacher_cache} is {what}; name another file")
-    return TeacherScoreCache(options.teacher_cache)
+            raise InvalidInputError(f"--cache {options.cache} is {what}; name another file")
+    return EvalCache(options.cache)
 
 
 def check_outputs(options: EvalOptions, names: tuple[str, ...] = ()) -> None:

@@ -35,10 +35,11 @@ so when they measured different bundles.
 
     python -m splitinfer.evaluation.suite --data ../shared/data --out docs/eval --jobs 2
 
-The teacher's scores are kept in ``--teacher-cache`` (``build/teacher-scores.sqlite``; see
-``teacher_cache``): they do not depend on the bundle, so after the first ``make eval`` another
-bundle's evaluation asks the teacher nothing while its settings, code and weights stay the same.
-Each run's JSON says how many of its cases the teacher scored and how many it reused.
+The teacher's scores and the extractive answerer's answers are kept in ``--cache``
+(``build/eval-cache.sqlite``; see ``splitinfer.evaluation.cache``): they do not depend on the
+bundle, so after the first ``make eval`` another bundle's evaluation asks the teacher nothing and
+answers only the student's prompts, while the teacher's and the answerer's settings, code and
+weights stay the same. Each run's JSON counts what it computed and what it reused.
 
 ``--jobs 2`` (what ``make eval`` passes, ``JOBS=n`` to change it) runs two at a time: about
 twice as fast on 2 cores, each run's ``ms p50`` column then taken beside another run.
@@ -59,8 +60,9 @@ from splitinfer.evaluation.report import format_markdown, format_table, plot, to
 from splitinfer.evaluation.targets import Check, check_targets
 from splitinfer.sdk._errors import SplitinferError
 
-# Where make eval keeps the teacher's scores (relative to where it runs: the project's root).
-TEACHER_CACHE = "build/teacher-scores.sqlite"
+# Where make eval keeps the teacher's scores and the answers (relative to where it runs: the
+# project's root).
+CACHE = "build/eval-cache.sqlite"
 
 RUNS: dict[str, dict[str, Any]] = {
     # Answering is the slow part (the extractive model reads every condensed context): at 0.2 only.
@@ -184,10 +186,10 @@ def measure(
     out: Path,
     limit: int | None = None,
     model: str | None = None,
-    teacher_cache: str | None = None,
+    cache: str | None = None,
 ) -> None:
     """Run one named run and write ``<name>.json`` and ``<name>.png`` into ``out``; the teacher's
-    scores are kept in ``teacher_cache`` when the run has the teacher."""
+    scores and the answers are kept in ``cache`` when the run has the teacher or answers."""
     spec = RUNS[name]
     methods = spec.get("methods", EvalOptions.methods)
     options = EvalOptions(
@@ -204,7 +206,7 @@ def measure(
         keep_digits=spec.get("keep_digits", True),
         limit=limit,
         model=model,
-        teacher_cache=teacher_cache if "teacher" in methods.split(",") else None,
+        cache=cache if "teacher" in methods.split(",") or spec.get("answer") else None,
     )
     start = time.perf_counter()
     rows, config = evaluate_options(options)
@@ -248,6 +250,29 @@ def summarize(out: Path) -> list[Check]:
     return checks
 
 
+def _stored_cases(spec: dict[str, Any]) -> tuple[Any, ...] | None:
+    """What decides the cases whose teacher scores or full-prompt answers a run stores (None: it
+    stores nothing). Runs that differ only in how they condense (``keep_digits``, rates) share
+    them."""
+    if "teacher" not in spec.get("methods", EvalOptions.methods).split(",") and not spec.get("answer"):
+        return None
+    return tuple(
+        spec.get(k) for k in ("format", "file", "distractors", "layout", "questions", "arrangements")
+    )
+
+
+def start_order(names: Sequence[str]) -> list[str]:
+    """``names`` in the order to start them side by side: a run whose cases an earlier run scores
+    with the teacher or answers in full goes to the end, so that it finds those stored instead of
+    computing them at the same time in another process."""
+    first, later, seen = [], [], set()
+    for name in names:
+        cases = _stored_cases(RUNS[name])
+        (later if cases is not None and cases in seen else first).append(name)
+        seen.add(cases)
+    return first + later
+
+
 def run_suite(
     names: Sequence[str],
     data: str,
@@ -255,18 +280,18 @@ def run_suite(
     limit: int | None = None,
     model: str | None = None,
     jobs: int = 1,
-    teacher_cache: str | None = None,
+    cache: str | None = None,
 ) -> list[Check]:
     """Run the named runs into ``out``, then rewrite its ``README.md``; the target checks.
 
     With ``jobs`` > 1, that many runs at a time, each in a process of its own (every run is
     single-threaded); the first failure stops the runs not yet started and is raised."""
     out.mkdir(parents=True, exist_ok=True)
-    if teacher_cache is not None:
-        Path(teacher_cache).parent.mkdir(parents=True, exist_ok=True)
+    if cache is not None:
+        Path(cache).parent.mkdir(parents=True, exist_ok=True)
     if jobs <= 1 or len(names) <= 1:
         for name in names:
-            measure(name, data, out, limit, model, teacher_cache)
+            measure(name, data, out, limit, model, cache)
         return summarize(out)
     import multiprocessing
     from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
@@ -274,7 +299,7 @@ def run_suite(
     # spawn, not fork: a forked TensorFlow or LiteRT runtime is not safe to use.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(jobs, len(names)), mp_context=context) as pool:
-        futures = [pool.submit(measure, name, data, out, limit, model, teacher_cache) for name in names]
+        futures = [pool.submit(measure, name, data, out, limit, model, cache) for name in start_order(names)]
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
         failed = [f for f in done if f.exception() is not None]
         if failed:
@@ -323,17 +348,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "Their ms columns then include the other runs' load: speed is `splitinfer bench`'s to measure",
     )
     parser.add_argument(
-        "--teacher-cache",
-        default=TEACHER_CACHE,
+        "--cache",
+        default=CACHE,
         metavar="FILE",
-        help=f"keep the teacher's scores here and reuse them (default {TEACHER_CACHE}; its folder is "
-        "created): they do not depend on the bundle, so a later evaluation asks the teacher nothing",
+        help=f"keep the teacher's scores and the answers here and reuse them (default {CACHE}; its "
+        "folder is created): they do not depend on the bundle, so a later evaluation computes only "
+        "the student's",
     )
-    parser.add_argument(
-        "--no-teacher-cache",
-        action="store_true",
-        help="score every case with the teacher afresh and keep nothing",
-    )
+    parser.add_argument("--no-cache", action="store_true", help="compute everything afresh and keep nothing")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
@@ -349,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.limit,
             args.model,
             args.jobs,
-            None if args.no_teacher_cache else args.teacher_cache,
+            None if args.no_cache else args.cache,
         )
     except SplitinferError as err:
         print(f"make eval: error: {err}", file=sys.stderr)

@@ -140,9 +140,9 @@ def test_runs_in_two_processes_give_the_results_of_one(tmp_path) -> None:
     from splitinfer.evaluation.suite import run_suite
 
     one, two = tmp_path / "one", tmp_path / "two"
-    cache = str(tmp_path / "cache" / "teacher.sqlite")  # its folder is created
-    run_suite(["kv", "kv-no-digits"], "unused", one, limit=4, jobs=1, teacher_cache=cache)
-    checks = run_suite(["kv", "kv-no-digits"], "unused", two, limit=4, jobs=2, teacher_cache=cache)
+    cache = str(tmp_path / "cache" / "eval.sqlite")  # its folder is created
+    run_suite(["kv", "kv-no-digits"], "unused", one, limit=4, jobs=1, cache=cache)
+    checks = run_suite(["kv", "kv-no-digits"], "unused", two, limit=4, jobs=2, cache=cache)
 
     def doc(folder, name):
         return json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
@@ -168,6 +168,18 @@ def test_a_failing_run_among_parallel_ones_fails_the_suite_with_its_error(tmp_pa
     with pytest.raises(InvalidInputError, match="nq-open-train"):
         run_suite(["nq-hard", "nq-random"], str(tmp_path / "no-data"), tmp_path / "out", limit=2, jobs=2)
     assert not (tmp_path / "out" / "README.md").exists()
+
+
+def test_runs_that_store_the_same_cases_do_not_start_side_by_side() -> None:
+    from splitinfer.evaluation.suite import RUNS, start_order
+
+    order = start_order(list(RUNS))
+    assert sorted(order) == sorted(RUNS)
+    # Each second run of the same cases starts after every first run: the teacher's scores of
+    # nq-hard, the full answers of nq-hard-answer-arranged and kv's scores are stored by then.
+    tail = ["nq-hard-no-digits", "nq-hard-no-digits-answer-arranged", "kv-no-digits"]
+    assert order[-3:] == tail
+    assert start_order(["kv-no-digits", "kv"]) == ["kv-no-digits", "kv"]
 
 
 def test_jobs_below_one_is_a_usage_error(capsys) -> None:

@@ -22,9 +22,9 @@ Contract of ``Teacher.score(question, context) -> np.ndarray``:
   name, weights, thresholds); it is written into the labels file and the bundle's manifest.
 - Models load lazily, on first use, on the CPU; constructing a teacher is cheap.
 - Optionally, ``fingerprint()`` returns a string that changes whenever the scores could: the
-  settings, the teacher's code and the weights it loads (``source_fingerprint`` helps). A
-  teacher that has one can have its scores kept on disk and reused (``splitinfer eval
-  --teacher-cache``); one without is always asked.
+  settings, the teacher's code and the weights it loads (``splitinfer.converters._fingerprint``
+  helps). A teacher that has one can have its scores kept on disk and reused (``splitinfer eval
+  --cache``); one without is always asked.
 
 ``score_batch(pairs)`` scores several ``(question, context)`` pairs; teachers that batch their
 backend calls override it, the default loops over ``score``.
@@ -38,12 +38,7 @@ Example::
 
 from __future__ import annotations
 
-import ast
-import hashlib
-import importlib.util
-from collections.abc import Iterable, Iterator, Sequence
-from importlib import metadata
-from pathlib import Path
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -93,46 +88,3 @@ def score_stream(
             yield index, teacher.score(question, context)
         except SplitinferError as err:
             yield index, err
-
-
-def source_fingerprint(
-    modules: Iterable[str], files: Iterable[Path] = (), distributions: Iterable[str] = ()
-) -> str:
-    """A sha256 of the source of ``modules`` and of every ``splitinfer`` module they import,
-    directly or not (found in their syntax trees, so imports inside functions count), of
-    ``files`` (data the code reads) and of the installed versions of ``distributions`` (the
-    packages that ship and run the weights). Two runs with the same fingerprint run the same code
-    on the same data."""
-    digest = hashlib.sha256()
-    seen: set[str] = set()
-    todo = list(modules)
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
-            raise SplitinferError(f"cannot find the source of module {name} to fingerprint it")
-        source = Path(spec.origin).read_bytes()
-        digest.update(f"module {name} {len(source)}\n".encode())
-        digest.update(source)
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                imported = [node.module]
-            elif isinstance(node, ast.Import):
-                imported = [alias.name for alias in node.names]
-            else:
-                continue
-            todo += [m for m in imported if m.split(".")[0] == "splitinfer"]
-    for path in files:
-        data = Path(path).read_bytes()
-        digest.update(f"file {Path(path).name} {len(data)}\n".encode())
-        digest.update(data)
-    for dist in sorted(distributions):
-        try:
-            version = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            version = "absent"
-        digest.update(f"dist {dist} {version}\n".encode())
-    return digest.hexdigest()

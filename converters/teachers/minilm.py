@@ -111,8 +111,8 @@ class MiniLMTeacher:
     def fingerprint(self) -> str:
         """Changes whenever the scores could: the settings, this module and the splitinfer code
         it runs, the vocabulary and Unicode tables, and the packages of the weights and the
-        encoder (see ``base``)."""
-        from splitinfer.converters.teachers.base import source_fingerprint
+        encoder (see ``splitinfer.converters.teachers.base``)."""
+        from splitinfer.converters._fingerprint import source_fingerprint
 
         assets = resources.files("splitinfer.sdk").joinpath("assets")
         code = source_fingerprint(
