@@ -102,7 +102,7 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
     if options.model is not None and "student" not in names:
         raise InvalidInputError("--model is the student's bundle; add student to --methods or drop --model")
     check_outputs(options, names)
-    cache = _cache(options, names)
+    _check_cache(options, names)
     if options.answer and not answers_in_context:
         raise InvalidInputError(
             "--answer measures an extractive answerer, and gsm8k answers are computed, not found in "
@@ -127,13 +127,6 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
             "prose; they use pseudo-sentences (pass --data nq-open-train.jsonl.gz for Wikipedia prose)",
             file=sys.stderr,
         )
-    condenser = load_condenser(options.model) if "student" in names else None
-    teacher = load_teacher(cache=cache) if "teacher" in names else None
-    tokenizer = getattr(condenser, "tokenizer", None) or default_tokenizer()
-    methods = build_methods(names, condenser, teacher, keep_digits=options.keep_digits, seed=options.seed)
-    answerer = _answerer() if options.answer else None
-    if answerer is not None and cache is not None:
-        answerer = StoredAnswerer(answerer, cache)
     config = EvalConfig(
         rates=rates,
         keep_digits=options.keep_digits,
@@ -141,7 +134,15 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
         answers_in_context=answers_in_context,
         answer_rates=answer_rates,
     )
+    cache = EvalCache(options.cache) if options.cache is not None else None
     try:
+        condenser = load_condenser(options.model) if "student" in names else None
+        teacher = load_teacher(cache=cache) if "teacher" in names else None
+        tokenizer = getattr(condenser, "tokenizer", None) or default_tokenizer()
+        methods = build_methods(names, condenser, teacher, keep_digits=options.keep_digits, seed=options.seed)
+        answerer = _answerer() if options.answer else None
+        if answerer is not None and cache is not None:
+            answerer = StoredAnswerer(answerer, cache)
         rows = _run(cases, methods, tokenizer, config, answerer, options.output)
     finally:
         if cache is not None:
@@ -183,11 +184,11 @@ def resolve(options: EvalOptions) -> EvalOptions:
     )
 
 
-def _cache(options: EvalOptions, names: tuple[str, ...]) -> EvalCache | None:
-    """The ``--cache`` file opened, None without one; a clear error for a cache that could not be
-    used (it is checked before any model loads)."""
+def _check_cache(options: EvalOptions, names: tuple[str, ...]) -> None:
+    """A clear error for a ``--cache`` the run would not use or would overwrite, before any case is
+    built (the file itself is opened, and refused if it is not a cache, before any model loads)."""
     if options.cache is None:
-        return None
+        return
     if "teacher" not in names and not options.answer:
         raise InvalidInputError(
             "--cache keeps the teacher's scores and the answers of --answer; this run has neither "
@@ -201,7 +202,11 @@ def _cache(options: EvalOptions, names: tuple[str, ...]) -> EvalCache | None:
     for what, value in clashes.items():
         if Path(value).resolve() == path:
             raise InvalidInputError(f"--cache {options.cache} is {what}; name another file")
-    return EvalCache(options.cache)
+    if not path.parent.is_dir():
+        raise InvalidInputError(f"--cache {options.cache}: the folder {path.parent} does not exist")
+    from splitinfer.converters._paths import check_writable
+
+    check_writable("--cache", path, "eval-cache.sqlite")
 
 
 def check_outputs(options: EvalOptions, names: tuple[str, ...] = ()) -> None:
