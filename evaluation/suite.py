@@ -228,7 +228,7 @@ def summarize(out: Path) -> list[Check]:
             results[name], configs[name] = doc["results"], doc["config"]
     checks = check_targets(results)
     sections = [
-        f"## {name}\n\n{headline(config)}, {config.get('seconds', '?')} s.\n\n"
+        f"## {name}\n\n{headline(config)}, {config.get('seconds', '?')} s{_reuse(config)}.\n\n"
         f"`{command_line(name, config)}`\n\n{format_markdown(results[name])}\n\n![{name}]({name}.png)\n"
         for name, config in configs.items()
     ]
@@ -307,6 +307,17 @@ def run_suite(
             pool.shutdown(wait=True, cancel_futures=True)
             raise failed[0].exception()  # type: ignore[misc]
     return summarize(out)
+
+
+def _reuse(config: dict[str, Any]) -> str:
+    """What the run took from the cache, for its time to be read right: "" when nothing."""
+    parts = []
+    for field, what in (("teacher_scores", "teacher scores"), ("answers", "answers")):
+        counts = config.get(field) or {}
+        if counts.get("reused"):
+            total = counts["reused"] + counts.get("computed", 0)
+            parts.append(f"{counts['reused']} of {total} {what}")
+    return f" ({' and '.join(parts)} reused from the cache)" if parts else ""
 
 
 def _summary(checks: Sequence[Check], warning: str, sections: Sequence[str]) -> str:

@@ -101,6 +101,20 @@ def test_the_summary_covers_every_run_on_disk_and_its_targets(tmp_path) -> None:
     assert "different bundles" not in text
 
 
+def test_the_summary_says_what_a_run_took_from_the_cache(tmp_path) -> None:
+    reused = {
+        **CONFIG,
+        "teacher_scores": {"computed": 0, "reused": 3},
+        "answers": {"computed": 3, "reused": 12},
+    }
+    _write(tmp_path, "nq-hard", reused, [_row("student", 0.2, 0.96)])
+    _write(tmp_path, "kv", {**CONFIG, "format": "kv", "teacher_scores": {"computed": 3, "reused": 0}}, [])
+    summarize(tmp_path)
+    text = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "1.0 s (3 of 3 teacher scores and 12 of 15 answers reused from the cache)." in text
+    assert text.count("reused from the cache") == 1
+
+
 def test_runs_of_different_bundles_are_flagged(tmp_path) -> None:
     _write(tmp_path, "nq-hard", CONFIG, [_row("student", 0.2, 0.96)])
     _write(tmp_path, "nq-random", {**CONFIG, "model_sha256": "bb", "model_version": "cnn-2"}, [])
