@@ -16,7 +16,7 @@ help:
 	@echo "make test-llama  integration tests against a real llama.cpp server (first run builds it: ~15 min)"
 	@echo "make lint    ruff"
 	@echo "make proto   regenerate the protobuf/gRPC code from protos/"
-	@echo "make eval    evaluate the bundled condenser on held-out DATA into docs/eval (LIMIT=n: a slice, into build/eval-slice; JOBS=n runs at a time, default 2)"
+	@echo "make eval    evaluate the bundled condenser on held-out DATA into docs/eval (LIMIT=n: a slice, into build/eval-slice; JOBS=n runs at a time, default 2; the teacher's scores and the answers, which do not depend on the bundle, are kept in build/eval-cache.sqlite and reused)"
 	@echo "make golden  regenerate the Android golden vectors from the SDK"
 	@echo "make android-core  compile and JUnit-test the Android core"
 	@echo "make model   rebuild the bundled default condenser from DATA=$(DATA): label, train, convert"
