@@ -272,7 +272,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="use every *.jsonl labels file here instead of labelling (train split trains, held-out measures)",
     )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="the bundle to write")
-    parser.add_argument("--card", type=Path, default=DEFAULT_CARD, help="where to write the model card")
+    parser.add_argument(
+        "--card",
+        type=Path,
+        default=None,
+        help="where to write the model card (default: docs/model_card.md for the bundled condenser; "
+        "for another --output, beside it as <name>.model_card.md, so a candidate never rewrites the "
+        "card of the bundle that ships)",
+    )
     parser.add_argument("--nq-limit", type=int, default=None, help="NQ train prompts (default: all)")
     parser.add_argument(
         "--nq-arrangements",
@@ -316,7 +323,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mode", default="dynamic", help="conversion mode (default dynamic)")
     parser.add_argument("--model-version", default=MODEL_VERSION)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.card is None:
+        args.card = card_path(args.output)
+    return args
+
+
+def card_path(output: Path) -> Path:
+    """Where the model card of a bundle written to ``output`` goes by default: the docs' card for
+    the bundled condenser, else a file beside the bundle."""
+    if Path(output).resolve() == DEFAULT_OUTPUT.resolve():
+        return DEFAULT_CARD
+    return Path(output).with_name(Path(output).stem + ".model_card.md")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from splitinfer.converters.make_model import parse_args, slices
@@ -110,3 +112,13 @@ def test_labels_in_work_that_the_run_would_not_make_stop_it_with_the_way_out(tmp
     with pytest.raises(InvalidInputError, match=r"labels in --work are resumed.*needs another --work"):
         label(item, tmp_path, tmp_path, 0)
     assert "holds 1 labelled case(s) that this run would not label" in capsys.readouterr().err
+
+
+def test_a_candidate_written_elsewhere_never_rewrites_the_shipped_card(tmp_path) -> None:
+    from splitinfer.converters.make_model import DEFAULT_CARD, DEFAULT_OUTPUT
+
+    assert parse_args([]).card == DEFAULT_CARD
+    assert parse_args(["--output", str(DEFAULT_OUTPUT)]).card == DEFAULT_CARD
+    candidate = tmp_path / "cand.tflite"
+    assert parse_args(["--output", str(candidate)]).card == tmp_path / "cand.model_card.md"
+    assert parse_args(["--output", str(candidate), "--card", "x.md"]).card == Path("x.md")
