@@ -24,7 +24,10 @@ Variants (``--variants``, in the order given):
 Everything else of the teacher (segments, titles, lexical overlap, neighbours, the final mix) is
 unchanged, so a variant differs from the teacher by its encoder alone. Cases: the held-out split
 of ``nq`` (hard distractors, ``--limit``), and half as many ``essay``, ``kv`` and ``gsm8k`` cases
-(see ``splitinfer eval``). The teacher is run on every case first: about 1 s per case.
+(see ``splitinfer eval``). The teacher is run on every case first: about 1 s per case, or
+``--cache build/eval-cache.sqlite`` takes its scores from ``make eval``'s cache where stored
+(``--variants student --limit 302``: 151 s with that cache, of which the GSM8K cases, which ``make
+eval`` does not give the teacher; 10.7 s the next time; the variants are always run).
 
 Measured here with the defaults (40 NQ cases and 20 of each other source; F1 at rate 0.33; time
 per case on one core, the teacher's 912 ms):
@@ -193,6 +196,7 @@ def make_teacher(variant: Variant, progress: bool = False) -> Any:
             return out
 
         teacher._encode = encode
+        teacher.fingerprint = None  # its scores are not the teacher's: never stored or reused as such
         return teacher
     model = copy.deepcopy(encoder)
     if variant.name == "int8":
@@ -205,6 +209,7 @@ def make_teacher(variant: Variant, progress: bool = False) -> Any:
     else:
         model.encoder.layer = model.encoder.layer[: variant.layers]
     teacher._model = model
+    teacher.fingerprint = None  # its scores are not the teacher's: never stored or reused as such
     return teacher
 
 
@@ -289,12 +294,15 @@ def measure(
     log: Callable[[str], None] = lambda _: None,
     selection: Any = None,
     line_break_id: int | None = None,
+    cache: Any = None,
 ) -> dict[str, Any]:
     """The teacher's scores of every case, then each variant's agreement with them.
 
     ``student`` is the runner of :func:`load_student`, ``selection`` the weights of
     :func:`load_selection` and ``line_break_id`` what :func:`load_line_break_id` gives for the
-    same bundle (defaults: the bundled condenser's).
+    same bundle (defaults: the bundled condenser's). With ``cache`` (an ``EvalCache``) the
+    teacher's own scores are taken from it when stored there, by ``splitinfer eval --cache`` or an
+    earlier run, and its time per case is what computing them took.
     """
     from tqdm import tqdm
 
@@ -313,9 +321,21 @@ def measure(
         ]
         return scores, (time.perf_counter() - start) * 1000.0 / max(1, len(cases))
 
+    def run_reference() -> tuple[list[np.ndarray], float]:
+        if cache is None:
+            return run(MiniLMTeacher(), "teacher")
+        from splitinfer.evaluation.build import MemoTeacher
+
+        memo = MemoTeacher(MiniLMTeacher(), cache)
+        scores, times = [], []
+        for c in tqdm(cases, desc="teacher", unit="case", disable=not progress):
+            scores.append(memo.score(c.question, c.context))
+            times.append(memo.last_ms or 0.0)
+        return scores, float(np.mean(times)) if times else 0.0
+
     if student is None and any(v.name in ("student", "device") for v in variants):
         student, line_break_id = load_student(None), load_line_break_id(None)
-    reference, reference_ms = run(MiniLMTeacher(), "teacher")
+    reference, reference_ms = run_reference()
     reference_kept = answers_kept(cases, reference)
     log(
         f"{'teacher':<10} F1 1.000 by definition{_kept_text(reference_kept)}  {reference_ms:>8.1f} ms/case  "
@@ -448,9 +468,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=0.33,
         help="the rate F1 is measured at (default: %(default)s, the bundle's)",
     )
+    parser.add_argument(
+        "--cache",
+        metavar="FILE",
+        help="take the teacher's own scores from this evaluation cache when stored there, and store "
+        "the others (splitinfer eval --cache; make eval keeps build/eval-cache.sqlite). The "
+        "variants are always run (default: none)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     prog = parser.prog
+    cache = None
     try:
         variants = parse_variants(args.variants)
         if args.limit < 1:
@@ -462,6 +490,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         student = load_student(args.model) if uses_student else None
         selection = load_selection(args.model) if uses_student else None
         line_break_id = load_line_break_id(args.model) if uses_student else None
+        if args.cache is not None:
+            from splitinfer.evaluation.cache import EvalCache
+
+            cache = EvalCache(args.cache)
     except (SplitinferError, ValueError) as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
@@ -481,7 +513,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         log=(lambda s: None) if args.json else _print,
         selection=selection,
         line_break_id=line_break_id,
+        cache=cache,
     )
+    if cache is not None:
+        cache.close()
     if args.json:
         print(json.dumps(result, indent=2))
     return 0

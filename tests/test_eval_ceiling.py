@@ -143,3 +143,22 @@ def test_answers_kept_count_nq_cases_with_answers_only() -> None:
     unanswered = SimpleNamespace(id="nq-c", question="q", context="one two three")
     assert ceiling.answers_kept([essay], scores) is None
     assert ceiling.answers_kept([unanswered], scores) is None
+
+
+def test_the_teacher_comes_from_the_eval_cache_and_the_variants_never_do(tmp_path) -> None:
+    from splitinfer.evaluation.cache import EvalCache
+
+    cases = [
+        SimpleNamespace(id="nq-a", question=QUESTION, context=CONTEXT, answers=["Wilhelm Conrad Röntgen"])
+    ]
+    cache = EvalCache(tmp_path / "eval.sqlite")
+    first = measure(cases, [Variant("layers:1", layers=1)], 0.33, cache=cache)
+    assert cache.counts()["scores"] == 1  # the teacher's; the cut encoder's are not stored
+    again = measure(cases, [Variant("layers:1", layers=1)], 0.33, cache=cache)
+
+    def timeless(result: dict) -> list[dict]:
+        return [{**row, "ms_per_case": None} for row in result["rows"]]
+
+    assert timeless(again) == timeless(first)
+    assert again["teacher_ms_per_case"] == first["teacher_ms_per_case"]
+    assert ceiling.make_teacher(Variant("layers:1", layers=1)).fingerprint is None
