@@ -195,13 +195,9 @@ def _check_cache(options: EvalOptions, names: tuple[str, ...]) -> None:
             "(add teacher to --methods, or --answer), so drop --cache"
         )
     path = Path(options.cache).resolve()
-    clashes = {
-        flag: value for flag, value in (("--output", options.output), ("--plot", options.plot)) if value
-    }
-    clashes.update({what: str(source) for what, source in _files_read(options, names).items()})
-    for what, value in clashes.items():
-        if Path(value).resolve() == path:
-            raise InvalidInputError(f"--cache {options.cache} is {what}; name another file")
+    what = _same_file(path, {**_outputs(options), **_files_read(options, names)})
+    if what is not None:
+        raise InvalidInputError(f"--cache {options.cache} is {what}; name another file")
     if not path.parent.is_dir():
         raise InvalidInputError(f"--cache {options.cache}: the folder {path.parent} does not exist")
     from splitinfer.converters._paths import check_writable
@@ -214,9 +210,7 @@ def check_outputs(options: EvalOptions, names: tuple[str, ...] = ()) -> None:
     (--data, the --model bundle) or the other output, before any case is condensed."""
     from splitinfer.converters._paths import check_writable
 
-    outputs = {
-        flag: value for flag, value in (("--output", options.output), ("--plot", options.plot)) if value
-    }
+    outputs = _outputs(options)
     for flag, value in outputs.items():
         path = Path(value)
         if path.is_dir():
@@ -225,10 +219,9 @@ def check_outputs(options: EvalOptions, names: tuple[str, ...] = ()) -> None:
             raise InvalidInputError(f"{flag}: the folder {path.parent} does not exist")
     read = _files_read(options, names)
     for flag, value in outputs.items():
-        path = Path(value).resolve()
-        for what, source in read.items():
-            if path == source:
-                raise InvalidInputError(f"{flag} {value} is {what}; write the results elsewhere")
+        what = _same_file(Path(value).resolve(), read)
+        if what is not None:
+            raise InvalidInputError(f"{flag} {value} is {what}; write the results elsewhere")
     if options.output and options.plot and Path(options.output).resolve() == Path(options.plot).resolve():
         raise InvalidInputError("--output and --plot are the same file; give each its own name")
     if options.plot is not None:
@@ -241,6 +234,16 @@ def check_outputs(options: EvalOptions, names: tuple[str, ...] = ()) -> None:
             )
     for flag, value in outputs.items():
         check_writable(flag, Path(value), "results.jsonl" if flag == "--output" else "retention.png")
+
+
+def _outputs(options: EvalOptions) -> dict[str, str]:
+    """The files the run writes its results to, by flag (those given)."""
+    return {flag: value for flag, value in (("--output", options.output), ("--plot", options.plot)) if value}
+
+
+def _same_file(path: Path, files: dict[str, Any]) -> str | None:
+    """The name of the first of ``files`` that is ``path`` (resolved), or None."""
+    return next((what for what, file in files.items() if Path(file).resolve() == path), None)
 
 
 def _files_read(options: EvalOptions, names: tuple[str, ...]) -> dict[str, Path]:

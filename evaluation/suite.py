@@ -191,7 +191,6 @@ def measure(
     """Run one named run and write ``<name>.json`` and ``<name>.png`` into ``out``; the teacher's
     scores and the answers are kept in ``cache`` when the run has the teacher or answers."""
     spec = RUNS[name]
-    methods = spec.get("methods", EvalOptions.methods)
     options = EvalOptions(
         format=spec["format"],
         data=f"{data}/{spec['file']}" if "file" in spec else None,
@@ -202,11 +201,11 @@ def measure(
         rates=spec.get("rates", EvalOptions.rates),
         answer=spec.get("answer", False),
         answer_rates=spec.get("answer_rates"),
-        methods=methods,
+        methods=spec.get("methods", EvalOptions.methods),
         keep_digits=spec.get("keep_digits", True),
         limit=limit,
         model=model,
-        cache=cache if "teacher" in methods.split(",") or spec.get("answer") else None,
+        cache=cache if _uses_cache(spec) else None,
     )
     start = time.perf_counter()
     rows, config = evaluate_options(options)
@@ -250,11 +249,16 @@ def summarize(out: Path) -> list[Check]:
     return checks
 
 
+def _uses_cache(spec: dict[str, Any]) -> bool:
+    """Whether a run stores anything in the cache: the teacher's scores or answers."""
+    return "teacher" in spec.get("methods", EvalOptions.methods).split(",") or bool(spec.get("answer"))
+
+
 def _stored_cases(spec: dict[str, Any]) -> tuple[Any, ...] | None:
     """What decides the cases whose teacher scores or full-prompt answers a run stores (None: it
     stores nothing). Runs that differ only in how they condense (``keep_digits``, rates) share
     them."""
-    if "teacher" not in spec.get("methods", EvalOptions.methods).split(",") and not spec.get("answer"):
+    if not _uses_cache(spec):
         return None
     return tuple(
         spec.get(k) for k in ("format", "file", "distractors", "layout", "questions", "arrangements")
