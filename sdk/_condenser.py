@@ -22,7 +22,9 @@ The pipeline, one step per function (the selection rules live in ``_selection``)
    gain a weight (``lift_answer_type``; all three in ``selection_scores``);
 6. selection: forced words (``force``, numbers) are always kept; the others are taken best score
    first until the token budget (``rate`` x tokens, or ``target_tokens``) is spent;
-7. text: the kept words in their original order, each followed by its original whitespace.
+7. text: the kept words in their original order, each followed by its original whitespace, or,
+   where the words after it were dropped, by the whitespace of theirs with the most line breaks
+   (``join_words``), so what was on different lines stays on different lines.
 
 Tokens are counted by the bundle's tokenizer without [CLS]/[SEP]; a condensed text tokenizes to
 exactly its kept words' tokens, so ``condensed_tokens`` is what the server's tokenizer of the same

@@ -8,8 +8,10 @@ of Chinese is hundreds of words, not one word larger than any budget ("金门大
 "金", "门", "大", "桥" and "。", with no whitespace after any of them). Each word remembers the
 whitespace that followed it in the original, and the condensed text is every kept word followed
 by its own whitespace, so kept words keep their original order and spacing (newlines and
-indentation included). Whitespace before the first word is dropped, and the result never ends in
-whitespace.
+indentation included); where words after a kept word were dropped, it is followed instead by the
+whitespace of that stretch with the most line breaks, so the kept words of different lines,
+paragraphs and documents stay apart as they were (whitespace costs no tokens). Whitespace before
+the first word is dropped, and the result never ends in whitespace.
 
 Whitespace is the fixed set below (the characters for which Python's ``str.isspace()`` is true),
 listed explicitly so the Java port on Android agrees character for character.
@@ -18,7 +20,10 @@ listed explicitly so the Java port on Android agrees character for character.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
+
+from splitinfer.sdk._segments import line_breaks
 
 WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
@@ -54,5 +59,25 @@ def split_words(text: str) -> tuple[list[str], list[str]]:
 
 
 def join_words(words: Sequence[str], gaps: Sequence[str], kept: Sequence[int]) -> str:
-    """The condensed text: each kept word (indices ascending) followed by its own whitespace."""
-    return "".join(words[i] + gaps[i] for i in kept).rstrip(WHITESPACE)
+    """The condensed text: each kept word (indices ascending) followed by its own whitespace, or,
+    when the words after it up to the next kept one were dropped, by the first gap among its own
+    and theirs with the most line breaks (``_segments.line_breaks``; its own when none has any).
+
+    A line that lost its last words still ends its line: "Paris is big.\nRome is old." keeping
+    "Paris" and "Rome" gives "Paris\nRome", not "Paris Rome". A reader (the extractive backend
+    cuts passages at line breaks, a language model reads documents by their lines) then sees the
+    kept words of different documents apart. Only the original's whitespace is used.
+    """
+    lined = [j for j, gap in enumerate(gaps) if "\n" in gap or "\r" in gap]  # gaps that break a line
+    out: list[str] = []
+    last = len(kept) - 1
+    for k, i in enumerate(kept):
+        gap = gaps[i]
+        if k < last and lined:
+            # The line-breaking gaps from this word's own to the last dropped one's, if any.
+            first, end = bisect_left(lined, i), bisect_left(lined, kept[k + 1])
+            if first < end:
+                gap = max((gaps[j] for j in lined[first:end]), key=line_breaks)  # the first of the most
+        out.append(words[i])
+        out.append(gap)
+    return "".join(out).rstrip(WHITESPACE)

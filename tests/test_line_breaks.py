@@ -5,6 +5,7 @@ them and ``convert`` tells the SDK."""
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +17,9 @@ from splitinfer.converters.windows import check_line_breaks, default_tokenizer, 
 from splitinfer.sdk import Condenser
 from splitinfer.sdk._bundle import read_bundle, write_bundle
 from splitinfer.sdk._errors import BundleError, InvalidInputError
+from splitinfer.sdk._segments import line_breaks
 from splitinfer.sdk._selection import line_break_marks, model_tokens
-from splitinfer.sdk._text import split_words
+from splitinfer.sdk._text import join_words, split_words
 
 SEP = 102
 PARAGRAPHS = "Rivers\nThe Nile is long.\n\n\nLakes\r\nBaikal is deep.\rIt is old. Very old."
@@ -41,6 +43,38 @@ def test_model_tokens_put_the_id_before_a_word_s_own_tokens() -> None:
     ids = [(5,), (6, 7), (8,)]
     assert model_tokens(ids, [0, 2, 1], SEP) == [(5,), (SEP, SEP, 6, 7), (SEP, 8)]
     assert model_tokens(ids, [0, 2, 1], None) == ids
+
+
+def test_kept_words_of_different_lines_stay_on_different_lines() -> None:
+    words, gaps = split_words(PARAGRAPHS)
+    at = {w: i for i, w in reversed(list(enumerate(words)))}  # first index of each word
+    # A kept word before dropped ones takes the gap of theirs with the most line breaks: the
+    # blank lines between "long." and "Lakes", \r\n and \r as written; its own gap otherwise.
+    assert join_words(words, gaps, [at["Rivers"], at["Nile"], at["Baikal"]]) == "Rivers\nNile\n\n\nBaikal"
+    assert join_words(words, gaps, [at["The"], at["Lakes"], at["It"]]) == "The\n\n\nLakes\r\nIt"
+    assert join_words(words, gaps, [at["Nile"], at["long."]]) == "Nile long."
+    assert join_words(words, gaps, [at["It"], 13]) == "It old."
+    assert join_words(words, gaps, [at["Rivers"]]) == "Rivers" and join_words(words, gaps, []) == ""
+    # A line separator (U+2028) is whitespace but ends no line, as for the segments.
+    words, gaps = split_words("a b\u2028c d")
+    assert join_words(words, gaps, [0, 3]) == "a d"
+
+
+def test_the_condenser_keeps_the_lines_of_what_it_keeps() -> None:
+    condenser = Condenser.default()
+    text = "\n".join(
+        f"Document [{i}](Title: Place {i}) Place {i} lies on a river. It has an old bridge and a market."
+        for i in range(12)
+    )
+    result = condenser.condense(text, "Which place has a bridge?", rate=0.2, keep_digits=False)
+    words, gaps = split_words(text)
+    kept = result.kept_indices.tolist()
+    assert result.text == join_words(words, gaps, kept)
+    out_words, out_gaps = split_words(result.text)
+    assert out_words == [words[i] for i in kept] and len(kept) > 12
+    for k, (i, j) in enumerate(pairwise(kept)):
+        # Consecutive kept words are on different lines exactly when they were.
+        assert (line_breaks(out_gaps[k]) > 0) == any(line_breaks(g) for g in gaps[i:j]), (words[i], words[j])
 
 
 def _windows_seen(condenser: Condenser, monkeypatch: pytest.MonkeyPatch) -> list[np.ndarray]:

@@ -27,7 +27,10 @@ It writes, all derived from ``splitinfer.sdk`` (``_text``, ``_tokenizer``, ``_se
   ``answer_type_manifests``: ``segment_words``, ``smooth_scores``, ``name_spans`` /
   ``lift_name_spans``, ``answer_kind``, ``answer_type_words`` / ``lift_answer_type`` as pure
   functions, and the answer types ``SelectionWeights.from_manifest`` reads or the message it
-  refuses them with (``selection_vectors.py``).
+  refuses them with (``selection_vectors.py``); and ``joins``: ``join_words`` for every set of
+  kept words of a few short texts (``join_vectors``), which pins the gap a kept word takes when
+  the words after it were dropped (line feeds, carriage returns, CRLF, blank lines, a Unicode
+  line separator that is no line break, ties).
 - ``android_demo/golden/formula_selection_bundle.tflite``: ``formula_bundle.tflite`` rebuilt
   by ``build_bundle`` with ``"selection": {"segment_weight": 0.6, "document_weight": 0.2,
   "name_spans": true, "answer_types": ...}``, the bundled openings with weight 0.1
@@ -187,6 +190,28 @@ def vector(
     }
 
 
+# Short texts whose gaps hold every kind of line break the join tells apart: one gap of CRLF, one
+# of a lone CR, blank lines with and without spaces, U+2028 (whitespace but no line break), and
+# two gaps of equal line breaks in one dropped stretch (the first wins).
+JOIN_TEXTS = (
+    "a b.\r\nc\n\nd e\ry\u2028z\n \n w",
+    "x\n\n\ny  z\r\n\r\nq\nr\n\ns",
+)
+
+
+def join_vectors() -> list[dict[str, Any]]:
+    """``join_words`` of every subset of each ``JOIN_TEXTS`` text's words (kept ascending)."""
+    out = []
+    for t, text in enumerate(JOIN_TEXTS):
+        words, gaps = split_words(text)
+        for mask in range(1 << len(words)):
+            kept = [i for i in range(len(words)) if mask >> i & 1]
+            out.append(
+                {"name": f"join_{t}_{mask}", "text": text, "kept": kept, "condensed": join_words(words, gaps, kept)}
+            )
+    return out
+
+
 def error_vector(case: dict[str, Any]) -> dict[str, Any]:
     try:
         token_budget(case["total_tokens"], rate=case["rate"], target_tokens=case["target_tokens"])
@@ -244,6 +269,8 @@ def golden_json(
     )
     parts.append('],"answer_type_manifests":[')
     parts.append(",\n".join(dump(v) for v in selection_vectors.answer_type_manifest_vectors()))
+    parts.append('],"joins":[')
+    parts.append(",\n".join(dump(v) for v in join_vectors()))
     parts.append("],")
     parts.append(f'"unicode_sweep":{dump(unicode_tables.sweep(tokenizer))}')
     parts.append("}")

@@ -17,7 +17,8 @@ import java.util.List;
  * ({@link Segments}, {@link Selection#smoothScores}), with name spans lift each name to its
  * best word ({@link Selection#liftNameSpans}), and with answer types lift the names or numbers
  * the question asks for ({@link Selection#liftAnswerType}); keep the forced words
- * and the best others up to the budget; join the kept words with their own whitespace. A word
+ * and the best others up to the budget; join the kept words ({@link Words#join}: each with its
+ * own whitespace, or the line breaks of the dropped words after it). A word
  * longer than a window (it has a window of its own) is scored by the mean of the
  * {@code maxSeqLen} tokens the model saw. Invalid rates or targets fail before the model runs.
  * This is {@code splitinfer.sdk._condenser.Condenser.condense} for one part, checked against it

@@ -11,7 +11,8 @@ import java.util.List;
  * ("Paris," is one word), or a single CJK ideograph ({@link #isCjk}: Chinese and Japanese put no
  * spaces between words, so "金门大桥。" is the words "金", "门", "大", "桥" and "。"). Each word remembers the whitespace that followed it; the condensed
  * text is every kept word followed by its own whitespace, so kept words keep their order and
- * spacing. Whitespace before the first word is dropped and the result never ends in whitespace.
+ * spacing, or, where the words after it were dropped, by the gap of theirs with the most line
+ * breaks, so kept words of different lines stay on different lines. Whitespace before the first word is dropped and the result never ends in whitespace.
  * Whitespace is exactly {@link #WHITESPACE} (Python's {@code str.isspace()} set), not Java's
  * {@link Character#isWhitespace}, which leaves out the no-break spaces and U+0085.
  */
@@ -106,11 +107,29 @@ public final class Words {
     return words.size();
   }
 
-  /** The condensed text: each kept word (indices ascending) followed by its own whitespace. */
+  /**
+   * The condensed text: each kept word (indices ascending) followed by its own whitespace, or, when
+   * the words after it up to the next kept one were dropped, by the first gap among its own and
+   * theirs with the most line breaks (its own when none has any), so the kept words of different
+   * lines stay apart. The Python SDK's {@code join_words}.
+   */
   public String join(int[] kept) {
     StringBuilder out = new StringBuilder();
-    for (int i : kept) {
-      out.append(words.get(i)).append(gaps.get(i));
+    for (int k = 0; k < kept.length; k++) {
+      int i = kept[k];
+      String gap = gaps.get(i);
+      if (k + 1 < kept.length && kept[k + 1] > i + 1) {
+        int most = Segments.lineBreaks(gap);
+        for (int j = i + 1; j < kept[k + 1]; j++) {
+          String other = gaps.get(j);
+          int count = Segments.lineBreaks(other);
+          if (count > most) {
+            gap = other;
+            most = count;
+          }
+        }
+      }
+      out.append(words.get(i)).append(gap);
     }
     return stripTrailingWhitespace(out.toString());
   }
