@@ -12,7 +12,8 @@ import java.util.List;
  * spaces between words, so "金门大桥。" is the words "金", "门", "大", "桥" and "。"). Each word remembers the whitespace that followed it; the condensed
  * text is every kept word followed by its own whitespace, so kept words keep their order and
  * spacing, or, where the words after it were dropped, by the gap of theirs with the most line
- * breaks, so kept words of different lines stay on different lines. Whitespace before the first word is dropped and the result never ends in whitespace.
+ * breaks, so kept words of different lines stay on different lines. Whitespace before the first
+ * word is dropped and the result never ends in whitespace.
  * Whitespace is exactly {@link #WHITESPACE} (Python's {@code str.isspace()} set), not Java's
  * {@link Character#isWhitespace}, which leaves out the no-break spaces and U+0085.
  */
