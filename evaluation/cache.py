@@ -12,8 +12,9 @@ Two things take most of ``make eval`` and never depend on the bundle being evalu
 ``splitinfer eval --cache FILE`` (and ``make eval``, which keeps ``build/eval-cache.sqlite``)
 stores each under a sha256 of its producer's fingerprint and its inputs, and reuses it while the
 fingerprint holds: change a teacher setting, the code of the teacher or of the answerer, or the
-installed weights, and it is computed afresh. The time a teacher's scores took to compute is
-stored with them, so the teacher's ms column is what scoring cost, not the lookup.
+installed weights, and it is computed afresh (docstrings and comments are not code: editing them
+keeps what is stored). The time a teacher's scores took to compute is stored with them, so the
+teacher's ms column is what scoring cost, not the lookup.
 
 The file is SQLite (marked with this format's application id), so the runs that ``make eval``
 starts side by side share it: SQLite serialises their writes.

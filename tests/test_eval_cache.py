@@ -134,6 +134,28 @@ def test_the_minilm_fingerprint_covers_its_settings_its_code_and_its_packages(mo
     assert source_fingerprint(["splitinfer.converters.teachers.minilm"], distributions=["torch"]) != plain
 
 
+def test_the_fingerprint_reads_the_code_not_its_docs(tmp_path: Path, monkeypatch) -> None:
+    import importlib
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = tmp_path / "fingerprint_probe.py"
+
+    def fingerprint(source: str) -> str:
+        module.write_text(source, encoding="utf-8")
+        importlib.invalidate_caches()
+        return source_fingerprint(["fingerprint_probe"])
+
+    base = fingerprint('"""Scores."""\n\ndef score(x):\n    """Twice x."""\n    return 2 * x\n')
+    # Other docstrings, comments and layout: the same code, so stored results stay valid.
+    same = (
+        '"""Scores, reworded."""\n\n\ndef score(x):  # a comment\n    """Two times x."""\n\n    return 2*x\n'
+    )
+    assert fingerprint(same) == base
+    # Any change to what runs is a new fingerprint, a string that is not a docstring included.
+    assert fingerprint('"""Scores."""\n\ndef score(x):\n    """Twice x."""\n    return 3 * x\n') != base
+    assert fingerprint('"""Scores."""\n\ndef score(x):\n    return "Twice x."\n') != base
+
+
 def _eval(capsys, *args: str) -> dict:
     code = cli_main(["eval", "--limit", "2", "--rates", "0.2", "--json", *args])
     assert code == 0
