@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,8 +17,8 @@ from splitinfer.sdk._errors import InvalidInputError
 
 
 def test_variants_parse_in_order() -> None:
-    names = [v.name for v in parse_variants("student, int8,layers:3,static,bfloat16")]
-    assert names == ["student", "int8", "layers:3", "static", "bfloat16"]
+    names = [v.name for v in parse_variants("student, int8,layers:3,static,bfloat16,student-segments")]
+    assert names == ["student", "int8", "layers:3", "static", "bfloat16", "student-segments"]
     assert parse_variants("layers:6")[0].layers == 6
 
 
@@ -162,3 +163,44 @@ def test_the_teacher_comes_from_the_eval_cache_and_the_variants_never_do(tmp_pat
     assert timeless(again) == timeless(first)
     assert again["teacher_ms_per_case"] == first["teacher_ms_per_case"]
     assert ceiling.make_teacher(Variant("layers:1", layers=1)).fingerprint is None
+
+
+def test_segment_order_ranks_segments_by_one_scorer_and_words_by_the_other() -> None:
+    seg = SimpleNamespace
+    segments = [seg(start=0, end=3), seg(start=3, end=5), seg(start=5, end=8)]
+    # outer: segment means 0.5, 0.9, 0.1 -> order 1, 0, 2 (one high word does not lift the last)
+    outer = np.array([0.5, 0.5, 0.5, 0.9, 0.9, 0.0, 0.0, 0.3], dtype=np.float32)
+    # inner: inside each segment, the reverse of text order, but for a tie in the last
+    inner = np.array([0.1, 0.2, 0.3, 0.4, 0.8, 0.5, 0.5, 0.0], dtype=np.float32)
+    order = np.argsort(-ceiling.segment_order(outer, inner, segments), kind="stable").tolist()
+    assert order == [4, 3, 2, 1, 0, 5, 6, 7]
+    # Equal segment means keep text order.
+    flat = np.zeros(8, dtype=np.float32)
+    assert np.argsort(-ceiling.segment_order(flat, flat, segments), kind="stable").tolist() == list(range(8))
+
+
+def test_the_hybrids_take_segments_from_one_scorer_and_words_from_the_other() -> None:
+    from splitinfer.sdk._text import split_words
+
+    cases = [
+        SimpleNamespace(id="nq-a", question=QUESTION, context=CONTEXT, answers=["Wilhelm Conrad Röntgen"])
+    ]
+    runner = ceiling.load_student(None)
+    result = measure(
+        cases,
+        [Variant("teacher-segments"), Variant("student-segments")],
+        0.33,
+        runner,
+        line_break_id=ceiling.load_line_break_id(None),
+    )
+    rows = {row["variant"]: row for row in result["rows"]}
+    assert set(rows) == {"teacher-segments", "student-segments"}
+    for row in rows.values():
+        assert 0.0 < row["f1"] <= 1.0 and set(row["answers_kept"]) == {"forced", "free"}
+    # The teacher's segments tile the context's words, so every word gets a place in the order.
+    words, _ = split_words(CONTEXT)
+    counts = np.array([len(p) for p in MiniLMTeacher().tokenizer.encode_words(words)])
+    segments = ceiling.teacher_segments(CONTEXT, counts)
+    assert segments[0].start == 0 and segments[-1].end == len(words)
+    assert all(a.end == b.start for a, b in pairwise(segments))
+    assert rows["teacher-segments"]["f1"] != rows["student-segments"]["f1"]
