@@ -33,8 +33,8 @@ of ``nq`` (hard distractors, ``--limit``), and half as many ``essay``, ``kv`` an
 (``--variants student --limit 302``: 151 s with that cache, of which the GSM8K cases, which ``make
 eval`` does not give the teacher; 10.7 s the next time; the variants are always run).
 
-Measured here with the defaults (40 NQ cases and 20 of each other source; F1 at rate 0.33; time
-per case on one core, the teacher's 912 ms):
+Measured here with the encoder variants and the student (40 NQ cases and 20 of each other source;
+F1 at rate 0.33; time per case on one core, the teacher's 912 ms):
 
 ============  =====  =====  =====  ======  ==========
 variant       F1     nq     essay  gsm8k   ms / case
@@ -514,7 +514,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--variants",
-        default="student,device,int8,bfloat16,layers:1,layers:3,layers:5,static",
+        default="student,device,teacher-segments,student-segments,int8,bfloat16,layers:1,layers:3,layers:5,static",
         help="comma-separated, in order: student, device, int8, bfloat16, static, layers:N, "
         "teacher-segments, student-segments (default: %(default)s)",
     )
