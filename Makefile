@@ -19,7 +19,7 @@ help:
 	@echo "make eval    evaluate the bundled condenser on held-out DATA into docs/eval (LIMIT=n: a slice, into build/eval-slice; JOBS=n runs at a time, default 2; the teacher's scores and the answers, which do not depend on the bundle, are kept in build/eval-cache.sqlite and reused)"
 	@echo "make golden  regenerate the Android golden vectors from the SDK"
 	@echo "make android-core  compile and JUnit-test the Android core"
-	@echo "make model   rebuild the bundled default condenser from DATA=$(DATA): label, train, convert"
+	@echo "make model   rebuild the bundled default condenser from DATA=$(DATA): label (JOBS=n slices at a time, default 2), train, convert"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -67,7 +67,7 @@ proto: $(STAMP)
 
 # Rebuilds sdk/assets/condenser.tflite end to end (teacher labels -> student -> gated bundle).
 model: $(STAMP)
-	$(PY) -m splitinfer.converters.make_model --data $(DATA)
+	$(PY) -m splitinfer.converters.make_model --data $(DATA) --jobs $(JOBS)
 
 # The quality report of the bundled condenser: held-out data only, tables, plots, targets.
 eval: $(STAMP)

@@ -10,7 +10,9 @@
    prompts (planted-fact essays, UUID key-value lookups), plus held-out slices of each that are
    never trained on. Labels go to ``--work`` and are resumed, so an interrupted run continues
    where it stopped and a rerun relabels nothing. ``--labels-dir`` uses labels made elsewhere
-   instead.
+   instead. ``--jobs 2`` (what ``make model`` passes) labels two slices at a time, each in a
+   process of its own: 80 NQ prompts in two slices took 39.6 s instead of 73.4 s here (2 cores),
+   with the same bytes in every file.
 2. **train** (``splitinfer distill train``, its defaults: three members of 48 channels, seeds
    0, 1 and 2, their scores averaged, reading where lines break) on the train-split labels.
 3. **convert** (``splitinfer convert``, mode ``dynamic``: the fastest mode that passes every
@@ -194,8 +196,9 @@ def _smaller(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else min(a, b)
 
 
-def label(item: Slice, data_dir: Path, out_dir: Path, seed: int) -> Path:
-    """Run ``splitinfer distill label`` for one slice (resumable); the labels file's path."""
+def label(item: Slice, data_dir: Path, out_dir: Path, seed: int, quiet: bool = False) -> Path:
+    """Run ``splitinfer distill label`` for one slice (resumable); the labels file's path.
+    ``quiet``: no progress bar of its own (when slices run side by side, ``label_all`` draws one)."""
     from splitinfer.cli.main import main as splitinfer
 
     output = out_dir / item.file_name()
@@ -223,6 +226,8 @@ def label(item: Slice, data_dir: Path, out_dir: Path, seed: int) -> Path:
         argv += ["--distractors", "hard", "--layout", item.layout, "--questions", item.questions]
     if item.limit is not None:
         argv += ["--limit", str(item.limit)]
+    if quiet:
+        argv.append("--quiet")
     print(f"[label] {item.name}", flush=True)
     code = splitinfer(argv)
     if code == 2:
@@ -235,14 +240,78 @@ def label(item: Slice, data_dir: Path, out_dir: Path, seed: int) -> Path:
     return output
 
 
-def _cases(text: str) -> int:
+def label_all(items: list[Slice], data_dir: Path, out_dir: Path, seed: int, jobs: int = 1) -> list[Path]:
+    """Label every slice, ``jobs`` at a time, each in a process of its own (the teacher runs on
+    one thread); the labels files in the order of ``items``. Side by side, the slices draw no bars
+    of their own: one bar counts the cases written to all their files. The first failure stops
+    the slices not yet started (those under way finish, and are resumed by the next run) and is
+    raised."""
+    if jobs <= 1 or len(items) <= 1:
+        return [label(item, data_dir, out_dir, seed) for item in items]
+    import multiprocessing
+    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+
+    from tqdm import tqdm
+
+    paths = [out_dir / item.file_name() for item in items]
+    # spawn, not fork: a forked PyTorch runtime is not safe to use.
+    context = multiprocessing.get_context("spawn")
+    with (
+        ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=context) as pool,
+        tqdm(unit="case", desc=f"label minilm, {jobs} at a time", file=sys.stderr, disable=None) as bar,
+    ):
+        pending = {pool.submit(label, item, data_dir, out_dir, seed, True) for item in items}
+        while pending:
+            done, pending = wait(pending, timeout=2.0, return_when=FIRST_EXCEPTION)
+            bar.total, bar.n = _progress(paths)
+            bar.refresh()
+            failed = [f for f in done if f.exception() is not None]
+            if failed:
+                bar.close()
+                print(
+                    "make model: a slice failed; the slices under way finish first",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise failed[0].exception()  # type: ignore[misc]
+    return paths
+
+
+def _progress(paths: list[Path]) -> tuple[int | None, int]:
+    """Cases set out to label and cases written, over the labels files started so far (a file's
+    header holds its count, each case is one line after it); total ``None`` before any began."""
+    total, written = 0, 0
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                header = handle.readline()
+                count = int(json.loads(header)["_meta"]["count"])
+                # Whole lines only: a last one without its newline is still being written.
+                lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not begun, or its first line is being written
+        total += count
+        written += lines
+    return (total or None), written
+
+
+def _whole_number(text: str, least: int, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number of cases (0: all), got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number of cases (0: all), got {value}")
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
     return value
+
+
+def _cases(text: str) -> int:
+    return _whole_number(text, 0, "a whole number of cases (0: all)")
+
+
+def _jobs(text: str) -> int:
+    return _whole_number(text, 1, "a whole number of processes, at least 1")
 
 
 def _layouts(text: str) -> tuple[str, ...]:
@@ -316,6 +385,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--gsm8k-limit", type=int, default=300)
     parser.add_argument("--synthetic-limit", type=int, default=240)
     parser.add_argument("--heldout-limit", type=int, default=120, help="held-out NQ prompts (others: half)")
+    parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=1,
+        help="slices labelled at a time, each in a process of its own on one thread: 2 on 2 cores "
+        "labels about 1.8 times as many prompts a second as 1 (make model passes JOBS, default 2; "
+        "default: %(default)s)",
+    )
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument(
         "--student", type=Path, default=None, help="convert this trained student instead of training one"
@@ -375,7 +452,7 @@ def build(args: argparse.Namespace) -> int:
         if not labels:
             raise InvalidInputError(f"{args.labels_dir}: no *.jsonl labels files; drop --labels-dir to label")
     else:
-        labels = [label(item, args.data, args.work, args.seed) for item in slices(args)]
+        labels = label_all(slices(args), args.data, args.work, args.seed, args.jobs)
 
     student = args.student or args.work / "student.keras"
     if args.student is None:

@@ -122,3 +122,53 @@ def test_a_candidate_written_elsewhere_never_rewrites_the_shipped_card(tmp_path)
     candidate = tmp_path / "cand.tflite"
     assert parse_args(["--output", str(candidate)]).card == tmp_path / "cand.model_card.md"
     assert parse_args(["--output", str(candidate), "--card", "x.md"]).card == Path("x.md")
+
+
+def test_slices_labelled_side_by_side_give_the_files_one_at_a_time_gives(tmp_path) -> None:
+    from splitinfer.converters.make_model import Slice, label_all
+
+    items = [
+        Slice("synthetic-train", "synthetic", None, "train", 2),
+        Slice("synthetic-heldout", "synthetic", None, "heldout", 6),
+    ]
+    alone, together = tmp_path / "alone", tmp_path / "together"
+    alone.mkdir()
+    together.mkdir()
+    first = label_all(items, tmp_path, alone, 0, jobs=1)
+    second = label_all(items, tmp_path, together, 0, jobs=2)
+    # The files in the order of the slices, whatever finished first, and byte for byte the same.
+    assert [p.name for p in first] == [p.name for p in second] == [i.file_name() for i in items]
+    for a, b in zip(first, second, strict=True):
+        assert len(a.read_text(encoding="utf-8").splitlines()) > 1
+        assert a.read_bytes() == b.read_bytes()
+
+
+def test_a_slice_that_fails_side_by_side_stops_the_run_with_its_error(tmp_path, capsys) -> None:
+    from splitinfer.converters.labels import LabelRecord, write_labels
+    from splitinfer.converters.make_model import Slice, label_all
+    from splitinfer.sdk._errors import InvalidInputError
+
+    good = Slice("synthetic-train", "synthetic", None, "train", 2)
+    bad = Slice("synthetic-heldout", "synthetic", None, "heldout", 6)
+    record = LabelRecord("not-built-by-this-run", "kv", "heldout", "q?", ["a"], [0.5], ["a"])
+    write_labels(tmp_path / bad.file_name(), {"teacher": "minilm", "line_breaks": True}, [record])
+    with pytest.raises(InvalidInputError, match=r"labels in --work are resumed"):
+        label_all([good, bad], tmp_path, tmp_path, 0, jobs=2)
+    assert "a slice failed" in capsys.readouterr().err
+
+
+def test_the_label_progress_counts_the_cases_of_the_files_begun(tmp_path) -> None:
+    from splitinfer.converters.make_model import _progress
+
+    begun, partial, missing = tmp_path / "a.jsonl", tmp_path / "b.jsonl", tmp_path / "c.jsonl"
+    begun.write_text('{"_meta": {"count": 3}}\n{"id": 1}\n{"id": 2}\n', encoding="utf-8")
+    partial.write_text('{"_meta": {"count": 5}}\n{"id": 1}\n{"id": 2, "wor', encoding="utf-8")
+    assert _progress([begun, partial, missing]) == (8, 3)  # an unfinished last line is no case yet
+    assert _progress([missing]) == (None, 0)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_a_bad_number_of_jobs_is_a_usage_error(capsys, value) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--jobs", value])
+    assert "--jobs" in capsys.readouterr().err
