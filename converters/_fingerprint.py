@@ -58,14 +58,16 @@ def source_fingerprint(
     return digest.hexdigest()
 
 
+# The nodes whose body may open with a docstring.
+_DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+
+
 def code_digest(tree: ast.Module) -> str:
     """A sha256 of what a module's syntax tree computes: the tree without positions, with every
     module, class and function docstring taken out (``tree`` is left as it was)."""
     stripped = copy.deepcopy(tree)
     for node in ast.walk(stripped):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and _docstring(
-            node
-        ):
+        if isinstance(node, _DOCUMENTED) and _docstring(node):
             node.body = node.body[1:] or [ast.Pass()]
     return hashlib.sha256(ast.dump(stripped, include_attributes=False).encode()).hexdigest()
 

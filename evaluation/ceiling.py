@@ -26,12 +26,12 @@ Variants (``--variants``, in the order given):
   between sentences or inside them, is read off these two.
 
 In the encoder variants everything else of the teacher (segments, titles, lexical overlap,
-neighbours, the final mix) is unchanged, so each differs from the teacher by its encoder alone. Cases: the held-out split
-of ``nq`` (hard distractors, ``--limit``), and half as many ``essay``, ``kv`` and ``gsm8k`` cases
-(see ``splitinfer eval``). The teacher is run on every case first: about 1 s per case, or
-``--cache build/eval-cache.sqlite`` takes its scores from ``make eval``'s cache where stored
-(``--variants student --limit 302``: 151 s with that cache, of which the GSM8K cases, which ``make
-eval`` does not give the teacher; 10.7 s the next time; the variants are always run).
+neighbours, the final mix) is unchanged, so each differs from the teacher by its encoder alone.
+Cases: the held-out split of ``nq`` (hard distractors, ``--limit``), and half as many ``essay``,
+``kv`` and ``gsm8k`` cases (see ``splitinfer eval``). The teacher is run on every case first: about
+1 s per case, or ``--cache build/eval-cache.sqlite`` takes its scores from ``make eval``'s cache
+where stored (``--variants student --limit 302``: 151 s with that cache, of which the GSM8K cases,
+which ``make eval`` does not give the teacher; 10.7 s the next time; the variants are always run).
 
 Measured here with the encoder variants and the student (40 NQ cases and 20 of each other source;
 F1 at rate 0.33; time per case on one core, the teacher's 912 ms):
@@ -514,7 +514,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--variants",
-        default="student,device,teacher-segments,student-segments,int8,bfloat16,layers:1,layers:3,layers:5,static",
+        default="student,device,teacher-segments,student-segments,int8,bfloat16,"
+        "layers:1,layers:3,layers:5,static",
         help="comma-separated, in order: student, device, int8, bfloat16, static, layers:N, "
         "teacher-segments, student-segments (default: %(default)s)",
     )
