@@ -34,8 +34,8 @@ them at those rates, so the answers were lost in the second stage. The cost was
 score the student's candidate sentences in their original context.
 
 Nor is the word contribution (step 4) what keeps the student's agreement low. Without it
-(``contribution_weight=0``: inside a segment only rarity and question words) the teacher is one
-whose word choice the student could compute from token ids alone, and it keeps as many answers
+(``contribution_weight=0``: inside a segment only rarity and question words) the teacher chooses
+the words inside a sentence as the student could from token ids alone, and it keeps as many answers
 (on 120 held-out NQ prompts at rates 0.1 / 0.2: 83.3 / 100% with numbers forced and 99.2 / 100%
 without, against 85.0 / 100% and 99.2 / 100%). Two 48-channel students (seed 0) trained on the
 1,353 NQ train prompts, one on each teacher's labels, agreed with their own teacher at F1 0.743
