@@ -267,33 +267,24 @@ def label_all(items: list[Slice], data_dir: Path, out_dir: Path, seed: int, jobs
     raised."""
     if jobs <= 1 or len(items) <= 1:
         return [label(item, data_dir, out_dir, seed) for item in items]
-    import multiprocessing
-    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
-
     from tqdm import tqdm
 
+    from splitinfer.converters._parallel import run_side_by_side
+
     paths = [out_dir / item.file_name() for item in items]
-    # spawn, not fork: a forked PyTorch runtime is not safe to use.
-    context = multiprocessing.get_context("spawn")
-    with (
-        ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=context) as pool,
-        tqdm(unit="case", desc=f"label minilm, {jobs} at a time", file=sys.stderr, disable=None) as bar,
-    ):
-        pending = {pool.submit(label, item, data_dir, out_dir, seed, True) for item in items}
-        while pending:
-            done, pending = wait(pending, timeout=2.0, return_when=FIRST_EXCEPTION)
+    with tqdm(unit="case", desc=f"label minilm, {jobs} at a time", file=sys.stderr, disable=None) as bar:
+
+        def tick() -> None:
             bar.total, bar.n = _progress(paths)
             bar.refresh()
-            failed = [f for f in done if f.exception() is not None]
-            if failed:
-                bar.close()
-                print(
-                    "make model: a slice failed; the slices under way finish first",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise failed[0].exception()  # type: ignore[misc]
+
+        run_side_by_side(
+            label,
+            [(item, data_dir, out_dir, seed, True) for item in items],
+            jobs,
+            "make model: a slice failed; the slices under way finish first",
+            tick,
+        )
     return paths
 
 

@@ -297,19 +297,14 @@ def run_suite(
         for name in names:
             measure(name, data, out, limit, model, cache)
         return summarize(out)
-    import multiprocessing
-    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+    from splitinfer.converters._parallel import run_side_by_side
 
-    # spawn, not fork: a forked TensorFlow or LiteRT runtime is not safe to use.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(names)), mp_context=context) as pool:
-        futures = [pool.submit(measure, name, data, out, limit, model, cache) for name in start_order(names)]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        failed = [f for f in done if f.exception() is not None]
-        if failed:
-            print("make eval: a run failed; the runs under way finish first", file=sys.stderr, flush=True)
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise failed[0].exception()  # type: ignore[misc]
+    run_side_by_side(
+        measure,
+        [(name, data, out, limit, model, cache) for name in start_order(names)],
+        jobs,
+        "make eval: a run failed; the runs under way finish first",
+    )
     return summarize(out)
 
 
