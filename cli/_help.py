@@ -40,6 +40,19 @@ class RawDefaultsHelp(argparse.RawDescriptionHelpFormatter, DefaultsHelp):
     """``DefaultsHelp`` that keeps the description's and epilog's own line breaks (examples, lists)."""
 
 
+def utf8(value: str) -> str:
+    """argparse ``type`` of a text option: refuses bytes that are not UTF-8 (Python hands them over
+    as lone surrogates, which no gRPC call, tokenizer or JSON line can carry) as a usage error."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise argparse.ArgumentTypeError(
+            f"is not valid UTF-8 (byte 0x{ord(value[err.start]) - 0xDC00:02X} at character {err.start}); "
+            "pass UTF-8 text"
+        ) from None
+    return value
+
+
 def seed(text: str) -> int:
     """argparse ``type`` of a ``--seed``: a whole number from 0 to ``MAX_SEED`` (a usage error,
     exit 2, otherwise)."""

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from splitinfer.cli._help import utf8
 from splitinfer.sdk._errors import InvalidInputError
 
 # Policy short names (splitinfer.sdk.Policy.parse reads them); spelled out so --help imports nothing.
@@ -28,19 +29,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "splitinfer server, stream the answer, and print what condensing saved."
         ),
     )
-    parser.add_argument("--server", required=True, metavar="HOST:PORT", help="the splitinfer server")
-    parser.add_argument("--question", required=True, help="what to ask")
+    parser.add_argument(
+        "--server", required=True, type=utf8, metavar="HOST:PORT", help="the splitinfer server"
+    )
+    parser.add_argument("--question", required=True, type=utf8, help="what to ask")
     parser.add_argument(
         "--context-file", type=Path, metavar="FILE", help="the long context, UTF-8 ('-' = stdin)"
     )
-    parser.add_argument("--instruction", default="", help="a system instruction (never condensed)")
+    parser.add_argument("--instruction", default="", type=utf8, help="a system instruction (never condensed)")
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--rate", type=float, help="fraction of context tokens to keep, in (0, 1]")
     budget.add_argument(
         "--target-tokens", type=int, metavar="N", help="context token budget instead of a rate"
     )
     parser.add_argument(
-        "--force", action="append", default=[], metavar="WORD", help="a word to always keep (repeatable)"
+        "--force",
+        action="append",
+        default=[],
+        type=utf8,
+        metavar="WORD",
+        help="a word to always keep (repeatable)",
     )
     parser.add_argument(
         "--policy",
@@ -49,10 +57,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="where to condense: prefer-device (fall back to the server), only-device, server, none",
     )
     parser.add_argument(
-        "--condenser", type=Path, metavar="BUNDLE", help="device condenser bundle (default: the bundled one)"
+        "--condenser",
+        type=Path,
+        metavar="BUNDLE",
+        help=(
+            "device condenser bundle (default: the bundled one, which falls back per --policy if it "
+            "cannot load; a bundle named here that does not load is an error, exit 2)"
+        ),
     )
     parser.add_argument(
-        "--model", default="", help="the server's model to answer with (default: its default)"
+        "--model", default="", type=utf8, help="the server's model to answer with (default: its default)"
     )
     parser.add_argument(
         "--max-new-tokens", type=int, default=0, metavar="N", help="answer length cap (0 = server default)"
@@ -75,17 +89,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from splitinfer.sdk import Client
+    from splitinfer.sdk._channel import check_target
 
+    check_target(args.server, "--server")
     context = read_context(args.context_file)
     token = read_token(args.token_file) if args.token_file is not None else None
-    tls = False if args.plaintext else (True if args.tls or args.tls_ca is not None else None)
+    roots = read_tls_ca(args.tls_ca) if args.tls_ca is not None else None
+    tls = False if args.plaintext else (True if args.tls or roots is not None else None)
     with Client(
         args.server,
-        condenser=args.condenser if args.condenser is not None else "default",
+        condenser=explicit_condenser(args.condenser, args.policy),
         policy=args.policy,
         credentials=token,
         tls=tls,
-        root_certificates=args.tls_ca,
+        root_certificates=roots,
         timeout=args.timeout,
     ) as client:
         stream = client.generate(
@@ -112,6 +129,31 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {result.fallback_reason}", file=sys.stderr)
     print(result.savings.summary(), file=sys.stderr)
     return 0
+
+
+def explicit_condenser(path: Path | None, policy: str) -> Any:
+    """The ``Client``'s condenser: the bundled one (loaded when first needed; unusable, it falls
+    back per ``--policy``), or the bundle the user named, loaded now: a path they typed that does
+    not load is bad input (exit 2), not a reason to send the context elsewhere."""
+    if path is None:
+        return "default"
+    if policy not in ("prefer-device", "only-device"):
+        return None  # never used: say nothing about it
+    from splitinfer.sdk import Condenser
+
+    return Condenser.load(path)
+
+
+def read_tls_ca(path: Path) -> bytes:
+    """The PEM certificates of ``--tls-ca``, checked here so that a wrong file is named as such
+    instead of failing the TLS handshake later."""
+    from splitinfer.sdk._channel import check_certificates
+
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise InvalidInputError(f"cannot read --tls-ca {path}: {err.strerror}") from None
+    return check_certificates(data, f"--tls-ca {path}").encode("ascii")
 
 
 def read_context(path: Path | None) -> str:

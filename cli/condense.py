@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from splitinfer.cli._help import utf8
 from splitinfer.sdk._errors import InvalidInputError
 from splitinfer.sdk._inputs import check_text
 
@@ -45,10 +46,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--question",
         default="",
+        type=utf8,
         help="the question the condensed text must answer (text mode; default for records)",
     )
     parser.add_argument(
-        "--force", action="append", default=[], metavar="WORD", help="a word to always keep (repeatable)"
+        "--force",
+        action="append",
+        default=[],
+        type=utf8,
+        metavar="WORD",
+        help="a word to always keep (repeatable)",
     )
     parser.add_argument("--no-keep-digits", action="store_true", help="let words with digits be dropped too")
     parser.add_argument(
@@ -144,7 +151,7 @@ def parse_record(line: bytes, where: str) -> dict[str, Any]:
                 check_text(record[key], f"'{key}'")
             except InvalidInputError as err:  # not a str, or a lone surrogate from a "\ud800" escape
                 raise InvalidInputError(f"{where}: {err}") from None
-    if "id" in record and not isinstance(record["id"], (str, int)):
+    if "id" in record and (not isinstance(record["id"], (str, int)) or isinstance(record["id"], bool)):
         raise InvalidInputError(f"{where}: 'id' must be a string or an integer")
     return record
 

@@ -33,7 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--rate", type=float, default=0.33, help="fraction of context tokens to keep (default 0.33)"
     )
     parser.add_argument(
-        "--condenser", type=Path, metavar="BUNDLE", help="device condenser bundle (default: the bundled one)"
+        "--condenser",
+        type=Path,
+        metavar="BUNDLE",
+        help="device condenser bundle (default: the bundled one); one named here must load (else exit 2)",
     )
     parser.add_argument(
         "--backend", default="extractive", choices=("extractive", "echo"), help="the server's model"
@@ -61,18 +64,25 @@ def read_prompt(path: Path) -> tuple[str, str]:
 
 
 def load_device_condenser(path: Path | None) -> tuple[Any, str]:
-    """The condenser (or None) and a line saying what was loaded or why not."""
+    """The condenser (or None) and a line saying what was loaded or why not. The bundled one may
+    fail to load, and the demo shows the fallback; a bundle named with ``--condenser`` that does
+    not load is bad input (``BundleError``, exit 2)."""
     from splitinfer.sdk import BundleError, Condenser
 
+    if path is not None:
+        condenser = Condenser.load(path)
+        return condenser, f"{condenser.model_version} ({path}, window {condenser.max_seq_len} tokens)"
     try:
-        condenser = Condenser.default() if path is None else Condenser.load(path)
+        condenser = Condenser.default()
     except BundleError as err:
         return None, (
             f"NO device condenser: {err}\n"
             "      Falling back as PREFER_DEVICE_CONDENSE does: the server's Condense, else the full context."
         )
-    source = "the bundled default" if path is None else str(path)
-    return condenser, f"{condenser.model_version} ({source}, window {condenser.max_seq_len} tokens)"
+    return (
+        condenser,
+        f"{condenser.model_version} (the bundled default, window {condenser.max_seq_len} tokens)",
+    )
 
 
 def warm_up(address: str) -> None:
@@ -85,9 +95,12 @@ def warm_up(address: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from splitinfer.sdk import Client
+    from splitinfer.sdk._inputs import check_rate_or_target
     from splitinfer.server import BackgroundServer, ServerConfig
 
+    check_rate_or_target(args.rate, None)
     question, context = read_prompt(args.prompt_file)
+    condenser, loaded = load_device_condenser(args.condenser)
     out = sys.stdout
     print("splitinfer demo: condense on the device, answer in the cloud\n", file=out)
     started = time.perf_counter()
@@ -99,7 +112,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"listening on {server.address}; warming up the model ...", end=" ", flush=True, file=out)
         warm_up(server.address)
         print(f"ready ({time.perf_counter() - started:.1f} s)", file=out)
-        condenser, loaded = load_device_condenser(args.condenser)
         print(f"[2/4] device condenser: {loaded}", file=out)
         documents = sum(1 for line in context.splitlines() if line.startswith("Document "))
         print(f"[3/4] question: {question}", file=out)

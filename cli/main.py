@@ -99,7 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         getattr(args, "usage_parser", parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command is None:
-        parser.print_help()
+        print(
+            f"splitinfer: error: give a COMMAND, one of {', '.join(_COMMANDS)}; "
+            "'splitinfer --help' says what each does",
+            file=sys.stderr,
+        )
         return 2
     prog = getattr(args, "usage_parser", parser).prog  # e.g. "splitinfer distill train"
     try:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
+import ssl
 from importlib.metadata import PackageNotFoundError, version
 from os import PathLike
 from pathlib import Path
@@ -95,18 +97,43 @@ def is_loopback_target(target: str) -> bool:
         return False
 
 
-def check_target(target: object) -> str:
+def check_target(target: object, name: str = "target") -> str:
+    """``target`` stripped, or ``InvalidInputError`` saying what is wrong with it: not text, a URL,
+    no port, an empty host, a port that is not a number from 1 to 65535, or characters that are
+    not text (bytes that were not UTF-8). Targets with a gRPC scheme (``dns:``, ``ipv4:``, ``unix:``
+    ...) are passed through as gRPC reads them."""
     if not isinstance(target, str) or not target.strip():
-        raise InvalidInputError(f"target must be 'HOST:PORT', got {target!r}")
+        raise InvalidInputError(f"{name} must be 'HOST:PORT', got {target!r}")
     target = target.strip()
-    if "://" in target and not target.startswith(("dns:", "ipv4:", "ipv6:", "unix:")):
+    try:
+        target.encode("utf-8")
+    except UnicodeEncodeError:
         raise InvalidInputError(
-            f"target {target!r} looks like a URL; pass 'HOST:PORT' (e.g. api.example.com:443), not a scheme"
+            f"{name} {target!r} holds bytes that are not UTF-8 text; pass 'HOST:PORT' as text"
+        ) from None
+    if target.startswith(_GRPC_SCHEMES):
+        return target
+    if "://" in target:
+        raise InvalidInputError(
+            f"{name} {target!r} looks like a URL; pass 'HOST:PORT' (e.g. api.example.com:443), not a scheme"
         )
-    if ":" not in target.rsplit("]", 1)[-1] and not target.startswith(("unix:", "unix-abstract:")):
+    if ":" not in target.rsplit("]", 1)[-1]:
         # gRPC would quietly try port 443 of a bare host name.
-        raise InvalidInputError(f"target {target!r} has no port; pass 'HOST:PORT', e.g. {target}:50051")
+        raise InvalidInputError(f"{name} {target!r} has no port; pass 'HOST:PORT', e.g. {target}:50051")
+    host, port = target.rsplit(":", 1)
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise InvalidInputError(f"{name} {target!r}: put an IPv6 address in brackets, e.g. [{host}]:{port}")
+    if not host.strip():
+        raise InvalidInputError(f"{name} {target!r} has no host; pass 'HOST:PORT', e.g. localhost{target}")
+    if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise InvalidInputError(f"{name} {target!r}: the port must be a number from 1 to 65535, got {port!r}")
     return target
+
+
+_GRPC_SCHEMES = ("dns:", "ipv4:", "ipv6:", "unix:", "unix-abstract:")
+_PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----")
 
 
 def read_pem(value: bytes | str | Path | None, name: str) -> bytes | None:
@@ -124,6 +151,27 @@ def read_pem(value: bytes | str | Path | None, name: str) -> bytes | None:
         raise InvalidInputError(f"cannot read {name} {path}: {err.strerror}") from None
 
 
+def check_certificates(pem: bytes, name: str) -> str:
+    """The PEM certificate blocks of ``pem`` as ASCII text (text around them, in any encoding, is
+    left out, as OpenSSL ignores it), or ``InvalidInputError`` when it holds none, or one that
+    does not parse. gRPC alone fails later with a handshake error that does not name the file."""
+    blocks = [m.group(0).decode("ascii") for m in _PEM_CERTIFICATE.finditer(pem)]
+    if not blocks:
+        key = b"PRIVATE KEY-----" in pem
+        hint = " (it holds a private key)" if key else ""
+        raise InvalidInputError(
+            f"{name} holds no PEM certificate{hint}; pass certificates in PEM form "
+            "(-----BEGIN CERTIFICATE-----)"
+        )
+    text = "\n".join(blocks) + "\n"
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=text)
+    except (ssl.SSLError, ValueError) as err:
+        reason = getattr(err, "reason", None) or str(err)
+        raise InvalidInputError(f"{name} holds a PEM certificate that does not parse ({reason})") from None
+    return text
+
+
 def channel_credentials(root_certificates: bytes | None, token: str | None) -> grpc.ChannelCredentials:
     """TLS credentials (system roots unless ``root_certificates``), with the bearer token if any."""
     tls = grpc.ssl_channel_credentials(root_certificates=root_certificates)
@@ -138,9 +186,10 @@ def check_token(credentials: object) -> str | None:
     if not isinstance(credentials, str) or not credentials.strip():
         raise InvalidInputError("credentials must be the bearer token as a non-empty str")
     token = credentials.strip()
-    if any(ch.isspace() for ch in token) or not token.isascii():
+    if not all("!" <= ch <= "~" for ch in token):
         raise InvalidInputError(
-            "the bearer token must be printable ASCII without spaces (check the token file)"
+            "the bearer token must be printable ASCII without spaces or control characters "
+            "(check the token file)"
         )
     return token
 

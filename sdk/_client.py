@@ -23,6 +23,7 @@ import grpc
 from splitinfer.sdk._channel import (
     channel_credentials,
     channel_options,
+    check_certificates,
     check_target,
     check_token,
     is_loopback_target,
@@ -54,6 +55,8 @@ class ChannelSettings:
         self.target = check_target(target)
         token = check_token(credentials)
         roots = read_pem(root_certificates, "root_certificates")  # type: ignore[arg-type]
+        if roots is not None:
+            roots = check_certificates(roots, "root_certificates").encode("ascii")
         self.secure = use_tls(self.target, tls, roots)
         if (
             token

@@ -186,7 +186,8 @@ class Prepared:
             if self.policy is Policy.ONLY_DEVICE_CONDENSE:
                 raise CondenserUnavailableError(
                     f"{why}; policy ONLY_DEVICE_CONDENSE never sends the full context, so nothing was sent "
-                    "(fix the bundle, or use PREFER_DEVICE_CONDENSE to fall back to the server)"
+                    "(fix the bundle, or use PREFER_DEVICE_CONDENSE, --policy prefer-device on the command line, "
+                    "to fall back to the server)"
                 )
             self.fallback_reason = str(why)
             self.needs_server_condense = True

@@ -38,7 +38,10 @@ class ServerUnavailableError(ServerError):
 class DeadlineExceededError(ServerError):
     """The call did not finish before its deadline."""
 
-    hint = "allow more time (timeout=...) or ask for a shorter answer"
+    hint = (
+        "allow more time (timeout=..., --timeout) or ask for a shorter answer; if no server answers at "
+        "that address, a call that cannot connect also ends here: check that the server runs there"
+    )
 
 
 class AuthenticationError(ServerError):

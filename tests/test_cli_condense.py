@@ -95,6 +95,7 @@ def test_jsonl_records_come_out_in_order_with_their_ids(
         ('{"context": 5}', "line 2: 'context' must be a str, got int"),
         ('{"context": "x", "question": null}', "line 2: 'question' must be a str, got NoneType"),
         ('{"context": "a \\ud800 b"}', "line 2: 'context' is not valid Unicode: a lone surrogate U\\+D800"),
+        ('{"context": "x", "id": true}', "line 2: 'id' must be a string or an integer"),
     ],
 )
 def test_a_bad_line_stops_the_run_naming_its_number_and_writes_nothing(

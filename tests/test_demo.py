@@ -63,6 +63,15 @@ def test_without_a_default_bundle_the_demo_says_so_and_sends_the_context_unconde
     assert original == sent
 
 
+def test_bad_flags_are_refused_before_a_server_starts(capsys, tmp_path: Path) -> None:
+    assert main(["demo", "--rate", "0"]) == 2
+    out, err = capsys.readouterr()
+    assert "rate must be in (0, 1]" in err and "starting a server" not in out
+    assert main(["demo", "--condenser", str(tmp_path / "missing.tflite")]) == 2
+    out, err = capsys.readouterr()
+    assert "no such condenser bundle" in err and "starting a server" not in out
+
+
 def test_a_prompt_file_without_a_question_line_is_refused(capsys, tmp_path: Path) -> None:
     bad = tmp_path / "prompt.txt"
     bad.write_text("Just a context.\n")

@@ -114,10 +114,11 @@ def test_a_bug_exits_3_with_its_traceback_not_1_like_a_failed_gate(
     )
 
 
-def test_no_subcommand_prints_help_and_exits_2() -> None:
+def test_no_subcommand_is_a_one_line_usage_error_listing_the_commands() -> None:
     result = _splitinfer()
-    assert result.returncode == 2
-    assert "COMMAND" in result.stdout
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("splitinfer: error: give a COMMAND, one of serve, condense, ask")
+    assert result.stderr.count("\n") == 1
 
 
 # Every module the [server] and [convert] extras bring: a plain `pip install splitinfer` lacks them.
