@@ -15,6 +15,7 @@ import logging
 import sys
 from typing import Any
 
+from splitinfer.cli._help import utf8
 from splitinfer.sdk._errors import InvalidInputError
 
 _EXAMPLES = """examples:
@@ -57,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     where = parser.add_argument_group("where to listen")
-    where.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    where.add_argument("--host", type=utf8, help="address to listen on (default 127.0.0.1)")
     where.add_argument("--port", type=int, help="port to listen on; 0 picks a free one (default 50051)")
     where.add_argument("--tls-cert", metavar="PEM", help="PEM certificate chain; with --tls-key, serve TLS")
     where.add_argument("--tls-key", metavar="PEM", help="PEM private key for --tls-cert")
@@ -95,7 +96,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--condenser",
         dest="condenser_path",
         metavar="BUNDLE",
-        help="condenser bundle for Condense (default: the SDK's)",
+        help="condenser bundle for Condense (default: the SDK's); one named here must be a readable bundle (else exit 2)",
     )
 
     limits = parser.add_argument_group("limits and operations")
@@ -109,7 +110,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     limits.add_argument("--max-request-bytes", type=int, help="largest request message (default 4 MiB)")
     limits.add_argument("--default-max-new-tokens", type=int, help="when a request leaves it 0 (default 256)")
     limits.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
-    limits.add_argument("--metrics-host", help="address for the metrics endpoint (default: --host)")
+    limits.add_argument(
+        "--metrics-host", type=utf8, help="address for the metrics endpoint (default: --host)"
+    )
     limits.add_argument("--log-level", default="INFO", help="DEBUG, INFO (one line per request), WARNING")
     parser.set_defaults(func=run)
 
@@ -139,5 +142,10 @@ def run(args: argparse.Namespace) -> int:
     from splitinfer.server.observe import configure_logging
 
     configure_logging(level, sys.stderr)
+    config = build_config(args)
+    if config.condenser_path is not None:
+        # A bundle the operator named must be one now, not fail every Condense call later.
+        from splitinfer.sdk._bundle import read_bundle
 
-    return serve(build_config(args))
+        read_bundle(config.condenser_path)
+    return serve(config)

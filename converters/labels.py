@@ -108,6 +108,8 @@ def _check_record(data: Any, where: str) -> LabelRecord:
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    if path.is_dir():
+        raise InvalidInputError(f"{path} is a folder, not a labels file; pass its files, e.g. {path}/*.jsonl")
     if not path.is_file():
         raise InvalidInputError(f"{path}: no such labels file; make one with 'splitinfer distill label'")
     with path.open("rb") as stream:
@@ -413,10 +415,13 @@ def label_corpus(
             _label_all(teacher, todo, writer, bar, summary)
         except SplitinferError as err:
             bar.close()
-            raise type(err)(
-                f"{err}; the {summary.labelled} cases labelled before it stopped are kept in {output}: "
-                f"run again with --resume{_usage_text(_endpoint_usage(teacher))}"
-            ) from None
+            done = summary.labelled + summary.skipped
+            kept = (
+                f"the {done} cases labelled so far are kept in {output}: run again with --resume"
+                if done
+                else "no case was labelled, so nothing was written: run again once that is fixed"
+            )
+            raise type(err)(f"{err}; {kept}{_usage_text(_endpoint_usage(teacher))}") from None
         except KeyboardInterrupt:
             bar.close()
             print(

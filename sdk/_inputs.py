@@ -120,3 +120,18 @@ def check_force(force: object) -> tuple[str, ...]:
         if not isinstance(entry, str):
             raise InvalidInputError(f"force must contain only str, found {type(entry).__name__} {entry!r}")
     return entries
+
+
+def check_http_url(url: str, name: str) -> str:
+    """``url`` without its trailing slash; ``InvalidInputError`` (a ``ValueError``) unless it is an
+    http(s) URL with a host and a valid port. ``name`` says where it came from (a flag)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a bad port)
+    except ValueError as err:
+        raise InvalidInputError(f"{name} {url!r} is not a URL ({err})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInputError(f"{name} {url!r} must be an http(s) base URL, e.g. http://127.0.0.1:8000/v1")
+    return url.rstrip("/")

@@ -22,7 +22,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
-from splitinfer.sdk._channel import SERVER_KEEPALIVE_OPTIONS
+from splitinfer.sdk._channel import SERVER_KEEPALIVE_OPTIONS, check_certificates
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 from splitinfer.server.auth import BearerTokenInterceptor, load_tokens
 from splitinfer.server.config import ServerConfig
@@ -273,16 +273,13 @@ def check_tls_pair(cert: str | Path, key: str | Path, cert_pem: bytes, key_pem: 
     """Raises ``InvalidInputError`` unless ``cert`` holds PEM certificates and ``key`` their own
     unencrypted PEM private key. gRPC itself would only fail to listen, without saying why.
     """
-    cert_text = cert_pem.decode("ascii", errors="replace")
-    key_text = key_pem.decode("ascii", errors="replace")
     try:
-        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=cert_text)
-    except (ssl.SSLError, ValueError) as err:
-        swapped = "PRIVATE KEY-----" in cert_text and "CERTIFICATE-----" in key_text
-        hint = "; it holds a private key: are --tls-cert and --tls-key swapped?" if swapped else ""
+        check_certificates(cert_pem, f"--tls-cert {cert}")
+    except InvalidInputError as err:
+        swapped = b"PRIVATE KEY-----" in cert_pem and b"CERTIFICATE-----" in key_pem
+        hint = "; are --tls-cert and --tls-key swapped?" if swapped else ""
         raise InvalidInputError(
-            f"--tls-cert {cert} is not a valid PEM certificate ({_ssl_reason(err)}){hint}; pass the "
-            "server's certificate chain (-----BEGIN CERTIFICATE-----) as --tls-cert"
+            f"{err}{hint}; pass the server's certificate chain (-----BEGIN CERTIFICATE-----) as --tls-cert"
         ) from err
 
     def encrypted() -> bytes:

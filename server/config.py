@@ -197,7 +197,8 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
 
 
 def _parse(path: Path, raw: bytes) -> Any:
-    if path.suffix.lower() == ".json":
+    # A TOML document cannot start with "{", so such a file is JSON whatever its name.
+    if path.suffix.lower() == ".json" or raw.lstrip().startswith(b"{"):
         try:
             return json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as err:

@@ -127,6 +127,37 @@ def test_serve_command_explains_a_missing_upstream_on_one_line(capsys):
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("url", ["notaurl", "ftp://vllm:8000/v1", "http://[::1/v1"])
+def test_an_upstream_url_that_is_not_http_is_refused_at_start(capsys, url):
+    code = main(["serve", "--backend", "openai", "--model", "m", "--port", "0", "--openai-base-url", url])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"--openai-base-url) {url!r}" in err and ("http(s) base URL" in err or "is not a URL" in err)
+
+
+def test_serve_refuses_a_condenser_bundle_it_cannot_read_before_listening(capsys, tmp_path):
+    not_a_bundle = tmp_path / "condenser.tflite"
+    not_a_bundle.write_bytes(b"not a flatbuffer")
+    for path, message in ((tmp_path / "missing.tflite", "no such condenser bundle"), (not_a_bundle, "")):
+        code = main(["serve", "--backend", "echo", "--port", "0", "--condenser", str(path)])
+        err = capsys.readouterr().err
+        assert code == 2 and len(err.strip().splitlines()) == 1
+        assert str(path) in err and message in err and "listening" not in err
+
+
+def test_serve_refuses_a_host_that_is_not_utf8(capsys):
+    with pytest.raises(SystemExit) as usage:
+        main(["serve", "--backend", "echo", "--port", "0", "--host", "a\udcff"])
+    assert usage.value.code == 2
+    assert "argument --host: is not valid UTF-8" in capsys.readouterr().err
+
+
+def test_a_json_config_file_is_read_whatever_its_name(tmp_path):
+    path = tmp_path / "serve.conf"
+    path.write_text(json.dumps({"server": {"port": 50123}}))
+    assert load_config_file(path)["port"] == 50123
+
+
 def test_flags_win_over_the_config_file(tmp_path):
     from splitinfer.cli.main import build_parser
     from splitinfer.cli.serve import build_config

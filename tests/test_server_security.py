@@ -106,6 +106,18 @@ def test_tls_serves_a_client_that_trusts_the_certificate(tmp_path):
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
+def test_tls_serves_with_a_certificate_file_that_has_non_ascii_text_around_the_pem(tmp_path):
+    # OpenSSL reads the PEM blocks and skips the text around them ("explanatory text", RFC 7468),
+    # whatever its encoding; so must the check that runs before gRPC.
+    cert, key, cert_pem = make_self_signed(tmp_path)
+    cert.write_bytes("Émis pour la démo, clé à part\n".encode("latin-1") + cert_pem + b"\xe9\n")
+    with BackgroundServer(ServerConfig(port=0, backend="echo", tls_cert=cert, tls_key=key)) as srv:
+        credentials = grpc.ssl_channel_credentials(root_certificates=cert_pem)
+        with grpc.secure_channel(f"localhost:{srv.port}", credentials) as channel:
+            text, _ = collect(pb_grpc.InferenceStub(channel).Generate(question("over tls")))
+    assert text == "over tls "
+
+
 def bad_tls_pair(folder, kind: str):
     """(cert, key) paths for one kind of unusable TLS pair."""
     cert, key, _ = make_self_signed(folder)
@@ -113,6 +125,10 @@ def bad_tls_pair(folder, kind: str):
         garbage = folder / "garbage.pem"
         garbage.write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
         return garbage, key
+    if kind == "binary cert":
+        binary = folder / "binary.pem"
+        binary.write_bytes(bytes(range(256)))
+        return binary, key
     if kind == "swapped":
         return key, cert
     if kind == "not a pair":
@@ -137,15 +153,17 @@ def bad_tls_pair(folder, kind: str):
 @pytest.mark.parametrize(
     ("kind", "message"),
     [
-        ("garbage cert", r"--tls-cert \S+garbage\.pem is not a valid PEM certificate"),
+        ("garbage cert", r"--tls-cert \S+garbage\.pem holds a PEM certificate that does not parse"),
+        ("binary cert", r"--tls-cert \S+binary\.pem holds no PEM certificate; pass"),
         (
             "swapped",
-            r"--tls-cert \S+key\.pem is not a valid PEM certificate .*are --tls-cert and --tls-key swapped",
+            r"--tls-cert \S+key\.pem holds no PEM certificate \(it holds a private key\)"
+            r".*are --tls-cert and --tls-key swapped",
         ),
         ("not a pair", r"--tls-key \S+other/key\.pem and --tls-cert \S+cert\.pem are not a pair"),
         ("encrypted key", r"--tls-key \S+encrypted\.pem is encrypted with a passphrase"),
     ],
-    ids=["garbage-cert", "swapped", "not-a-pair", "encrypted-key"],
+    ids=["garbage-cert", "binary-cert", "swapped", "not-a-pair", "encrypted-key"],
 )
 def test_an_unusable_tls_pair_is_named_as_such_not_as_a_port_in_use(tmp_path, kind, message):
     cert, key = bad_tls_pair(tmp_path, kind)

@@ -394,6 +394,13 @@ def test_distill_train_refuses_an_unsavable_output_before_training(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["labels.jsonl"]
 
 
+def test_distill_train_on_a_folder_says_it_is_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from splitinfer.cli.main import main
+
+    assert main(["distill", "train", "--labels", str(tmp_path), "--output", str(tmp_path / "s.keras")]) == 2
+    assert f"{tmp_path} is a folder, not a labels file; pass its files" in capsys.readouterr().err
+
+
 def test_distill_train_on_a_file_that_is_not_text_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

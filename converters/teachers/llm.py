@@ -28,6 +28,7 @@ import numpy as np
 
 from splitinfer.converters.teachers._align import align
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
+from splitinfer.sdk._inputs import check_http_url
 from splitinfer.sdk._segments import segment_words
 from splitinfer.sdk._text import split_words
 
@@ -296,18 +297,7 @@ class LLMTeacher:
 
 def _check_endpoint(endpoint: str) -> str:
     """The base URL without its trailing slash; ``InvalidInputError`` unless it is http(s)://host..."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(endpoint)
-        parts.port  # noqa: B018 (raises ValueError for a bad port)
-    except ValueError as err:
-        raise InvalidInputError(f"--endpoint {endpoint!r} is not a URL ({err})") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInputError(
-            f"--endpoint {endpoint!r} must be an http(s) base URL, e.g. http://127.0.0.1:8000/v1"
-        )
-    return endpoint.rstrip("/")
+    return check_http_url(endpoint, "--endpoint")
 
 
 def _retry_after(response: Any) -> float:

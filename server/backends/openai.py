@@ -43,6 +43,7 @@ from typing import Any
 
 import httpx
 
+from splitinfer.sdk._inputs import check_http_url
 from splitinfer.server.backends.base import (
     Finish,
     FinishReason,
@@ -115,7 +116,7 @@ class OpenAIBackend:
                 "the 'openai' backend needs a base_url and a model, e.g. "
                 "--openai-base-url http://localhost:8000/v1 --model meta-llama/Llama-3.1-8B-Instruct"
             )
-        self.base_url = base_url.rstrip("/")
+        self.base_url = check_http_url(base_url, "the openai backend's base_url (--openai-base-url)")
         self.model = model
         self.name: str = option(options, "name", str, None) or model
         key_env = option(options, "api_key_env", str, None)
