@@ -10,7 +10,9 @@ whitespace that followed it in the original, and the condensed text is every kep
 by its own whitespace, so kept words keep their original order and spacing (newlines and
 indentation included); where words after a kept word were dropped, it is followed instead by the
 whitespace of that stretch with the most line breaks, so the kept words of different lines,
-paragraphs and documents stay apart as they were (whitespace costs no tokens). Whitespace before
+paragraphs and documents stay apart as they were (whitespace costs no tokens); where neither it
+nor the stretch had any (text without spaces), a space keeps two kept words that were not
+neighbours from running into one (``_bridge``). Whitespace before
 the first word is dropped, and the result never ends in whitespace.
 
 Whitespace is the fixed set below (the characters for which Python's ``str.isspace()`` is true),
@@ -78,6 +80,22 @@ def join_words(words: Sequence[str], gaps: Sequence[str], kept: Sequence[int]) -
             first, end = bisect_left(lined, i), bisect_left(lined, kept[k + 1])
             if first < end:
                 gap = max((gaps[j] for j in lined[first:end]), key=line_breaks)  # the first of the most
+        if not gap and k < last and kept[k + 1] > i + 1:
+            gap = _bridge(words, gaps, i, kept[k + 1])
         out.append(words[i])
         out.append(gap)
     return "".join(out).rstrip(WHITESPACE)
+
+
+def _bridge(words: Sequence[str], gaps: Sequence[str], i: int, after: int) -> str:
+    """What joins kept word ``i`` to kept word ``after`` when the words between them were dropped
+    and word ``i`` had no whitespace after it (text without spaces: "999美元折扣价499" keeping "999"
+    and "499"): the first whitespace among the dropped words' gaps, else a space unless an
+    ideograph stands at either edge. Glued, "999" and "499" would read, and tokenize, as one
+    number; an ideograph is a token of its own, so "桥" and "499" need nothing between them."""
+    for j in range(i + 1, after):
+        if gaps[j]:
+            return gaps[j]
+    if CJK_CHAR.match(words[i][-1]) or CJK_CHAR.match(words[after][0]):
+        return ""
+    return " "

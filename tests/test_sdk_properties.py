@@ -102,6 +102,29 @@ def test_any_unicode_text_condenses_to_its_kept_words_in_order(
 
 
 @PROPERTY
+@given(
+    text=st.text(alphabet="金门大桥售价美元会议室和都在楼年0123456789ABCxyz\uff0c。、 ", max_size=300),
+    rate=st.floats(0.01, 1.0),
+)
+def test_text_without_spaces_condenses_to_as_many_tokens_as_it_says(
+    condenser: Condenser, text: str, rate: float
+) -> None:
+    # Chinese and Japanese put no spaces between words: kept words that were not neighbours must
+    # not run into one word the model and the server would read (and count) otherwise.
+    result = condenser.condense(text, rate=rate)
+    assert_is_kept_words_in_order(text, result)
+    assert condenser.count_tokens(result.text) == result.condensed_tokens
+
+
+def test_kept_numbers_of_a_text_without_spaces_stay_apart(condenser: Condenser) -> None:
+    assert condenser.condense("售价999美元\uff0c折扣价499美元。", "多少钱\uff1f", rate=0.1).text == "999 499"
+    result = condenser.condense("Apple和Google都是公司。", force=["Apple", "Google"], rate=0.01)
+    assert result.text == "Apple Google" and condenser.count_tokens(result.text) == result.condensed_tokens
+    assert join_words(*split_words("1958年 opened here"), [0, 3]) == "1958 here"  # the stretch's own space
+    assert join_words(*split_words("金门大桥499"), [0, 4]) == "金499"  # an ideograph is a token alone
+
+
+@PROPERTY
 @given(text=st.text(alphabet=WHITESPACE, max_size=200), rate=st.floats(0.01, 1.0))
 def test_empty_or_whitespace_only_text_condenses_to_nothing(
     condenser: Condenser, text: str, rate: float

@@ -192,10 +192,13 @@ def vector(
 
 # Short texts whose gaps hold every kind of line break the join tells apart: one gap of CRLF, one
 # of a lone CR, blank lines with and without spaces, U+2028 (whitespace but no line break), and
-# two gaps of equal line breaks in one dropped stretch (the first wins).
+# two gaps of equal line breaks in one dropped stretch (the first wins); and a text almost without
+# spaces, where kept words that were not neighbours get the stretch's one space, a space, or
+# nothing next to an ideograph (one outside the BMP, for the Java port's code points).
 JOIN_TEXTS = (
     "a b.\r\nc\n\nd e\ry\u2028z\n \n w",
     "x\n\n\ny  z\r\n\r\nq\nr\n\ns",
+    "价999元，499年 x\U00020000B3",
 )
 
 

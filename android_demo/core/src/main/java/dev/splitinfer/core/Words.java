@@ -112,7 +112,8 @@ public final class Words {
    * The condensed text: each kept word (indices ascending) followed by its own whitespace, or, when
    * the words after it up to the next kept one were dropped, by the first gap among its own and
    * theirs with the most line breaks (its own when none has any), so the kept words of different
-   * lines stay apart. The Python SDK's {@code join_words}.
+   * lines stay apart; where none of them has any whitespace, see {@link #bridge}. The Python SDK's
+   * {@code join_words}.
    */
   public String join(int[] kept) {
     StringBuilder out = new StringBuilder();
@@ -130,9 +131,31 @@ public final class Words {
           }
         }
       }
+      if (gap.isEmpty() && k + 1 < kept.length && kept[k + 1] > i + 1) {
+        gap = bridge(i, kept[k + 1]);
+      }
       out.append(words.get(i)).append(gap);
     }
     return stripTrailingWhitespace(out.toString());
+  }
+
+  /**
+   * What joins kept word {@code i} to kept word {@code after} when the words between them were
+   * dropped and word {@code i} had no whitespace after it: the first whitespace among the dropped
+   * words' gaps, else a space unless an ideograph stands at either edge (two kept numbers of a text
+   * without spaces must not run into one). The Python SDK's {@code _bridge}.
+   */
+  private String bridge(int i, int after) {
+    for (int j = i + 1; j < after; j++) {
+      if (!gaps.get(j).isEmpty()) {
+        return gaps.get(j);
+      }
+    }
+    String left = words.get(i);
+    if (isCjk(left.codePointBefore(left.length())) || isCjk(words.get(after).codePointAt(0))) {
+      return "";
+    }
+    return " ";
   }
 
   /** {@code text} without the whitespace at its end. */
