@@ -112,8 +112,20 @@ from splitinfer.sdk._segments import Segment, is_header_index, line_breaks
 from splitinfer.sdk._text import split_words
 from splitinfer.sdk._unicode import casefold, has_decimal, is_digit, is_upper
 
-# Characters stripped from both ends of a word before it is compared with a forced word.
-EDGE_PUNCTUATION = "\"'()[]{}<>.,;:!?`*_-\u201c\u201d\u2018\u2019\u00ab\u00bb\u2026\u2013\u2014"
+# Characters stripped from both ends of a word before it is compared with a forced word: ASCII
+# punctuation but for "#" and "+" (C#, C++), quotes of several languages, symbols that stick to a
+# name ("$", "\u2122"), and CJK brackets and punctuation. Only BMP characters: the Java port reads
+# UTF-16 units.
+EDGE_PUNCTUATION = (
+    "\"'()[]{}<>.,;:!?`*_-\u201c\u201d\u2018\u2019\u00ab\u00bb\u2026\u2013\u2014"
+    "@$%~^|\\\u00a7\u00b0\u20ac\u00a3\u00a5\u00a2\u2122\u00ae\u00a9\u201e\u201a\u2039\u203a\u00bf\u00a1"
+    "\u300c\u300d\u300e\u300f\uff08\uff09\u3010\u3011\u300a\u300b\u3008\u3009\u3014\u3015\uff0c\u3002\u3001\uff01\uff1f\uff1a\uff1b"
+)
+# Characters that print nothing and that the tokenizer drops (soft hyphen, zero-width space and
+# joiners, word joiner, BOM): removed from a word before it is compared with a forced word, as the
+# model does not see them either.
+INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_NO_INVISIBLE = str.maketrans("", "", INVISIBLE)
 # A forced word also matches each part of a compound cut at these ("Strauss-designed", "TCP/IP").
 _COMPOUND = re.compile("[-/\u2010-\u2015]")
 _POSSESSIVE = ("'s", "\u2019s")
@@ -552,9 +564,9 @@ def question_input(ids: Sequence[int], size: int) -> np.ndarray:
 
 @lru_cache(maxsize=1 << 16)
 def normalize_word(word: str) -> str:
-    """A word as forced words are matched: edge punctuation stripped, case-folded, a possessive
-    ``'s`` dropped ("«Strauss's»" is "strauss")."""
-    core = casefold(word.strip(EDGE_PUNCTUATION))
+    """A word as forced words are matched: ``INVISIBLE`` characters removed, edge punctuation
+    stripped, case-folded, a possessive ``'s`` dropped ("«Strauss's»" is "strauss")."""
+    core = casefold(word.translate(_NO_INVISIBLE).strip(EDGE_PUNCTUATION))
     if len(core) > 2 and core.endswith(_POSSESSIVE):
         core = core[:-2]
     return core

@@ -143,6 +143,27 @@ def test_forced_words_match_possessives_compounds_and_markup(condenser: Condense
     ]
 
 
+def test_forced_words_match_behind_symbols_other_quotes_and_invisible_characters(
+    condenser: Condenser,
+) -> None:
+    text = (
+        "\u201eStrauss\u201c and @Strauss, $Strauss, ~Strauss~, Strauss\u2122, \u300cStrauss\u300d, "
+        "Strauss\u200b and Strau\u00adss; C# and C++ and c stay apart."
+    )
+    kept = condenser.condense(text, force=["Strauss", "C#"], target_tokens=0).text.split()
+    assert kept == [
+        "\u201eStrauss\u201c",
+        "@Strauss,",
+        "$Strauss,",
+        "~Strauss~,",
+        "Strauss\u2122,",
+        "\u300cStrauss\u300d,",
+        "Strauss\u200b",
+        "Strau\u00adss;",
+        "C#",  # "#" and "+" are no edge: C# is not C++ nor c
+    ]
+
+
 def test_digits_of_any_script_are_kept(condenser: Condenser) -> None:
     text = "opened in \u0661\u0669\u0663\u0667, \uff11\uff19\uff13\uff17, \u0967\u096f\u0969\u096d and 1937, not \u00b2"
     kept = condenser.condense(text, target_tokens=0).text.split()

@@ -288,6 +288,13 @@ def cases() -> list[dict[str, Any]]:
             target_tokens=0,
         ),
         c(
+            "force_behind_symbols_quotes_and_invisible_characters",
+            "\u201eStrauss\u201c and @Strauss, $Strauss, ~Strauss~, Strauss\u2122, \u300cStrauss\u300d, "
+            "Strauss\u200b and Strau\u00adss; C# and C++ and c stay apart from each other.",
+            force=["Strauss", "C#"],
+            target_tokens=0,
+        ),
+        c(
             "digits_of_any_script",
             "In \u0661\u0669\u0663\u0667 or \uff11\uff19\uff13\uff17 or \u0967\u096f\u0969\u096d or 1937, "
             "not \u00b2 nor \u2460 nor \u4e00.",

@@ -198,7 +198,7 @@ def vector(
 JOIN_TEXTS = (
     "a b.\r\nc\n\nd e\ry\u2028z\n \n w",
     "x\n\n\ny  z\r\n\r\nq\nr\n\ns",
-    "价999元，499年 x\U00020000B3",
+    "价999元\uff0c499年 x\U00020000B3",
 )
 
 

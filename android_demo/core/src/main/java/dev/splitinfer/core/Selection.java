@@ -29,9 +29,17 @@ import java.util.regex.Pattern;
  * </ol>
  */
 public final class Selection {
-  /** Characters stripped from both ends of a word before it is compared with a forced word. */
+  /**
+   * Characters stripped from both ends of a word before it is compared with a forced word: the
+   * Python SDK's {@code _selection.EDGE_PUNCTUATION}.
+   */
   public static final String EDGE_PUNCTUATION =
-      "\"'()[]{}<>.,;:!?`*_-\u201c\u201d\u2018\u2019\u00ab\u00bb\u2026\u2013\u2014";
+      "\"'()[]{}<>.,;:!?`*_-\u201c\u201d\u2018\u2019\u00ab\u00bb\u2026\u2013\u2014"
+          + "@$%~^|\\\u00a7\u00b0\u20ac\u00a3\u00a5\u00a2\u2122\u00ae\u00a9\u201e\u201a\u2039\u203a\u00bf\u00a1"
+          + "\u300c\u300d\u300e\u300f\uff08\uff09\u3010\u3011\u300a\u300b\u3008\u3009\u3014\u3015\uff0c\u3002\u3001\uff01\uff1f\uff1a\uff1b";
+
+  /** Removed from a word before it is compared with a forced word: {@code _selection.INVISIBLE}. */
+  public static final String INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff";
 
   private Selection() {}
 
@@ -399,10 +407,14 @@ public final class Selection {
   }
 
   /**
-   * A word as forced words are matched: edge punctuation stripped, case-folded (Python's
+   * A word as forced words are matched: {@link #INVISIBLE} characters removed, edge punctuation
+   * stripped, case-folded (Python's
    * casefold), a possessive {@code 's} dropped ("«Strauss's»" is "strauss").
    */
   public static String normalizeWord(String word) {
+    for (int i = 0; i < INVISIBLE.length(); i++) {
+      word = word.replace(INVISIBLE.substring(i, i + 1), "");
+    }
     int start = 0;
     int end = word.length();
     while (start < end && EDGE_PUNCTUATION.indexOf(word.charAt(start)) >= 0) {
