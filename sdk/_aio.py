@@ -44,6 +44,7 @@ class AsyncGenerateStream:
         self._target = target
         self._pieces: list[str] = []
         self._result: GenerateResult | None = None
+        self._error: ServerError | None = None
         self._cancelled = False
 
     def __aiter__(self) -> AsyncIterator[str]:
@@ -52,6 +53,8 @@ class AsyncGenerateStream:
     async def __anext__(self) -> str:
         if self._result is not None:
             raise StopAsyncIteration
+        if self._error is not None:
+            raise self._error
         if self._cancelled:
             raise RequestCancelledError("the call was cancelled by this client", "CANCELLED", self._target)
         try:
@@ -69,19 +72,30 @@ class AsyncGenerateStream:
                     self._result = self._prepared.result("".join(self._pieces), response.final, self._request)
                     raise StopAsyncIteration
         except asyncio.CancelledError:
-            if self._cancelled:  # grpc.aio reports a locally cancelled call this way
-                raise RequestCancelledError(
-                    "the call was cancelled by this client", "CANCELLED", self._target
+            task = asyncio.current_task()
+            cancelling = getattr(task, "cancelling", None)  # Python 3.11+
+            if self._cancelled or (cancelling is not None and cancelling() == 0):
+                # grpc.aio reports a call cancelled by this client, or by closing its channel, this
+                # way; the reading task itself was not cancelled, so it must not see CancelledError.
+                self._cancelled = True
+                raise self._failed(
+                    RequestCancelledError("the call was cancelled by this client", "CANCELLED", self._target)
                 ) from None
             self._cancelled = True  # the reading task was cancelled: stop the call on the server too
             self._call.cancel()
             raise
         except grpc.RpcError as err:
             if self._cancelled or self._call.cancelled():
-                raise RequestCancelledError(
-                    "the call was cancelled by this client", "CANCELLED", self._target
+                raise self._failed(
+                    RequestCancelledError("the call was cancelled by this client", "CANCELLED", self._target)
                 ) from None
-            raise from_rpc_error(err, self._target) from None
+            raise self._failed(from_rpc_error(err, self._target)) from None
+
+    def _failed(self, error: ServerError) -> ServerError:
+        """``error``, remembered: reading on after it raises it again, as the sync stream does,
+        instead of a stream that seems to have ended without its final message."""
+        self._error = error
+        return error
 
     @property
     def result(self) -> GenerateResult:

@@ -87,6 +87,8 @@ def read_bundle(path: str | Path) -> Bundle:
         raise BundleError(f"{path} is a directory, not a condenser bundle (.tflite file)") from None
     except OSError as err:
         raise BundleError(f"{path}: cannot read the condenser bundle: {err.strerror}") from None
+    except ValueError:  # a NUL character, which no file name holds
+        raise BundleError(f"{str(path)!r} is no file name: it holds a NUL character") from None
     return parse_bundle(data, str(path))
 
 

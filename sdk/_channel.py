@@ -99,9 +99,9 @@ def is_loopback_target(target: str) -> bool:
 
 def check_target(target: object, name: str = "target") -> str:
     """``target`` stripped, or ``InvalidInputError`` saying what is wrong with it: not text, a URL,
-    no port, an empty host, a port that is not a number from 1 to 65535, or characters that are
-    not text (bytes that were not UTF-8). Targets with a gRPC scheme (``dns:``, ``ipv4:``, ``unix:``
-    ...) are passed through as gRPC reads them."""
+    no port, an empty host, a port that is not a number from 1 to 65535, a space, a control
+    character (gRPC reads "ho\\x00st" as "ho") or bytes that were not UTF-8. Targets with a gRPC
+    scheme (``dns:``, ``ipv4:``, ``unix:`` ...) are passed through as gRPC reads them."""
     if not isinstance(target, str) or not target.strip():
         raise InvalidInputError(f"{name} must be 'HOST:PORT', got {target!r}")
     target = target.strip()
@@ -111,8 +111,12 @@ def check_target(target: object, name: str = "target") -> str:
         raise InvalidInputError(
             f"{name} {target!r} holds bytes that are not UTF-8 text; pass 'HOST:PORT' as text"
         ) from None
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        raise InvalidInputError(f"{name} {target!r} holds a control character; pass 'HOST:PORT' alone")
     if target.startswith(_GRPC_SCHEMES):
-        return target
+        return target  # a unix: socket's path may hold spaces
+    if any(ch.isspace() for ch in target):
+        raise InvalidInputError(f"{name} {target!r} holds a space; pass 'HOST:PORT' alone")
     if "://" in target:
         raise InvalidInputError(
             f"{name} {target!r} looks like a URL; pass 'HOST:PORT' (e.g. api.example.com:443), not a scheme"

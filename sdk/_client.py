@@ -32,6 +32,7 @@ from splitinfer.sdk._channel import (
 )
 from splitinfer.sdk._condenser import Condenser
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
+from splitinfer.sdk._inputs import check_bool, check_text
 from splitinfer.sdk._policy import CondenserSlot, GenerateResult, Policy
 from splitinfer.sdk._prepare import Deadline, Prepared, check_timeout, sampling_options
 from splitinfer.sdk._rpc_errors import RequestCancelledError, ServerError, from_rpc_error
@@ -53,6 +54,12 @@ class ChannelSettings:
         allow_insecure_credentials: bool,
     ) -> None:
         self.target = check_target(target)
+        if tls is not None:
+            tls = check_bool(tls, "tls")
+        allow_insecure_credentials = check_bool(allow_insecure_credentials, "allow_insecure_credentials")
+        compression = check_bool(compression, "compression")
+        if tls_server_name is not None:
+            tls_server_name = check_text(tls_server_name, "tls_server_name")
         token = check_token(credentials)
         roots = read_pem(root_certificates, "root_certificates")  # type: ignore[arg-type]
         if roots is not None:

@@ -53,7 +53,7 @@ from splitinfer.sdk._inputs import (
     check_rate_or_target,
     check_text,
 )
-from splitinfer.sdk._runner import ModelRunner
+from splitinfer.sdk._runner import ModelRunner, check_threads
 from splitinfer.sdk._segments import segment_words
 from splitinfer.sdk._selection import (
     SelectionWeights,
@@ -170,7 +170,7 @@ class Condenser:
     @classmethod
     def default(cls, num_threads: int = 1) -> Condenser:
         """The bundled default condenser (``sdk/assets/condenser.tflite``), loaded once per process."""
-        return _load_default(num_threads)
+        return _load_default(check_threads(num_threads))
 
     @property
     def model_version(self) -> str:
@@ -237,8 +237,7 @@ class Condenser:
         rate, target_tokens = check_rate_or_target(rate, target_tokens)
         force = check_force(force)
         keep_digits = check_bool(keep_digits, "keep_digits")
-        if not isinstance(separator, str):
-            raise InvalidInputError(f"separator must be a str, got {type(separator).__name__}")
+        separator = check_text(separator, "separator")
         if rate is None and target_tokens is None:
             rate = self.default_rate
         split = [self._words(part.text) for part in parts]

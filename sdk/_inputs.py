@@ -116,9 +116,10 @@ def check_force(force: object) -> tuple[str, ...]:
     if not isinstance(force, Iterable):
         raise InvalidInputError(f"force must be a list of words, got {type(force).__name__}")
     entries = tuple(force)
-    for entry in entries:
+    for i, entry in enumerate(entries):
         if not isinstance(entry, str):
             raise InvalidInputError(f"force must contain only str, found {type(entry).__name__} {entry!r}")
+        check_text(entry, f"force[{i}]")
     return entries
 
 

@@ -47,13 +47,42 @@ from splitinfer.sdk._policy import (
 from splitinfer.sdk._rpc_errors import (
     CondenserUnavailableError,
     DeadlineExceededError,
+    InvalidRequestError,
     NotReadyError,
+    RequestTooLargeError,
     ServerError,
 )
 from splitinfer.v1 import inference_pb2 as pb
 
+# The longest deadline a call gets. gRPC turns a deadline past about 7e9 s into one already past,
+# so a caller's "no deadline" (sys.maxsize, 1e12) would fail every call at once; 1e8 s (three
+# years) is as good as none.
+MAX_TIMEOUT_S = 1e8
+
+
+# What a server's Condense accepts of ``force`` (splitinfer.server.validation's limits). A call
+# through a server checks them whether it condenses on the device or not, so the same call does
+# not work on the device and fail after a fallback to the server.
+MAX_FORCE_WORDS = 256
+MAX_FORCE_CHARS = 64
+
+
+def check_wire_force(force: tuple[str, ...]) -> tuple[str, ...]:
+    """``force`` if a server would take it, or ``InvalidInputError`` saying what to send."""
+    if len(force) > MAX_FORCE_WORDS:
+        raise InvalidInputError(
+            f"force has {len(force):,} words; a call through a server takes at most {MAX_FORCE_WORDS}"
+        )
+    for i, word in enumerate(force):
+        if not word.strip() or len(word) > MAX_FORCE_CHARS:
+            raise InvalidInputError(
+                f"force[{i}]={word[:20]!r} must be a non-empty word of at most {MAX_FORCE_CHARS} characters"
+            )
+    return force
+
 
 def check_timeout(timeout: object) -> float:
+    """``timeout`` in seconds, at most ``MAX_TIMEOUT_S``; > 0 and finite, or ``InvalidInputError``."""
     if (
         isinstance(timeout, bool)
         or not isinstance(timeout, numbers.Real)
@@ -63,7 +92,7 @@ def check_timeout(timeout: object) -> float:
         raise InvalidInputError(
             f"timeout must be a number of seconds > 0 (every call has a deadline), got {timeout!r}"
         )
-    return float(timeout)
+    return min(float(timeout), MAX_TIMEOUT_S)
 
 
 class Deadline:
@@ -112,6 +141,7 @@ def sampling_options(
     stops = (stop,) if isinstance(stop, str) else tuple(stop)
     if not all(isinstance(s, str) for s in stops):
         raise InvalidInputError("stop must be a list of str")
+    stops = tuple(check_text(s, f"stop[{i}]") for i, s in enumerate(stops))
     return {
         "model": check_text(model, "model"),
         "max_new_tokens": max_new_tokens,
@@ -154,7 +184,7 @@ class Prepared:
                 f"{self.target_tokens}; to keep only forced words, condense on the device alone (Condenser.condense, "
                 "splitinfer condense)"
             )
-        self.force = check_force(force)
+        self.force = check_wire_force(check_force(force))
         self.keep_digits = check_bool(keep_digits, "keep_digits")
         self.policy = policy
         self._slot = slot
@@ -228,14 +258,20 @@ class Prepared:
         self._tokens = (response.original_tokens, response.condensed_tokens)
 
     def server_condense_failed(self, err: ServerError) -> None:
-        """Fall back to the uncondensed context if the policy allows it and the server lacks a condenser."""
+        """Fall back to the uncondensed context if the policy allows it and the server cannot condense."""
         self.needs_server_condense = False
         if self.policy is Policy.SERVER_CONDENSE and isinstance(err, NotReadyError):
             raise CondenserUnavailableError(
                 f"policy SERVER_CONDENSE, but the server cannot condense: {err.server_message}; "
                 "condense on the device (PREFER_DEVICE_CONDENSE) or send it as is (NO_CONDENSE)"
             ) from err
-        if self.policy is not Policy.PREFER_DEVICE_CONDENSE or not isinstance(err, NotReadyError):
+        # Under PREFER_DEVICE_CONDENSE a server that lacks a condenser, or will not condense this
+        # context (too many words for it), leaves the context as it is, as the policy says; one that
+        # would not take the request at all (too large) would not take it uncondensed either.
+        cannot = isinstance(err, NotReadyError) or (
+            isinstance(err, InvalidRequestError) and not isinstance(err, RequestTooLargeError)
+        )
+        if self.policy is not Policy.PREFER_DEVICE_CONDENSE or not cannot:
             raise err
         self.fallback_reason = f"{self.fallback_reason}; the server cannot condense either ({err.server_message}): sent uncondensed"
 

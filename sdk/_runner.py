@@ -13,6 +13,7 @@ manifest gives.
 
 from __future__ import annotations
 
+import numbers
 import threading
 from typing import Any
 
@@ -23,17 +24,32 @@ from splitinfer.sdk._errors import BundleError, InvalidInputError
 _REBUILD = "rebuild it with 'splitinfer convert' (or 'make model' for the default bundle)"
 
 
+# More threads than any phone or server has cores; LiteRT takes a C int.
+MAX_THREADS = 1024
+
+
+def check_threads(num_threads: object) -> int:
+    """``num_threads`` as an int from 1 to ``MAX_THREADS`` (numpy integers too), or
+    ``InvalidInputError``."""
+    if (
+        isinstance(num_threads, bool)
+        or not isinstance(num_threads, numbers.Integral)
+        or not (1 <= num_threads <= MAX_THREADS)
+    ):
+        raise InvalidInputError(
+            f"num_threads must be an integer from 1 to {MAX_THREADS} (LiteRT's threads per calling "
+            f"thread), got {num_threads!r}"
+        )
+    return int(num_threads)
+
+
 class ModelRunner:
     """Thread-safe scorer over one TFLite flatbuffer (see the module docstring)."""
 
     def __init__(self, model: bytes, manifest: dict[str, Any], name: str, num_threads: int = 1) -> None:
-        if not isinstance(num_threads, int) or isinstance(num_threads, bool) or num_threads < 1:
-            raise InvalidInputError(
-                f"num_threads must be an integer >= 1 (LiteRT's threads per calling thread), got {num_threads!r}"
-            )
         self._model = model
         self._name = name
-        self._num_threads = num_threads
+        self._num_threads = check_threads(num_threads)
         self.max_seq_len = _positive_int(manifest, "max_seq_len", name)
         self.max_question_len = _positive_int(manifest, "max_question_len", name)
         inputs = manifest.get("inputs")

@@ -105,3 +105,23 @@ async def test_a_call_past_its_deadline_raises_deadline_exceeded(echo_server) ->
         stream = await client.generate(QUESTION, context=DOCS, model="echo-slow", max_new_tokens=5000)
         with pytest.raises(DeadlineExceededError):
             await stream.collect()
+
+
+async def test_reading_on_after_a_deadline_repeats_it(echo_server) -> None:
+    async with AsyncClient(echo_server.address, condenser=None, policy="none", timeout=0.5) as client:
+        stream = await client.generate(QUESTION, context=DOCS, model="echo-slow", max_new_tokens=5000)
+        with pytest.raises(DeadlineExceededError):
+            await stream.collect()
+        with pytest.raises(DeadlineExceededError):  # not "the stream ended without its final message"
+            await stream.__anext__()
+
+
+async def test_closing_the_client_mid_stream_is_a_cancelled_call_not_a_cancelled_task(echo_server) -> None:
+    client = AsyncClient(echo_server.address, condenser=None, policy="none", timeout=60)
+    stream = await client.generate(QUESTION, context=DOCS, model="echo-slow", max_new_tokens=5000)
+    await stream.__anext__()
+    await client.close()
+    # The reading task was never cancelled: a bare CancelledError here would break TaskGroups.
+    with pytest.raises(RequestCancelledError):
+        await stream.__anext__()
+    assert asyncio.current_task().cancelling() == 0

@@ -162,3 +162,78 @@ def test_root_certificates_may_be_given_as_pem_text(tmp_path) -> None:
     client.close()
     with pytest.raises(InvalidInputError, match="root_certificates must be PEM bytes, PEM text or a path"):
         Client("localhost:1", condenser=None, root_certificates=12)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"tls": "false"}, "tls must be True or False, got str 'false'"),
+        (
+            {"credentials": "tok", "tls": False, "allow_insecure_credentials": "false"},
+            "allow_insecure_credentials must be True or False",
+        ),
+        ({"compression": "no"}, "compression must be True or False"),
+        ({"tls_server_name": 5}, "tls_server_name must be a str, got int"),
+    ],
+)
+def test_flags_must_be_booleans_not_strings_that_look_false(fields: dict[str, Any], message: str) -> None:
+    # "false" is truthy: taken as it is, it would send the token in plaintext or turn TLS on.
+    with pytest.raises(InvalidInputError, match=message):
+        Client("example.com:50051", condenser=None, **fields)
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("ho\x00st:1", "holds a control character"),
+        ("host name:1", "holds a space"),
+        ("localhost:0", "the port must be a number from 1 to 65535"),
+    ],
+)
+def test_a_target_gRPC_would_read_otherwise_is_refused(target: str, message: str) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        Client(target, condenser=None)
+
+
+def test_a_timeout_meaning_no_deadline_does_not_fail_every_call(echo_server) -> None:
+    # gRPC takes a deadline past about 7e9 s for one already past.
+    with Client(echo_server.address, condenser=None, policy="none", timeout=1e12) as client:
+        assert (
+            client.generate("When?", context="It opened in 1937.", model="echo")
+            .collect()
+            .usage.completion_tokens
+        )
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"stop": ["\ud800"]}, r"stop\[0\] is not valid Unicode"),
+        ({"force": ["ok", "\ud800"]}, r"force\[1\] is not valid Unicode"),
+        ({"force": [""]}, r"force\[0\]='' must be a non-empty word of at most 64 characters"),
+        ({"force": ["w"] * 257}, "force has 257 words; a call through a server takes at most 256"),
+    ],
+)
+@pytest.mark.parametrize("policy", ["prefer-device", "server"])
+def test_force_and_stop_are_checked_alike_wherever_the_context_is_condensed(
+    echo_server, condenser: Condenser, fields: dict[str, Any], message: str, policy: str
+) -> None:
+    with (
+        Client(echo_server.address, condenser=condenser, policy=policy) as client,
+        pytest.raises(InvalidInputError, match=message),
+    ):
+        client.generate("When?", context=CONTEXT, model="echo", **fields)
+
+
+def test_prefer_device_sends_the_context_as_it_is_when_the_server_will_not_condense_it(tmp_path) -> None:
+    from sdk_bundles import echo_server_config
+
+    from splitinfer.server import BackgroundServer
+
+    with (
+        BackgroundServer(echo_server_config(max_condense_words=20)) as server,
+        Client(server.address, condenser=tmp_path / "missing.tflite") as client,
+    ):
+        result = client.generate("When?", context=CONTEXT, model="echo", max_new_tokens=5000).collect()
+    assert result.where.name == "NOWHERE" and "the server cannot condense either" in result.fallback_reason
+    assert "condenses at most 20" in result.fallback_reason

@@ -50,6 +50,24 @@ def test_a_missing_file_names_the_path(tmp_path: Path) -> None:
         Condenser.load(tmp_path / "nope.tflite")
 
 
+def test_a_path_with_a_nul_character_is_a_bundle_error_not_a_value_error() -> None:
+    with pytest.raises(BundleError, match="is no file name: it holds a NUL character"):
+        Condenser.load("condenser\x00.tflite")
+
+
+def test_num_threads_takes_numpy_integers_and_refuses_what_litert_cannot(bundle_path: Path) -> None:
+    import numpy as np
+
+    from splitinfer.sdk import InvalidInputError
+
+    assert Condenser.load(bundle_path, num_threads=np.int64(2)).condense("a b c d", rate=0.5).text
+    for bad in (0, 2**31, 1.5, True, []):
+        with pytest.raises(InvalidInputError, match="num_threads must be an integer from 1 to 1024"):
+            Condenser.load(bundle_path, num_threads=bad)
+    with pytest.raises(InvalidInputError, match="num_threads must be"):
+        Condenser.default([])  # checked before the cache, which cannot hash a list
+
+
 def test_a_plain_tflite_model_without_manifest_is_refused(bundle_path: Path, tmp_path: Path) -> None:
     plain = tmp_path / "plain.tflite"
     plain.write_bytes(read_bundle(bundle_path).model)

@@ -85,3 +85,10 @@ def test_condense_is_a_single_shared_part(condenser: Condenser) -> None:
 def test_bad_parts_are_refused_naming_the_part(condenser: Condenser, parts: object, message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         condenser.condense_parts(parts)  # type: ignore[arg-type]
+
+
+def test_a_separator_that_is_not_text_is_refused(condenser: Condenser) -> None:
+    with pytest.raises(InvalidInputError, match="separator is not valid Unicode"):
+        condenser.condense_parts([Part("a b c")], separator="\ud800")
+    with pytest.raises(InvalidInputError, match="separator must be a str"):
+        condenser.condense_parts([Part("a b c")], separator=3)
