@@ -172,7 +172,9 @@ class Client:
     the target is loopback; ``root_certificates``: PEM bytes or a path (default: system roots);
     ``tls_server_name`` overrides the name checked in the server's certificate. ``timeout``: the
     deadline in seconds of each ``generate`` call, retries included: condensing (on the device or
-    by the server) and the whole answer share it. ``compression``: gzip requests.
+    by the server) and the whole answer share it. Condensing on the device is not interrupted: it
+    runs to its end (measured: about 1.2 s for a 1 MB context, one thread) and the call
+    fails then if its deadline has passed. ``compression``: gzip requests.
     """
 
     def __init__(

@@ -371,6 +371,11 @@ def _check_parts(parts: object) -> list[Part]:
         check_bool(part.keep_verbatim, f"parts[{i}].keep_verbatim")
         total += len(text)
         check_rate(part.rate, f"parts[{i}].rate")
+        if part.keep_verbatim and part.rate is not None:
+            raise InvalidInputError(
+                f"parts[{i}] is kept verbatim and has a rate ({part.rate}); a verbatim part is never "
+                "condensed: drop one of the two"
+            )
         checked.append(part)
     if total > MAX_INPUT_CHARS:
         raise InvalidInputError(
