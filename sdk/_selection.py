@@ -613,7 +613,9 @@ def forced_mask(words: Sequence[str], force: Iterable[str] = (), keep_digits: bo
 def token_budget(total_tokens: int, rate: float | None = None, target_tokens: int | None = None) -> int:
     """Tokens the condensed text may have: ``target_tokens`` if given, else ``round(rate * total)``.
 
-    Rounds half up. Raises ``InvalidInputError`` for a rate outside (0, 1] or a negative target.
+    Rounds half up, but a rate keeps at least one token of a text that has any: a rate asks for
+    some of the text, and "Paris" at 0.33 would otherwise send nothing. Raises
+    ``InvalidInputError`` for a rate outside (0, 1] or a negative target.
     """
     if target_tokens is not None:
         if target_tokens < 0:
@@ -621,7 +623,7 @@ def token_budget(total_tokens: int, rate: float | None = None, target_tokens: in
         return min(int(target_tokens), total_tokens)
     if rate is None or not (0.0 < rate <= 1.0):
         raise InvalidInputError(f"rate must be in (0, 1], got {rate}; e.g. 0.33 keeps a third of the tokens")
-    return min(int(np.floor(rate * total_tokens + 0.5)), total_tokens)
+    return min(max(int(np.floor(rate * total_tokens + 0.5)), 1), total_tokens)
 
 
 def select(scores: np.ndarray, token_counts: Sequence[int], forced: np.ndarray, budget: int) -> np.ndarray:

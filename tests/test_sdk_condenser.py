@@ -263,3 +263,10 @@ def test_input_beyond_the_documented_maximum_is_refused(condenser: Condenser) ->
 def test_a_single_string_force_counts_as_one_entry(condenser: Condenser) -> None:
     result = condenser.condense(prose(200) + " Okafor", rate=0.05, force="Okafor")
     assert "Okafor" in result.text.split()
+
+
+def test_a_rate_keeps_at_least_one_token_of_a_short_text(condenser: Condenser) -> None:
+    # 0.33 of one token rounds to none: a context sent empty is not what a rate asks for.
+    assert condenser.condense("Paris", rate=0.33).text == "Paris"
+    assert condenser.condense("Paris", target_tokens=0).text == ""  # a budget of none is asked for
+

@@ -481,7 +481,8 @@ public final class Selection {
 
   /**
    * Tokens the condensed text may have: {@code targetTokens} if not null (at most
-   * {@code totalTokens}), else {@code rate * totalTokens} rounded half up (in double, as Python).
+   * {@code totalTokens}), else {@code rate * totalTokens} rounded half up (in double, as Python),
+   * but at least one token of a text that has any.
    *
    * @throws InvalidInputException for a rate outside (0, 1] (or neither given) or a negative target
    */
@@ -496,7 +497,7 @@ public final class Selection {
       throw new InvalidInputException("rate must be in (0, 1], got " + rate
           + "; e.g. 0.33 keeps a third of the tokens");
     }
-    return (int) Math.min((long) Math.floor(rate * totalTokens + 0.5), totalTokens);
+    return (int) Math.min(Math.max((long) Math.floor(rate * totalTokens + 0.5), 1L), totalTokens);
   }
 
   /**
