@@ -269,4 +269,3 @@ def test_a_rate_keeps_at_least_one_token_of_a_short_text(condenser: Condenser) -
     # 0.33 of one token rounds to none: a context sent empty is not what a rate asks for.
     assert condenser.condense("Paris", rate=0.33).text == "Paris"
     assert condenser.condense("Paris", target_tokens=0).text == ""  # a budget of none is asked for
-

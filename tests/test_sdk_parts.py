@@ -97,4 +97,3 @@ def test_a_separator_that_is_not_text_is_refused(condenser: Condenser) -> None:
 def test_a_verbatim_part_with_a_rate_is_refused_not_silently_kept_whole(condenser: Condenser) -> None:
     with pytest.raises(InvalidInputError, match=r"parts\[1\] is kept verbatim and has a rate \(0.1\)"):
         condenser.condense_parts([Part("a b c"), Part("keep me", keep_verbatim=True, rate=0.1)])
-
