@@ -5,6 +5,13 @@ request that finds the queue full is refused immediately with :class:`Overloaded
 retry hint, so overload never turns into a hang. A waiting request that is cancelled (the caller gave
 up or its deadline passed) leaves the queue without taking a slot. Runs on one asyncio loop; the
 counters may be read from other threads (metrics) without a lock.
+
+The retry hint says when a slot should free up, plus the time to drain the queue ahead at the
+mean pace. A slot frees when the running hold expected to end first ends. Each hold is expected to
+last as long as recent holds of its kind (one model's streams, say; the mean over all kinds until
+one of its kind has ended), minus how long it has run already, but not below zero. Kinds matter:
+with one mean over every call, many fast calls would make it short, and callers refused while long
+streams hold every slot would be told to come back long before any slot frees.
 """
 
 from __future__ import annotations
@@ -20,8 +27,10 @@ from splitinfer.server.errors import OverloadedError
 # Bounds of the retry hint, in seconds.
 _MIN_RETRY_S = 0.05
 _MAX_RETRY_S = 30.0
-# Weight of the newest hold time in the moving average the retry hint is based on.
+# Weight of the newest hold time in the moving averages the retry hint is based on.
 _EWMA_WEIGHT = 0.1
+# The mean hold time assumed before any hold has ended.
+_FIRST_MEAN_HOLD_S = 0.5
 
 
 class Admission:
@@ -35,15 +44,27 @@ class Admission:
         self.running = 0
         self.rejected = 0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-        self._mean_hold_s = 0.5
+        self._mean_hold_s = _FIRST_MEAN_HOLD_S
+        self._mean_hold_by_kind: dict[str, float] = {}
+        # The kind and start time of each hold taken with slot(), by a token of its own.
+        self._holds: dict[object, tuple[str, float]] = {}
 
     @property
     def queued(self) -> int:
         return len(self._waiters)
 
     def retry_after_s(self) -> float:
-        """How long a refused caller should wait: the queue ahead of it, drained at the mean pace."""
-        wait = self._mean_hold_s * (self.queued + 1) / self.max_running
+        """How long a refused caller should wait: until the first running hold should end, then
+        the queue ahead of it drained at the mean pace (see the module docstring)."""
+        now = time.monotonic()
+        first_free = min(
+            (
+                max(0.0, self._mean_hold_by_kind.get(kind, self._mean_hold_s) - (now - started))
+                for kind, started in self._holds.values()
+            ),
+            default=self._mean_hold_s / self.max_running,
+        )
+        wait = first_free + self._mean_hold_s * self.queued / self.max_running
         return min(_MAX_RETRY_S, max(_MIN_RETRY_S, wait))
 
     async def acquire(self) -> None:
@@ -53,10 +74,11 @@ class Admission:
             return
         if len(self._waiters) >= self.max_queued:
             self.rejected += 1
+            retry_after_s = self.retry_after_s()
             raise OverloadedError(
                 f"server is at capacity ({self.running} running, {self.queued} queued); "
-                f"retry after {self.retry_after_s():.2f}s or send to another replica",
-                retry_after_s=self.retry_after_s(),
+                f"retry after {retry_after_s:.2f}s or send to another replica",
+                retry_after_s=retry_after_s,
             )
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
@@ -69,10 +91,8 @@ class Admission:
                 self._waiters.remove(waiter)
             raise
 
-    def release(self, held_s: float | None = None) -> None:
+    def release(self) -> None:
         """Frees a slot, handing it straight to the oldest waiter if there is one."""
-        if held_s is not None:
-            self._mean_hold_s += _EWMA_WEIGHT * (held_s - self._mean_hold_s)
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
@@ -81,10 +101,21 @@ class Admission:
         self.running -= 1
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def slot(self, kind: str = "") -> AsyncIterator[None]:
+        """Holds a slot for the block; ``kind`` groups holds of similar length for the retry hint."""
         await self.acquire()
+        token = object()
         started = time.monotonic()
+        self._holds[token] = (kind, started)
         try:
             yield
         finally:
-            self.release(time.monotonic() - started)
+            del self._holds[token]
+            self._account(kind, time.monotonic() - started)
+            self.release()
+
+    def _account(self, kind: str, held_s: float) -> None:
+        """Folds a hold time into the moving averages (a kind's own starts at its first hold)."""
+        self._mean_hold_s += _EWMA_WEIGHT * (held_s - self._mean_hold_s)
+        mean = self._mean_hold_by_kind.get(kind, held_s)
+        self._mean_hold_by_kind[kind] = mean + _EWMA_WEIGHT * (held_s - mean)

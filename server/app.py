@@ -30,6 +30,7 @@ from splitinfer.server.core import InferenceCore
 from splitinfer.server.metrics import Metrics
 from splitinfer.server.observe import FLUSH_INTERVAL_S, CallRecord, Observer
 from splitinfer.server.servicer import SERVICE_NAME, InferenceServicer, add_to_server
+from splitinfer.server.wire import grpc_receive_limit
 
 log = logging.getLogger("splitinfer.server")
 HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
@@ -73,7 +74,9 @@ class SplitinferServer:
         server = grpc.aio.server(
             interceptors=self._interceptors(),
             options=[
-                ("grpc.max_receive_message_length", self.config.max_request_bytes),
+                # A ceiling: the servicer's parsers enforce --max-request-bytes, so that oversized
+                # requests are logged and counted (see splitinfer.server.wire).
+                ("grpc.max_receive_message_length", grpc_receive_limit(self.config.max_request_bytes)),
                 # Fail loudly when the port is taken instead of silently sharing it.
                 ("grpc.so_reuseport", 0),
                 # Welcome the SDK client's keepalive pings instead of answering them with GOAWAY.
@@ -145,8 +148,8 @@ class SplitinferServer:
             return []
         return [BearerTokenInterceptor(load_tokens(self.config.auth_tokens_file), self._unauthenticated)]
 
-    def _unauthenticated(self, method: str, message: str) -> None:
-        record = CallRecord(method.rsplit("/", 1)[-1])
+    def _unauthenticated(self, method: str, message: str, peer: str) -> None:
+        record = CallRecord(method.rsplit("/", 1)[-1], peer=peer)
         self.observer.reject(record, "unauthenticated", "UNAUTHENTICATED", message)
 
     def _tls_credentials(self) -> grpc.ServerCredentials | None:

@@ -1,6 +1,7 @@
 """Bearer-token authentication: an interceptor checks ``authorization: Bearer <token>`` metadata.
 
-The token file holds one token per line; blank lines and lines starting with ``#`` are ignored.
+The token file holds one token per line (printable ASCII, no spaces); blank lines and lines starting
+with ``#`` are ignored.
 Tokens are compared as SHA-256 digests with :func:`hmac.compare_digest` against *every* known token
 (no early exit), so the time taken says nothing about how much of a token was right. Health checks
 (``grpc.health.v1.Health``) stay open so load balancers need no credentials; everything else,
@@ -25,13 +26,31 @@ _SCHEME = "bearer "
 
 
 def load_tokens(path: str | Path) -> list[bytes]:
-    """SHA-256 digests of the tokens in ``path``; ``InvalidInputError`` if unreadable or empty."""
+    """SHA-256 digests of the tokens in ``path``; ``InvalidInputError`` if unreadable, empty or
+    holding a token no client could send.
+
+    A UTF-8 byte order mark (which Windows editors write) is not part of the first token. gRPC
+    metadata carries only printable ASCII, and neither the SDK nor RFC 6750's token syntax allows
+    a space, so a token with anything else would load but never match: it is refused here, by line
+    number (the token itself stays out of the message: it is a secret).
+    """
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as err:
         raise InvalidInputError(f"cannot read the auth tokens file {path}: {err}") from err
-    tokens = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    tokens = []
+    for number, line in enumerate(lines, start=1):
+        token = line.strip()
+        if not token or token.startswith("#"):
+            continue
+        if not (token.isascii() and token.isprintable()) or " " in token:
+            raise InvalidInputError(
+                f"line {number} of the auth tokens file {path} holds a token with spaces or characters "
+                "other than printable ASCII, which no client can send; use only printable ASCII "
+                "without spaces (e.g. from 'openssl rand -hex 32')"
+            )
+        tokens.append(token)
     if not tokens:
         raise InvalidInputError(f"the auth tokens file {path} holds no tokens; put one token per line")
     return [_digest(token) for token in tokens]
@@ -42,9 +61,10 @@ def _digest(token: str) -> bytes:
 
 
 class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
-    """Refuses calls without a known bearer token; ``on_reject(method, message)`` is told of each refusal."""
+    """Refuses calls without a known bearer token; ``on_reject(method, message, peer)`` is told of
+    each refusal, when the refusal is sent (only then is the caller's address known)."""
 
-    def __init__(self, digests: Sequence[bytes], on_reject: Callable[[str, str], None]) -> None:
+    def __init__(self, digests: Sequence[bytes], on_reject: Callable[[str, str, str], None]) -> None:
         self._digests = tuple(digests)
         self._on_reject = on_reject
 
@@ -62,8 +82,7 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler  # unknown method: let gRPC answer UNIMPLEMENTED
-        self._on_reject(method, problem)
-        return _refusal(handler, problem)
+        return _refusal(handler, problem, lambda peer: self._on_reject(method, problem, peer))
 
     def check(self, metadata: Sequence[Any]) -> str | None:
         """``None`` if the metadata carries a known token, else what is wrong with it."""
@@ -79,10 +98,14 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         return None if known else "invalid token: it is not one of this server's tokens"
 
 
-def _refusal(handler: grpc.RpcMethodHandler, problem: str) -> grpc.RpcMethodHandler:
-    """A handler of the same shape as ``handler`` that answers UNAUTHENTICATED."""
+def _refusal(
+    handler: grpc.RpcMethodHandler, problem: str, record: Callable[[str], None]
+) -> grpc.RpcMethodHandler:
+    """A handler of the same shape as ``handler`` that answers UNAUTHENTICATED, after passing the
+    caller's address to ``record``."""
 
     async def refuse(request: Any, context: grpc.aio.ServicerContext) -> None:
+        record(context.peer())
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, problem)
 
     if handler.request_streaming and handler.response_streaming:

@@ -119,7 +119,8 @@ class InferenceCore:
 
     async def wait_idle(self, timeout_s: float) -> bool:
         """Waits up to ``timeout_s`` for no call to be in flight; true if none is."""
-        if self._idle is None:
+        if self._idle is None or self._idle.is_set():
+            # Not left to wait_for: with a timeout of 0 it times out even when the event is set.
             return True
         try:
             await asyncio.wait_for(self._idle.wait(), timeout=timeout_s)
@@ -133,7 +134,7 @@ class InferenceCore:
         found = self.routes.get(name or self.default_model)
         if found is None:
             raise InvalidRequestError(
-                f"unknown model '{name}'; this server serves: {', '.join(sorted(self.routes))} "
+                f"unknown model '{validation.excerpt(name)}'; this server serves: {', '.join(sorted(self.routes))} "
                 "(see ListModels), or leave model empty for the default"
             )
         return found
@@ -151,7 +152,7 @@ class InferenceCore:
         if device is not None:
             record.condensation_ratio = device.ratio
             self.metrics.device_condensation(device.original_tokens, device.condensed_tokens)
-        async with self.admission.slot():
+        async with self.admission.slot(f"Generate {spec.name}"):
             prompt_tokens = await backend.count_tokens(
                 prompt_text(job.instruction, job.context, job.question)
             )
@@ -203,12 +204,12 @@ class InferenceCore:
         request = validation.decoded(request)
         record.request_id = validation.request_id(request.request_id)
         kwargs = validation.condense_arguments(request, self.config.max_condense_words)
-        async with self.admission.slot():
+        async with self.admission.slot("Condense"):
             condenser = await self.condensers.get()
             model_version = str(condenser.manifest.get("model_version", ""))
             if request.condenser and request.condenser != model_version:
                 raise InvalidRequestError(
-                    f"unknown condenser '{request.condenser}'; this server has '{model_version}' "
+                    f"unknown condenser '{validation.excerpt(request.condenser)}'; this server has '{model_version}' "
                     "(see GetInfo.condensers), or leave condenser empty"
                 )
             record.model = model_version
@@ -243,10 +244,12 @@ class InferenceCore:
             for _backend, spec in self.routes.values()
         ]
 
-    def list_models(self) -> pb.ListModelsResponse:
+    def list_models(self, request: pb.ListModelsRequest) -> pb.ListModelsResponse:
+        validation.decoded(request)  # the request has no fields, but bad bytes are still bad input
         return pb.ListModelsResponse(models=self.model_infos(), default_model=self.default_model)
 
-    async def info(self) -> pb.GetInfoResponse:
+    async def info(self, request: pb.GetInfoRequest) -> pb.GetInfoResponse:
+        validation.decoded(request)
         condenser = self.condensers.loaded()
         if condenser is None and not self.condensers.attempted:
             try:

@@ -26,6 +26,16 @@ class InvalidRequestError(ServiceError):
     code = "INVALID_ARGUMENT"
 
 
+class RequestTooLargeError(ServiceError):
+    """The request is larger than ``--max-request-bytes``: sending it again cannot succeed.
+
+    RESOURCE_EXHAUSTED, as gRPC's own size check answers, with "larger than max" in the message:
+    clients (the SDK included) tell it from overload by that text.
+    """
+
+    code = "RESOURCE_EXHAUSTED"
+
+
 class OverloadedError(ServiceError):
     """Too many requests are running and queued; retry after ``retry_after_s``."""
 

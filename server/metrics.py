@@ -6,9 +6,11 @@ Every name starts with ``splitinfer_``:
 * ``request_duration_seconds{method}``: from receiving the request to its last message.
 * ``time_to_first_chunk_seconds{model}``: ``Generate`` only.
 * ``running_requests``, ``queue_depth``: admission control, read when scraped.
-* ``rejected_total{reason}``: refused for lack of capacity or credentials: ``overloaded`` (this
-  server's admission queue is full, or the backend's connection pool), ``upstream_overloaded``
-  (the upstream engine answered HTTP 429), ``unauthenticated``, ``draining``.
+* ``rejected_total{reason}``: refused for lack of capacity or credentials, or for size:
+  ``overloaded`` (this server's admission queue is full, or the backend's connection pool),
+  ``upstream_overloaded`` (the upstream engine answered HTTP 429), ``unauthenticated``,
+  ``draining``, ``too_large`` (more than ``--max-request-bytes``; up to twice that, as gRPC
+  refuses larger ones unseen).
 * ``prompt_tokens_total{model}``, ``completion_tokens_total{model}``: tokens the models read and
   wrote in ``Generate`` calls that got an answer, as the backend reports them (the upstream's own
   usage when it sends one, else the server's count). Calls refused or failed before an answer add
@@ -59,7 +61,7 @@ class Metrics:
         )
         self.rejected = Counter(
             "splitinfer_rejected",
-            "Requests refused for lack of capacity or credentials, by reason.",
+            "Requests refused for lack of capacity or credentials, or for size, by reason.",
             ["reason"],
             registry=r,
         )

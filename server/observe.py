@@ -100,7 +100,8 @@ class Observer:
                 self.flush()
 
     def reject(self, record: CallRecord, reason: str, code: str, error: str) -> None:
-        """A call refused for lack of capacity or credentials (auth, overload here or upstream, draining)."""
+        """A call refused for lack of capacity or credentials (auth, overload here or upstream,
+        draining) or for its size."""
         self.metrics.rejected.labels(reason).inc()
         self.end(record, code, error)
 

@@ -28,7 +28,13 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from splitinfer.server.core import InferenceCore
-from splitinfer.server.errors import DrainingError, OverloadedError, ServiceError, UpstreamOverloadedError
+from splitinfer.server.errors import (
+    DrainingError,
+    OverloadedError,
+    RequestTooLargeError,
+    ServiceError,
+    UpstreamOverloadedError,
+)
 from splitinfer.server.observe import CallRecord, Observer
 from splitinfer.server.wire import safe_deserializer
 from splitinfer.v1 import inference_pb2 as pb
@@ -38,6 +44,7 @@ _REJECT_REASONS = {
     OverloadedError: "overloaded",
     UpstreamOverloadedError: "upstream_overloaded",
     DrainingError: "draining",
+    RequestTooLargeError: "too_large",
 }
 # Bounds and share of the deadline slack (see the module docstring and deadline_slack_s).
 _MIN_DEADLINE_SLACK_S = 0.05
@@ -122,11 +129,11 @@ class InferenceServicer:
         return await self._unary("Condense", context, lambda record: self.core.condense(request, record))
 
     async def GetInfo(self, request: Any, context: grpc.aio.ServicerContext) -> pb.GetInfoResponse:
-        return await self._unary("GetInfo", context, lambda record: self.core.info())
+        return await self._unary("GetInfo", context, lambda record: self.core.info(request))
 
     async def ListModels(self, request: Any, context: grpc.aio.ServicerContext) -> pb.ListModelsResponse:
         async def work(record: CallRecord) -> pb.ListModelsResponse:
-            return self.core.list_models()
+            return self.core.list_models(request)
 
         return await self._unary("ListModels", context, work)
 
@@ -181,26 +188,28 @@ class InferenceServicer:
 
 
 def add_to_server(servicer: InferenceServicer, server: grpc.aio.Server) -> None:
-    """Registers the service with request parsers that answer bad bytes with INVALID_ARGUMENT."""
+    """Registers the service with request parsers that answer bad bytes with INVALID_ARGUMENT and
+    requests over ``--max-request-bytes`` with RESOURCE_EXHAUSTED (see :mod:`splitinfer.server.wire`)."""
+    max_bytes = servicer.core.config.max_request_bytes
     handlers = {
         "Generate": grpc.unary_stream_rpc_method_handler(
             servicer.Generate,
-            request_deserializer=safe_deserializer(pb.GenerateRequest),
+            request_deserializer=safe_deserializer(pb.GenerateRequest, max_bytes),
             response_serializer=pb.GenerateResponse.SerializeToString,
         ),
         "Condense": grpc.unary_unary_rpc_method_handler(
             servicer.Condense,
-            request_deserializer=safe_deserializer(pb.CondenseRequest),
+            request_deserializer=safe_deserializer(pb.CondenseRequest, max_bytes),
             response_serializer=pb.CondenseResponse.SerializeToString,
         ),
         "GetInfo": grpc.unary_unary_rpc_method_handler(
             servicer.GetInfo,
-            request_deserializer=safe_deserializer(pb.GetInfoRequest),
+            request_deserializer=safe_deserializer(pb.GetInfoRequest, max_bytes),
             response_serializer=pb.GetInfoResponse.SerializeToString,
         ),
         "ListModels": grpc.unary_unary_rpc_method_handler(
             servicer.ListModels,
-            request_deserializer=safe_deserializer(pb.ListModelsRequest),
+            request_deserializer=safe_deserializer(pb.ListModelsRequest, max_bytes),
             response_serializer=pb.ListModelsResponse.SerializeToString,
         ),
     }

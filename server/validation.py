@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from splitinfer.server.backends.base import GenerationRequest, ModelSpec, Sampling
-from splitinfer.server.errors import InvalidRequestError
-from splitinfer.server.wire import UndecodableRequest
+from splitinfer.server.errors import InvalidRequestError, RequestTooLargeError
+from splitinfer.server.wire import OversizedRequest, UndecodableRequest
 from splitinfer.v1 import inference_pb2 as pb
 
 MAX_REQUEST_ID = 128
@@ -23,14 +23,27 @@ MAX_STOP_BYTES = 64
 MAX_TEMPERATURE = 2.0
 MAX_FORCE_WORDS = 256
 MAX_FORCE_CHARS = 64
+# How much of a caller's value an error message repeats: a name of any length must not make the
+# status details outgrow gRPC's metadata limit (8-16 KiB) or fill the request log.
+MAX_ECHOED_CHARS = 64
 _WHERE_VALUES = frozenset(pb.Condensation.Where.values())
 
 
 def decoded(request: Any) -> Any:
-    """The request, or INVALID_ARGUMENT if its bytes did not parse (e.g. a string with invalid UTF-8)."""
+    """The request, or INVALID_ARGUMENT if its bytes did not parse (e.g. a string with invalid UTF-8),
+    or RESOURCE_EXHAUSTED if there were more of them than ``--max-request-bytes``."""
+    if isinstance(request, OversizedRequest):
+        raise RequestTooLargeError(request.message)
     if isinstance(request, UndecodableRequest):
         raise InvalidRequestError(request.message)
     return request
+
+
+def excerpt(value: str) -> str:
+    """``value`` as an error message may repeat it: whole if short, else its start and its length."""
+    if len(value) <= MAX_ECHOED_CHARS:
+        return value
+    return f"{value[:MAX_ECHOED_CHARS]}… ({len(value)} chars)"
 
 
 def request_id(value: str) -> str:

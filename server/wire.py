@@ -6,6 +6,12 @@ holding invalid UTF-8, sent by a non-Python client), and grpcio answers that wit
 offending field; the servicer answers it with INVALID_ARGUMENT. To name the field, the bytes are
 parsed again with a *lenient* copy of the schema in which every ``string`` is ``bytes``, and each
 string is checked for UTF-8 (this only runs on the error path).
+
+The same parser enforces ``--max-request-bytes``: a request with more bytes becomes an
+:class:`OversizedRequest`, answered with RESOURCE_EXHAUSTED, before any parsing. Were it left to
+gRPC's own limit, the call would be refused before any code of ours ran, and so would be missing
+from the request log and the metrics. gRPC's limit stays as a ceiling at twice ours
+(:func:`grpc_receive_limit`): past it, gRPC refuses the call unseen, without buffering it.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from splitinfer.v1 import inference_pb2
 
 _PACKAGE = inference_pb2.DESCRIPTOR.package
 _LENIENT_PACKAGE = _PACKAGE + ".lenient"
+# gRPC's message size options are C ints.
+_GRPC_MAX_BYTES = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -32,11 +40,32 @@ class UndecodableRequest:
     message: str
 
 
-def safe_deserializer(message_class: type[Message]) -> Callable[[bytes], Any]:
-    """``message_class.FromString`` that returns :class:`UndecodableRequest` rather than raising."""
+@dataclass(frozen=True)
+class OversizedRequest:
+    """Stands in for a request of more than ``--max-request-bytes``; ``message`` says so, for the caller."""
+
+    message: str
+
+
+def grpc_receive_limit(max_request_bytes: int) -> int:
+    """gRPC's own receive limit: twice ours, so that oversized requests up to there reach
+    :func:`safe_deserializer` and are logged and counted, while a client still cannot make the
+    server buffer much more than it would for the largest request it accepts."""
+    return min(_GRPC_MAX_BYTES, 2 * max_request_bytes)
+
+
+def safe_deserializer(message_class: type[Message], max_bytes: int) -> Callable[[bytes], Any]:
+    """``message_class.FromString`` that returns :class:`UndecodableRequest` rather than raising,
+    and :class:`OversizedRequest` for more than ``max_bytes`` bytes."""
     parse = message_class.FromString
 
     def deserialize(data: bytes) -> Any:
+        if len(data) > max_bytes:
+            # "larger than max" as in gRPC's own message: clients recognise the error by it.
+            return OversizedRequest(
+                f"the request is {len(data)} bytes, larger than max ({max_bytes}, the server's "
+                "--max-request-bytes); send less: condense the context harder or split it"
+            )
         try:
             return parse(data)
         except DecodeError as err:

@@ -3,12 +3,15 @@ and the server keeps serving others afterwards."""
 
 from __future__ import annotations
 
+import json
+import logging
 import math
 
 import grpc
 import pytest
-from server_support import collect, question, stub_for
+from server_support import collect, question, stub_for, wait_until
 
+from splitinfer.sdk._rpc_errors import RequestTooLargeError, from_rpc_error
 from splitinfer.server import BackgroundServer, ModelConfig, ServerConfig
 from splitinfer.v1 import inference_pb2 as pb
 
@@ -46,6 +49,21 @@ def assert_still_serving(stub) -> None:
     assert text == "still here "
 
 
+def logged(caplog, predicate) -> list[dict]:
+    """The request log lines (as dicts) that ``predicate`` accepts, once at least one is written."""
+
+    def lines() -> list[dict]:
+        text = "\n".join(r.getMessage() for r in caplog.records if r.name == "splitinfer.server.requests")
+        return [line for line in map(json.loads, text.splitlines()) if predicate(line)]
+
+    wait_until(lambda: bool(lines()), what="the request log line")
+    return lines()
+
+
+def sample(server, name: str, labels: dict[str, str]) -> float:
+    return server.server.metrics.registry.get_sample_value(name, labels) or 0.0
+
+
 def test_empty_prompt_is_invalid_argument_naming_the_fields(stub):
     err = rejected(
         lambda: stub.Generate(pb.GenerateRequest(prompt=pb.Prompt(instruction="be brief", context="  ")))
@@ -68,6 +86,20 @@ def test_unknown_model_lists_the_models_served(stub):
     assert "unknown model 'gpt-17'" in err.details() and "echo" in err.details()
 
 
+def test_a_long_unknown_model_name_is_cut_short_in_the_message_and_the_log(stub, caplog):
+    # Echoed whole, 20,000 characters outgrow gRPC's metadata limit: the client would get
+    # RESOURCE_EXHAUSTED ("metadata size exceeds hard limit") instead of this INVALID_ARGUMENT.
+    caplog.set_level(logging.INFO, logger="splitinfer.server.requests")
+    name = "m" * 20_000
+    err = rejected(lambda: stub.Generate(question("hi", model=name, request_id="long-model")))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert f"unknown model '{'m' * 64}\u2026 (20000 chars)'" in err.details()
+    assert len(err.details()) < 500
+    (line,) = logged(caplog, lambda line: line.get("id") == "long-model")
+    assert line["code"] == "INVALID_ARGUMENT" and "(20000 chars)" in line["error"]
+    assert len(json.dumps(line)) < 1000
+
+
 def test_invalid_utf8_from_a_non_python_client_names_the_field(server, stub):
     # What a client in another language can put on the wire: field 3 (prompt) holding field 3
     # (question) with the bytes ff fe, which are not UTF-8. Python's protobuf refuses to build it.
@@ -85,18 +117,28 @@ def test_invalid_utf8_from_a_non_python_client_names_the_field(server, stub):
     assert_still_serving(stub)
 
 
-def test_bytes_that_are_no_message_at_all_are_invalid_argument(server):
+@pytest.mark.parametrize(
+    ("method", "response"),
+    [
+        ("Condense", pb.CondenseResponse),
+        # Their requests have no fields, but the proto promises INVALID_ARGUMENT for bad input on
+        # every RPC: a client that sends garbage has a bug it should hear about.
+        ("GetInfo", pb.GetInfoResponse),
+        ("ListModels", pb.ListModelsResponse),
+    ],
+)
+def test_bytes_that_are_no_message_at_all_are_invalid_argument(server, method, response):
     channel = grpc.insecure_channel(server.address)
-    condense = channel.unary_unary(
-        "/splitinfer.v1.Inference/Condense",
+    call = channel.unary_unary(
+        f"/splitinfer.v1.Inference/{method}",
         request_serializer=lambda b: b,
-        response_deserializer=pb.CondenseResponse.FromString,
+        response_deserializer=response.FromString,
     )
     with pytest.raises(grpc.RpcError) as caught:
-        condense(b"\xff\xff\xff\xff")
+        call(b"\xff\xff\xff\xff")
     channel.close()
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "not a valid splitinfer.v1.CondenseRequest" in caught.value.details()
+    assert f"not a valid splitinfer.v1.{method}Request" in caught.value.details()
 
 
 @pytest.mark.parametrize(
@@ -142,12 +184,37 @@ def test_inconsistent_request_fields_are_invalid_argument(stub, fields, expected
     assert expected in err.details()
 
 
-def test_oversized_message_is_resource_exhausted_and_the_server_keeps_serving(stub):
-    huge = question("x" * (MAX_REQUEST_BYTES + 10))
+@pytest.mark.parametrize(
+    "size",
+    # Just over the limit (refused by the server's parser), and over twice it (refused by gRPC).
+    [MAX_REQUEST_BYTES + 10, 3 * MAX_REQUEST_BYTES],
+    ids=["over", "far-over"],
+)
+def test_oversized_message_is_resource_exhausted_and_the_server_keeps_serving(stub, size):
+    huge = question("x" * size)
     err = rejected(lambda: stub.Generate(huge))
     assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "larger than max" in err.details()
+    assert isinstance(from_rpc_error(err, "test"), RequestTooLargeError)  # not retried as overload
     assert_still_serving(stub)
+
+
+def test_an_oversized_message_is_logged_and_counted(server, stub, caplog):
+    caplog.set_level(logging.INFO, logger="splitinfer.server.requests")
+    refused = {"method": "Generate", "code": "RESOURCE_EXHAUSTED"}
+    before = sample(server, "splitinfer_requests_total", refused)
+    rejected_before = sample(server, "splitinfer_rejected_total", {"reason": "too_large"})
+    huge = question("x" * (MAX_REQUEST_BYTES + 10))
+    err = rejected(lambda: stub.Generate(huge))
+    assert (
+        f"the request is {huge.ByteSize()} bytes, larger than max ({MAX_REQUEST_BYTES}, "
+        "the server's --max-request-bytes)"
+    ) in err.details()
+    (line,) = logged(caplog, lambda line: line["code"] == "RESOURCE_EXHAUSTED")
+    assert line["rpc"] == "Generate" and "--max-request-bytes" in line["error"]
+    assert line["peer"].startswith("ipv4:127.0.0.1")
+    assert sample(server, "splitinfer_requests_total", refused) == before + 1
+    assert sample(server, "splitinfer_rejected_total", {"reason": "too_large"}) == rejected_before + 1
 
 
 @pytest.mark.parametrize(

@@ -72,6 +72,15 @@ def test_asking_for_another_condenser_is_invalid_argument(stub):
     assert "test-cnn-1" in caught.value.details()
 
 
+def test_a_long_unknown_condenser_name_is_cut_short_in_the_message(stub):
+    # Echoed whole, it would outgrow gRPC's metadata limit and reach the client as RESOURCE_EXHAUSTED.
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.Condense(pb.CondenseRequest(context=CONTEXT, condenser="c" * 20_000))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert f"unknown condenser '{'c' * 64}\u2026 (20000 chars)'" in caught.value.details()
+    assert "test-cnn-1" in caught.value.details() and len(caught.value.details()) < 500
+
+
 def test_the_sdks_own_input_errors_become_invalid_argument(stub):
     with pytest.raises(grpc.RpcError) as caught:
         stub.Condense(pb.CondenseRequest(context=CONTEXT, rate=0.5, target_tokens=10))

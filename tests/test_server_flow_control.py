@@ -7,6 +7,7 @@ request's stream got, so a test can see that cancelled work stopped.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import grpc
 import pytest
@@ -113,15 +114,50 @@ def test_overload_is_refused_at_once_with_resource_exhausted_and_a_retry_hint(ti
     err = caught.value
     assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "at capacity" in err.details() and "retry after" in err.details()
-    status = rpc_status.from_call(err)
-    retry = error_details_pb2.RetryInfo()
-    assert status is not None and status.details[0].Unpack(retry)
-    assert retry.retry_delay.ToMilliseconds() > 0
+    assert retry_hint_s(err) > 0
 
     running.cancel()  # frees the slot: the queued call now runs to completion
     text, _final = collect(queued)
     channel.close()
     assert text == " ".join(["short"] * 50) + " "
+
+
+def retry_hint_s(err: grpc.RpcError) -> float:
+    """The ``google.rpc.RetryInfo`` delay of a refused call, in seconds."""
+    status = rpc_status.from_call(err)
+    retry = error_details_pb2.RetryInfo()
+    assert status is not None and status.details[0].Unpack(retry)
+    return retry.retry_delay.ToMilliseconds() / 1000.0
+
+
+def test_the_retry_hint_waits_for_the_running_stream_however_fast_other_calls_were():
+    config = ServerConfig(
+        port=0,
+        models=(ModelConfig("echo", {"name": "fast"}), ModelConfig("echo", SLOW)),
+        max_concurrent=1,
+        max_queued=0,
+    )
+    with BackgroundServer(config) as srv:
+        channel, stub = stub_for(srv.address)
+        collect(stub.Generate(question("quick", model="fast")))  # connects: the stream is timed alone
+        started = time.monotonic()
+        collect(stub.Generate(question("a b", model="slow")))  # 100 chunks, ~2 s
+        slow_s = time.monotonic() - started
+        for _ in range(20):  # many fast calls: the mean hold time over all calls becomes short
+            collect(stub.Generate(question("quick", model="fast")))
+
+        running = stub.Generate(question("a b", model="slow"))
+        started = time.monotonic()
+        next(running)
+        with pytest.raises(grpc.RpcError) as caught:
+            list(stub.Generate(question("no room", model="fast")))
+        remaining_s = slow_s - (time.monotonic() - started)
+        running.cancel()
+        channel.close()
+
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    # Roughly: the server measures the stream without the client's share of the call.
+    assert retry_hint_s(caught.value) >= 0.8 * remaining_s
 
 
 def test_a_queued_call_that_gives_up_leaves_the_queue(tiny_server):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import socket
+import subprocess
+import sys
 
 import grpc
 import pytest
 from cryptography.hazmat.primitives import serialization
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from server_support import collect, free_port, make_self_signed, question, stub_for
+from server_support import collect, free_port, make_self_signed, question, stub_for, wait_until
 
 from splitinfer.cli.main import main
 from splitinfer.sdk._errors import InvalidInputError
@@ -63,6 +67,21 @@ def test_auth_on_refuses_missing_wrong_or_malformed_credentials(stub, metadata, 
     assert unary.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
+def test_a_call_refused_by_auth_is_logged_with_its_peer_like_any_other(stub, caplog):
+    caplog.set_level(logging.INFO, logger="splitinfer.server.requests")
+    with pytest.raises(grpc.RpcError):
+        stub.ListModels(pb.ListModelsRequest(), metadata=bearer("wrong-token"))
+
+    def refusals() -> list[dict]:
+        text = "\n".join(r.getMessage() for r in caplog.records if r.name == "splitinfer.server.requests")
+        return [line for line in map(json.loads, text.splitlines()) if line["code"] == "UNAUTHENTICATED"]
+
+    wait_until(lambda: bool(refusals()), what="the refusal's log line")
+    (line,) = refusals()
+    assert line["rpc"] == "ListModels" and line["error"].startswith("invalid token")
+    assert line["peer"].startswith("ipv4:127.0.0.1")
+
+
 def test_auth_on_keeps_health_checks_open(auth_server):
     with grpc.insecure_channel(auth_server.address) as channel:
         reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""))
@@ -80,11 +99,48 @@ def test_auth_off_needs_no_token():
 def test_token_check_accepts_any_case_of_the_bearer_scheme_and_any_listed_token(tmp_path):
     tokens = tmp_path / "tokens.txt"
     tokens.write_text("first\nsecond\n")
-    interceptor = BearerTokenInterceptor(load_tokens(tokens), on_reject=lambda method, problem: None)
+    interceptor = BearerTokenInterceptor(load_tokens(tokens), on_reject=lambda method, problem, peer: None)
     assert interceptor.check([("authorization", "bearer second")]) is None
     assert interceptor.check([("authorization", "BEARER first")]) is None
     assert interceptor.check([("authorization", "Bearer third")]).startswith("invalid token")
     assert interceptor.check([("x-other", "1")]).startswith("missing credentials")
+
+
+def test_token_file_written_with_a_byte_order_mark_accepts_its_first_token(tmp_path):
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text("first\nsecond\n", encoding="utf-8-sig")  # what Windows editors write
+    interceptor = BearerTokenInterceptor(load_tokens(tokens), on_reject=lambda method, problem, peer: None)
+    assert interceptor.check([("authorization", "Bearer first")]) is None
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["caf\u00e9-token", "two words", "tab\tinside", "bell\x07"],
+    ids=["non-ascii", "space", "tab", "control"],
+)
+def test_token_file_with_a_token_no_client_can_send_is_refused_naming_the_line(tmp_path, token):
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text(f"# tokens\ngood-token\n{token}\n", encoding="utf-8")
+    with pytest.raises(InvalidInputError, match="line 3 of the auth tokens file") as caught:
+        load_tokens(tokens)
+    assert "printable ASCII without spaces" in str(caught.value)
+    assert token not in str(caught.value)  # a token is a secret: the line number says which
+
+
+def test_serve_command_exits_2_on_a_token_no_client_can_send(tmp_path):
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text("caf\u00e9\n", encoding="utf-8")
+    # A process, not main(): were the token accepted, the server would run until the timeout.
+    command = ["serve", "--backend", "echo", "--port", "0", "--auth-tokens", str(tokens)]
+    serve = subprocess.run(
+        [sys.executable, "-m", "splitinfer.cli.main", *command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert serve.returncode == 2
+    assert "line 1 of the auth tokens file" in serve.stderr
+    assert len(serve.stderr.strip().splitlines()) == 1
 
 
 def test_token_file_without_tokens_is_refused_with_the_fix(tmp_path):

@@ -112,6 +112,15 @@ def test_sigterm_lets_in_flight_streams_finish_then_exits_zero(tmp_path):
     assert [entry["code"] for entry in logged] == ["OK"]
 
 
+def test_sigterm_with_no_grace_stops_an_idle_server_without_cancelling_anything(tmp_path):
+    serve = ServeProcess(tmp_path, grace_s=0)
+    serve.proc.send_signal(signal.SIGTERM)
+    code = serve.wait()
+    assert code == 0
+    assert not [line for line in serve.lines if "cancelling" in line or "still running" in line]
+    assert serve.lines[-1].endswith("stopped")
+
+
 def test_sigterm_cuts_off_streams_still_running_when_the_grace_period_ends(tmp_path):
     serve = ServeProcess(tmp_path, grace_s=0.3)
     cut, code = serve.sigterm_mid_stream(question("a b c d e f g h i j"))  # 200 chunks, ~4 s
