@@ -98,6 +98,13 @@ def parse_bundle(data: bytes, name: str = "<bytes>") -> Bundle:
         raise BundleError(f"{name} is empty, not a condenser bundle; {_REBUILD}")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
+        for info in archive.infolist():
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                # Python reads bzip2 and lzma too; the Android core (java.util.zip) does not.
+                raise BundleError(
+                    f"{name}: its archive entry {info.filename} uses compression method "
+                    f"{info.compress_type}; a bundle's entries are stored or deflated; {_REBUILD}"
+                )
         files = {info.filename: archive.read(info) for info in archive.infolist()}
     except (zipfile.BadZipFile, EOFError, zlib.error, ValueError, KeyError):
         if len(data) >= 8 and data[4:8] == b"TFL3":
@@ -115,7 +122,7 @@ def parse_bundle(data: bytes, name: str = "<bytes>") -> Bundle:
     if not isinstance(manifest, dict):
         raise BundleError(f"{name}: {MANIFEST} is not a JSON object; {_REBUILD}")
     version = manifest.get("format_version")
-    if not isinstance(version, int):
+    if not isinstance(version, int) or isinstance(version, bool):
         raise BundleError(f"{name}: {MANIFEST} has no integer format_version; {_REBUILD}")
     if version > FORMAT_VERSION:
         raise BundleError(

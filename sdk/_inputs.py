@@ -61,7 +61,11 @@ def check_rate(rate: object, name: str = "rate") -> float | None:
         return None
     if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
         raise InvalidInputError(f"{name} must be a number in (0, 1], got {type(rate).__name__}")
-    if not math.isfinite(float(rate)) or not 0.0 < rate <= 1.0:
+    try:
+        finite = math.isfinite(float(rate))
+    except OverflowError:  # an int too large for a float
+        finite = False
+    if not finite or not 0.0 < rate <= 1.0:
         raise InvalidInputError(
             f"{name} must be in (0, 1] (the fraction of tokens to keep), got {rate}; e.g. 0.33 keeps a third"
         )

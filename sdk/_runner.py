@@ -108,8 +108,15 @@ class ModelRunner:
         return interpreter.get_tensor(output)[0]
 
 
+# The longest window or question a manifest may declare (as the Android core reads it).
+MAX_MANIFEST_TOKENS = 1 << 20
+
+
 def _positive_int(manifest: dict[str, Any], field: str, name: str) -> int:
     value = manifest.get(field)
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise BundleError(f"{name}: manifest '{field}' must be a positive integer, got {value!r}; {_REBUILD}")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_MANIFEST_TOKENS:
+        raise BundleError(
+            f"{name}: manifest '{field}' must be a positive integer of at most {MAX_MANIFEST_TOKENS}, "
+            f"got {value!r}; {_REBUILD}"
+        )
     return value

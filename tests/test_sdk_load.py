@@ -92,7 +92,14 @@ def test_a_manifest_window_that_differs_from_the_model_is_refused_at_load(
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("default_rate", 0), ("default_rate", "half"), ("max_seq_len", -1)]
+    ("field", "value"),
+    [
+        ("default_rate", 0),
+        ("default_rate", "half"),
+        ("default_rate", 10**400),  # too large for a float: once an OverflowError
+        ("max_seq_len", -1),
+        ("max_seq_len", 2_000_000),  # past what the Android core reads
+    ],
 )
 def test_a_manifest_with_an_impossible_value_is_refused(
     bundle_path: Path, tmp_path: Path, field: str, value: object
@@ -100,6 +107,44 @@ def test_a_manifest_with_an_impossible_value_is_refused(
     bad = rewrite(bundle_path, tmp_path / f"bad-{field}.tflite", **{field: value})
     with pytest.raises(BundleError, match=field):
         Condenser.load(bad)
+
+
+def rearchive(source: Path, target: Path, compression: int, **manifest_changes: object) -> Path:
+    """``source``'s model with its archive written again: the manifest changed as given (no
+    checks), every entry with ``compression``."""
+    import zipfile
+
+    data = source.read_bytes()
+    bundle = read_bundle(source)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    manifest = json.loads(files["manifest.json"])
+    manifest.update(manifest_changes)
+    files["manifest.json"] = json.dumps(manifest).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=compression) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    target.write_bytes(bundle.model + out.getvalue())
+    return target
+
+
+def test_a_bundle_the_android_core_cannot_read_is_refused_here_too(bundle_path: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    same = rearchive(bundle_path, tmp_path / "deflated.tflite", zipfile.ZIP_DEFLATED)
+    assert Condenser.load(same).model_version  # the helper writes bundles that load
+    for method in (zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
+        packed = rearchive(bundle_path, tmp_path / f"method-{method}.tflite", method)
+        with pytest.raises(
+            BundleError, match=f"uses compression method {method}; a bundle's entries are stored"
+        ):
+            Condenser.load(packed)
+    flagged = rearchive(
+        bundle_path, tmp_path / "bool-version.tflite", zipfile.ZIP_DEFLATED, format_version=True
+    )
+    with pytest.raises(BundleError, match="has no integer format_version"):
+        Condenser.load(flagged)
 
 
 def test_a_manifest_value_that_is_not_standard_json_is_refused_when_written(

@@ -123,6 +123,10 @@ public final class Bundle {
       Enumeration<? extends ZipEntry> entries = zip.entries();
       while (entries.hasMoreElements()) {
         ZipEntry entry = entries.nextElement();
+        if (entry.getMethod() != ZipEntry.STORED && entry.getMethod() != ZipEntry.DEFLATED) {
+          throw new BundleException(name + ": its archive entry " + entry.getName() + " uses compression "
+              + "method " + entry.getMethod() + "; a bundle's entries are stored or deflated; " + REBUILD);
+        }
         files.put(entry.getName(), readEntry(zip, entry));
       }
     } catch (IOException | IllegalArgumentException notAZip) {

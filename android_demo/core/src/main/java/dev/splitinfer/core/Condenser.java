@@ -84,6 +84,9 @@ public final class Condenser {
     long started = System.nanoTime();
     checkText(context, "context");
     checkText(options.question, "question");
+    for (int i = 0; i < options.force.size(); i++) {
+      checkText(options.force.get(i), "force[" + i + "]");
+    }
     Words words = Words.split(context);
     int[][] ids = tokenizer.encodeWords(words.words());
     int[] counts = new int[ids.length];

@@ -174,7 +174,10 @@ public final class Json {
     }
     int v = 0;
     for (int i = 0; i < 4; i++) {
-      int d = Character.digit(text.charAt(pos + i), 16);
+      // ASCII hex digits only, as JSON (and Python's json) has them: Character.digit would also
+      // take Arabic-Indic and full-width digits.
+      char c = text.charAt(pos + i);
+      int d = c < 128 ? Character.digit(c, 16) : -1;
       if (d < 0) {
         throw new ParseException("bad \\u escape", pos);
       }

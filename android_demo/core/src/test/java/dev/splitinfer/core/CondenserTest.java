@@ -51,6 +51,9 @@ public class CondenserTest {
     assertEquals("a", condenser.condense("a \uD83D\uDE00", options.withRate(0.5)).condensed);
     assertEquals("a bb", condenser.condense("a bb", options.withForce(null).withRate(1.0)).condensed);
     assertThrows(InvalidInputException.class, () -> options.withForce(Arrays.asList("a", null)));
+    assertTrue(assertThrows(InvalidInputException.class,
+        () -> condenser.condense("a b", options.withForce(Arrays.asList("a", "\uD800")))).getMessage()
+        .contains("force[1]"));
   }
 
   @Test

@@ -34,6 +34,14 @@ public class JsonTest {
   }
 
   @Test
+  public void aUnicodeEscapeTakesAsciiHexDigitsOnlyLikePython() {
+    // Character.digit would read Arabic-Indic and full-width digits as hex digits.
+    assertThrows(RuntimeException.class, () -> Json.parse("\"\\u\u0660\u0660\u0664\u0661\""));
+    assertThrows(RuntimeException.class, () -> Json.parse("\"\\u00\uff14\uff11\""));
+    assertEquals("A", Json.parse("\"\\u0041\""));
+  }
+
+  @Test
   public void decodesEscapesAndSurrogatePairs() {
     assertEquals("a\"\\/\b\f\n\r\t\u00e9\ud83d\ude00", Json.parse("\"a\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\""));
   }
