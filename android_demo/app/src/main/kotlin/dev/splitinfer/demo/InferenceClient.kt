@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit
 class InferenceClient(
     val target: String,
     val token: String,
-    plaintext: Boolean = true,
+    val plaintext: Boolean = true,
 ) : Closeable {
     private val channel: ManagedChannel = OkHttpChannelBuilder.forTarget(target)
         .apply { if (plaintext) usePlaintext() else useTransportSecurity() }
@@ -51,9 +51,9 @@ class InferenceClient(
         fun cancel()
     }
 
-    fun generate(request: GenerateRequest, deadlineSeconds: Long, listener: Listener): Call {
+    fun generate(request: GenerateRequest, deadlineMillis: Long, listener: Listener): Call {
         var stub = InferenceGrpc.newStub(channel)
-            .withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS)
+            .withDeadlineAfter(deadlineMillis, TimeUnit.MILLISECONDS)
             .withCompression("gzip")
         if (token.isNotEmpty()) {
             val headers = Metadata().apply { put(AUTHORIZATION, "Bearer $token") }

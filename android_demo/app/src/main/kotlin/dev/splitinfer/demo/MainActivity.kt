@@ -3,6 +3,7 @@ package dev.splitinfer.demo
 import android.app.Activity
 import android.os.Bundle
 import android.widget.Button
+import android.widget.CheckBox
 import android.widget.EditText
 import android.widget.SeekBar
 import android.widget.TextView
@@ -14,6 +15,7 @@ import dev.splitinfer.v1.Prompt
 import io.grpc.Status
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
+import kotlin.math.roundToInt
 import dev.splitinfer.core.Bundle as CondenserBundle
 
 /**
@@ -21,8 +23,16 @@ import dev.splitinfer.core.Bundle as CondenserBundle
  * the answer. Everything about condensing is core's ([Condenser]); this activity only wires the
  * fields, the model ([LiteRtScoreModel]) and the client ([InferenceClient]) together.
  *
- * Condensing runs on one worker thread (the model is loaded there too); gRPC callbacks arrive on
- * gRPC threads; views are touched on the UI thread only. Leaving the activity cancels the call.
+ * Condensing, and starting the call (grpc-java serializes and compresses the request on the calling
+ * thread), run on one worker thread (the model is loaded there too, and the channel lives there);
+ * gRPC callbacks arrive on gRPC threads; views are touched on the UI thread only. Each send has a
+ * generation number: a newer send cancels the older call, and whatever the older one still posts
+ * is dropped, so two answers never mix. Leaving the activity cancels the call.
+ *
+ * As the Python SDK's client: one deadline ([DEADLINE_MS]) for condensing and the answer; no
+ * Condensation message when there was no context to condense; a stream that ends without its
+ * final message is an error; a bearer token is never sent in plaintext to a host other than this
+ * device (tick TLS).
  */
 class MainActivity : Activity() {
     private val worker: ExecutorService = Executors.newSingleThreadExecutor()
@@ -31,9 +41,11 @@ class MainActivity : Activity() {
     private var scoreModel: LiteRtScoreModel? = null
     private var client: InferenceClient? = null
     private var call: InferenceClient.Call? = null
+    private var generation = 0 // UI thread only: the send the views belong to
 
     private lateinit var server: EditText
     private lateinit var token: EditText
+    private lateinit var tls: CheckBox
     private lateinit var instruction: EditText
     private lateinit var context: EditText
     private lateinit var question: EditText
@@ -48,6 +60,7 @@ class MainActivity : Activity() {
         setContentView(R.layout.activity_main)
         server = findViewById(R.id.server)
         token = findViewById(R.id.token)
+        tls = findViewById(R.id.tls)
         instruction = findViewById(R.id.instruction)
         context = findViewById(R.id.context)
         question = findViewById(R.id.question)
@@ -80,7 +93,9 @@ class MainActivity : Activity() {
             scoreModel = model
             modelVersion = bundle.modelVersion()
             condenser = Condenser.fromBundle(bundle, model)
+            val defaultPercent = (bundle.defaultRate() * 100).roundToInt().coerceIn(5, 100) // the SeekBar's range
             onUi {
+                rate.progress = defaultPercent // the bundle's default rate, as the SDK's
                 stats.text = getString(R.string.ready, modelVersion)
                 send.isEnabled = true
             }
@@ -91,83 +106,114 @@ class MainActivity : Activity() {
 
     private fun send() {
         val condenser = condenser ?: return
+        val startedAt = System.nanoTime()
         val target = server.text.toString().trim()
         val bearer = token.text.toString().trim()
+        val secure = tls.isChecked
         val system = instruction.text.toString()
         val contextText = context.text.toString()
         val questionText = question.text.toString()
         val keep = rate.progress.coerceAtLeast(1) / 100.0
+        if (contextText.isBlank() && questionText.isBlank()) {
+            stats.text = getString(R.string.nothing_to_ask)
+            return
+        }
+        if (bearer.isNotEmpty() && !secure && !isLoopback(target)) {
+            stats.text = getString(R.string.token_needs_tls)
+            return
+        }
         call?.cancel()
+        call = null
+        val mine = ++generation
         answer.text = ""
         stats.text = getString(R.string.condensing)
         worker.execute {
             try {
-                val result = condenser.condense(
-                    contextText,
-                    Condenser.Options.defaults().withRate(keep).withQuestion(questionText),
-                )
+                val prompt = Prompt.newBuilder().setInstruction(system).setQuestion(questionText)
                 val request = GenerateRequest.newBuilder()
-                    .setPrompt(
-                        Prompt.newBuilder()
-                            .setInstruction(system)
-                            .setContext(result.condensed)
-                            .setQuestion(questionText)
-                            .build(),
+                var savings = ""
+                if (contextText.isBlank()) {
+                    // Nothing to condense: no Condensation message, which says "not condensed".
+                    request.setPrompt(prompt.setContext(contextText).build())
+                } else {
+                    val result = condenser.condense(
+                        contextText,
+                        Condenser.Options.defaults().withRate(keep).withQuestion(questionText),
                     )
-                    .setCondensation(
-                        Condensation.newBuilder()
-                            .setWhere(Condensation.Where.DEVICE)
-                            .setOriginalTokens(result.originalTokens)
-                            .setCondensedTokens(result.condensedTokens)
-                            .setRateRequested(keep.toFloat())
-                            .setCondenserVersion(modelVersion)
-                            .setCondenseMs(result.ms.toFloat())
-                            .build(),
+                    request.setPrompt(prompt.setContext(result.condensed).build())
+                        .setCondensation(
+                            Condensation.newBuilder()
+                                .setWhere(Condensation.Where.DEVICE)
+                                .setOriginalTokens(result.originalTokens)
+                                .setCondensedTokens(result.condensedTokens)
+                                .setRateRequested(keep.toFloat())
+                                .setCondenserVersion(modelVersion)
+                                .setCondenseMs(result.ms.toFloat())
+                                .build(),
+                        )
+                    savings = getString(
+                        R.string.savings,
+                        result.originalTokens,
+                        result.condensedTokens,
+                        result.tokensSaved(),
+                        result.ms,
                     )
-                    .build()
-                val savings = getString(
-                    R.string.savings,
-                    result.originalTokens,
-                    result.condensedTokens,
-                    result.tokensSaved(),
-                    result.ms,
-                )
+                }
+                val leftMs = DEADLINE_MS - (System.nanoTime() - startedAt) / 1_000_000
+                if (leftMs <= 0) {
+                    onUi { if (mine == generation) stats.text = getString(R.string.deadline_passed, savings) }
+                    return@execute
+                }
+                onUi { if (mine == generation) stats.text = savings }
+                val started = clientFor(target, bearer, secure).generate(request.build(), leftMs, Answer(savings, mine))
                 onUi {
-                    stats.text = savings
-                    call = clientFor(target, bearer).generate(request, DEADLINE_SECONDS, Answer(savings))
+                    if (mine == generation) call = started else started.cancel()
                 }
             } catch (e: Exception) {
-                onUi { stats.text = getString(R.string.failed, e.message) }
+                onUi { if (mine == generation) stats.text = getString(R.string.failed, e.message) }
             }
         }
     }
 
-    /** One channel per server address and token, reused across sends. */
-    private fun clientFor(target: String, bearer: String): InferenceClient {
+    /** One channel per server address, token and transport, reused across sends (worker thread only). */
+    private fun clientFor(target: String, bearer: String, secure: Boolean): InferenceClient {
         val current = client
-        if (current != null && current.target == target && current.token == bearer) {
+        if (current != null && current.target == target && current.token == bearer && current.plaintext == !secure) {
             return current
         }
         current?.close()
-        return InferenceClient(target, bearer).also { client = it }
+        return InferenceClient(target, bearer, plaintext = !secure).also { client = it }
     }
 
-    /** Streams the answer into the view and reports how the call ended. */
-    private inner class Answer(private val savings: String) : InferenceClient.Listener {
-        override fun onChunk(text: String) = onUi { answer.append(text) }
+    /** Streams the answer of send [mine] into the view and reports how the call ended. */
+    private inner class Answer(private val savings: String, private val mine: Int) : InferenceClient.Listener {
+        @Volatile private var finished = false
 
-        override fun onFinal(result: GenerateFinal) = onUi {
-            val usage = result.usage
-            stats.text = getString(R.string.finished, savings, usage.promptTokens, usage.completionTokens, usage.totalMs)
+        override fun onChunk(text: String) = onUi { if (mine == generation) answer.append(text) }
+
+        override fun onFinal(result: GenerateFinal) {
+            finished = true
+            onUi {
+                if (mine == generation) {
+                    val usage = result.usage
+                    stats.text = getString(
+                        R.string.finished, savings, usage.promptTokens, usage.completionTokens, usage.totalMs,
+                    )
+                }
+            }
         }
 
         override fun onError(status: Status) = onUi {
-            if (status.code != Status.Code.CANCELLED) {
+            if (mine == generation && status.code != Status.Code.CANCELLED) {
                 stats.text = getString(R.string.rpc_failed, savings, status.code.name, status.description ?: "")
             }
         }
 
-        override fun onCompleted() = Unit
+        override fun onCompleted() {
+            if (!finished) {
+                onUi { if (mine == generation) stats.text = getString(R.string.no_final, savings) }
+            }
+        }
     }
 
     private fun onUi(action: () -> Unit) = runOnUiThread {
@@ -178,13 +224,22 @@ class MainActivity : Activity() {
 
     override fun onDestroy() {
         call?.cancel()
-        client?.close()
-        worker.execute { scoreModel?.close() }
+        worker.execute {
+            client?.close()
+            scoreModel?.close()
+        }
         worker.shutdown()
         super.onDestroy()
     }
 
     private companion object {
-        const val DEADLINE_SECONDS = 120L
+        /** The deadline of a send, condensing included: the Python SDK's default timeout. */
+        const val DEADLINE_MS = 60_000L
+
+        /** This device: a token may go there in plaintext (the Python SDK's is_loopback_target). */
+        fun isLoopback(target: String): Boolean {
+            val host = target.substringBeforeLast(':').removePrefix("[").removeSuffix("]")
+            return host == "localhost" || host.startsWith("127.") || host == "::1"
+        }
     }
 }
