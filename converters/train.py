@@ -357,6 +357,13 @@ def check_output(output: Path) -> None:
     check_writable("--output", output, "student.keras")
     if output.suffix != ".keras":
         raise InvalidInputError(f"--output {output}: end the name in .keras (e.g. student.keras)")
+    summary = output.with_name(output.name + ".json")
+    if summary.is_dir():
+        # Found only after training otherwise, with the model already replaced and no summary.
+        raise InvalidInputError(
+            f"--output {output}: {summary}, where its training summary goes, is a folder; "
+            "move it away or choose another --output"
+        )
 
 
 def rank_targets(scores: np.ndarray) -> np.ndarray:

@@ -230,7 +230,7 @@ def check_outputs(options: EvalOptions, names: tuple[str, ...] = ()) -> None:
         suffix = Path(options.plot).suffix.lower().lstrip(".")
         if suffix not in plot_formats():
             raise InvalidInputError(
-                f"--plot {options.plot}: not an image name; end it in .png, .svg or .pdf (e.g. retention.png)"
+                f"--plot {options.plot}: not an image name; end it in .png, .svg, .pdf or .jpg (e.g. retention.png)"
             )
     for flag, value in outputs.items():
         check_writable(flag, Path(value), "results.jsonl" if flag == "--output" else "retention.png")

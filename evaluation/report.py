@@ -60,14 +60,19 @@ def to_json(rows: Sequence[dict[str, Any]], config: dict[str, Any]) -> str:
     return json.dumps({"config": config, "results": list(rows)}, indent=2, ensure_ascii=False)
 
 
+# Image formats matplotlib writes by itself; others it lists need more (pgf: a LaTeX install) or
+# are no image a reader opens (raw, rgba).
+_PLOT_FORMATS = frozenset({"png", "svg", "pdf", "jpg", "jpeg"})
+
+
 def plot_formats() -> set[str]:
-    """File name endings ``plot`` can write (matplotlib's: png, svg, pdf...)."""
+    """File name endings ``plot`` can write: png, svg, pdf and jpg, as far as this matplotlib has them."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.backend_bases import FigureCanvasBase
 
-    return set(FigureCanvasBase.get_supported_filetypes())
+    return set(FigureCanvasBase.get_supported_filetypes()) & _PLOT_FORMATS
 
 
 def plot(rows: Sequence[dict[str, Any]], path: str | Path, title: str = "") -> None:

@@ -185,6 +185,7 @@ def _qa_line(**fields: object) -> str:
     [
         (["--plot", "{tmp}/missing/eval.png"], {}, "does not exist"),
         (["--plot", "{tmp}/eval.txt"], {}, "not an image name"),
+        (["--plot", "{tmp}/eval.pgf"], {}, "not an image name"),  # matplotlib's, but it needs LaTeX
         (["--plot", "{tmp}"], {}, "a folder"),
         (["--output", "{tmp}"], {}, "a folder"),
         (["--output", "{tmp}/facts.jsonl"], {}, "is the --data file"),

@@ -394,6 +394,18 @@ def test_distill_train_refuses_an_unsavable_output_before_training(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["labels.jsonl"]
 
 
+def test_distill_train_refuses_a_folder_where_the_summary_goes_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from splitinfer.cli.main import main
+
+    labels = write_labels(tmp_path / "labels.jsonl", train=4, heldout=1)
+    (tmp_path / "s.keras.json").mkdir()
+    code = main(["distill", "train", "--labels", str(labels), "--output", str(tmp_path / "s.keras")])
+    assert code == 2 and "where its training summary goes, is a folder" in capsys.readouterr().err
+    assert not (tmp_path / "s.keras").exists()
+
+
 def test_distill_train_on_a_folder_says_it_is_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from splitinfer.cli.main import main
 
