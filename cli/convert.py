@@ -3,9 +3,10 @@
 Needs the [convert] extra (TensorFlow). Exit codes: 0 every gate passed and the bundle is written;
 1 a gate failed (the --report JSON says which; nothing is written); 2 bad input (missing or corrupt
 model, bad flag or data file; nothing is written); 3 an internal error (a bug: the traceback is
-printed; nothing is written). The --report JSON is written for every outcome (its ``status``:
-passed, failed, bad_input, internal_error) unless its own path is what is wrong. ``--help`` shows
-``DESCRIPTION`` and ``EXIT_CODES``, plain text.
+printed; nothing is written); 130 interrupted. The --report JSON is written for every outcome, a
+usage error included (its ``status``: passed, failed, bad_input, internal_error, interrupted),
+unless its own path is what is wrong; when it cannot be written, nothing is (exit 2). ``--help``
+shows ``DESCRIPTION`` and ``EXIT_CODES``, plain text.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from splitinfer.cli._help import RawDefaultsHelp, exit_codes, seed
 
@@ -23,8 +25,8 @@ DESCRIPTION = """\
 Convert a trained student into a .tflite condenser bundle, gated: the bundle is written only when
 every gate passes (builtin ops only, parity with the Keras model, latency, size, and agreement with
 the teacher when asked). The --report JSON says what was measured and why a run failed; it is
-written for every outcome, unless its own path is what is wrong. Needs the [convert] extra
-(TensorFlow).
+written for every outcome, a usage error included, unless its own path is what is wrong (when it
+cannot be written, the bundle is not either). Needs the [convert] extra (TensorFlow).
 """
 EXIT_CODES = exit_codes(
     ok="every gate passed and the bundle is written",
@@ -80,8 +82,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="LABELS.jsonl",
-        help="held-out teacher labels: keep/drop F1 of the converted model against the teacher, "
-        "recorded in the manifest and model card",
+        help="held-out teacher labels of the student's own teacher (its held-out prompts are used): "
+        "keep/drop F1 of the converted model against the teacher, recorded in the manifest and model card",
     )
     parser.add_argument(
         "--max-size-mb", type=float, default=4.0, help="size gate: largest bundle, MB (10^6 bytes)"
@@ -168,7 +170,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="JSON written by 'splitinfer distill train' (default: the model's name + .json next to it, "
         "e.g. student.keras.json; without one the manifest's teacher is 'unknown')",
     )
-    parser.add_argument("--vocab", type=Path, default=None, help="WordPiece vocabulary (default: the SDK's)")
+    parser.add_argument(
+        "--vocab",
+        type=Path,
+        default=None,
+        help="WordPiece vocabulary the student was trained with (default: the SDK's)",
+    )
     parser.add_argument(
         "--report", type=Path, default=None, help="write the JSON report here (missing folders are made)"
     )
@@ -178,14 +185,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--quiet", action="store_true", help="no progress bar (it is drawn only when stderr is a terminal)"
     )
     parser.set_defaults(func=run)
+    _report_usage_errors(parser)
 
 
-def run(args: argparse.Namespace) -> int:
-    from splitinfer.converters.release import ConvertOptions, check_report_path, release
-    from splitinfer.converters.report import write_report
+def _options(args: argparse.Namespace) -> Any:
+    """The ``ConvertOptions`` of parsed arguments."""
+    from splitinfer.converters.release import ConvertOptions
     from splitinfer.converters.windows import VOCAB_PATH
 
-    options = ConvertOptions(
+    return ConvertOptions(
         model=args.model,
         output=args.output,
         mode=args.mode,
@@ -210,13 +218,97 @@ def run(args: argparse.Namespace) -> int:
         report=args.report,
         progress=not args.quiet,
     )
-    check_report_path(options)  # a report that cannot be written is refused before any work
-    outcome = release(options)  # every other outcome, a bug included, is in the report
+
+
+def _report_usage_errors(parser: argparse.ArgumentParser) -> None:
+    """Make a usage error of ``convert`` (a bad --mode or --seed, an unknown flag, a missing
+    --output) write its --report too, as bad input (exit 2), before argparse exits: the command
+    never runs then, and an old report saying "passed" must not stay in place.
+
+    argparse stops at the first bad argument, so the --report given after it was never parsed:
+    the arguments are kept as the parser receives them and --report is read from them alone. The
+    report is then written only where it overwrites nothing the command line names (the model, the
+    bundle, an input); with every argument parsed (an unknown flag, reported once parsing is
+    done), the usual ``check_report_path`` decides."""
+    parse_known_args, error = parser.parse_known_args, parser.error
+    seen: dict[str, Any] = {}
+
+    def remembering(args: Any = None, namespace: Any = None) -> Any:
+        seen.clear()
+        seen["argv"] = list(sys.argv[1:] if args is None else args)
+        parsed = parse_known_args(args, namespace)
+        seen["namespace"] = parsed[0]
+        return parsed
+
+    def reporting(message: str) -> Any:
+        _write_usage_report(seen, f"{message} (see '{parser.prog} --help')")
+        return error(message)
+
+    parser.parse_known_args = remembering  # type: ignore[method-assign]
+    parser.error = reporting  # type: ignore[method-assign]
+
+
+def _write_usage_report(seen: dict[str, Any], message: str) -> None:
+    namespace, argv = seen.get("namespace"), seen.get("argv") or []
+    path = getattr(namespace, "report", None) if namespace is not None else _report_argument(argv)
+    if path is None:
+        return
     try:
-        write_report(args.report, outcome.report)
-    except OSError as err:
-        print(f"splitinfer convert: error: --report {args.report}: {err.strerror or err}", file=sys.stderr)
-        return 2
+        from splitinfer.converters.release import check_report_path, opening_report, settle
+        from splitinfer.converters.report import write_report
+
+        if namespace is not None:
+            options = _options(namespace)
+            check_report_path(options)
+            report = opening_report(options)
+        elif _named_elsewhere(path, argv):
+            return
+        else:
+            report = opening_report(None)
+        write_report(path, settle(report, 2, message, 0.0))
+    except (ImportError, ValueError, OSError):  # InvalidInputError included; a path with a NUL byte
+        pass  # a report that cannot be written: the one-line error on stderr still says it all
+
+
+class _Probe(argparse.ArgumentParser):
+    """A parser that raises instead of printing and exiting (``_report_argument``)."""
+
+    def error(self, message: str) -> Any:
+        raise ValueError(message)
+
+
+def _report_argument(argv: list[str]) -> Path | None:
+    """The --report of raw arguments (``--report P``, ``--report=P`` or a prefix argparse takes)."""
+    probe = _Probe(add_help=False, exit_on_error=False)
+    probe.add_argument("--report", type=Path)
+    try:
+        known, _ = probe.parse_known_args(argv)
+    except (argparse.ArgumentError, ValueError):
+        return None
+    return known.report
+
+
+def _named_elsewhere(path: Path, argv: list[str]) -> bool:
+    """True when ``path`` is a folder or is named by another argument too (the model, the bundle,
+    an input, a model's training summary beside it) or is the default vocabulary: a report written
+    there would overwrite it."""
+    from splitinfer.converters.windows import VOCAB_PATH
+
+    target = path.resolve()
+    values = [Path(a.split("=", 1)[-1]).resolve() for a in argv if a.strip()]
+    beside = [Path(a.split("=", 1)[-1] + ".json").resolve() for a in argv if a.strip()]
+    return (
+        target.is_dir()
+        or values.count(target) > 1
+        or target in beside
+        or target == Path(VOCAB_PATH).resolve()
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from splitinfer.converters.release import release
+
+    outcome = release(_options(args))  # every outcome, a bug included, is in the report it writes
     if outcome.error is not None:
         raise outcome.error  # a bug: traceback and exit 3; Ctrl-C: exit 130
     if args.json:

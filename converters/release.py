@@ -2,7 +2,9 @@
 
 ``release(options)`` loads the model, converts it in the requested mode (or every mode for
 ``auto``), runs the gates (``gates``), picks the mode, measures agreement with the teacher on
-held-out labels when given, and writes the bundle atomically only when every gate passed.
+held-out labels when given, and writes the bundle atomically only when every gate passed. It
+writes the report too (``ConvertOptions.report``), the bundle's together with it: a bundle is
+never left without its report (``_write_bundle``).
 
 Exit codes (``Outcome.exit_code``): 0 every gate passed and the bundle is written; 1 a gate failed
 (the report says which, nothing is written); 2 bad input (missing or corrupt model, bad flags or
@@ -10,8 +12,18 @@ data), nothing is written; 3 an internal error (a bug; ``Outcome.error`` holds t
 the caller to raise once the report is written), nothing is written; 130 interrupted (Ctrl-C,
 raised the same way), nothing is written. The report (status
 ``passed``, ``failed``, ``bad_input``, ``internal_error`` or ``interrupted``, with the message) is written in
-every case but one: when its own path is what is wrong (a folder, the model, the bundle's path;
-``check_report_path``), which is refused before any work.
+every case but two: when its own path is what is wrong (a folder, the model, the bundle's path;
+``check_report_path``), which is refused before any work, and when writing it fails (a full
+disk; exit 2, and then the bundle is not written either). Every report has the same keys from the
+start (``opening_report``: ``gates``, ``failed_gates``, ``thresholds``, ``candidates``), and each
+candidate mode is recorded as it is measured, so an interrupted run reports what it had done.
+
+A mode the TFLite converter refuses is a failed ``convert`` gate of that candidate, not the end
+of the run: ``auto`` goes on with the other modes.
+
+``--teacher-data`` must come from the student's own teacher with the same settings (its training
+summary's) and hold held-out prompts: the agreement is recorded as that teacher's, on prompts
+never trained on. ``--vocab`` must be the size of the vocabulary the student was trained with.
 
 A progress bar on stderr (``ConvertOptions.progress``) counts the stages: converting in each mode
 and its parity gate, the latency runs, and the agreement with the teacher of each mode; it is
@@ -27,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -47,7 +60,7 @@ from splitinfer.converters.convert import (
     import_tensorflow,
     load_source,
 )
-from splitinfer.converters.report import CARD_NAME, build_manifest, model_card
+from splitinfer.converters.report import CARD_NAME, build_manifest, model_card, write_report
 from splitinfer.converters.windows import (
     VOCAB_PATH,
     Prompt,
@@ -57,7 +70,7 @@ from splitinfer.converters.windows import (
     read_label_records,
     score_prompt,
 )
-from splitinfer.sdk._bundle import atomic_write, build_bundle
+from splitinfer.sdk._bundle import atomic_path, build_bundle
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 from splitinfer.sdk._selection import AnswerTypes, SelectionWeights
 from splitinfer.sdk._tokenizer import WordPieceTokenizer
@@ -98,7 +111,7 @@ class ConvertOptions:
     seed: int = 0
     vocab: Path = VOCAB_PATH
     training_summary: Path | None = None
-    report: Path | None = None
+    report: Path | None = None  # the JSON report, written by ``release`` (even on failure)
     parity_prompts: int = 48
     calibration_windows: int = 64
     latency_runs: int = 100
@@ -288,16 +301,20 @@ def heldback_prompts(
     max_question_len: int,
     limit: int,
     line_break_id: int | None = None,
+    teacher: dict[str, Any] | None = None,
 ) -> tuple[list[Prompt], dict[str, Any]]:
     """At most ``limit`` prompts of labels files: held-out split first, sources taken in turn
     (so a parity set of a few dozen prompts covers every kind), tokenized (with the line breaks
-    of each, for a model that reads them: the files must record them)."""
+    of each, for a model that reads them: the files must record them). With ``teacher`` (a
+    training summary's), every file must be labelled by it (``check_teacher``)."""
     records: list[dict[str, Any]] = []
     files = []
     for path in paths:
         meta, mine = read_label_records(path)
         if line_break_id is not None:
             check_line_breaks(meta, path)
+        if teacher is not None:
+            check_teacher(meta, path, teacher)
         files.append(Path(path).name)
         records.extend(r for r in mine if r["words"])
     chosen: list[dict[str, Any]] = []
@@ -441,16 +458,54 @@ def measure_teacher_agreement(
     return teacher_agreement(prompts, [score_prompt(p, scorer, max_seq_len) for p in prompts], rate)
 
 
-def release(options: ConvertOptions) -> Outcome:
-    """Run the whole conversion; never raises for bad input or failed gates (see the exit codes)."""
-    started = time.perf_counter()
-    report: dict[str, Any] = {
-        "requested_mode": options.mode,
-        "model": options.model.name,
-        "output": str(options.output),
+THRESHOLDS = ("max_size_mb", "max_p50_ms", "min_agreement", "max_float_delta", "min_teacher_f1")
+
+
+def opening_report(options: ConvertOptions | None) -> dict[str, Any]:
+    """The report as it stands before any work: every key a consumer reads is there from the
+    start (empty gates and candidates, the configured thresholds), so a run that stops early (bad
+    input, Ctrl-C, a bug) reports the same keys as one that ran to the end. ``None``: a command
+    line that did not parse, so nothing was configured (every threshold ``None``)."""
+    return {
+        "requested_mode": options.mode if options else None,
+        "model": Path(options.model).name if options else None,
+        "output": str(options.output) if options else None,
+        "thresholds": {k: getattr(options, k) if options else None for k in THRESHOLDS},
+        "gates": [],
+        "failed_gates": [],
+        "candidates": {},
     }
+
+
+def settle(report: dict[str, Any], exit_code: int, message: str, seconds: float) -> dict[str, Any]:
+    """``report`` with an outcome's exit code, status and message (and the time taken)."""
+    report.update(exit_code=exit_code, message=message, status=STATUS[exit_code], seconds=round(seconds, 2))
+    return report
+
+
+class ReportNotWritten(InvalidInputError):
+    """The --report file could not be written: nothing else is either (the bundle lands with its
+    report or not at all), and no report says so."""
+
+
+def release(options: ConvertOptions) -> Outcome:
+    """Run the whole conversion and write the report to ``options.report`` when given; never
+    raises for bad input or failed gates (see the exit codes). The report is written here, not by
+    the caller, so that a bundle is never written without it (``_write_bundle``)."""
+    started = time.perf_counter()
+    report = opening_report(options)
+
+    def unreported(message: str) -> Outcome:  # exit 2 when the report is what cannot be written
+        return Outcome(2, settle(report, 2, message, time.perf_counter() - started), message)
+
     try:
-        outcome = _release(options, report)
+        check_report_path(options)  # before anything: every other outcome goes into that file
+    except InvalidInputError as err:
+        return unreported(str(err))
+    try:
+        outcome = _release(options, report, started)
+    except ReportNotWritten as err:
+        return unreported(str(err))
     except InvalidInputError as err:
         outcome = Outcome(2, report, str(err))
     except SplitinferError as err:
@@ -461,20 +516,26 @@ def release(options: ConvertOptions) -> Outcome:
         outcome = Outcome(
             130, report, "interrupted (Ctrl-C) before the end; no bundle was written", error=err
         )
-    report.update(
-        exit_code=outcome.exit_code,
-        message=outcome.message,
-        status=STATUS[outcome.exit_code],
-        seconds=round(time.perf_counter() - started, 2),
-    )
+    if outcome.exit_code == 0:
+        return outcome  # its report was written with the bundle
+    settle(report, outcome.exit_code, outcome.message, time.perf_counter() - started)
+    try:
+        write_report(options.report, report)
+    except OSError as err:
+        return unreported(_unwritten_report(options.report, err))
     return outcome
 
 
-def _release(options: ConvertOptions, report: dict[str, Any]) -> Outcome:
+def _unwritten_report(path: Path | None, err: OSError) -> str:
+    return f"--report {path}: cannot write it ({err.strerror or err}); nothing is written"
+
+
+def _release(options: ConvertOptions, report: dict[str, Any], started: float) -> Outcome:
     check_options(options)
     vocab, tokenizer = load_vocab(options.vocab)
     training = read_training_summary(options)
     report["training_summary"] = bool(training)
+    check_vocab_size(training, len(vocab), options.vocab)
     source = load_source(options.model)
     report["max_seq_len"], report["max_question_len"] = source.max_seq_len, source.max_question_len
     check_vocab_fits(source, len(vocab))
@@ -504,21 +565,17 @@ def _release(options: ConvertOptions, report: dict[str, Any]) -> Outcome:
         calibration = calibration_windows(parity_set, source.max_seq_len, options.calibration_windows)
     teacher_set: list[Prompt] = []
     if options.teacher_data:
-        teacher_set, _ = heldback_prompts(
-            options.teacher_data, tokenizer, source.max_question_len, 10**9, line_break_id
-        )
-        # Agreement is measured on held-out prompts only; files with none are used whole.
-        teacher_set = [p for p in teacher_set if p.split != "train"] or teacher_set
+        teacher_set = teacher_prompts(options.teacher_data, tokenizer, source, line_break_id, training)
     modes = [options.mode] if options.mode != "auto" else [m for m in MODES if m != "int8" or calibration]
     if options.mode == "auto" and not calibration:
         report["skipped_modes"] = {"int8": "no calibration data (--calibration or --parity-data)"}
     frozen = frozen_function(source)
     progress = Progress(len(modes) * (3 if teacher_set else 2) + 1, options.progress)
+    candidates: dict[str, dict[str, Any]] = {}
     try:
-        candidates = {
-            mode: _candidate(options, source, frozen, mode, calibration, parity_set, progress)
-            for mode in modes
-        }
+        for mode in modes:  # each recorded as it completes: an interrupted run reports them
+            candidates[mode] = _candidate(options, source, frozen, mode, calibration, parity_set, progress)
+            report["candidates"][mode] = _public(candidates[mode])
         runnable = {m: c["model"] for m, c in candidates.items() if c["runnable"]}
         with progress.stage("latency"):
             timings = G.latency(
@@ -526,6 +583,10 @@ def _release(options: ConvertOptions, report: dict[str, Any]) -> Outcome:
             )
         tf_version = import_tensorflow().__version__
         for mode, cand in candidates.items():
+            if cand["model"] is None:  # the converter refused this mode: nothing more to measure
+                if teacher_set:
+                    progress.skip()
+                continue
             _finish_candidate(
                 options,
                 source,
@@ -538,16 +599,22 @@ def _release(options: ConvertOptions, report: dict[str, Any]) -> Outcome:
                 tf_version,
                 progress,
             )
+            report["candidates"][mode] = _public(cand)
     finally:
         progress.close()
-    report["candidates"] = {m: _public(c) for m, c in candidates.items()}
     chosen = _choose(candidates, options.mode)
     if chosen is None:
         failed = [f"{m}: {g.name}" for m, c in candidates.items() for g in c["gates"] if not g.passed]
         report["failed_gates"] = failed
-        # auto: the gates of the candidate that came closest (fewest failed, then by preference).
+        # auto: the gates of the candidate that came closest (converted, fewest failed, then by
+        # preference).
         closest = min(
-            modes, key=lambda m: (sum(not g.passed for g in candidates[m]["gates"]), AUTO_PREFERENCE.index(m))
+            modes,
+            key=lambda m: (
+                candidates[m]["model"] is None,
+                sum(not g.passed for g in candidates[m]["gates"]),
+                AUTO_PREFERENCE.index(m),
+            ),
         )
         report["gates"] = [g.to_dict() for g in candidates[closest]["gates"]]
         report["gates_of"] = closest
@@ -558,26 +625,127 @@ def _release(options: ConvertOptions, report: dict[str, Any]) -> Outcome:
             + "; ".join(_gate_line(m, g) for m, c in candidates.items() for g in c["gates"] if not g.passed),
         )
     cand = candidates[chosen]
+    outcome = Outcome(0, report, f"wrote {options.output} ({chosen}, {len(cand['bundle'])} bytes)")
+    passed = {
+        "mode": chosen,
+        "gates": [g.to_dict() for g in cand["gates"]],
+        "failed_gates": [],
+        "bundle_bytes": len(cand["bundle"]),
+        "model_bytes": len(cand["model"]),
+        "bundle_sha256": hashlib.sha256(cand["bundle"]).hexdigest(),
+        "latency_ms": timings.get(chosen),
+        "agreement_vs_teacher": cand["manifest"]["agreement_vs_teacher"],
+    }
+    final = settle({**report, **passed}, 0, outcome.message, time.perf_counter() - started)
+    _write_bundle(options, cand["bundle"], final)  # the very bytes the gates measured
+    report.update(final)
+    return outcome
+
+
+def _write_bundle(options: ConvertOptions, bundle: bytes, report: dict[str, Any]) -> None:
+    """Write the bundle and its report together: the bundle goes to a temporary file next to
+    ``--output``, the report is written, and only then does the bundle take its place. A report
+    that cannot be written (a full disk) thus leaves no bundle behind (and the old one, if any, in
+    place), as exit 2 promises (``ReportNotWritten``); a bundle that cannot be put in place after
+    its report was written raises ``InvalidInputError``, and ``release`` then writes a report that
+    says so over this one."""
     try:
-        atomic_write(options.output, cand["bundle"])  # the very bytes the gates measured
+        with atomic_path(options.output) as staged, open(staged, "wb") as handle:
+            handle.write(bundle)
+            handle.flush()
+            if Path(staged).is_file():  # a pipe or a device cannot be synced
+                os.fsync(handle.fileno())
+            try:
+                write_report(options.report, report)
+            except OSError as err:
+                raise ReportNotWritten(_unwritten_report(options.report, err)) from None
     except OSError as err:
         raise InvalidInputError(
             f"--output {options.output}: cannot write it ({err.strerror or err})"
         ) from None
-    report.update(
-        mode=chosen,
-        gates=[g.to_dict() for g in cand["gates"]],
-        failed_gates=[],
-        bundle_bytes=len(cand["bundle"]),
-        model_bytes=len(cand["model"]),
-        bundle_sha256=hashlib.sha256(cand["bundle"]).hexdigest(),
-        latency_ms=timings.get(chosen),
-        agreement_vs_teacher=cand["manifest"]["agreement_vs_teacher"],
+
+
+def check_vocab_size(training: dict[str, Any], size: int, path: Path) -> None:
+    """``InvalidInputError`` when ``--vocab`` is not the size of the vocabulary the student was
+    trained with (its training summary's ``architecture.config.vocab_size``). A larger one is also
+    caught by ``check_vocab_fits``; a smaller one is not: the model reads its ids, but they name
+    other words, so the bundle would tokenize most words to [UNK] and still pass every gate (the
+    gates compare the model with itself on that same tokenizer)."""
+    config = (training.get("architecture") or {}).get("config")
+    trained = config.get("vocab_size") if isinstance(config, dict) else None
+    if _is_count(trained) and trained != size:
+        raise InvalidInputError(
+            f"--vocab {path} has {size:,} words, but the student was trained on a {trained:,}-word "
+            "vocabulary (its training summary's architecture); pass the --vocab it was trained with"
+        )
+
+
+def _label_teacher(meta: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The teacher's name and settings of a labels file's ``_meta`` (as ``distill train`` reads them)."""
+    teacher = meta.get("teacher")
+    name = teacher.get("name") if isinstance(teacher, dict) else teacher
+    settings = (
+        (teacher.get("settings") if isinstance(teacher, dict) else None)
+        or meta.get("settings")
+        or meta.get("teacher_settings")
+        or {}
     )
-    return Outcome(0, report, f"wrote {options.output} ({chosen}, {len(cand['bundle'])} bytes)")
+    return str(name or "unknown"), settings if isinstance(settings, dict) else {}
+
+
+def check_teacher(meta: dict[str, Any], path: Path, teacher: dict[str, Any]) -> None:
+    """``InvalidInputError`` when the labels file at ``path`` was made by another teacher than the
+    student's (``teacher``, from its training summary), or by the same one with other settings:
+    the agreement measured on it would be credited, in the manifest and the model card, to a
+    teacher that did not give those scores."""
+    from splitinfer.converters.labels import settings_differ
+
+    want_name = str(teacher.get("name") or "unknown")
+    want = teacher.get("settings") or {}
+    name, settings = _label_teacher(meta)
+    if name != want_name:
+        raise InvalidInputError(
+            f"--teacher-data {path} was labelled by teacher {name!r}, but the student was distilled from "
+            f"{want_name!r} (its training summary); pass held-out labels of {want_name!r}"
+        )
+    differ = settings_differ(want, settings)
+    if differ:
+        changes = ", ".join(f"{k}: {want.get(k)!r} for the student, {settings.get(k)!r} here" for k in differ)
+        raise InvalidInputError(
+            f"--teacher-data {path} was labelled by teacher {name!r} with other settings than the student's "
+            f"({changes}); pass held-out labels made with the student's teacher settings"
+        )
+
+
+def teacher_prompts(
+    paths: list[Path],
+    tokenizer: WordPieceTokenizer,
+    source: Source,
+    line_break_id: int | None,
+    training: dict[str, Any],
+) -> list[Prompt]:
+    """The held-out prompts of ``--teacher-data`` the agreement with the teacher is measured on.
+
+    ``InvalidInputError`` when a file was labelled by another teacher than the student's
+    (``check_teacher``; not checked without a training summary, whose manifest names no teacher),
+    or when the files hold no held-out prompt: the manifest and the model card say the agreement
+    is on prompts never trained on, and a train-split prompt was trained on."""
+    prompts, _ = heldback_prompts(
+        paths, tokenizer, source.max_question_len, 10**9, line_break_id, training.get("teacher") or None
+    )
+    heldout = [p for p in prompts if p.split != "train"]
+    if not heldout:
+        raise InvalidInputError(
+            f"--teacher-data {', '.join(map(str, paths))}: no held-out prompts (every one is of the train "
+            "split, which the student was trained on); pass the held-out labels of 'splitinfer distill "
+            "label --split heldout'"
+        )
+    return heldout
 
 
 def _gate_line(mode: str, gate: G.Gate) -> str:
+    if gate.value is None and gate.detail:  # not measured: say why
+        return f"{mode} {gate.name}: {gate.detail}"
     return f"{mode} {gate.name} {gate.value} vs {gate.threshold} {gate.unit}".strip()
 
 
@@ -617,7 +785,16 @@ def _candidate(
     progress: Progress,
 ) -> dict[str, Any]:
     with progress.stage(f"convert {mode}"):
-        model = convert(frozen, mode, calibration)
+        try:
+            model = convert(frozen, mode, calibration)
+        except InvalidInputError:
+            raise  # a bad flag or bad data, not something of this mode
+        except SplitinferError as err:
+            # The converter refused this mode: a failed gate of this candidate, not the end of the
+            # run; auto goes on with the other modes and picks among those that pass.
+            refused = G.Gate("convert", False, None, "accepted by the TFLite converter", detail=str(err))
+            progress.skip()  # its parity stage: nothing to compare
+            return {"model": None, "gates": [refused], "runnable": False, "parity": {}, "finished": True}
         ops_gate = G.builtin_ops(model, options.allow_flex)
     cand: dict[str, Any] = {"model": model, "gates": [ops_gate], "runnable": False, "parity": {}}
     try:
@@ -709,7 +886,7 @@ def _finish_candidate(
     bundle = build_bundle(cand["model"], vocab, manifest, {CARD_NAME: model_card(manifest).encode()})
     size = G.size_gate(len(bundle), options.max_size_mb)
     cand["gates"].append(size)
-    cand.update(manifest=manifest, bundle=bundle)
+    cand.update(manifest=manifest, bundle=bundle, finished=True)
 
 
 def _choose(candidates: dict[str, dict[str, Any]], requested: str) -> str | None:
@@ -725,11 +902,15 @@ def _choose(candidates: dict[str, dict[str, Any]], requested: str) -> str | None
 
 
 def _public(cand: dict[str, Any]) -> dict[str, Any]:
+    """A candidate as the report shows it; ``finished`` is false while some of its gates are still
+    to be measured (an interrupted run), and ``passed`` is true only once all were, and passed."""
+    finished = bool(cand.get("finished"))
     return {
-        "model_bytes": len(cand["model"]),
+        "model_bytes": len(cand["model"]) if cand["model"] is not None else None,
         "bundle_bytes": len(cand["bundle"]) if "bundle" in cand else None,
         "latency_ms": cand.get("latency_ms"),
-        "passed": all(g.passed for g in cand["gates"]),
+        "finished": finished,
+        "passed": finished and all(g.passed for g in cand["gates"]),
         "gates": [g.to_dict() for g in cand["gates"]],
         "parity": cand.get("parity"),
     }

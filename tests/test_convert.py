@@ -292,11 +292,98 @@ def test_a_gate_that_cannot_be_measured_and_a_vocabulary_the_model_cannot_read_e
     out = tmp_path / "o.tflite"
     assert main(["convert", str(model), "-o", str(out), "--min-teacher-f1", "0.9"]) == 2
     assert "--min-teacher-f1 needs held-out labels" in capsys.readouterr().err
+    bare = tmp_path / "bare.keras"  # no training summary to tell the vocabulary's size: the model does
+    bare.write_bytes(model.read_bytes())
     bigger = tmp_path / "vocab.txt"
     bigger.write_text(Path(VOCAB_PATH).read_text(encoding="utf-8") + "".join(f"zzqx{i}\n" for i in range(50)))
-    assert main(["convert", str(model), "-o", str(out), "--mode", "dynamic", "--vocab", str(bigger)]) == 2
+    assert main(["convert", str(bare), "-o", str(out), "--mode", "dynamic", "--vocab", str(bigger)]) == 2
     assert "cannot read token id 30571 of the 30,572-word vocabulary" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("size", [5000, 30572])
+def test_a_vocabulary_of_another_size_than_the_student_s_exits_2_naming_both(
+    tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture, size: int
+) -> None:
+    from splitinfer.converters.windows import VOCAB_PATH
+
+    model, _ = tiny
+    words = Path(VOCAB_PATH).read_text(encoding="utf-8").splitlines()  # 30,522, as the student's
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join([*words, *(f"zzqx{i}" for i in range(50))][:size]) + "\n", encoding="utf-8")
+    out, report = tmp_path / "o.tflite", tmp_path / "r.json"
+    argv = ["convert", str(model), "-o", str(out), "--mode", "dynamic", "--vocab", str(vocab)]
+    assert main([*argv, "--report", str(report)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"has {size:,} words" in err and "trained on a 30,522-word vocabulary" in err
+    assert len(err.splitlines()) == 1 and not out.exists()
+    assert json.loads(report.read_text())["status"] == "bad_input"
+
+
+def _relabelled(labels: Path, path: Path, **meta: object) -> Path:
+    """``labels`` with its ``_meta`` header changed as given (another teacher, other settings)."""
+    header, *records = labels.read_text(encoding="utf-8").splitlines()
+    changed = {**json.loads(header)["_meta"], **meta}
+    path.write_text("\n".join([json.dumps({"_meta": changed}), *records]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("meta", "message"),
+    [
+        (
+            {"teacher": "other-teacher"},
+            "labelled by teacher 'other-teacher', but the student was distilled from 'test-teacher'",
+        ),
+        ({"settings": {"kind": "sharper"}}, "with other settings than the student's (kind: "),
+    ],
+)
+def test_teacher_data_of_another_teacher_exits_2_naming_both(
+    tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture, meta: dict, message: str
+) -> None:
+    model, labels = tiny
+    other = _relabelled(labels, tmp_path / "other.jsonl", **meta)
+    out = tmp_path / "o.tflite"
+    argv = ["convert", str(model), "-o", str(out), "--mode", "dynamic", "--teacher-data", str(other)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "other.jsonl" in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_teacher_settings_that_only_change_speed_are_the_same_teacher(
+    tiny: tuple[Path, Path], tmp_path: Path
+) -> None:
+    model, labels = tiny
+    faster = _relabelled(
+        labels,
+        tmp_path / "faster.jsonl",
+        settings={"kind": "answer sentence high, question words medium", "threads": 4},
+    )
+    argv = ["convert", str(model), "-o", str(tmp_path / "o.tflite"), "--mode", "dynamic"]
+    assert main([*argv, "--teacher-data", str(faster)]) == 0
+
+
+def test_teacher_data_without_held_out_prompts_exits_2(
+    tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from test_student_support import write_labels
+
+    model, _ = tiny
+    train_only = write_labels(tmp_path / "train.jsonl", train=6, heldout=0)
+    out = tmp_path / "o.tflite"
+    argv = ["convert", str(model), "-o", str(out), "--mode", "dynamic", "--teacher-data", str(train_only)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "train.jsonl: no held-out prompts" in err and "--split heldout" in err
+    assert len(err.splitlines()) == 1 and not out.exists()
+
+
+def test_agreement_with_the_teacher_is_measured_on_the_held_out_prompts_alone(
+    converted: tuple[Path, dict, int],
+) -> None:
+    bundle, _, _ = converted
+    assert read_bundle(bundle).manifest["agreement_vs_teacher"]["prompts"] == 6  # of 24 train + 6 held out
 
 
 def test_a_savedmodel_folder_converts_like_the_keras_file(tiny: tuple[Path, Path], tmp_path: Path) -> None:
@@ -395,6 +482,122 @@ def test_an_interrupted_run_is_reported_and_exits_130(
     assert main(["convert", str(model), "-o", str(out), "--report", str(report)]) == 130
     data = json.loads(report.read_text())
     assert data["status"] == "interrupted" and data["exit_code"] == 130 and not out.exists()
+
+
+OPENING_KEYS = {"gates", "failed_gates", "thresholds", "candidates", "status", "exit_code", "message"}
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--mode", "fp16", "--report", "{report}"],
+        ["--report", "{report}", "--seed", "-1"],
+        ["--report={report}", "--max-size-mb", "four"],
+        ["--report", "{report}", "--bogus"],
+        ["--report", "{report}"],  # no --output
+    ],
+)
+def test_a_usage_error_replaces_an_old_passed_report_with_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture, flags: list[str]
+) -> None:
+    report = tmp_path / "r.json"
+    report.write_text(json.dumps({"status": "passed", "exit_code": 0}))
+    output = [] if flags == ["--report", "{report}"] else ["-o", str(tmp_path / "o.tflite")]
+    argv = ["convert", str(tmp_path / "student.keras"), *output]
+    assert exit_code([*argv, *(f.replace("{report}", str(report)) for f in flags)]) == 2
+    err = capsys.readouterr().err.strip()
+    data = json.loads(report.read_text())
+    assert data["status"] == "bad_input" and data["exit_code"] == 2
+    assert data.keys() >= OPENING_KEYS and data["gates"] == [] and data["failed_gates"] == []
+    assert len(err.splitlines()) == 1 and data["message"] in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+def test_a_usage_error_writes_no_report_over_a_file_the_command_line_names(
+    tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    model = tmp_path / "student.keras"
+    model.write_bytes(tiny[0].read_bytes())
+    before = model.read_bytes()
+    for report in (model, tmp_path / "student.keras.json", tmp_path):
+        argv = ["convert", str(model), "-o", str(tmp_path / "o.tflite"), "--report", str(report)]
+        assert exit_code([*argv, "--mode", "fp16"]) == 2
+        assert "invalid choice: 'fp16'" in capsys.readouterr().err
+    assert model.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["student.keras"]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full, a device every write to fails")
+def test_a_report_that_cannot_be_written_leaves_the_old_bundle_in_place(
+    tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    model, _ = tiny
+    out = tmp_path / "o.tflite"
+    out.write_bytes(b"an old bundle")
+    argv = ["convert", str(model), "-o", str(out), "--mode", "dynamic", "--report", "/dev/full"]
+    assert main(argv) == 2
+    assert out.read_bytes() == b"an old bundle"
+    err = capsys.readouterr().err.strip()
+    assert "--report /dev/full: cannot write it (No space left on device); nothing is written" in err
+    assert len(err.splitlines()) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["o.tflite"]  # no temporary file left either
+
+
+def test_an_interrupted_auto_run_reports_the_candidates_measured_so_far(
+    tiny: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from splitinfer.converters import release
+
+    real = release.convert
+
+    def ctrl_c_at_dynamic(frozen, mode, calibration=()):
+        if mode == "dynamic":
+            raise KeyboardInterrupt
+        return real(frozen, mode, calibration)
+
+    monkeypatch.setattr(release, "convert", ctrl_c_at_dynamic)
+    model, _ = tiny
+    report, out = tmp_path / "r.json", tmp_path / "o.tflite"
+    argv = ["convert", str(model), "-o", str(out), "--mode", "auto", "--max-size-mb", "5"]
+    assert main([*argv, "--report", str(report)]) == 130
+    data = json.loads(report.read_text())
+    assert data["status"] == "interrupted" and not out.exists()
+    assert data.keys() >= OPENING_KEYS and data["gates"] == [] and data["failed_gates"] == []
+    assert data["thresholds"] == {
+        "max_size_mb": 5.0,
+        "max_p50_ms": 3.0,
+        "min_agreement": 0.99,
+        "max_float_delta": 1e-4,
+        "min_teacher_f1": 0.0,
+    }
+    assert set(data["candidates"]) == {"float32", "float16"}  # converted and compared before Ctrl-C
+    for candidate in data["candidates"].values():
+        assert not candidate["finished"] and not candidate["passed"]
+        assert [g["name"] for g in candidate["gates"]] == ["builtin_ops", "parity"]
+
+
+def test_reports_of_bad_input_and_internal_errors_have_the_keys_of_a_passed_one(
+    tiny: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from splitinfer.converters import release
+
+    model, _ = tiny
+    report, out = tmp_path / "r.json", tmp_path / "o.tflite"
+    argv = ["convert", str(model), "-o", str(out), "--report", str(report), "--min-agreement", "0.5"]
+    assert main([*argv, "--max-size-mb", "0"]) == 2
+    bad = json.loads(report.read_text())
+
+    def broken(path: Path) -> None:
+        raise RuntimeError("a bug in the loader")
+
+    monkeypatch.setattr(release, "load_source", broken)
+    assert main(argv) == 3
+    bug = json.loads(report.read_text())
+    for data, status in ((bad, "bad_input"), (bug, "internal_error")):
+        assert data["status"] == status and data.keys() >= OPENING_KEYS
+        assert data["gates"] == [] and data["failed_gates"] == [] and data["candidates"] == {}
+        assert data["thresholds"]["min_agreement"] == 0.5
+    assert bad["thresholds"]["max_size_mb"] == 0.0 and bug["thresholds"]["max_size_mb"] == 4.0
 
 
 def test_same_labels_and_seed_train_and_convert_to_the_same_bundle_bytes(tmp_path: Path) -> None:

@@ -163,6 +163,53 @@ def test_teacher_gate_fails_when_agreement_is_below_the_bar(tiny: tuple[Path, Pa
     assert code == 1 and report["failed_gates"] == ["dynamic: teacher_f1"]
 
 
+def _refusing(monkeypatch: pytest.MonkeyPatch, refused: set[str]) -> None:
+    """The TFLite converter, made to refuse the ``refused`` modes as it refuses an op it lacks."""
+    from splitinfer.converters import release
+    from splitinfer.sdk._errors import SplitinferError
+
+    real = release.convert
+
+    def converter(frozen, mode, calibration=()):
+        if mode in refused:
+            raise SplitinferError(f"the TFLite converter refused the model in mode {mode}: no kernel for it")
+        return real(frozen, mode, calibration)
+
+    monkeypatch.setattr(release, "convert", converter)
+
+
+def test_auto_goes_on_when_the_converter_refuses_one_mode_and_records_it_as_a_failed_gate(
+    tiny: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _refusing(monkeypatch, {"dynamic"})
+    model, _ = tiny
+    out = tmp_path / "x.tflite"
+    code, report = _convert([str(model), "-o", str(out), "--mode", "auto", "--max-size-mb", "5"], tmp_path)
+    assert code == 0 and out.exists()
+    assert report["mode"] in {"float32", "float16"} and report["failed_gates"] == []
+    refused = report["candidates"]["dynamic"]
+    assert not refused["passed"] and refused["finished"] and refused["model_bytes"] is None
+    (gate,) = refused["gates"]
+    assert gate["name"] == "convert" and not gate["passed"]
+    assert gate["detail"] == "the TFLite converter refused the model in mode dynamic: no kernel for it"
+    assert report["candidates"]["float32"]["passed"] and report["candidates"]["float16"]["passed"]
+
+
+def test_a_mode_the_converter_refuses_fails_its_convert_gate_with_the_converter_s_reason(
+    tiny: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    _refusing(monkeypatch, {"float32", "float16", "dynamic"})
+    model, _ = tiny
+    out = tmp_path / "x.tflite"
+    code, report = _convert([str(model), "-o", str(out), "--mode", "auto"], tmp_path)
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and not out.exists() and report["status"] == "failed"
+    assert report["failed_gates"] == ["float32: convert", "float16: convert", "dynamic: convert"]
+    assert len(err.splitlines()) == 1 and "dynamic convert: the TFLite converter refused" in err
+    code, report = _convert([str(model), "-o", str(out), "--mode", "float16"], tmp_path)
+    assert code == 1 and report["failed_gates"] == ["float16: convert"] and not out.exists()
+
+
 def test_agreement_is_perfect_for_identical_scores_and_drops_for_reversed_ones() -> None:
     rng = np.random.default_rng(0)
     scores = [rng.random(50).astype(np.float32) for _ in range(4)]
