@@ -28,7 +28,8 @@ Runs, on the held-out split (never trained on):
 - ``kv``: the value of one UUID key in a JSON object, with and without ``keep_digits``
   (``kv-no-digits``: every UUID contains digits, so ``keep_digits`` alone keeps them all).
 
-For each run it writes ``<run>.json`` (the ``splitinfer eval --json`` document) and ``<run>.png``,
+For each run it writes ``<run>.json`` (the ``splitinfer eval --json`` document, with the run's
+wall time added to its config as ``seconds``) and ``<run>.png``,
 then ``README.md``: issue 7's targets with what was measured, and every table. ``--runs``
 re-measures some runs only; ``README.md`` is rebuilt from every run's JSON in the folder, and says
 so when they measured different bundles.
