@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--data",
         metavar="PATH",
-        help="data file (JSONL, optionally gzipped); nq/gsm8k default to $SPLITINFER_DATA or ../shared/data; "
+        help="data file (JSONL, optionally gzipped); nq/gsm8k default to $SPLITINFER_DATA or ../shared/data (from the current folder); "
         "essay: the NQ file its prose comes from; qa lines: "
         '{"question": str, "context": str, "answers": [str, ...], "id"?: str}',
     )

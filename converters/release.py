@@ -618,14 +618,16 @@ def _release(options: ConvertOptions, report: dict[str, Any], started: float) ->
         )
         report["gates"] = [g.to_dict() for g in candidates[closest]["gates"]]
         report["gates_of"] = closest
+        failed = [(m, g) for m, c in candidates.items() for g in c["gates"] if not g.passed]
         return Outcome(
             1,
             report,
-            "gate failed: "
-            + "; ".join(_gate_line(m, g) for m, c in candidates.items() for g in c["gates"] if not g.passed),
+            "gate failed: " + "; ".join(_gate_line(m, g) for m, g in failed) + _gate_hint(closest, failed),
         )
     cand = candidates[chosen]
-    outcome = Outcome(0, report, f"wrote {options.output} ({chosen}, {len(cand['bundle'])} bytes)")
+    agreement = cand["manifest"].get("agreement_vs_teacher") or {}
+    f1 = f"; keep/drop F1 vs teacher {agreement['f1']:.3f}" if isinstance(agreement.get("f1"), float) else ""
+    outcome = Outcome(0, report, f"wrote {options.output} ({chosen}, {len(cand['bundle'])} bytes{f1})")
     passed = {
         "mode": chosen,
         "gates": [g.to_dict() for g in cand["gates"]],
@@ -741,6 +743,29 @@ def teacher_prompts(
             "label --split heldout'"
         )
     return heldout
+
+
+# The flag that sets each gate's threshold, for the hint of a failed run.
+_GATE_FLAGS = {
+    "size": "--max-size-mb",
+    "latency": "--max-p50-ms",
+    "parity": "--min-agreement (quantized) or --max-float-delta (float)",
+    "teacher_f1": "--min-teacher-f1",
+    "builtin_ops": "--allow-flex (the Python runtimes cannot run Flex ops)",
+}
+
+
+def _gate_hint(closest: str, failed: list[tuple[str, G.Gate]]) -> str:
+    """What to do about a failed run: the mode that came closest, and the flags of its failed gates
+    (a student trained briefly has scores close together, so a quantized mode may miss parity)."""
+    flags = [f"{g.name}: {_GATE_FLAGS[g.name]}" for m, g in failed if m == closest and g.name in _GATE_FLAGS]
+    if not flags:
+        return ""
+    return (
+        f". Closest: {closest}; its failed gates' thresholds are set by "
+        + "; ".join(flags)
+        + ": relax them on purpose, or train longer"
+    )
 
 
 def _gate_line(mode: str, gate: G.Gate) -> str:

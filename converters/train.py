@@ -285,7 +285,10 @@ def run_train(args: argparse.Namespace) -> int:
         if agree
         else "no held-out or validation prompts to measure F1 on"
     )
-    print(f"wrote {options.output} ({summary['epochs_run']} epochs, {summary['seconds']:.0f} s; {measured})")
+    epochs = summary["epochs_run"]
+    print(
+        f"wrote {options.output} ({epochs} epoch{'s' * (epochs != 1)}, {summary['seconds']:.0f} s; {measured})"
+    )
     return 0
 
 
@@ -556,6 +559,9 @@ def train(options: TrainOptions) -> dict[str, Any]:
     """Train, save the model and its summary; return the summary (see the module docstring)."""
     check_options(options)
     started = time.perf_counter()
+    from splitinfer.converters.convert import import_tensorflow
+
+    import_tensorflow()  # first, and quietly: its startup logs say nothing a user can act on
     from splitinfer.converters.windows import default_tokenizer, load_prompts
 
     tokenizer = default_tokenizer()

@@ -143,12 +143,16 @@ def test_latency_gate_fails_below_what_any_model_can_do(tiny: tuple[Path, Path],
 
 
 def test_auto_reports_the_gates_of_the_closest_candidate_when_every_mode_fails(
-    tiny: tuple[Path, Path], tmp_path: Path
+    tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     model, _ = tiny
     args = [str(model), "-o", str(tmp_path / "x.tflite"), "--mode", "auto", "--max-size-mb", "0.001"]
     code, report = _convert(args, tmp_path)
     assert code == 1 and report["status"] == "failed"
+    # The one line says what to do: the closest mode and the flag of the gate it failed.
+    assert "Closest: dynamic; its failed gates' thresholds are set by size: --max-size-mb" in (
+        capsys.readouterr().err
+    )
     assert report["gates_of"] == "dynamic"  # every mode fails size alone; dynamic comes first
     assert [g["name"] for g in report["gates"] if not g["passed"]] == ["size"]
     assert set(report["candidates"]) == {"float32", "float16", "dynamic"}
@@ -161,6 +165,16 @@ def test_teacher_gate_fails_when_agreement_is_below_the_bar(tiny: tuple[Path, Pa
     teacher = next(g for g in report["gates"] if g["name"] == "teacher_f1")
     assert teacher["value"] < 1.0
     assert code == 1 and report["failed_gates"] == ["dynamic: teacher_f1"]
+
+
+def test_a_written_bundle_says_its_agreement_with_the_teacher(
+    tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    model, labels = tiny
+    args = [str(model), "-o", str(tmp_path / "x.tflite"), "--mode", "dynamic", "--parity-data", str(labels)]
+    code, report = _convert([*args, "--teacher-data", str(labels), "--min-agreement", "0.5"], tmp_path)
+    f1 = report["agreement_vs_teacher"]["f1"]
+    assert code == 0 and f"bytes; keep/drop F1 vs teacher {f1:.3f})" in capsys.readouterr().out
 
 
 def _refusing(monkeypatch: pytest.MonkeyPatch, refused: set[str]) -> None:
