@@ -244,10 +244,21 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
     add(
         "--quiet", action="store_true", help="no progress (it goes to stderr; stdout carries the result line)"
     )
+    add(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --output and its summary (default: refuse, as distill label does)",
+    )
     parser.set_defaults(func=run_train)
 
 
 def run_train(args: argparse.Namespace) -> int:
+    if args.output.exists() and not args.overwrite:
+        # A model trained for most of an hour is not replaced by a rerun typed by mistake.
+        raise InvalidInputError(
+            f"--output {args.output} already exists; pass --overwrite to replace it (and its summary), "
+            "or choose another name"
+        )
     options = TrainOptions(
         labels=list(args.labels),
         output=args.output,

@@ -406,6 +406,19 @@ def test_distill_train_refuses_a_folder_where_the_summary_goes_before_training(
     assert not (tmp_path / "s.keras").exists()
 
 
+def test_distill_train_refuses_to_replace_a_model_unless_told_to(
+    trained: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from splitinfer.cli.main import main
+
+    model, labels = trained
+    output = tmp_path / "student.keras"
+    output.write_bytes(model.read_bytes())
+    code = main(["distill", "train", "--labels", str(labels), "--output", str(output)])
+    assert code == 2 and "already exists; pass --overwrite to replace it" in capsys.readouterr().err
+    assert output.read_bytes() == model.read_bytes()
+
+
 def test_distill_train_on_a_folder_says_it_is_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from splitinfer.cli.main import main
 
