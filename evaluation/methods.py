@@ -10,8 +10,11 @@ student's tokenizer, the forced words) to the same token budget with the same
 - ``truncate``: scores that decrease with position, so the first words are kept;
 - ``none``: every word kept (the reference; it has no rate).
 
-Forced words (numbers with ``keep_digits``) are kept by every method, so a method is never
-credited for numbers the rules keep anyway, and never blamed for the budget they take.
+Forced words (numbers with ``keep_digits``) are kept by every method, so no method gains on
+another by numbers the rules keep anyway, and none is blamed for the budget they take. Answer
+retention still counts such a number when it is the answer: 30 of the 302 held-out NQ questions
+have an answer of digits alone, which every method keeps with ``keep_digits`` (the README gives
+the student's figures without them).
 """
 
 from __future__ import annotations
