@@ -336,6 +336,20 @@ def _check_head(path: Path, head: bytes) -> None:
 SPEED_SETTINGS = frozenset({"threads"})
 
 
+def label_teacher(meta: dict[str, Any]) -> tuple[str, Any]:
+    """The teacher's name and settings a labels file's ``_meta`` records: ``teacher`` as a name or
+    as ``{"name", "settings"}``, the settings else under ``settings`` or ``teacher_settings``."""
+    teacher = meta.get("teacher")
+    name = teacher.get("name") if isinstance(teacher, dict) else teacher
+    settings = (
+        (teacher.get("settings") if isinstance(teacher, dict) else None)
+        or meta.get("settings")
+        or meta.get("teacher_settings")
+        or {}
+    )
+    return str(name or "unknown"), settings
+
+
 def settings_differ(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """The teacher settings, speed aside (``SPEED_SETTINGS``), on which two labellings differ."""
     return sorted(k for k in {*old, *new} - SPEED_SETTINGS if old.get(k) != new.get(k))

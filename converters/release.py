@@ -682,29 +682,17 @@ def check_vocab_size(training: dict[str, Any], size: int, path: Path) -> None:
         )
 
 
-def _label_teacher(meta: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The teacher's name and settings of a labels file's ``_meta`` (as ``distill train`` reads them)."""
-    teacher = meta.get("teacher")
-    name = teacher.get("name") if isinstance(teacher, dict) else teacher
-    settings = (
-        (teacher.get("settings") if isinstance(teacher, dict) else None)
-        or meta.get("settings")
-        or meta.get("teacher_settings")
-        or {}
-    )
-    return str(name or "unknown"), settings if isinstance(settings, dict) else {}
-
-
 def check_teacher(meta: dict[str, Any], path: Path, teacher: dict[str, Any]) -> None:
     """``InvalidInputError`` when the labels file at ``path`` was made by another teacher than the
     student's (``teacher``, from its training summary), or by the same one with other settings:
     the agreement measured on it would be credited, in the manifest and the model card, to a
     teacher that did not give those scores."""
-    from splitinfer.converters.labels import settings_differ
+    from splitinfer.converters.labels import label_teacher, settings_differ
 
     want_name = str(teacher.get("name") or "unknown")
     want = teacher.get("settings") or {}
-    name, settings = _label_teacher(meta)
+    name, settings = label_teacher(meta)
+    settings = settings if isinstance(settings, dict) else {}
     if name != want_name:
         raise InvalidInputError(
             f"--teacher-data {path} was labelled by teacher {name!r}, but the student was distilled from "

@@ -526,24 +526,14 @@ def data_summary(
 
 def teacher_of(metas: list[dict[str, Any]]) -> dict[str, Any]:
     """The teacher's name and settings from the labels files' ``_meta`` (all files must agree)."""
-    names = []
-    for meta in metas:
-        teacher = meta.get("teacher")
-        name = teacher.get("name") if isinstance(teacher, dict) else teacher
-        settings = (
-            (teacher.get("settings") if isinstance(teacher, dict) else None)
-            or meta.get("settings")
-            or meta.get("teacher_settings")
-            or {}
-        )
-        names.append((str(name or "unknown"), settings))
+    from splitinfer.converters.labels import label_teacher, settings_differ
+
+    names = [label_teacher(meta) for meta in metas]
     distinct = sorted({n for n, _ in names})
     if len(distinct) > 1:
         raise InvalidInputError(
             f"the labels files come from different teachers ({', '.join(distinct)}); train on one"
         )
-    from splitinfer.converters.labels import settings_differ
-
     differ = sorted({k for _, s in names[1:] for k in settings_differ(names[0][1], s)})
     if differ:
         raise InvalidInputError(
