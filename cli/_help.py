@@ -53,6 +53,18 @@ def utf8(value: str) -> str:
     return value
 
 
+def add_force(parser: argparse.ArgumentParser) -> None:
+    """``--force WORD``, repeatable: the words ``ask`` and ``condense`` always keep."""
+    parser.add_argument(
+        "--force",
+        action="append",
+        default=[],
+        type=utf8,
+        metavar="WORD",
+        help="a word to always keep (repeatable)",
+    )
+
+
 def seed(text: str) -> int:
     """argparse ``type`` of a ``--seed``: a whole number from 0 to ``MAX_SEED`` (a usage error,
     exit 2, otherwise)."""

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from splitinfer.cli._help import utf8
+from splitinfer.cli._help import add_force, utf8
 from splitinfer.sdk._errors import InvalidInputError
 
 # Policy short names (splitinfer.sdk.Policy.parse reads them); spelled out so --help imports nothing.
@@ -42,14 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     budget.add_argument(
         "--target-tokens", type=int, metavar="N", help="context token budget instead of a rate"
     )
-    parser.add_argument(
-        "--force",
-        action="append",
-        default=[],
-        type=utf8,
-        metavar="WORD",
-        help="a word to always keep (repeatable)",
-    )
+    add_force(parser)
     parser.add_argument(
         "--policy",
         default="prefer-device",

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from splitinfer.cli._help import utf8
+from splitinfer.cli._help import add_force, utf8
 from splitinfer.sdk._errors import InvalidInputError
 from splitinfer.sdk._inputs import check_text
 
@@ -49,14 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=utf8,
         help="the question the condensed text must answer (text mode; default for records)",
     )
-    parser.add_argument(
-        "--force",
-        action="append",
-        default=[],
-        type=utf8,
-        metavar="WORD",
-        help="a word to always keep (repeatable)",
-    )
+    add_force(parser)
     parser.add_argument("--no-keep-digits", action="store_true", help="let words with digits be dropped too")
     parser.add_argument(
         "--model", type=Path, metavar="BUNDLE", help="condenser bundle (default: the bundled one)"
