@@ -60,9 +60,9 @@ from splitinfer.v1 import inference_pb2 as pb
 MAX_TIMEOUT_S = 1e8
 
 
-# What a server's Condense accepts of ``force`` (splitinfer.server.validation's limits). A call
-# through a server checks them whether it condenses on the device or not, so the same call does
-# not work on the device and fail after a fallback to the server.
+# What a server's Condense accepts of ``force`` (splitinfer.server.validation applies this same
+# check). A call through a server checks them whether it condenses on the device or not, so the
+# same call does not work on the device and fail after a fallback to the server.
 MAX_FORCE_WORDS = 256
 MAX_FORCE_CHARS = 64
 

@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from splitinfer.sdk._errors import InvalidInputError
+from splitinfer.sdk._prepare import check_wire_force
 from splitinfer.server.backends.base import GenerationRequest, ModelSpec, Sampling
 from splitinfer.server.errors import InvalidRequestError, RequestTooLargeError
 from splitinfer.server.wire import OversizedRequest, UndecodableRequest
@@ -21,8 +23,6 @@ MAX_REQUEST_ID = 128
 MAX_STOP_STRINGS = 8
 MAX_STOP_BYTES = 64
 MAX_TEMPERATURE = 2.0
-MAX_FORCE_WORDS = 256
-MAX_FORCE_CHARS = 64
 # How much of a caller's value an error message repeats: a name of any length must not make the
 # status details outgrow gRPC's metadata limit (8-16 KiB) or fill the request log.
 MAX_ECHOED_CHARS = 64
@@ -177,13 +177,10 @@ def condense_arguments(request: pb.CondenseRequest, max_words: int) -> dict[str,
             f"rate={request.rate} is out of range; use (0, 1], or 0 for target_tokens/the default"
         )
     force = list(request.force)
-    if len(force) > MAX_FORCE_WORDS:
-        raise InvalidRequestError(f"force has {len(force)} words; send at most {MAX_FORCE_WORDS}")
-    for i, word in enumerate(force):
-        if not word.strip() or len(word) > MAX_FORCE_CHARS:
-            raise InvalidRequestError(
-                f"force[{i}]={word[:20]!r} must be a non-empty word of at most {MAX_FORCE_CHARS} characters"
-            )
+    try:
+        check_wire_force(tuple(force))  # the SDK checks a call against the same rule before sending
+    except InvalidInputError as err:
+        raise InvalidRequestError(str(err)) from None
     kwargs: dict[str, Any] = {
         "question": request.question,
         "force": force,
