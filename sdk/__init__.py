@@ -27,7 +27,7 @@ _HOME = {
     "splitinfer.sdk._aio": ("AsyncClient", "AsyncGenerateStream"),
     "splitinfer.sdk._policy": ("GenerateResult", "Policy", "Savings", "Usage", "Where"),
     "splitinfer.sdk._inputs": ("MAX_INPUT_CHARS",),
-    "splitinfer.sdk._errors": ("BundleError", "InvalidInputError", "SplitinferError"),
+    "splitinfer.sdk._errors": ("BundleError", "CondenseTimeoutError", "InvalidInputError", "SplitinferError"),
     "splitinfer.sdk._rpc_errors": (
         "AuthenticationError",
         "CondenserUnavailableError",
@@ -50,6 +50,7 @@ __all__ = [
     "BundleError",
     "Client",
     "CondenseResult",
+    "CondenseTimeoutError",
     "Condenser",
     "CondenserUnavailableError",
     "DeadlineExceededError",
@@ -89,7 +90,7 @@ if TYPE_CHECKING:
     from splitinfer.sdk._aio import AsyncClient, AsyncGenerateStream
     from splitinfer.sdk._client import Client, GenerateStream
     from splitinfer.sdk._condenser import Condenser, CondenseResult, Part
-    from splitinfer.sdk._errors import BundleError, InvalidInputError, SplitinferError
+    from splitinfer.sdk._errors import BundleError, CondenseTimeoutError, InvalidInputError, SplitinferError
     from splitinfer.sdk._inputs import MAX_INPUT_CHARS
     from splitinfer.sdk._policy import GenerateResult, Policy, Savings, Usage, Where
     from splitinfer.sdk._rpc_errors import (

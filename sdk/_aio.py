@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -24,8 +25,9 @@ import grpc
 from splitinfer.sdk._client import ChannelSettings
 from splitinfer.sdk._condenser import Condenser
 from splitinfer.sdk._errors import SplitinferError
+from splitinfer.sdk._inputs import check_timeout
 from splitinfer.sdk._policy import CondenserSlot, GenerateResult, Policy
-from splitinfer.sdk._prepare import Deadline, Prepared, check_timeout, sampling_options
+from splitinfer.sdk._prepare import Deadline, Prepared, sampling_options
 from splitinfer.sdk._rpc_errors import RequestCancelledError, ServerError, from_rpc_error
 from splitinfer.v1 import inference_pb2 as pb
 from splitinfer.v1 import inference_pb2_grpc as pb_grpc
@@ -211,7 +213,12 @@ class AsyncClient:
             slot=self._slot,
             options=sampling_options(model, max_new_tokens, temperature, top_p, stop, seed, request_id),
         )
-        await asyncio.to_thread(prepared.condense_on_device)
+        cancelled = threading.Event()
+        try:
+            await asyncio.to_thread(prepared.condense_on_device, deadline, self.target, cancelled)
+        except asyncio.CancelledError:
+            cancelled.set()  # the thread stops at its next window instead of condensing for no one
+            raise
         if prepared.needs_server_condense:
             try:
                 response = await self._stub.Condense(

@@ -32,9 +32,9 @@ from splitinfer.sdk._channel import (
 )
 from splitinfer.sdk._condenser import Condenser
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
-from splitinfer.sdk._inputs import check_bool, check_text
+from splitinfer.sdk._inputs import check_bool, check_text, check_timeout
 from splitinfer.sdk._policy import CondenserSlot, GenerateResult, Policy
-from splitinfer.sdk._prepare import Deadline, Prepared, check_timeout, sampling_options
+from splitinfer.sdk._prepare import Deadline, Prepared, sampling_options
 from splitinfer.sdk._rpc_errors import RequestCancelledError, ServerError, from_rpc_error
 from splitinfer.v1 import inference_pb2 as pb
 from splitinfer.v1 import inference_pb2_grpc as pb_grpc
@@ -172,9 +172,9 @@ class Client:
     the target is loopback; ``root_certificates``: PEM bytes or a path (default: system roots);
     ``tls_server_name`` overrides the name checked in the server's certificate. ``timeout``: the
     deadline in seconds of each ``generate`` call, retries included: condensing (on the device or
-    by the server) and the whole answer share it. Condensing on the device is not interrupted: it
-    runs to its end (measured: about 1.2 s for a 1 MB context, one thread) and the call
-    fails then if its deadline has passed. ``compression``: gzip requests.
+    by the server) and the whole answer share it; condensing on the device stops with
+    ``DeadlineExceededError`` when it passes (see ``Condenser.condense``'s ``timeout``).
+    ``compression``: gzip requests.
     """
 
     def __init__(
@@ -260,7 +260,7 @@ class Client:
             slot=self._slot,
             options=sampling_options(model, max_new_tokens, temperature, top_p, stop, seed, request_id),
         )
-        prepared.condense_on_device()
+        prepared.condense_on_device(deadline, self.target)
         if prepared.needs_server_condense:
             try:
                 response = self._stub.Condense(

@@ -34,6 +34,7 @@ vocabulary counts for it.
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from splitinfer.sdk._bundle import Bundle, read_bundle
-from splitinfer.sdk._errors import BundleError, InvalidInputError
+from splitinfer.sdk._errors import BundleError, CondenseTimeoutError, InvalidInputError
 from splitinfer.sdk._inputs import (
     MAX_INPUT_CHARS,
     check_bool,
@@ -52,6 +53,7 @@ from splitinfer.sdk._inputs import (
     check_rate,
     check_rate_or_target,
     check_text,
+    check_timeout,
 )
 from splitinfer.sdk._runner import ModelRunner, check_threads
 from splitinfer.sdk._segments import segment_words
@@ -71,6 +73,30 @@ from splitinfer.sdk._text import join_words, split_words
 from splitinfer.sdk._tokenizer import WordPieceTokenizer
 
 DEFAULT_BUNDLE = Path(__file__).resolve().parent / "assets" / "condenser.tflite"
+
+
+class StopClock:
+    """When a condense call must stop: ``seconds`` after it started (None: no limit), or once
+    ``cancelled`` is set (by another thread)."""
+
+    def __init__(self, seconds: float | None, cancelled: threading.Event | None = None) -> None:
+        self.seconds = seconds
+        self.end = None if seconds is None else time.monotonic() + seconds
+        self.cancelled = cancelled
+
+    def check(self, step: str) -> None:
+        """``CondenseTimeoutError`` if the call must stop; ``step`` says how far it got."""
+        if self.cancelled is not None and self.cancelled.is_set():
+            raise CondenseTimeoutError(f"condensing was cancelled ({step})", step)
+        if self.end is not None and time.monotonic() > self.end:
+            raise CondenseTimeoutError(
+                f"condensing did not finish within its timeout of {self.seconds:g} s (stopped {step}); "
+                "allow more time, or condense a shorter text",
+                step,
+            )
+
+
+NO_LIMIT = StopClock(None)
 
 
 @dataclass(frozen=True)
@@ -194,6 +220,7 @@ class Condenser:
         target_tokens: int | None = None,
         force: Sequence[str] = (),
         keep_digits: bool = True,
+        timeout: float | None = None,
     ) -> CondenseResult:
         """Keep the words of ``context`` that matter most for ``question``.
 
@@ -204,6 +231,12 @@ class Condenser:
         header) is kept even past the budget. Empty or whitespace-only context gives
         an empty text. Raises ``InvalidInputError`` for a non-str or over-long context
         (``MAX_INPUT_CHARS``), a rate outside (0, 1], or both rate and target_tokens.
+
+        ``timeout`` (seconds, None for no limit): raise ``CondenseTimeoutError`` instead of
+        finishing later. It is checked between steps and between the model's windows, so the call
+        can end one step after it: the longest steps are reading the words and smoothing the
+        scores of one part (measured here on 0.8 MB of English, 1.1 s in all: it ended at most
+        0.16 s late).
         """
         return self.condense_parts(
             [Part(check_text(context, "context"))],
@@ -212,6 +245,7 @@ class Condenser:
             target_tokens=target_tokens,
             force=force,
             keep_digits=keep_digits,
+            timeout=timeout,
         )
 
     def condense_parts(
@@ -224,13 +258,41 @@ class Condenser:
         force: Sequence[str] = (),
         keep_digits: bool = True,
         separator: str = "\n\n",
+        timeout: float | None = None,
     ) -> CondenseResult:
         """Condense a structured prompt (see ``Part``); the parts' texts are joined by ``separator``.
 
         ``target_tokens`` budgets the whole result: verbatim parts and parts with their own rate
         are counted first, the shared parts get what is left. ``rate`` applies to the shared parts
-        only. Empty results of parts are left out of the join.
+        only. Empty results of parts are left out of the join. ``timeout``: as ``condense``'s.
         """
+        clock = StopClock(None if timeout is None else check_timeout(timeout, "or None for no limit"))
+        return self.run(
+            parts,
+            question,
+            clock=clock,
+            rate=rate,
+            target_tokens=target_tokens,
+            force=force,
+            keep_digits=keep_digits,
+            separator=separator,
+        )
+
+    def run(
+        self,
+        parts: Sequence[Part],
+        question: str | None = None,
+        *,
+        clock: StopClock,
+        rate: float | None = None,
+        target_tokens: int | None = None,
+        force: Sequence[str] = (),
+        keep_digits: bool = True,
+        separator: str = "\n\n",
+    ) -> CondenseResult:
+        """``condense_parts`` stopped by ``clock``: at its deadline, or once its ``cancelled``
+        event is set by another thread (the SDK's clients condense with what is left of a call's
+        deadline; the server stops condensing for a caller that went away)."""
         start = time.perf_counter()
         parts = _check_parts(parts)
         question = check_text(question, "question", optional=True)
@@ -240,7 +302,10 @@ class Condenser:
         separator = check_text(separator, "separator")
         if rate is None and target_tokens is None:
             rate = self.default_rate
-        split = [self._words(part.text) for part in parts]
+        split = []
+        for part in parts:
+            split.append(self._words(part.text))
+            clock.check("after reading the words")
         counts = np.concatenate([w.counts for w in split]) if split else np.zeros(0, np.int64)
         offsets = np.cumsum([0] + [len(w.words) for w in split])
         keep = np.zeros(len(counts), dtype=bool)
@@ -255,14 +320,16 @@ class Condenser:
             where = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in scored])
             ids = list(chain.from_iterable(split[i].model_ids for i in scored))
             seen = np.concatenate([split[i].model_counts for i in scored])
-            scores[where] = self._score(ids, seen, question_ids)
+            scores[where] = self._score(ids, seen, question_ids, clock)
             if self.selection.active:
                 for i in scored:
+                    clock.check("before smoothing the scores")
                     sl = slice(offsets[i], offsets[i + 1])
                     segments, _ = segment_words(split[i].words, split[i].gaps, split[i].counts.tolist())
                     scores[sl] = selection_scores(
                         scores[sl], counts[sl], split[i].words, segments, self.selection, question
                     )
+        clock.check("before choosing the words")
         # Parts with their own rate first, then the shared pool with what the budget leaves.
         keep |= forced
         for i in scored:
@@ -319,7 +386,13 @@ class Condenser:
         every = self.tokenizer.encode(question)
         return question_input(every, size), len(every) > size
 
-    def _score(self, ids: list[tuple[int, ...]], counts: np.ndarray, question_ids: np.ndarray) -> np.ndarray:
+    def _score(
+        self,
+        ids: list[tuple[int, ...]],
+        counts: np.ndarray,
+        question_ids: np.ndarray,
+        clock: StopClock = NO_LIMIT,
+    ) -> np.ndarray:
         """Word scores: the model over each window, token scores averaged per word (``ids`` and
         ``counts`` are what the model reads of each word, line-break ids included)."""
         window_len = self._runner.max_seq_len
@@ -327,7 +400,9 @@ class Condenser:
         starts = np.cumsum(counts) - counts
         window = np.zeros(window_len, dtype=np.int32)
         pieces: list[np.ndarray] = []
-        for first, end in chunk_words(counts.tolist(), window_len):
+        windows = chunk_words(counts.tolist(), window_len)
+        for n, (first, end) in enumerate(windows):
+            clock.check(f"after {n} of {len(windows)} model windows")
             begin = int(starts[first])
             # Only a single word longer than the window makes this exceed window_len.
             size = min(int(starts[end - 1] + counts[end - 1]) - begin, window_len)

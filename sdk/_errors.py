@@ -23,3 +23,12 @@ class BundleError(SplitinferError):
     """A condenser bundle cannot be used: not a bundle, truncated, corrupt or too new."""
 
     exit_code = 2
+
+
+class CondenseTimeoutError(SplitinferError, TimeoutError):
+    """Condensing did not finish within the ``timeout`` given to ``Condenser.condense``;
+    ``step`` says how far it got."""
+
+    def __init__(self, message: str, step: str = "") -> None:
+        super().__init__(message)
+        self.step = step

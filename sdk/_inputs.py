@@ -18,6 +18,10 @@ MAX_INPUT_CHARS = 4 * 1024 * 1024
 # The largest values the wire's unsigned integer fields carry.
 UINT32_MAX = 2**32 - 1
 UINT64_MAX = 2**64 - 1
+# The longest deadline a call gets. gRPC turns a deadline past about 7e9 s into one already past,
+# so a caller's "no deadline" (sys.maxsize, 1e12) would fail every call at once; 1e8 s (three
+# years) is as good as none.
+MAX_TIMEOUT_S = 1e8
 
 
 def check_text(value: object, name: str, *, optional: bool = False) -> str:
@@ -140,3 +144,16 @@ def check_http_url(url: str, name: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInputError(f"{name} {url!r} must be an http(s) base URL, e.g. http://127.0.0.1:8000/v1")
     return url.rstrip("/")
+
+
+def check_timeout(timeout: object, why: str = "every call has a deadline") -> float:
+    """``timeout`` in seconds, at most ``MAX_TIMEOUT_S``; > 0 and finite, or ``InvalidInputError``
+    (``why`` says in its message why None or 0 will not do)."""
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, numbers.Real)
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        raise InvalidInputError(f"timeout must be a number of seconds > 0 ({why}), got {timeout!r}")
+    return min(float(timeout), MAX_TIMEOUT_S)

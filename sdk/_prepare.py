@@ -3,7 +3,7 @@
 The clients drive it in this order::
 
     call = Prepared(...)                 # checks every argument
-    call.condense_on_device()            # per policy; may decide the server must condense
+    call.condense_on_device(deadline)    # per policy; may decide the server must condense
     if call.needs_server_condense:
         try: response = <Condense RPC>(call.condense_request())
         except ServerError as err: call.server_condense_failed(err)   # falls back or raises
@@ -15,14 +15,14 @@ The clients drive it in this order::
 
 from __future__ import annotations
 
-import math
 import numbers
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from splitinfer.sdk._condenser import CondenseResult
-from splitinfer.sdk._errors import InvalidInputError
+from splitinfer.sdk._condenser import CondenseResult, Part, StopClock
+from splitinfer.sdk._errors import CondenseTimeoutError, InvalidInputError
 from splitinfer.sdk._inputs import (
     UINT32_MAX,
     UINT64_MAX,
@@ -54,12 +54,6 @@ from splitinfer.sdk._rpc_errors import (
 )
 from splitinfer.v1 import inference_pb2 as pb
 
-# The longest deadline a call gets. gRPC turns a deadline past about 7e9 s into one already past,
-# so a caller's "no deadline" (sys.maxsize, 1e12) would fail every call at once; 1e8 s (three
-# years) is as good as none.
-MAX_TIMEOUT_S = 1e8
-
-
 # What a server's Condense accepts of ``force`` (splitinfer.server.validation applies this same
 # check). A call through a server checks them whether it condenses on the device or not, so the
 # same call does not work on the device and fail after a fallback to the server.
@@ -79,20 +73,6 @@ def check_wire_force(force: tuple[str, ...]) -> tuple[str, ...]:
                 f"force[{i}]={word[:20]!r} must be a non-empty word of at most {MAX_FORCE_CHARS} characters"
             )
     return force
-
-
-def check_timeout(timeout: object) -> float:
-    """``timeout`` in seconds, at most ``MAX_TIMEOUT_S``; > 0 and finite, or ``InvalidInputError``."""
-    if (
-        isinstance(timeout, bool)
-        or not isinstance(timeout, numbers.Real)
-        or not math.isfinite(timeout)
-        or timeout <= 0
-    ):
-        raise InvalidInputError(
-            f"timeout must be a number of seconds > 0 (every call has a deadline), got {timeout!r}"
-        )
-    return min(float(timeout), MAX_TIMEOUT_S)
 
 
 class Deadline:
@@ -199,8 +179,13 @@ class Prepared:
         self._server_ms = 0.0
         self._tokens: tuple[int | None, int | None] = (None, None)
 
-    def condense_on_device(self) -> None:
-        """Condense here if the policy says so; else mark the server step or leave the context as is."""
+    def condense_on_device(
+        self, deadline: Deadline, target: str, cancelled: threading.Event | None = None
+    ) -> None:
+        """Condense here if the policy says so; else mark the server step or leave the context as is.
+
+        Condensing here stops with ``DeadlineExceededError`` when the call's ``deadline`` passes
+        (checked between the model's windows), or once ``cancelled`` is set."""
         if not self.context.strip():
             self.fallback_reason = (
                 None if self.policy is Policy.NO_CONDENSE else "nothing to condense: the context is empty"
@@ -222,14 +207,25 @@ class Prepared:
             self.fallback_reason = str(why)
             self.needs_server_condense = True
             return
-        result = condenser.condense(
-            self.context,
-            self.question,
-            rate=self.rate,
-            target_tokens=self.target_tokens,
-            force=self.force,
-            keep_digits=self.keep_digits,
-        )
+        clock = StopClock(deadline.left(target, "condensing on the device"), cancelled)
+        try:
+            result = condenser.run(
+                [Part(self.context)],
+                self.question,
+                clock=clock,
+                rate=self.rate,
+                target_tokens=self.target_tokens,
+                force=self.force,
+                keep_digits=self.keep_digits,
+            )
+        except CondenseTimeoutError as err:
+            raise DeadlineExceededError(
+                f"the call's deadline of {deadline.seconds:g} s passed while condensing on the device "
+                f"(stopped {err.step}); a shorter context, or policy "
+                "SERVER_CONDENSE, takes less of it",
+                "DEADLINE_EXCEEDED",
+                target,
+            ) from None
         self.device_result = result
         self.sent_context = result.text
         self.condensation = device_condensation(result)

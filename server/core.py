@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from splitinfer.sdk._condenser import Part, StopClock
 from splitinfer.sdk._errors import InvalidInputError
 from splitinfer.server import validation
 from splitinfer.server.admission import Admission
@@ -215,8 +217,16 @@ class InferenceCore:
             record.model = model_version
             started = time.perf_counter()
             try:
-                # The slot stays held until the thread returns, even if the caller gives up.
-                result = await run_in_thread(condenser.condense, request.context, **kwargs)
+                # The slot stays held until the thread returns; a caller that gives up stops it at
+                # its next model window.
+                cancelled = threading.Event()
+                result = await run_in_thread(
+                    condenser.run,
+                    [Part(request.context)],
+                    clock=StopClock(None, cancelled),
+                    cancel_event=cancelled,
+                    **kwargs,
+                )
             except InvalidInputError as err:
                 raise InvalidRequestError(str(err)) from err
             condense_ms = (time.perf_counter() - started) * 1000.0
