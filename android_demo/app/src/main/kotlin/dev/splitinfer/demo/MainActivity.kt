@@ -15,6 +15,7 @@ import dev.splitinfer.v1.Prompt
 import io.grpc.Status
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
+import java.util.concurrent.Future
 import kotlin.math.roundToInt
 import dev.splitinfer.core.Bundle as CondenserBundle
 
@@ -26,8 +27,10 @@ import dev.splitinfer.core.Bundle as CondenserBundle
  * Condensing, and starting the call (grpc-java serializes and compresses the request on the calling
  * thread), run on one worker thread (the model is loaded there too, and the channel lives there);
  * gRPC callbacks arrive on gRPC threads; views are touched on the UI thread only. Each send has a
- * generation number: a newer send cancels the older call, and whatever the older one still posts
- * is dropped, so two answers never mix. Leaving the activity cancels the call.
+ * generation number: a newer send cancels the older call, interrupts the older condensing (core
+ * stops before its next model window instead of finishing a context no one waits for), and
+ * whatever the older one still posts is dropped, so two answers never mix. Leaving the activity
+ * cancels the call.
  *
  * As the Python SDK's client: one deadline ([DEADLINE_MS]) for condensing and the answer; no
  * Condensation message when there was no context to condense; a stream that ends without its
@@ -42,6 +45,7 @@ class MainActivity : Activity() {
     private var client: InferenceClient? = null
     private var call: InferenceClient.Call? = null
     private var generation = 0 // UI thread only: the send the views belong to
+    private var pending: Future<*>? = null // UI thread only: the worker task of that send
 
     private lateinit var server: EditText
     private lateinit var token: EditText
@@ -124,10 +128,11 @@ class MainActivity : Activity() {
         }
         call?.cancel()
         call = null
+        pending?.cancel(true)
         val mine = ++generation
         answer.text = ""
         stats.text = getString(R.string.condensing)
-        worker.execute {
+        pending = worker.submit(Runnable {
             try {
                 val prompt = Prompt.newBuilder().setInstruction(system).setQuestion(questionText)
                 val request = GenerateRequest.newBuilder()
@@ -162,7 +167,7 @@ class MainActivity : Activity() {
                 val leftMs = DEADLINE_MS - (System.nanoTime() - startedAt) / 1_000_000
                 if (leftMs <= 0) {
                     onUi { if (mine == generation) stats.text = getString(R.string.deadline_passed, savings) }
-                    return@execute
+                    return@Runnable
                 }
                 onUi { if (mine == generation) stats.text = savings }
                 val started = clientFor(target, bearer, secure).generate(request.build(), leftMs, Answer(savings, mine))
@@ -172,7 +177,7 @@ class MainActivity : Activity() {
             } catch (e: Exception) {
                 onUi { if (mine == generation) stats.text = getString(R.string.failed, e.message) }
             }
-        }
+        })
     }
 
     /** One channel per server address, token and transport, reused across sends (worker thread only). */
@@ -224,6 +229,7 @@ class MainActivity : Activity() {
 
     override fun onDestroy() {
         call?.cancel()
+        pending?.cancel(true)
         worker.execute {
             client?.close()
             scoreModel?.close()

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CancellationException;
 
 /**
  * Condenses a context on the device: words, tokens, model windows, word scores, selection.
@@ -78,7 +79,13 @@ public final class Condenser {
   /**
    * Condenses {@code context} for {@code options}.
    *
+   * <p>An interrupted thread stops before the next model window (a 512-token window takes a
+   * millisecond or two): cancel a task that condenses with {@code Future.cancel(true)} when its
+   * result is no longer wanted, as a new question does.
+   *
    * @throws InvalidInputException for a rate outside (0, 1] or a negative token target
+   * @throws CancellationException when the thread was interrupted while condensing (its interrupt
+   *     status stays set)
    */
   public Result condense(String context, Options options) {
     long started = System.nanoTime();
@@ -194,7 +201,12 @@ public final class Condenser {
     int[] context = new int[maxSeqLen];
     int offset = 0;
     int calls = 0;
-    for (int[] window : Selection.chunkWords(counts, maxSeqLen)) {
+    int[][] windows = Selection.chunkWords(counts, maxSeqLen);
+    for (int[] window : windows) {
+      if (Thread.currentThread().isInterrupted()) {
+        throw new CancellationException(
+            "condensing was interrupted after " + calls + " of " + windows.length + " model windows");
+      }
       Arrays.fill(context, 0);
       int seen = 0;
       for (int w = window[0]; w < window[1]; w++) {

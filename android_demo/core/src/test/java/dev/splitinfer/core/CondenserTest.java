@@ -8,6 +8,7 @@ import static org.junit.Assert.assertTrue;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CancellationException;
 import org.junit.Test;
 
 /** How the condenser feeds the model: windows, padding, the question, failures. */
@@ -17,7 +18,7 @@ public class CondenserTest {
       new WordPieceTokenizer(List.of("[PAD]", "[UNK]", "a", "b", "##b", "q"));
 
   /** Records every call and answers a constant score. */
-  private static final class Recorder implements ScoreModel {
+  private static class Recorder implements ScoreModel {
     final List<int[]> contexts = new ArrayList<>();
     final List<int[]> questions = new ArrayList<>();
     final float score;
@@ -54,6 +55,31 @@ public class CondenserTest {
     assertTrue(assertThrows(InvalidInputException.class,
         () -> condenser.condense("a b", options.withForce(Arrays.asList("a", "\uD800")))).getMessage()
         .contains("force[1]"));
+  }
+
+  @Test
+  public void anInterruptedThreadStopsBeforeTheNextWindow() {
+    // Windows of 2 tokens: "a a a a a a" takes 3 model runs; the second interrupts.
+    Recorder recorder = new Recorder(0.5f, 2) {
+      @Override
+      public float[] score(int[] contextIds, int[] questionIds) {
+        if (contexts.size() == 1) {
+          Thread.currentThread().interrupt();
+        }
+        return super.score(contextIds, questionIds);
+      }
+    };
+    Condenser condenser = new Condenser(tokenizer, 2, 2, 0.5, recorder);
+    try {
+      CancellationException stopped = assertThrows(CancellationException.class,
+          () -> condenser.condense("a a a a a a", Condenser.Options.defaults()));
+      assertEquals("condensing was interrupted after 2 of 3 model windows", stopped.getMessage());
+      assertEquals(2, recorder.contexts.size());
+      assertTrue(Thread.currentThread().isInterrupted());
+    } finally {
+      Thread.interrupted();
+    }
+    assertEquals(3, condenser.condense("a a a a a a", Condenser.Options.defaults()).modelCalls);
   }
 
   @Test
