@@ -123,11 +123,21 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--quiet", action="store_true", help="no progress bar (it is drawn only when stderr is a terminal)"
     )
-    llm = parser.add_argument_group("llm teacher")
+    llm = parser.add_argument_group(
+        "llm teacher",
+        description="A model behind an OpenAI-compatible API (vLLM, TGI, llama.cpp, Ollama, OpenAI)\n"
+        "compresses each chunk of a context by deleting words; the words it keeps score 1, the others\n"
+        "0. A chunk whose answer does not keep to the original words fails its case (--resume asks\n"
+        "again). Requests are retried on 429, 5xx and lost connections; a wrong key, model or URL\n"
+        "stops the run. Example:\n"
+        "  splitinfer distill label --format qa --data qa.jsonl --teacher llm \\\n"
+        "      --endpoint http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-7B-Instruct -o labels/qa.jsonl",
+    )
     llm.add_argument(
         "--endpoint",
         default=os.environ.get("SPLITINFER_LLM_URL", "http://127.0.0.1:8000/v1"),
-        help="OpenAI-compatible base URL (env SPLITINFER_LLM_URL; default http://127.0.0.1:8000/v1)",
+        help="OpenAI-compatible base URL, the part before /chat/completions (env SPLITINFER_LLM_URL; "
+        "default http://127.0.0.1:8000/v1)",
     )
     llm.add_argument(
         "--model",
@@ -142,6 +152,12 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
     )
     llm.add_argument(
         "--chunk-words", type=int, default=None, help="words per compression request (default: 200)"
+    )
+    llm.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds to wait for one answer before asking again (default: 120; up to 6 attempts)",
     )
     parser.set_defaults(func=run_label)
 
@@ -163,14 +179,28 @@ def _train_not_built(args: argparse.Namespace) -> int:
 def _teacher_settings(args: argparse.Namespace) -> dict:
     if args.teacher == "minilm":
         return {"threads": args.workers} if args.workers else {}
-    if args.api_key_env is not None and not os.environ.get(args.api_key_env):
-        raise InvalidInputError(f"--api-key-env {args.api_key_env}: that environment variable is not set")
-    key = os.environ.get(args.api_key_env or "OPENAI_API_KEY")
-    settings = {"endpoint": args.endpoint, "model": args.model, "api_key": key}
+    variable = args.api_key_env or "OPENAI_API_KEY"
+    # A key read from a file often ends in a line break, which no HTTP header can carry.
+    key = os.environ.get(variable, "").strip()
+    if args.api_key_env is not None and not key:
+        raise InvalidInputError(
+            f"--api-key-env {variable}: that environment variable is not set or empty; export it "
+            "with your API key"
+        )
+    if not (key.isascii() and key.isprintable()):
+        raise InvalidInputError(
+            f"the API key in {variable} holds a character an HTTP header cannot carry (a line break, "
+            "a control or non-ASCII character); set it to the key alone"
+        )
+    settings = {"endpoint": args.endpoint, "model": args.model, "api_key": key or None}
     if args.workers:
         settings["concurrency"] = args.workers
     if args.chunk_words is not None:
         settings["chunk_words"] = args.chunk_words
+    if args.timeout is not None:
+        if not 0 < args.timeout < float("inf"):
+            raise InvalidInputError(f"--timeout must be a number of seconds > 0, got {args.timeout:g}")
+        settings["timeout"] = args.timeout
     return settings
 
 

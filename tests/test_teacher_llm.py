@@ -175,7 +175,9 @@ def test_a_compression_that_deletes_a_long_passage_is_not_drift(server: StandIn)
 def test_an_answer_cut_off_at_max_tokens_fails_the_case(server: StandIn) -> None:
     server.answer, server.finish_reason = "quick", "length"  # faithful so far, but cut off
     teacher = LLMTeacher(endpoint=server.endpoint)
-    with pytest.raises(SplitinferError, match="cut off at max_tokens"):
+    with pytest.raises(
+        SplitinferError, match=r"cut off at max_tokens \(1024\); lower --chunk-words \(now 200\)"
+    ):
         teacher.score("q?", CONTEXT)
     assert teacher.usage()["chunks_drifted"] == 1
 
@@ -191,6 +193,9 @@ def test_a_slow_answer_fails_the_case_instead_of_stopping_the_run(server: StandI
     teacher = LLMTeacher(endpoint=server.endpoint, timeout=0.2, max_retries=1, backoff=0.01)
     results = dict(teacher.score_stream([("q?", CONTEXT)]))  # an EndpointError would raise here
     assert isinstance(results[0], SplitinferError) and "did not answer within 0.2 s" in str(results[0])
+    assert str(results[0]).endswith(
+        "gave up after 2 attempts; raise --timeout, or lower --workers or --chunk-words"
+    )
 
 
 def test_a_model_the_server_does_not_list_stops_before_any_request(server: StandIn) -> None:
@@ -325,6 +330,7 @@ def test_an_endpoint_that_refuses_every_request_stops_the_run_at_once(
             ["--api-key-env", "SPLITINFER_TEST_UNSET_KEY"],
             "SPLITINFER_TEST_UNSET_KEY: that environment variable",
         ),
+        (["--timeout", "0"], "--timeout must be a number of seconds > 0, got 0"),
     ],
 )
 def test_a_bad_endpoint_or_a_missing_key_exits_2_before_any_request(

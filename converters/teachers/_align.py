@@ -3,11 +3,11 @@
 The LLM is told to delete words only, but models paraphrase, repeat or invent now and then. So
 each word of the compressed text is looked for in the original, in order: from just after the
 previous match, up to ``lookahead`` words ahead; farther only when the next compressed word
-follows it there too (a long deletion, such as a whole passage the question does not need, then
-still aligns). A found word marks that original word *kept*; a word not found counts against the
-chunk. ``alignment`` (matched / compressed words) tells how
-faithful the answer was; the caller drops chunks below a threshold (0.9 by default), as
-LLMLingua-2 filters samples whose compression drifts.
+follows it there too, or, for the last word, when the word before it matched (a long deletion,
+such as a whole passage the question does not need, then still aligns). A found word marks that
+original word *kept*; a word not found counts against the chunk. ``alignment`` (matched /
+compressed words) tells how faithful the answer was; the caller drops chunks below a threshold
+(0.9 by default), as LLMLingua-2 filters samples whose compression drifts.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ def align(original: Sequence[str], compressed: Sequence[str], lookahead: int = 4
     kept = np.zeros(len(original), dtype=bool)
     wanted = [key for key in (normalize_word(w) for w in compressed) if key]
     position = matched = 0
+    previous_hit = False
     for j, key in enumerate(wanted):
         hit = _find(keys, key, position, position + lookahead)
         if hit is None and j + 1 < len(wanted):
@@ -53,6 +54,10 @@ def align(original: Sequence[str], compressed: Sequence[str], lookahead: int = 4
                 if _find(keys, wanted[j + 1], hit + 1, hit + 1 + lookahead) is not None:
                     break
                 start = hit + 1
+        elif hit is None and previous_hit:
+            # The last word after a long deletion: no next word can confirm it, the previous one does.
+            hit = _find(keys, key, position, len(keys))
+        previous_hit = hit is not None
         if hit is not None:
             kept[hit] = True
             matched += 1

@@ -12,16 +12,26 @@ server, Ollama, OpenAI). Requests are concurrency-bounded (``concurrency`` in fl
 cases), retried with exponential backoff on 429, 5xx and connection errors (``Retry-After``
 honoured), and results are yielded case by case as they complete, so the caller can append
 each one to disk: a crash loses no finished case. An endpoint that stays unreachable through the
-retries, or answers 401, 403 or 404 (key, permission, model or path), stops the whole run
-(``EndpointError``): every other case would fail the same way.
+retries, answers 401, 403 or 404 (key, permission, model or path), redirects, answers an HTML
+page or says the account is out of quota, stops the whole run (``EndpointError``): every other
+case would fail the same way.
+
+Models wrap their answer now and then: reasoning before it (``<think>...</think>``), a preamble
+line ("Here is the compressed text:"), a markdown code fence. These are cut off before aligning
+(``answer_text``), so they neither count as drift nor mark original words kept.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import math
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import numpy as np
@@ -64,6 +74,16 @@ class EndpointError(SplitinferError):
 
 # Answers that say the request can never work as sent: wrong key, no permission, wrong model or path.
 _FATAL_STATUS = frozenset({401, 403, 404})
+# Wrappers around the compressed text (see the module doc): everything up to the last
+# ``</think>`` (R1-style templates open the tag in the prompt, so the answer may lack ``<think>``),
+# a first line such as "Sure! Here is the compressed text:", and the fence lines of a code block.
+_REASONING = re.compile(r"^.*</think>", re.DOTALL)
+_PREAMBLE = re.compile(
+    r"^\s*(?:(?:sure|certainly|okay|ok)\b[^\n]*?[.!,]\s*)?(?:here(?: is|'s|\u2019s)|compressed)[^\n]*:[ \t]*\n",
+    re.IGNORECASE,
+)
+_FENCE_OPEN = re.compile(r"^\s*```[^\n`]*\n")
+_FENCE_CLOSE = re.compile(r"\n\s*```\s*$")
 
 
 @dataclass(frozen=True)
@@ -148,18 +168,26 @@ class LLMTeacher:
             except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as err:
                 # It was reached but did not answer in time: slow (long answer, queue), not down.
                 problem = f"{self.url} did not answer within {self.timeout:g} s ({type(err).__name__})"
-                unreachable = False
+                hint, unreachable = "; raise --timeout, or lower --workers or --chunk-words", False
+            except (httpx.ConnectError, httpx.ConnectTimeout) as err:
+                problem, unreachable = f"cannot reach {self.url} ({_describe(err)})", True
             except httpx.TransportError as err:
-                problem, unreachable = f"cannot reach {self.url} ({type(err).__name__})", True
+                problem, unreachable = f"the connection to {self.url} broke ({_describe(err)})", True
+            except httpx.DecodingError as err:
+                raise SplitinferError(
+                    f"{self.url} sent an answer that cannot be decoded ({err}); check the proxy in front "
+                    "of the server"
+                ) from None
             else:
                 if response.status_code == 200:
                     return self._content(response)
-                problem, unreachable = (
-                    f"{self.url} answered HTTP {response.status_code}: {response.text[:200]}",
-                    False,
-                )
-                if response.status_code in _FATAL_STATUS:
-                    raise EndpointError(f"{problem} (check --endpoint, --model and the API key)")
+                problem = f"{self.url} answered HTTP {response.status_code}: {_error_text(response)}"
+                hint, unreachable = "", False
+                if response.status_code in _FATAL_STATUS or 300 <= response.status_code < 400:
+                    raise EndpointError(f"{problem}; {self._fix(response)}")
+                if response.status_code == 429 and "insufficient_quota" in response.text:
+                    # OpenAI's 429 for an account out of credit: no wait makes it pass.
+                    raise EndpointError(f"{problem}; add credit to the account or use another API key")
                 if response.status_code in (400, 413) and "context" in response.text.lower():
                     # e.g. llama.cpp's "Requested tokens (...) exceed context window of 512"
                     raise SplitinferError(
@@ -172,24 +200,59 @@ class LLMTeacher:
             if attempt < self.max_retries:
                 self._usage["retries"] += 1
                 await asyncio.sleep(delay)
+        if not unreachable:
+            raise SplitinferError(f"{problem}; gave up after {self.max_retries + 1} attempts{hint}")
         # Unreachable through every retry: the endpoint, not this case, is what fails.
-        error = EndpointError if unreachable else SplitinferError
-        raise error(f"{problem}; gave up after {self.max_retries + 1} attempts")
+        hint = "is the server running, and is --endpoint right?"
+        if self.url.startswith("https://"):
+            # TLS to a plain-HTTP port fails without saying so (the server just hangs up).
+            hint += " (a server without TLS needs http://)"
+        raise EndpointError(f"{problem}; gave up after {self.max_retries + 1} attempts; {hint}")
+
+    def _fix(self, response: Any) -> str:
+        """How to fix the endpoint that answered a redirect, 401, 403 or 404."""
+        base = self.url.removesuffix("/chat/completions")
+        status = response.status_code
+        if status < 400:
+            where = response.headers.get("location", "another URL").removesuffix("/chat/completions")
+            return f"it redirects to {where}: give that base URL as --endpoint"
+        if status == 401 and not self.api_key:
+            return "no API key was sent: set OPENAI_API_KEY, or name the variable that holds it with --api-key-env"
+        if status == 401:
+            return "the server refused the API key: check the key in OPENAI_API_KEY (or the --api-key-env variable)"
+        if status == 403:
+            return f"the API key may not use --model {self.config.model!r} or this endpoint: check both"
+        if base.endswith("/chat/completions"):
+            return "--endpoint is the base URL: drop /chat/completions from it"
+        if not base.endswith("/v1"):
+            return f"OpenAI-compatible servers serve it under /v1: try --endpoint {base}/v1"
+        return f"check --model {self.config.model!r} (the served ones: GET {base}/models) and --endpoint"
 
     def _content(self, response: Any) -> str:
         try:
-            data = response.json()
+            # .text decodes with the declared charset and replaces bytes that are not text, so one
+            # bad byte (a token cut inside a UTF-8 character) costs one word, not the whole case.
+            data = json.loads(response.text)
             choice = data["choices"][0]
             content = choice["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError):
-            raise SplitinferError(f"{self.url} did not answer in chat-completions JSON") from None
+            kind = response.headers.get("content-type", "no content type")
+            # An HTML page is no API at all (a web UI, a proxy's page): every case would get it.
+            error = EndpointError if "html" in kind else SplitinferError
+            raise error(
+                f"{self.url} did not answer in chat-completions JSON (it sent {kind}: "
+                f"{_error_text(response)}); --endpoint must be the base URL of an OpenAI-compatible API"
+            ) from None
         usage = data.get("usage") or {}
         for key in ("prompt_tokens", "completion_tokens"):
             if isinstance(usage.get(key), int):
                 self._usage[key] += usage[key]
         if choice.get("finish_reason") == "length":
             # Cut off at max_tokens: the words after the cut would be labelled dropped.
-            raise DriftError(f"the model's answer was cut off at max_tokens ({self.config.max_tokens})")
+            raise DriftError(
+                f"the model's answer was cut off at max_tokens ({self.config.max_tokens}); lower "
+                f"--chunk-words (now {self.config.chunk_words}), or turn off the model's reasoning"
+            )
         if not isinstance(content, str):
             raise DriftError("the model answered no text (content is null)")
         return content
@@ -203,8 +266,15 @@ class LLMTeacher:
             text = "".join(words[i] + gaps[i] for i in range(start, end)).strip()
             try:
                 async with limit:
-                    answer = await self._complete(client, question, text)
-                result = align(words[start:end], answer.split(), self.config.lookahead)
+                    answer = answer_text(await self._complete(client, question, text)).split()
+                if len(answer) > 4 * (end - start) + 64:
+                    # No compression is longer than its text; aligning a huge answer word by word
+                    # would hold up every request in flight for seconds.
+                    raise DriftError(
+                        f"the model's answer for words {start}-{end} has {len(answer)} words, more than "
+                        "a compression of them can have"
+                    )
+                result = align(words[start:end], answer, self.config.lookahead)
                 if result.ratio < self.config.min_alignment:
                     raise DriftError(
                         f"the model's compression of words {start}-{end} drifted from the original "
@@ -300,8 +370,44 @@ def _check_endpoint(endpoint: str) -> str:
     return check_http_url(endpoint, "--endpoint")
 
 
-def _retry_after(response: Any) -> float:
+def answer_text(content: str) -> str:
+    """The compressed text in a model's answer: reasoning, a preamble line and a code fence cut off."""
+    text = _REASONING.sub("", content, count=1)
+    text = _PREAMBLE.sub("", text, count=1)
+    if _FENCE_OPEN.match(text):
+        text = _FENCE_CLOSE.sub("", _FENCE_OPEN.sub("", text, count=1), count=1)
+    return text
+
+
+def _describe(err: Exception) -> str:
+    return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+
+
+def _error_text(response: Any) -> str:
+    """What an answer says, on one short line: the JSON error's message, an HTML page's title,
+    else the body with its markup and line breaks taken out."""
+    text = response.text
     try:
-        return min(60.0, float(response.headers.get("retry-after", 0)))
+        data = json.loads(text)
     except ValueError:
-        return 0.0
+        title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+        text = title.group(1) if title else re.sub(r"<[^>]*>", " ", text)
+    else:
+        if isinstance(data, dict) and any(k in data for k in ("error", "detail", "message")):
+            error = data.get("error", data.get("detail", data.get("message")))
+            text = str(error.get("message", error) if isinstance(error, dict) else error)
+    text = " ".join(text.split()) or "(empty)"
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def _retry_after(response: Any) -> float:
+    """The seconds ``Retry-After`` asks for (a number or an HTTP date), 0 to 60; 0 when absent."""
+    value = response.headers.get("retry-after", "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds()
+        except (TypeError, ValueError):  # no date, or one without a time zone
+            return 0.0
+    return min(60.0, max(0.0, seconds)) if math.isfinite(seconds) else 0.0
