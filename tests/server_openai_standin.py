@@ -6,7 +6,9 @@ transfer with server-sent events (``data: {chat.completion.chunk}`` lines, a fin
 ``finish_reason``, a usage chunk when ``stream_options.include_usage`` is set, then
 ``data: [DONE]``), OpenAI-style error bodies (``{"error": {"message", "type", "code"}}``) with the
 matching HTTP status, ``Retry-After`` on 429, a ``Bearer`` API key check, and vLLM's
-``stop_reason``. It runs on loopback in a thread.
+``stop_reason``. Events carry UTF-8 as it is, not ``\\u`` escapes, as vLLM, TGI and llama.cpp's
+server send them. It runs on loopback in a thread; ``stop()`` (or leaving ``with``) closes the
+connections it has open too, as an engine that goes down does.
 
 What it answers is chosen by the request's ``model``:
 
@@ -15,6 +17,18 @@ What it answers is chosen by the request's ``model``:
 * ``standin-400`` / ``standin-429`` / ``standin-500``: the error statuses vLLM and OpenAI send.
 * ``standin-midstream``: two words, then an error event in the stream (as vLLM does).
 * ``standin-hang``: sends the response headers, then nothing for 10 s.
+* ``standin-429date``: 429 with ``Retry-After`` as an HTTP date (RFC 9110), 120 s ahead.
+* ``standin-nomodel``: 404 with vLLM's body for a model it does not serve.
+* Streams written byte for byte (``RAW_STREAMS``), as real engines misbehave:
+
+  * ``standin-separators``: an answer holding U+2028 and U+0085, which JSON leaves unescaped.
+  * ``standin-splitchars``: characters split between two events: the UTF-8 bytes of "é" and
+    "😀" sent raw, and a surrogate pair of "🌉" as two JSON escapes, as engines that cut text by
+    bytes or UTF-16 units send it.
+  * ``standin-llamaerror``: llama.cpp's server refusing a prompt over its context once the stream
+    has started: an ``error:`` line (not ``data:``), then ``data: [DONE]``.
+  * ``standin-abort``: two words, then vLLM's ``finish_reason: "abort"`` and ``[DONE]``.
+  * ``standin-errornull``: the answer in events that carry ``"error": null``.
 * Upstreams that are broken or are not what they claim to be:
 
   * ``standin-json200``: 200 with a plain (non-streamed) ``chat.completion`` JSON body, as a
@@ -35,10 +49,14 @@ reused), and every client that went away mid-stream.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -49,6 +67,58 @@ MALFORMED_CHOICES = {
     "standin-baddelta": {"choices": [{"index": 0, "delta": "x", "finish_reason": None}]},
 }
 MALFORMED_PROMPT_TOKENS = {"standin-textusage": "11", "standin-negusage": -1}
+UNICODE_REPLY = ("Line\u2028separator ", "and next\x85line.")
+SPLIT_REPLY = "café 😀 🌉"
+LLAMA_CONTEXT_ERROR = "the request exceeds the available context size, try increasing it"
+
+
+def _sse(payload: dict[str, Any] | str) -> bytes:
+    """One ``data:`` event, UTF-8 unescaped."""
+    text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+    return f"data: {text}\n\n".encode()
+
+
+def _delta(content: str | None = None, finish: str | None = None, **extra: Any) -> bytes:
+    delta = {} if content is None else {"content": content}
+    return _sse(
+        {
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **extra,
+        }
+    )
+
+
+def _raw_delta(content: bytes) -> bytes:
+    """An event whose content is ``content`` byte for byte (not UTF-8 on its own, or JSON escapes)."""
+    return b'data: {"choices":[{"index":0,"delta":{"content":"' + content + b'"},"finish_reason":null}]}\n\n'
+
+
+RAW_STREAMS = {
+    "standin-separators": [*map(_delta, UNICODE_REPLY), _delta(finish="stop"), _sse("[DONE]")],
+    "standin-splitchars": [
+        _raw_delta(b"caf\xc3"),
+        _raw_delta(b"\xa9 \xf0\x9f"),
+        _raw_delta(b"\x98\x80 \\ud83c"),
+        _raw_delta(b"\\udf09"),
+        _delta(finish="stop"),
+        _sse("[DONE]"),
+    ],
+    "standin-llamaerror": [
+        b"error: "
+        + json.dumps(
+            {"code": 400, "message": LLAMA_CONTEXT_ERROR, "type": "exceed_context_size_error"}
+        ).encode()
+        + b"\n\n",
+        _sse("[DONE]"),
+    ],
+    "standin-abort": [_delta("The "), _delta("bridge "), _delta(finish="abort"), _sse("[DONE]")],
+    "standin-errornull": [
+        *(_delta(word + " ", error=None) for word in REPLY.split()),
+        _delta(finish="stop", error=None),
+        _sse("[DONE]"),
+    ],
+}
 
 
 @dataclass
@@ -97,6 +167,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(429, "Too many requests; slow down.", "RateLimitError", {"Retry-After": "3"})
         if model == "standin-500":
             return self._error(500, "The engine crashed.", "InternalServerError")
+        if model == "standin-429date":
+            when = formatdate(time.time() + 120, usegmt=True)
+            return self._error(429, "Rate limit reached.", "RateLimitError", {"Retry-After": when})
+        if model == "standin-nomodel":
+            return self._error(404, f"The model `{model}` does not exist.", "NotFoundError")
         if model == "standin-json200":
             completion = {
                 "id": "chatcmpl-standin",
@@ -109,6 +184,11 @@ class _Handler(BaseHTTPRequestHandler):
         if model == "standin-html200":
             return self._reply(200, "text/html", b"<html><body>Welcome to nginx!</body></html>")
         self._start_stream()
+        if model in RAW_STREAMS:
+            for part in RAW_STREAMS[model]:
+                self._send(part)
+            self._send("")
+            return
         if model == "standin-empty200":
             self._send("")  # the end of the chunked body, not one event before it
             return
@@ -140,13 +220,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
 
-    def _send(self, data: str) -> None:
-        raw = data.encode()
+    def _send(self, data: str | bytes) -> None:
+        raw = data.encode() if isinstance(data, str) else data
         self.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
         self.wfile.flush()
 
     def _event(self, payload: dict[str, Any] | str) -> None:
-        self._send(f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n")
+        self._send(_sse(payload))
 
     def _choice(
         self, delta: dict[str, Any], finish: str | None = None, stop_reason: str | None = None
@@ -223,14 +303,27 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     state: StandinState
+    open_sockets: set[socket.socket]
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.open_sockets.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        self.open_sockets.discard(request)
+        super().shutdown_request(request)
 
 
 class OpenAIStandin:
-    """Runs the stand-in on ``127.0.0.1`` in a thread: ``with OpenAIStandin(api_key="k") as s: s.base_url``."""
+    """Runs the stand-in on ``127.0.0.1`` in a thread: ``with OpenAIStandin(api_key="k") as s: s.base_url``.
 
-    def __init__(self, api_key: str | None = None) -> None:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+    ``port`` 0 picks a free port; give the port of one that has stopped to bring an upstream back.
+    """
+
+    def __init__(self, api_key: str | None = None, port: int = 0) -> None:
+        self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.state = StandinState(api_key)
+        self._server.open_sockets = set()
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -238,13 +331,42 @@ class OpenAIStandin:
         return self._server.state
 
     @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        return f"http://127.0.0.1:{self.port}/v1"
 
     def __enter__(self) -> OpenAIStandin:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stops serving and closes the connections still open, as an engine that goes down does."""
         self._server.shutdown()
         self._server.server_close()
+        for sock in list(self._server.open_sockets):  # keep-alive connections would serve on
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+@contextlib.contextmanager
+def unanswered_port() -> Iterator[int]:
+    """A loopback port whose connections never complete, as a host that drops packets (a dead
+    machine, a firewall): a listener that never accepts, its backlog already full."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        fillers = [socket.socket() for _ in range(4)]
+        try:
+            for filler in fillers:
+                filler.setblocking(False)
+                filler.connect_ex(listener.getsockname())
+            yield listener.getsockname()[1]
+        finally:
+            for filler in fillers:
+                filler.close()

@@ -7,10 +7,11 @@ import time
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from server_openai_standin import OpenAIStandin
-from server_support import free_port, wait_until
+from server_openai_standin import OpenAIStandin, unanswered_port
+from server_support import collect, free_port, stub_for, wait_until
 
 from splitinfer.server import BackgroundServer, ModelConfig, ServerConfig, app
+from splitinfer.v1 import inference_pb2 as pb
 
 KEY_ENV = "SPLITINFER_TEST_HEALTH_KEY"
 
@@ -21,11 +22,11 @@ def status(address: str) -> int:
         return stub.Check(health_pb2.HealthCheckRequest(service="splitinfer.v1.Inference"), timeout=5).status
 
 
-def serve(base_url: str) -> BackgroundServer:
-    model = ModelConfig(
-        "openai", {"name": "m", "base_url": base_url, "model": "standin-ok", "api_key_env": KEY_ENV}
+def serve(base_url: str, model: str = "standin-ok", **options: object) -> BackgroundServer:
+    options = {"name": "m", "base_url": base_url, "model": model, "api_key_env": KEY_ENV, **options}
+    return BackgroundServer(
+        ServerConfig(port=0, models=(ModelConfig("openai", options),), log_requests=False)
     )
-    return BackgroundServer(ServerConfig(port=0, models=(model,), log_requests=False))
 
 
 @pytest.fixture(autouse=True)
@@ -58,3 +59,54 @@ def test_an_engine_without_a_model_list_counts_as_reachable():
         # the stand-in has no route under /v1/x: every GET /models there is a 404
         time.sleep(0.5)  # several checks
         assert status(server.address) == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_health_is_not_serving_while_the_upstream_is_gone_and_serving_once_it_is_back():
+    with OpenAIStandin() as upstream, serve(upstream.base_url) as server:
+        channel, stub = stub_for(server.address)
+        ask = pb.GenerateRequest(prompt=pb.Prompt(question="When?"))
+        try:
+            collect(stub.Generate(ask, timeout=5))  # leaves a keep-alive connection in the pool
+            upstream.stop()  # the engine goes down, its connections with it
+            wait_until(
+                lambda: status(server.address) == health_pb2.HealthCheckResponse.NOT_SERVING,
+                what="health to report the upstream gone",
+            )
+            with OpenAIStandin(port=upstream.port):
+                wait_until(
+                    lambda: status(server.address) == health_pb2.HealthCheckResponse.SERVING,
+                    what="health to report the upstream back",
+                )
+                assert collect(stub.Generate(ask, timeout=5))[1].finish_reason == pb.STOP
+        finally:
+            channel.close()
+
+
+def test_health_stays_serving_while_every_connection_streams_an_answer():
+    """The check does not wait behind answers for one of the max_connections: a busy pool is a
+    working upstream, and a load balancer must not take a replica out for being busy."""
+    with (
+        OpenAIStandin() as upstream,
+        serve(upstream.base_url, "standin-slow", max_connections=1, connect_timeout_s=0.3) as server,
+    ):
+        channel, stub = stub_for(server.address)
+        answer = stub.Generate(pb.GenerateRequest(prompt=pb.Prompt(question="When?")))
+        try:
+            next(answer)  # the only connection is streaming (for 10 s)
+            seen = set()
+            for _ in range(10):  # several checks, each longer than connect_timeout_s
+                seen.add(status(server.address))
+                time.sleep(0.1)
+        finally:
+            answer.cancel()
+            channel.close()
+    assert seen == {health_pb2.HealthCheckResponse.SERVING}
+
+
+def test_health_logs_why_an_upstream_that_never_accepts_a_connection_is_down(caplog):
+    with unanswered_port() as port, serve(f"http://127.0.0.1:{port}/v1", connect_timeout_s=0.2) as server:
+        wait_until(
+            lambda: status(server.address) == health_pb2.HealthCheckResponse.NOT_SERVING,
+            what="health to report the unreachable upstream",
+        )
+    assert f"upstream http://127.0.0.1:{port}/v1 is unreachable: ConnectTimeout" in caplog.text

@@ -7,7 +7,10 @@ prompt as chat messages (the instruction as the system message; context and ques
 message), streams ``choices[0].delta.content`` back as chunks, and reads the finish reason and, when
 the upstream reports it (``stream_options.include_usage``), exact usage.
 
-* Connection pooling: one ``httpx.AsyncClient`` per backend, keep-alive, ``max_connections``.
+* Connection pooling: one ``httpx.AsyncClient`` per backend, keep-alive, at most
+  ``max_connections`` streams at once (counted here, not by httpx's pool: see
+  :meth:`OpenAIBackend._connection_slot`), so the health check never waits behind answers for a
+  connection: a pool busy with answers does not make a working upstream look down.
 * Timeouts: ``connect_timeout_s`` to connect; ``read_timeout_s`` of silence between chunks; and
   never past the caller's gRPC deadline.
 * Cancellation: when the caller cancels, the generator is closed, which closes the HTTP response
@@ -16,11 +19,16 @@ the upstream reports it (``stream_options.include_usage``), exact usage.
 * Errors: HTTP 400/422 become INVALID_ARGUMENT with the upstream's own message; 429 becomes
   RESOURCE_EXHAUSTED with its ``Retry-After`` (counted as ``rejected_total{reason="upstream_overloaded"}``);
   all ``max_connections`` busy for longer than ``read_timeout_s`` RESOURCE_EXHAUSTED too; 5xx,
-  refused or dropped connections, and a stream that ends without ``[DONE]`` or a finish reason
-  (the answer may be cut off) UNAVAILABLE; a 200 stream that ends before its first event (how
-  llama_cpp.server refuses a prompt longer than its context) INTERNAL; timeouts DEADLINE_EXCEEDED; 401/403/404, a 200 that is
-  not an event stream (a plain JSON completion, an HTML page) and malformed events INTERNAL (the
-  server is misconfigured or the upstream broken, not the device's fault).
+  refused or dropped connections, none made within ``connect_timeout_s``, a stream that ends without ``[DONE]`` or a finish
+  reason, and one the engine ended with finish reason ``abort`` or ``error`` (vLLM; the answer is
+  cut off) UNAVAILABLE; a 200 stream that ends before its first event (how
+  llama_cpp.server refuses a prompt longer than its context) INTERNAL; other timeouts DEADLINE_EXCEEDED;
+  401/403/404, a 200 that is not an event stream (a plain JSON completion, an HTML page), an error
+  event (``data: {"error": ...}``, or llama.cpp's ``error:`` line) and malformed events INTERNAL
+  (the server is misconfigured or the upstream broken, not the device's fault).
+* Text: event lines end only at CR or LF (JSON leaves U+2028 and U+0085 unescaped inside strings);
+  a character an engine split between two events (raw UTF-8 bytes, or a UTF-16 surrogate pair as
+  two JSON escapes) is put back together, and what cannot be becomes U+FFFD.
 * Token counts for the prompt limit are an estimate (``chars_per_token`` characters per token):
   the upstream's tokenizer is not here. ``ModelInfo.token_counting`` says ``"estimate"``.
 
@@ -33,14 +41,21 @@ holding the upstream API key), ``context_tokens`` (8192), ``max_new_tokens`` (10
 
 from __future__ import annotations
 
-import asyncio
+import codecs
+import contextlib
+import email.utils
 import json
 import math
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Mapping
+from datetime import datetime, timezone
 from typing import Any
 
+# httpx's own async layer: a dependency of httpx. Its timeouts work on Python 3.10 (asyncio.timeout
+# is 3.11+) and its cancel scopes do not swallow a cancellation the way asyncio.wait_for can.
+import anyio
 import httpx
 
 from splitinfer.sdk._inputs import check_http_url
@@ -88,6 +103,14 @@ _QUOTE_CHARS = 200
 # wire) so the connection goes back to the pool; an upstream that keeps the body open longer
 # costs a new connection for the next call, nothing more.
 _DRAIN_S = 0.25
+# The longest Retry-After passed on to clients (a day): a quota reset, not a typo of milliseconds.
+_MAX_RETRY_AFTER_S = 86400.0
+# Where an event-stream line ends (the SSE spec's only line breaks).
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+# Surrogates that are neither half of a pair nor a raw byte kept by ``surrogateescape``.
+_STRAY_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+# Finish reasons with which vLLM ends an answer it gave up on (aborted, or failed in the engine).
+_CUT_OFF = {"abort", "error"}
 
 
 def chat_messages(request: GenerationRequest) -> list[dict[str, str]]:
@@ -129,6 +152,7 @@ class OpenAIBackend:
         self.stream_usage: bool = option(options, "stream_usage", bool, True)
         self.chars_per_token = non_negative_float(options, "chars_per_token", 4.0) or 4.0
         self._client: httpx.AsyncClient | None = None
+        self._slots = anyio.Semaphore(self.max_connections)
 
     @staticmethod
     def _read_key(env_name: str | None) -> str | None:
@@ -168,11 +192,43 @@ class OpenAIBackend:
                 base_url=self.base_url,
                 headers=headers,
                 timeout=httpx.Timeout(self.read_timeout_s, connect=self.connect_timeout_s),
-                limits=httpx.Limits(
-                    max_connections=self.max_connections, max_keepalive_connections=self.max_connections
-                ),
+                # No limit on the pool itself: _connection_slot keeps the streams to max_connections.
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=self.max_connections),
             )
         return self._client
+
+    @contextlib.asynccontextmanager
+    async def _connection_slot(self, wait_s: float) -> AsyncIterator[None]:
+        """One of the ``max_connections`` streams, waited for at most ``wait_s``, else
+        ``OverloadedError``.
+
+        Counted here rather than left to httpx's pool limit: httpcore (1.0.9) loses a pool slot for
+        good when a request waiting for a connection is cancelled just as the pool hands it a new
+        one (encode/httpcore#1093), so callers giving up while every connection is busy would
+        fill the pool with dead slots until every call is refused. This semaphore never loses one,
+        and the pool never makes a request wait.
+        """
+        try:
+            self._slots.acquire_nowait()
+        except anyio.WouldBlock:
+            await self._wait_for_slot(wait_s)
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    async def _wait_for_slot(self, wait_s: float) -> None:
+        try:
+            with anyio.fail_after(wait_s):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise OverloadedError(
+                f"all {self.max_connections} connections to upstream {self.base_url} stayed busy "
+                "(max_connections) and none was freed in time (read_timeout_s or the call's deadline); "
+                "retry later, or raise the model's max_connections (or lower --max-concurrent) to "
+                "match what the upstream serves at once",
+                retry_after_s=1.0,
+            ) from None
 
     async def check(self) -> str | None:
         """``None`` if ``GET {base_url}/models`` answers 200 (engine up, API key accepted) and lists
@@ -182,7 +238,7 @@ class OpenAIBackend:
         try:
             response = await self._client_or_new().get("/models", timeout=self.connect_timeout_s or 5.0)
         except httpx.HTTPError as err:
-            return f"{where} is unreachable: {err or type(err).__name__}"
+            return f"{where} is unreachable: {str(err) or type(err).__name__}"
         if response.status_code in (404, 405):
             return None  # an engine or proxy without the model list: reachable is all we can tell
         if response.status_code != 200:
@@ -231,13 +287,18 @@ class OpenAIBackend:
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
         client = self._client_or_new()
+        timeout = self._timeout(request)
+        characters = _Characters()
         finish = Finish()
         done = False
         events = 0
         try:
-            async with client.stream(
-                "POST", "/chat/completions", json=self._body(request), timeout=self._timeout(request)
-            ) as response:
+            async with (
+                self._connection_slot(timeout.pool),
+                client.stream(
+                    "POST", "/chat/completions", json=self._body(request), timeout=timeout
+                ) as response,
+            ):
                 if response.status_code != 200:
                     await response.aread()
                     raise _http_error(response, self.base_url)
@@ -247,22 +308,23 @@ class OpenAIBackend:
                     if event is None:  # data: [DONE]; the events end there
                         done = True
                         continue
-                    if "error" in event:
+                    if event.get("error") is not None:
                         raise UpstreamError(
                             f"upstream {self.base_url} failed mid-stream: {_error_text(event)}"
                         )
                     texts, finish = _read_event(event, finish, request.sampling.stop, self.base_url)
                     for text in texts:
-                        yield text
+                        yield characters.feed(text)
         except ServiceError:
             raise
-        except httpx.PoolTimeout as err:
-            raise OverloadedError(
-                f"all {self.max_connections} connections to upstream {self.base_url} stayed busy "
-                "(max_connections) and none was freed in time (read_timeout_s or the call's deadline); "
-                "retry later, or raise the model's max_connections (or lower --max-concurrent) to "
-                "match what the upstream serves at once",
-                retry_after_s=1.0,
+        except httpx.ConnectTimeout as err:
+            if timeout.connect < self.connect_timeout_s:
+                raise UpstreamTimeoutError(
+                    f"the call's deadline passed while connecting to upstream {self.base_url}"
+                ) from err
+            raise UnavailableError(
+                f"upstream {self.base_url} is unreachable: no connection within connect_timeout_s "
+                f"({self.connect_timeout_s:g} s); is the engine up, and is base_url (--openai-base-url) right?"
             ) from err
         except httpx.TimeoutException as err:
             raise UpstreamTimeoutError(
@@ -291,6 +353,7 @@ class OpenAIBackend:
                 f"the stream from upstream {self.base_url} ended without [DONE] or a finish_reason: "
                 "the answer may be cut off (did the engine or a proxy in between drop it?)"
             )
+        yield characters.flush()
         yield finish
 
     async def _check_event_stream(self, response: httpx.Response) -> None:
@@ -319,26 +382,49 @@ async def _body_start(response: httpx.Response) -> str:
     return data[:_QUOTE_CHARS].decode("utf-8", errors="replace")
 
 
+async def _sse_lines(response: httpx.Response) -> AsyncIterator[str]:
+    """The lines of an event stream, split only at CR, LF or CRLF, as the SSE spec splits them.
+
+    Not httpx's ``aiter_lines``: it also splits at U+2028, U+0085 and other characters that JSON
+    leaves unescaped inside strings (vLLM, TGI and llama.cpp's server send UTF-8 as it is), so an
+    answer holding one would break its event in two. Lines are decoded with ``surrogateescape``, so
+    bytes that are not UTF-8 on their own reach :class:`_Characters`, which puts them back together.
+    """
+    pending = b""
+    async for data in response.aiter_bytes():
+        *lines, pending = _LINE_END.split(pending + data)
+        for line in lines:
+            yield line.decode("utf-8", "surrogateescape")
+    if pending:
+        yield pending.decode("utf-8", "surrogateescape")
+
+
 async def _sse_events(response: httpx.Response, base_url: str) -> AsyncIterator[dict[str, Any] | None]:
     """The JSON objects of an SSE stream's ``data:`` lines, then ``None`` for ``[DONE]``.
+
+    llama.cpp's server reports a failure as an ``error:`` line (then sends ``[DONE]``); it comes
+    out as ``{"error": ...}``, like the error events of other engines.
 
     After ``[DONE]`` the rest of the body is read (for at most :data:`_DRAIN_S`): httpx returns a
     connection to its pool only once its response was read to the end, so without this every
     call would open a new connection to the upstream (and the upstream would see a reset).
     """
-    lines = response.aiter_lines()
+    lines = _sse_lines(response)
     async for line in lines:
+        if line.startswith("error:"):
+            yield {"error": _json_or_text(line[6:].strip())}
+            continue
         if not line.startswith("data:"):
             continue  # blank separators, ": keep-alive" comments, "event:" lines
         payload = line[5:].strip()
         if payload == "[DONE]":
             yield None
-            try:
-                async with asyncio.timeout(_DRAIN_S):
+            with anyio.move_on_after(_DRAIN_S):
+                try:
                     async for _ in lines:
                         pass
-            except (TimeoutError, httpx.HTTPError):
-                pass  # the connection is closed instead of reused
+                except httpx.HTTPError:
+                    pass  # the connection is closed instead of reused
             return
         try:
             event = json.loads(payload)
@@ -349,6 +435,37 @@ async def _sse_events(response: httpx.Response, base_url: str) -> AsyncIterator[
         if not isinstance(event, dict):
             raise _malformed(base_url, "the event", event, "a JSON object (a chat.completion.chunk)")
         yield event
+
+
+def _json_or_text(payload: str) -> Any:
+    try:
+        return json.loads(payload)
+    except json.JSONDecodeError:
+        return payload
+
+
+class _Characters:
+    """Puts back together the characters an engine split between two events.
+
+    Two ways it happens: the UTF-8 bytes of one character sent raw, some in each event (they
+    arrive as the escapes of :func:`_sse_lines`), or a UTF-16 surrogate pair sent as two JSON
+    ``\\u`` escapes. :meth:`feed` returns the text that is whole so far and keeps the rest;
+    :meth:`flush` returns what is left, anything still not a character as U+FFFD.
+    """
+
+    def __init__(self) -> None:
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
+        self._high = ""  # a high surrogate waiting for its low half
+
+    def feed(self, text: str) -> str:
+        text, self._high = self._high + text, ""
+        if text and "\ud800" <= text[-1] <= "\udbff":
+            text, self._high = text[:-1], text[-1]
+        paired = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+        return self._utf8.decode(_STRAY_SURROGATE.sub("\ufffd", paired).encode("utf-8", "surrogateescape"))
+
+    def flush(self) -> str:
+        return self._utf8.decode(b"", final=True) + ("\ufffd" if self._high else "")
 
 
 def _read_event(
@@ -369,6 +486,11 @@ def _read_event(
         if text:
             texts.append(text)
         upstream = _field(choice, "finish_reason", str, "", base_url, "a string or null", f"choices[{i}].")
+        if upstream in _CUT_OFF:
+            raise UnavailableError(
+                f"upstream {base_url} ended the answer with finish_reason {upstream!r}: the engine "
+                "aborted it or failed while generating, so the answer is cut off; retry"
+            )
         if upstream:
             # vLLM names the stop string that ended the text in `stop_reason`.
             stop_reason = choice.get("stop_reason")
@@ -424,9 +546,10 @@ def _error_text(body: Any) -> str:
     if isinstance(body, dict):
         error = body.get("error", body.get("detail", body))
         if isinstance(error, dict):
-            return str(error.get("message") or error)
-        return str(error)
-    return str(body)
+            error = error.get("message") or error
+        body = error
+    # A lone surrogate (a stray JSON escape, a byte kept by _sse_lines) cannot go out in a gRPC status.
+    return str(body).encode("utf-8", "replace").decode("utf-8")
 
 
 def _http_error(response: httpx.Response, base_url: str) -> ServiceError:
@@ -451,19 +574,33 @@ def _http_error(response: httpx.Response, base_url: str) -> ServiceError:
             f"{where}: the upstream refused the server's API key (check api_key_env): {detail}"
         )
     if status == 404:
+        # vLLM and Ollama answer 404 for an unknown model too, not only for a wrong path.
         return UpstreamError(
-            f"{where} for POST {base_url.rstrip('/')}/chat/completions: {detail}; check the base URL "
-            "(--openai-base-url, base_url): OpenAI-compatible engines serve it under /v1, e.g. "
+            f"{where} for POST {base_url.rstrip('/')}/chat/completions: {detail}; check the model id "
+            f"(--model, model; GET {base_url.rstrip('/')}/models lists what the engine serves) and the "
+            "base URL (--openai-base-url, base_url): OpenAI-compatible engines serve it under /v1, e.g. "
             "http://host:8000/v1"
         )
     return UpstreamError(f"{where}: {detail}")
 
 
 def _retry_after(response: httpx.Response) -> float:
+    """Seconds to wait from ``Retry-After``: a number of seconds or an HTTP date (RFC 9110), at
+    most :data:`_MAX_RETRY_AFTER_S`; 1 when it is missing or unreadable."""
+    value = response.headers.get("retry-after", "").strip()
     try:
-        return max(0.0, float(response.headers.get("retry-after", "1")))
+        seconds = float(value)
     except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return 1.0
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - datetime.now(timezone.utc)).total_seconds()
+    if math.isnan(seconds):
         return 1.0
+    return min(max(0.0, seconds), _MAX_RETRY_AFTER_S)
 
 
 def create(options: Mapping[str, Any]) -> OpenAIBackend:
