@@ -438,8 +438,10 @@ def label_corpus(
             raise type(err)(f"{err}; {kept}{_usage_text(_endpoint_usage(teacher))}") from None
         except KeyboardInterrupt:
             bar.close()
+            done = summary.labelled + summary.skipped
+            kept = f"; they are kept in {output}: run again with --resume to go on" if done else ""
             print(
-                f"stopped after {summary.labelled} cases{_usage_text(_endpoint_usage(teacher))}",
+                f"stopped after {summary.labelled} cases{kept}{_usage_text(_endpoint_usage(teacher))}",
                 file=sys.stderr,
             )
             raise

@@ -290,6 +290,26 @@ def test_a_killed_run_resumes_without_relabelling_finished_cases(server: StandIn
     assert not any(t.startswith(f"Case {i.split('-')[1]}.") for i in done_before for t in server.texts)
 
 
+@pytest.mark.slow
+def test_ctrl_c_keeps_the_finished_cases_and_says_how_to_go_on(server: StandIn, tmp_path: Path) -> None:
+    data = _qa_file(tmp_path / "qa.jsonl", 8)
+    out = tmp_path / "labels.jsonl"
+    server.delay = 0.4
+    command = [sys.executable, "-m", "splitinfer.cli.main", *_label_args(data, out, server, "--workers", "1")]
+    child = subprocess.Popen(
+        command, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 3):
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 130
+    done = len(read_labels(out)[1])
+    assert 2 <= done < 8
+    assert f"stopped after {done} cases; they are kept in {out}: run again with --resume" in stderr
+
+
 def test_offset_and_limit_label_one_slice_of_the_corpus(server: StandIn, tmp_path: Path) -> None:
     data = _qa_file(tmp_path / "qa.jsonl", 6)
     out = tmp_path / "labels.jsonl"
