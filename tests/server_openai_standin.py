@@ -133,6 +133,7 @@ class StandinState:
     requests: list[tuple[dict[str, str], dict[str, Any]]] = field(default_factory=list)
     clients: list[tuple[str, int]] = field(default_factory=list)  # the TCP peer of each request
     disconnects: list[Disconnect] = field(default_factory=list)
+    listed: list[str] = field(default_factory=list)  # the ids GET /v1/models lists
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -149,7 +150,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(404, f"no route {self.path}", "NotFoundError")
         if state.api_key and self.headers.get("Authorization") != f"Bearer {state.api_key}":
             return self._error(401, "Incorrect API key provided.", "AuthenticationError")
-        self._reply(200, "application/json", json.dumps({"object": "list", "data": []}).encode())
+        data = [{"id": name, "object": "model"} for name in state.listed]
+        self._reply(200, "application/json", json.dumps({"object": "list", "data": data}).encode())
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")

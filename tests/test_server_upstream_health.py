@@ -110,3 +110,24 @@ def test_health_logs_why_an_upstream_that_never_accepts_a_connection_is_down(cap
             what="health to report the unreachable upstream",
         )
     assert f"upstream http://127.0.0.1:{port}/v1 is unreachable: ConnectTimeout" in caplog.text
+
+
+def test_health_needs_the_configured_model_in_the_engines_list_unless_told_not_to_check():
+    with OpenAIStandin(api_key="right-key") as upstream:
+        upstream.state.listed[:] = ["/models/tiny-llama.gguf"]  # llama.cpp lists its file
+        with serve(upstream.base_url) as server:
+            wait_until(
+                lambda: status(server.address) == health_pb2.HealthCheckResponse.NOT_SERVING,
+                what="health to report the model the engine does not list",
+            )
+        with serve(upstream.base_url, check_model=False) as server:
+            time.sleep(0.5)  # several checks
+            assert status(server.address) == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_ollamas_latest_tag_names_the_same_model():
+    with OpenAIStandin(api_key="right-key") as upstream:
+        upstream.state.listed[:] = ["standin-ok:latest", "other:7b"]
+        with serve(upstream.base_url, model="standin-ok") as server:
+            time.sleep(0.5)  # several checks
+            assert status(server.address) == health_pb2.HealthCheckResponse.SERVING

@@ -36,7 +36,9 @@ Options: ``base_url`` (required, e.g. ``http://vllm:8000/v1``), ``model`` (requi
 model id), ``name`` (the name clients use; default ``model``), ``api_key_env`` (environment variable
 holding the upstream API key), ``context_tokens`` (8192), ``max_new_tokens`` (1024),
 ``connect_timeout_s`` (5), ``read_timeout_s`` (60), ``max_connections`` (256), ``stream_usage``
-(true), ``chars_per_token`` (4.0).
+(true), ``chars_per_token`` (4.0), ``check_model`` (true: health requires the engine's model list,
+when it has one, to name ``model``; Ollama's ``name:latest`` counts as ``name``; false for an
+engine that ignores the model field and lists an id of its own, as TGI and llama.cpp's server do).
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ _OPTIONS = {
     "max_connections",
     "stream_usage",
     "chars_per_token",
+    "check_model",
 }
 _FINISH = {"stop": FinishReason.STOP, "length": FinishReason.LENGTH}
 _EVENT_STREAM = "text/event-stream"
@@ -151,6 +154,7 @@ class OpenAIBackend:
         self.max_connections = positive_int(options, "max_connections", 256)
         self.stream_usage: bool = option(options, "stream_usage", bool, True)
         self.chars_per_token = non_negative_float(options, "chars_per_token", 4.0) or 4.0
+        self.check_model: bool = option(options, "check_model", bool, True)
         self._client: httpx.AsyncClient | None = None
         self._slots = anyio.Semaphore(self.max_connections)
 
@@ -247,8 +251,12 @@ class OpenAIBackend:
             listed = [m.get("id") for m in response.json().get("data", []) if isinstance(m, dict)]
         except (ValueError, AttributeError):
             return None  # not an OpenAI model list; reachable is all we can tell
-        if listed and self.model not in listed:
-            return f"{where} does not serve model {self.model!r} (it lists {', '.join(map(str, listed))})"
+        if listed and self.check_model and not any(_same_model(self.model, m) for m in listed):
+            return (
+                f"{where} does not serve model {self.model!r} (it lists {', '.join(map(str, listed))}); "
+                "fix the model id, or set check_model = false for an engine that ignores it and lists "
+                "an id of its own (TGI, llama.cpp's server)"
+            )
         return None
 
     async def count_tokens(self, text: str) -> int:
@@ -601,6 +609,14 @@ def _retry_after(response: httpx.Response) -> float:
     if math.isnan(seconds):
         return 1.0
     return min(max(0.0, seconds), _MAX_RETRY_AFTER_S)
+
+
+def _same_model(configured: str, listed: object) -> bool:
+    """Whether the model list's ``listed`` id is the ``configured`` model; Ollama lists a model
+    pulled without a tag as ``name:latest`` and serves it by either name."""
+    if not isinstance(listed, str):
+        return False
+    return configured == listed or configured.removesuffix(":latest") == listed.removesuffix(":latest")
 
 
 def create(options: Mapping[str, Any]) -> OpenAIBackend:
