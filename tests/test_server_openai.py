@@ -20,6 +20,7 @@ from grpc_status import rpc_status
 from server_openai_standin import REPLY, OpenAIStandin
 from server_support import collect, free_port, stub_for, wait_until
 
+from splitinfer.sdk._errors import InvalidInputError
 from splitinfer.server import BackgroundServer, ModelConfig, ServerConfig
 from splitinfer.server.backends.base import GenerationRequest, Sampling
 from splitinfer.server.backends.openai import OpenAIBackend
@@ -402,3 +403,11 @@ def test_connect_and_read_timeouts_stay_apart_and_never_pass_the_deadline():
     assert (timeout.connect, timeout.read) == (5.0, 1.0)
     soon = backend._timeout(replace(request, deadline=time.monotonic() + 0.5))
     assert 0 < soon.connect <= 0.5 and 0 < soon.read <= 0.5
+
+
+@pytest.mark.parametrize("option", ["read_timeout_s", "connect_timeout_s", "chars_per_token"])
+def test_a_zero_timeout_or_token_size_is_refused_at_start(option):
+    # httpx reads a timeout of 0 as "time out at once": every call would fail.
+    options = {"base_url": "http://127.0.0.1:9/v1", "model": "m", option: 0}
+    with pytest.raises(InvalidInputError, match=rf"option '{option}' must be a finite number > 0, got 0"):
+        BackgroundServer(ServerConfig(port=0, models=(ModelConfig("openai", options),))).start()

@@ -272,6 +272,13 @@ def positive_int(options: Mapping[str, Any], name: str, default: int) -> int:
     return value
 
 
+def positive_float(options: Mapping[str, Any], name: str, default: float) -> float:
+    value = option(options, name, float, default)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"option '{name}' must be a finite number > 0, got {value}")
+    return value
+
+
 def non_negative_float(options: Mapping[str, Any], name: str, default: float) -> float:
     value = option(options, name, float, default)
     if not math.isfinite(value) or value < 0:

@@ -67,8 +67,8 @@ from splitinfer.server.backends.base import (
     GenerationRequest,
     ModelSpec,
     StreamItem,
-    non_negative_float,
     option,
+    positive_float,
     positive_int,
     reject_unknown,
 )
@@ -149,11 +149,11 @@ class OpenAIBackend:
         self.api_key = self._read_key(key_env)
         self.context_tokens = positive_int(options, "context_tokens", 8192)
         self.max_new_tokens = positive_int(options, "max_new_tokens", 1024)
-        self.connect_timeout_s = non_negative_float(options, "connect_timeout_s", 5.0)
-        self.read_timeout_s = non_negative_float(options, "read_timeout_s", 60.0)
+        self.connect_timeout_s = positive_float(options, "connect_timeout_s", 5.0)
+        self.read_timeout_s = positive_float(options, "read_timeout_s", 60.0)
         self.max_connections = positive_int(options, "max_connections", 256)
         self.stream_usage: bool = option(options, "stream_usage", bool, True)
-        self.chars_per_token = non_negative_float(options, "chars_per_token", 4.0) or 4.0
+        self.chars_per_token = positive_float(options, "chars_per_token", 4.0)
         self.check_model: bool = option(options, "check_model", bool, True)
         self._client: httpx.AsyncClient | None = None
         self._slots = anyio.Semaphore(self.max_connections)
@@ -240,7 +240,7 @@ class OpenAIBackend:
         key refused, 5xx, model not listed), for the health status and the log."""
         where = f"upstream {self.base_url}"
         try:
-            response = await self._client_or_new().get("/models", timeout=self.connect_timeout_s or 5.0)
+            response = await self._client_or_new().get("/models", timeout=self.connect_timeout_s)
         except httpx.HTTPError as err:
             return f"{where} is unreachable: {str(err) or type(err).__name__}"
         if response.status_code in (404, 405):
