@@ -1,11 +1,12 @@
 """``splitinfer serve``: run the gRPC server that hosts the large model.
 
-Options come from three places, later ones winning: the defaults of ``ServerConfig``, the
-``[server]`` table of ``--config FILE``, and the flags given here. The one-model flags
-(``--backend``, ``--model``, ``--openai-*``) are refused next to a ``[[models]]`` list in the file,
-which describes every model itself. Stop it with SIGTERM (or Ctrl-C):
-it reports NOT_SERVING, refuses new calls, lets calls in flight finish within ``--grace-seconds``
-and exits 0.
+Options come from three places, later ones winning: the defaults shown below, the ``[server]``
+table of ``--config FILE`` (its keys are the options' names with underscores, e.g.
+``max_concurrent``; relative paths in it are relative to the file), and the flags given here.
+The one-model flags (``--backend``, ``--model``, ``--openai-*``) are refused next to a
+``[[models]]`` list in the file, which describes every model itself. Stop it with SIGTERM (or
+Ctrl-C): it reports NOT_SERVING, refuses new calls, lets calls in flight finish within
+``--grace-seconds`` and exits 0.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 import sys
 from typing import Any
 
-from splitinfer.cli._help import utf8
+from splitinfer.cli._help import plain, utf8
 from splitinfer.sdk._errors import InvalidInputError
 
 _EXAMPLES = """examples:
@@ -24,6 +25,13 @@ _EXAMPLES = """examples:
       --model meta-llama/Llama-3.1-8B-Instruct        # in front of vLLM
   splitinfer serve --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem --auth-tokens tokens.txt
   splitinfer serve --config serve.toml               # several models (see docs/server.md)
+
+exit codes:
+  0  stopped by SIGTERM or SIGINT, after draining
+  1  could not start (a port in use or needing privileges)
+  2  bad configuration: a flag, the config file, a TLS, token or condenser file
+  3  an internal error, a bug in splitinfer (the traceback is printed)
+  130  interrupted (Ctrl-C) before it was serving
 """
 
 # Flag destinations that map one to one onto ServerConfig fields.
@@ -45,6 +53,7 @@ _FIELDS = (
     "grace_seconds",
     "max_request_bytes",
     "default_max_new_tokens",
+    "max_condense_words",
     "condenser_path",
 )
 
@@ -53,44 +62,71 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "serve",
         help="Run the gRPC server that hosts the large model.",
-        description=__doc__,
+        description=plain(__doc__),
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     where = parser.add_argument_group("where to listen")
-    where.add_argument("--host", type=utf8, help="address to listen on (default 127.0.0.1)")
-    where.add_argument("--port", type=int, help="port to listen on; 0 picks a free one (default 50051)")
-    where.add_argument("--tls-cert", metavar="PEM", help="PEM certificate chain; with --tls-key, serve TLS")
-    where.add_argument("--tls-key", metavar="PEM", help="PEM private key for --tls-cert")
+    where.add_argument(
+        "--host",
+        type=utf8,
+        metavar="ADDRESS",
+        help="address to listen on; one that is not loopback needs TLS or --insecure (default 127.0.0.1)",
+    )
+    where.add_argument(
+        "--port", type=int, metavar="PORT", help="port to listen on; 0 picks a free one (default 50051)"
+    )
+    where.add_argument(
+        "--tls-cert",
+        metavar="PEM",
+        help="PEM certificate chain; with --tls-key, serve TLS (default: plaintext)",
+    )
+    where.add_argument(
+        "--tls-key", metavar="PEM", help="unencrypted PEM private key of --tls-cert (default: none)"
+    )
     where.add_argument(
         "--insecure",
         action="store_true",
-        help="allow plaintext on a non-loopback address (a TLS proxy in front)",
+        help="allow plaintext on a non-loopback address (a TLS proxy in front; default: refused)",
     )
     where.add_argument(
-        "--auth-tokens", dest="auth_tokens_file", metavar="FILE", help="file of bearer tokens, one per line"
+        "--auth-tokens",
+        dest="auth_tokens_file",
+        metavar="FILE",
+        help="file of bearer tokens, one per line, that clients must send (default: no auth)",
     )
 
     models = parser.add_argument_group("models")
     models.add_argument(
         "--backend",
         metavar="KIND",
-        help="extractive (default, offline stand-in), openai, or echo (a test stand-in)",
+        help="extractive (the default, an offline stand-in), openai, or echo (a test stand-in)",
     )
     models.add_argument(
-        "--model", metavar="NAME", help="model name; for --backend openai, the upstream's model id"
+        "--model",
+        metavar="NAME",
+        help="model name clients use (default: the backend's, extractive or echo); for --backend openai, "
+        "the upstream's model id (required)",
     )
     models.add_argument(
-        "--default-model", metavar="NAME", help="model used when a request names none (with --config)"
+        "--default-model",
+        metavar="NAME",
+        help="model used when a request names none (default: the first model of --config)",
     )
     models.add_argument(
-        "--openai-base-url", metavar="URL", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1"
+        "--openai-base-url",
+        metavar="URL",
+        help="for --backend openai (required): OpenAI-compatible endpoint, e.g. http://localhost:8000/v1",
     )
     models.add_argument(
-        "--openai-api-key-env", metavar="VAR", help="environment variable holding the upstream's API key"
+        "--openai-api-key-env",
+        metavar="VAR",
+        help="for --backend openai: environment variable holding the upstream's API key (default: no key)",
     )
     models.add_argument(
-        "--config", metavar="FILE", help="TOML or JSON file listing models and server options"
+        "--config",
+        metavar="FILE",
+        help="TOML or JSON file of [[models]] and [server] options; flags win over it (default: none)",
     )
     models.add_argument(
         "--condenser",
@@ -100,20 +136,57 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
 
     limits = parser.add_argument_group("limits and operations")
-    limits.add_argument("--max-concurrent", type=int, help="requests running at once (default 64)")
     limits.add_argument(
-        "--max-queued", type=int, help="requests waiting for a slot before refusing (default 256)"
+        "--max-concurrent", type=int, metavar="N", help="requests running at once (default 64)"
     )
     limits.add_argument(
-        "--grace-seconds", type=float, help="on SIGTERM, time for calls in flight (default 10)"
+        "--max-queued",
+        type=int,
+        metavar="N",
+        help="requests waiting for a slot before refusing with RESOURCE_EXHAUSTED (default 256)",
     )
-    limits.add_argument("--max-request-bytes", type=int, help="largest request message (default 4 MiB)")
-    limits.add_argument("--default-max-new-tokens", type=int, help="when a request leaves it 0 (default 256)")
-    limits.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
     limits.add_argument(
-        "--metrics-host", type=utf8, help="address for the metrics endpoint (default: --host)"
+        "--grace-seconds",
+        type=float,
+        metavar="SECONDS",
+        help="on SIGTERM or SIGINT, time for calls in flight to finish (default 10)",
     )
-    limits.add_argument("--log-level", default="INFO", help="DEBUG, INFO (one line per request), WARNING")
+    limits.add_argument(
+        "--max-request-bytes",
+        type=int,
+        metavar="BYTES",
+        help="largest request message, at most 2147483647 (default 4194304, 4 MiB)",
+    )
+    limits.add_argument(
+        "--max-condense-words",
+        type=int,
+        metavar="N",
+        help="longest context one Condense call may send, in words (default 20000)",
+    )
+    limits.add_argument(
+        "--default-max-new-tokens",
+        type=int,
+        metavar="N",
+        help="max_new_tokens of a request that leaves it 0, capped by the model's (default 256)",
+    )
+    limits.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics on this port; 0 picks a free one (default: no metrics endpoint)",
+    )
+    limits.add_argument(
+        "--metrics-host",
+        type=utf8,
+        metavar="ADDRESS",
+        help="address of the metrics endpoint, with --metrics-port (default: --host)",
+    )
+    limits.add_argument(
+        "--log-level",
+        default="INFO",
+        metavar="LEVEL",
+        help="DEBUG, INFO (adds one JSON line per request), WARNING or ERROR (default INFO)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -121,7 +194,9 @@ def build_config(args: argparse.Namespace) -> Any:
     """The ``ServerConfig`` for these flags, merged over ``--config``."""
     from splitinfer.server import ServerConfig, load_config_file
 
-    kwargs: dict[str, Any] = load_config_file(args.config) if args.config else {}
+    if args.config == "":
+        raise InvalidInputError("--config is empty; give the path of a TOML or JSON file, or leave it out")
+    kwargs: dict[str, Any] = load_config_file(args.config) if args.config is not None else {}
     for name in _FIELDS:
         value = getattr(args, name, None)
         if value is not None:

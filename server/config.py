@@ -25,6 +25,7 @@ rather than silently ignore one of them::
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import ipaddress
 import json
@@ -46,6 +47,16 @@ _ONE_MODEL_FLAGS = {
     "openai_base_url": "--openai-base-url",
     "openai_api_key_env": "--openai-api-key-env",
 }
+# Options that must not be empty when given, and their flags: an empty host, name or path (often
+# an unset shell variable, as in --model "$MODEL") would otherwise be ignored or misread.
+_NON_EMPTY_FLAGS = {
+    "host": "--host",
+    "metrics_host": "--metrics-host",
+    **_ONE_MODEL_FLAGS,
+    "default_model": "--default-model",
+}
+# [server] keys that name files; relative paths in a config file are relative to the file's folder.
+_PATH_KEYS = ("auth_tokens_file", "tls_cert", "tls_key", "condenser_path")
 _KIND_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 
 
@@ -108,16 +119,28 @@ class ServerConfig:
 
     def check(self) -> None:
         """Raises ``InvalidInputError`` naming the option to fix, before anything is started."""
+        for name, flag in _NON_EMPTY_FLAGS.items():
+            if getattr(self, name) == "":
+                raise InvalidInputError(f"{flag} is empty; give it a value or leave it out")
         if not 0 <= self.port <= 65535:
             raise InvalidInputError(f"--port must be in 0..65535 (0 = any free port), got {self.port}")
         if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
             raise InvalidInputError(f"--metrics-port must be in 0..65535, got {self.metrics_port}")
+        if self.metrics_host is not None and self.metrics_port is None:
+            raise InvalidInputError(
+                "--metrics-host does nothing without --metrics-port; add --metrics-port PORT or drop --metrics-host"
+            )
+        if self.metrics_port and self.metrics_port == self.port and self.metrics_host in (None, self.host):
+            raise InvalidInputError(
+                f"--metrics-port {self.metrics_port} is also the gRPC --port; the metrics endpoint needs a "
+                "port of its own: choose another --metrics-port"
+            )
         for name in ("max_concurrent", "max_request_bytes", "default_max_new_tokens", "max_condense_words"):
             if getattr(self, name) < 1:
                 raise InvalidInputError(f"{name} must be at least 1, got {getattr(self, name)}")
         for name, label in (
             ("max_request_bytes", "--max-request-bytes"),
-            ("max_condense_words", "max_condense_words"),
+            ("max_condense_words", "--max-condense-words"),
         ):
             if getattr(self, name) > MAX_REQUEST_BYTES:
                 raise InvalidInputError(
@@ -144,6 +167,23 @@ class ServerConfig:
                 f"in the file's [[models]] tables instead, and drop {flags} from the command line "
                 "(or from the file's [server] table)"
             )
+        for i, model in enumerate(self.models):
+            if model.options.get("name") == "":
+                raise InvalidInputError(
+                    f"models[{i}] has an empty name, which no request can ask for (an empty model means "
+                    "the default); give it a name or leave 'name' out"
+                )
+        stray = [
+            _ONE_MODEL_FLAGS[name]
+            for name in ("openai_base_url", "openai_api_key_env")
+            if getattr(self, name) is not None
+        ]
+        if stray and not self.models and self.backend != "openai":
+            flags = " and ".join(stray)
+            raise InvalidInputError(
+                f"{flags} only appl{'ies' if len(stray) == 1 else 'y'} to --backend openai, but the backend "
+                f"is {self.backend or 'extractive'}; add --backend openai or drop {flags}"
+            )
         if self.backend == "openai" and not self.models and not (self.openai_base_url and self.model):
             raise InvalidInputError(
                 "--backend openai needs --openai-base-url and --model, e.g. "
@@ -161,13 +201,17 @@ def is_loopback(host: str) -> bool:
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
-    """Reads a TOML or JSON config file into ``ServerConfig`` keyword arguments (see module docstring)."""
+    """Reads a TOML or JSON config file into ``ServerConfig`` keyword arguments (see module docstring).
+
+    A UTF-8 byte order mark (which Windows editors write) is allowed. Relative paths in the
+    ``[server]`` table are relative to the file's folder, not to the working directory.
+    """
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as err:
         raise InvalidInputError(f"cannot read config file {path}: {err.strerror}") from err
-    data = _parse(path, raw)
+    data = _parse(path, raw.removeprefix(codecs.BOM_UTF8))
     if not isinstance(data, dict):
         raise InvalidInputError(f"config file {path} must hold a table/object at the top level")
     known_top = {"server", "models", "default_model"}
@@ -177,6 +221,9 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
             f"config file {path}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known_top))}"
         )
     kwargs = _server_table(path, data.get("server", {}))
+    for key in _PATH_KEYS:
+        if kwargs.get(key):
+            kwargs[key] = path.parent / kwargs[key]
     models = data.get("models", [])
     if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
         raise InvalidInputError(f"config file {path}: 'models' must be a list of tables ([[models]] in TOML)")
@@ -192,7 +239,11 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     if parsed:
         kwargs["models"] = tuple(parsed)
     if "default_model" in data:
-        kwargs["default_model"] = str(data["default_model"])
+        if not isinstance(data["default_model"], str):
+            raise InvalidInputError(
+                f"config file {path}: default_model must be a string (a model's name), got {data['default_model']!r}"
+            )
+        kwargs["default_model"] = data["default_model"]
     return kwargs
 
 

@@ -62,6 +62,7 @@ def test_a_json_file_works_the_same(tmp_path):
         ('[server]\nport = "50051"', "[server] port must be an integer"),
         ("[server]\ninsecure = 1", "[server] insecure must be true or false"),
         ("[[models]\nbackend = 'echo'", "not valid TOML"),
+        ("default_model = 5", "default_model must be a string (a model's name), got 5"),
     ],
 )
 def test_config_file_mistakes_are_named(tmp_path, text, message):
@@ -90,6 +91,7 @@ def test_config_file_mistakes_are_named(tmp_path, text, message):
             None,
             "'context_tokens' must be a positive integer of at most 4,294,967,295",
         ),
+        ((ModelConfig("echo", {"name": ""}),), None, "models[0] has an empty name"),
     ],
 )
 def test_bad_model_configuration_fails_at_start_with_the_fix(models, default_model, message):
