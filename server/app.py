@@ -318,11 +318,13 @@ def serve(config: ServerConfig) -> int:
 
 async def _serve(config: ServerConfig) -> int:
     server = SplitinferServer(config)
-    await server.start()
+    # Before start(), which says "listening": a SIGTERM or Ctrl-C the moment it is said must drain
+    # the server, not kill it undrained or tear the loop down under it.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    await server.start()
     await stop.wait()
     log.info("splitinfer serve: draining (grace %.1fs)", config.grace_seconds)
     await server.drain()

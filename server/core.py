@@ -60,11 +60,16 @@ class InferenceCore:
         self.metrics = metrics
         self.backends: list[Backend] = []
         self.routes: dict[str, tuple[Backend, ModelSpec]] = {}
-        for model in config.model_configs():
+        configs = config.model_configs()
+        for i, model in enumerate(configs):
             try:
                 backend = create_backend(model.backend, model.options)
             except ValueError as err:
-                raise InvalidInputError(f"cannot configure a '{model.backend}' model: {err}") from err
+                name = model.options.get("name") or model.options.get("model")
+                which = f"model '{name}'" if isinstance(name, str) and name else f"a '{model.backend}' model"
+                if len(configs) > 1:
+                    which += f" (models[{i}])"
+                raise InvalidInputError(f"cannot configure {which}: {err}") from err
             self.backends.append(backend)
             for spec in backend.info():
                 if spec.name in self.routes:

@@ -116,3 +116,22 @@ def test_serve_help_is_plain_text_and_lists_the_exit_codes():
     text = serve_parser().format_help()
     assert "``" not in text
     assert "exit codes:" in text and "2  bad configuration" in text
+
+
+def test_a_bad_torch_thread_count_is_refused_at_start_not_on_the_first_call(monkeypatch):
+    monkeypatch.setenv("SPLITINFER_TORCH_THREADS", "abc")
+    message = serve_refusal("--port", "0", "--backend", "extractive")
+    assert "SPLITINFER_TORCH_THREADS must be a number of threads from 1 to 1024, got 'abc'" in message
+
+
+def test_a_bad_model_option_names_the_model_it_belongs_to(tmp_path):
+    config = tmp_path / "serve.toml"
+    config.write_text(
+        "[[models]]\nbackend = 'echo'\nname = 'fast'\n\n"
+        "[[models]]\nbackend = 'echo'\nname = 'slow'\nchunk_delay_ms = 'lots'\n"
+    )
+    message = serve_refusal("--port", "0", "--config", str(config))
+    assert (
+        message
+        == "cannot configure model 'slow' (models[1]): option 'chunk_delay_ms' must be a number, got 'lots'"
+    )

@@ -138,3 +138,20 @@ def test_calls_cut_off_when_the_grace_period_ends_are_logged_and_end_without_tra
     assert "--grace-seconds" in logged[0]["error"]
     assert not [line for line in serve.lines if "Traceback" in line or "Exception not handled" in line]
     assert serve.lines[-1].endswith("stopped")
+
+
+def test_a_stop_signal_the_moment_it_says_listening_drains_it(tmp_path):
+    config = tmp_path / "serve.json"
+    config.write_text(json.dumps({"models": [{"backend": "echo"}]}))
+    command = [sys.executable, "-m", "splitinfer.cli.main", "serve", "--port", "0", "--config", str(config)]
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGINT):
+        proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+        lines = []
+        for line in proc.stderr:
+            lines.append(line)
+            if "listening on" in line:
+                proc.send_signal(sig)
+                break
+        lines += proc.stderr.readlines()
+        assert proc.wait(timeout=30) == 0, "".join(lines)
+        assert lines[-1].rstrip().endswith("stopped") and not any("Traceback" in line for line in lines)

@@ -239,6 +239,9 @@ def _overlap(text: str, stop: str) -> int:
     return 0
 
 
+_KINDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+
+
 def option(options: Mapping[str, Any], name: str, kind: type, default: Any) -> Any:
     """Reads one backend option with a type check and a message that names the option."""
     value = options.get(name, default)
@@ -248,7 +251,7 @@ def option(options: Mapping[str, Any], name: str, kind: type, default: Any) -> A
         return float(value)
     if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
         return value
-    raise ValueError(f"option '{name}' must be a {kind.__name__}, got {value!r}")
+    raise ValueError(f"option '{name}' must be {_KINDS.get(kind, kind.__name__)}, got {value!r}")
 
 
 def reject_unknown(options: Mapping[str, Any], known: set[str], backend: str) -> None:

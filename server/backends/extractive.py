@@ -115,12 +115,27 @@ def load_encoder() -> Any:
             import torch
             from sentence_transformers import SentenceTransformer
 
-            torch.set_num_threads(int(os.environ.get("SPLITINFER_TORCH_THREADS", "1")))
+            torch.set_num_threads(torch_threads())
             from transformers.utils import logging as hf_logging
 
             hf_logging.disable_progress_bar()
             _encoder = SentenceTransformer(_model_path(), device="cpu")
         return _encoder
+
+
+def torch_threads() -> int:
+    """``$SPLITINFER_TORCH_THREADS`` (default 1), or ``ValueError`` saying what to set."""
+    value = os.environ.get("SPLITINFER_TORCH_THREADS", "1")
+    try:
+        threads = int(value)
+    except ValueError:
+        threads = 0
+    if not 1 <= threads <= 1024:
+        raise ValueError(
+            f"SPLITINFER_TORCH_THREADS must be a number of threads from 1 to 1024, got {value!r}; "
+            "set it so, or unset it for 1"
+        )
+    return threads
 
 
 def count_tokens(text: str) -> int:
@@ -245,6 +260,7 @@ class ExtractiveBackend:
 
     def __init__(self, **options: Any) -> None:
         reject_unknown(options, _OPTIONS, "extractive")
+        torch_threads()  # checked at start, not on the first call that loads the encoder
         self.name: str = option(options, "name", str, "extractive")
         self.context_tokens = positive_int(options, "context_tokens", 8192)
         self.max_new_tokens = positive_int(options, "max_new_tokens", 512)
