@@ -189,6 +189,11 @@ class SplitinferServer:
     def _bind(self, server: grpc.aio.Server, credentials: grpc.ServerCredentials | None) -> int:
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
         address = f"{host}:{self.config.port}"
+        if self.config.port:
+            # Found first with a plain socket: gRPC would log its own lines about it before ours.
+            problem = _listen_problem(self.config.host, self.config.port, address)
+            if problem is not None:
+                raise problem
         try:
             if credentials is not None:
                 port = server.add_secure_port(address, credentials)
@@ -413,9 +418,17 @@ class BackgroundServer:
 
 
 def _bind_error(host: str, port: int, address: str) -> SplitinferError:
-    """Why gRPC could not listen on ``host:port``, found by binding a plain socket there: a name
-    that does not resolve or is not this machine's is bad input (exit 2), a port in use or
-    needing privileges is a failed start (exit 1)."""
+    """Why gRPC could not listen on ``host:port`` (see ``_listen_problem``)."""
+    return _listen_problem(host, port, address) or SplitinferError(
+        f"cannot listen on {address}: is the port already in use? Choose another --port or stop "
+        "the process that holds it"
+    )
+
+
+def _listen_problem(host: str, port: int, address: str) -> SplitinferError | None:
+    """Why nothing can listen on ``host:port``, found by binding a plain socket there, or None if
+    one can: a name that does not resolve or is not this machine's is bad input (exit 2), a port
+    in use or needing privileges is a failed start (exit 1)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as err:
@@ -440,9 +453,9 @@ def _bind_error(host: str, port: int, address: str) -> SplitinferError:
                         "privileges); choose a --port above 1023"
                     )
                 if err.errno == errno.EADDRINUSE:
-                    break
+                    return SplitinferError(
+                        f"cannot listen on {address}: the port is already in use; choose another "
+                        "--port or stop the process that holds it"
+                    )
                 return SplitinferError(f"cannot listen on {address}: {err.strerror or err}")
-    return SplitinferError(
-        f"cannot listen on {address}: is the port already in use? Choose another --port or stop "
-        "the process that holds it"
-    )
+    return None

@@ -135,3 +135,31 @@ def test_a_bad_model_option_names_the_model_it_belongs_to(tmp_path):
         message
         == "cannot configure model 'slow' (models[1]): option 'chunk_delay_ms' must be a number, got 'lots'"
     )
+
+
+def test_a_port_in_use_is_one_line_of_ours_not_grpcs_log_too():
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [
+            sys.executable,
+            "-m",
+            "splitinfer.cli.main",
+            "serve",
+            "--backend",
+            "echo",
+            "--port",
+            str(port),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1
+    assert lines == [
+        f"splitinfer serve: error: cannot listen on 127.0.0.1:{port}: the port is already in use; choose "
+        "another --port or stop the process that holds it"
+    ], done.stderr
