@@ -36,11 +36,14 @@ Formats (``load_cases(format, path, ...)``):
   solved problems of the same file, drawn with a seeded generator from the other records, each
   ``"Question: {q}\\nLet's think step by step\\n{answer}\\n\\n"``; the target problem is the
   question and ``verbatim`` (it must reach the model untouched); ``answers = [N]``.
-- ``qa``: ``{"question", "context", "answers"}`` lines, used as they are.
+- ``qa``: ``{"question", "context", "answers"}`` lines, used as they are; an optional ``"id"``
+  (a string or a whole number, one per record) names the case, else it is ``qa-{index}``.
 
-Files may be gzip-compressed (detected from the content, not the name). Building is
-deterministic: the same file, flags and seed give the same cases, and a record's case does not
-depend on ``split`` or ``limit``.
+Files may be gzip-compressed (detected from the content, not the name); a UTF-8 byte order mark
+is ignored. A record that repeats an earlier one exactly is left out (stderr says how many were).
+A question or context longer than a condenser takes (``MAX_INPUT_CHARS``) is refused. Building
+is deterministic: the same file, flags and seed give the same cases, and a record's case does
+not depend on ``split`` or ``limit``.
 
 The held-out split is fixed for everyone (``is_heldout``): about 20% of the questions, chosen by a
 hash of the question text, are never trained on and are what ``splitinfer eval`` reports on.
@@ -48,19 +51,22 @@ hash of the question text, are never trained on and are what ``splitinfer eval``
 
 from __future__ import annotations
 
-import gzip
+import functools
 import hashlib
 import json
 import random
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from splitinfer.converters._bm25 import BM25Index
+from splitinfer.converters._jsonl import json_kind, read_jsonl
 from splitinfer.converters._synthetic import SYNTHETIC_KINDS, synthetic_cases
 from splitinfer.sdk._errors import InvalidInputError
+from splitinfer.sdk._inputs import MAX_INPUT_CHARS
 
 __all__ = [
     "FORMATS",
@@ -89,7 +95,8 @@ class Case:
 
     ``verbatim`` is text that must reach the model untouched (the GSM8K target problem); it is
     not part of ``context``. ``documents`` are the context's documents when it has several
-    (NQ), in order.
+    (NQ), in order. ``where`` is the ``path:line`` of the record whose question it asks (empty
+    for synthetic cases), for errors about it.
     """
 
     id: str
@@ -100,6 +107,7 @@ class Case:
     answers: list[str]
     verbatim: str = ""
     documents: list[str] = field(default_factory=list)
+    where: str = ""
 
 
 def is_heldout(question: str) -> bool:
@@ -111,42 +119,6 @@ def split_of(question: str) -> str:
     return "heldout" if is_heldout(question) else "train"
 
 
-def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(line_number, record)`` for each non-empty line of a JSONL file, gzip or plain.
-
-    Raises ``InvalidInputError`` naming the file and line for a missing file, bad gzip, bad
-    UTF-8, bad JSON or a line that is not a JSON object.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise InvalidInputError(f"{path}: a folder, not a data file; pass a .jsonl or .jsonl.gz file")
-    if not path.is_file():
-        raise InvalidInputError(f"{path}: no such file; check the path (--data)")
-    with path.open("rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    opener = gzip.open if gzipped else open
-    try:
-        with opener(path, "rb") as stream:
-            for number, raw in enumerate(stream, start=1):
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as err:
-                    raise InvalidInputError(
-                        f"{path}:{number}: not UTF-8 text (byte {err.start + 1}); save the file as UTF-8"
-                    ) from None
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise InvalidInputError(f"{path}:{number}: not valid JSON ({err.msg})") from None
-                if not isinstance(record, dict):
-                    raise InvalidInputError(f"{path}:{number}: expected a JSON object per line")
-                yield number, record
-    except (OSError, EOFError) as err:
-        raise InvalidInputError(f"{path}: cannot read it as JSONL ({err})") from None
-
-
 def _field(record: dict[str, Any], name: str, kind: type, where: str) -> Any:
     value = record.get(name)
     if name not in record:
@@ -154,7 +126,7 @@ def _field(record: dict[str, Any], name: str, kind: type, where: str) -> Any:
         raise InvalidInputError(f"{where}: no field '{name}' (the line has: {present}); is --format right?")
     if not isinstance(value, kind):
         expected = "a string" if kind is str else f"a JSON {kind.__name__}"
-        raise InvalidInputError(f"{where}: field '{name}' must be {expected}, got {type(value).__name__}")
+        raise InvalidInputError(f"{where}: field '{name}' must be {expected}, got {json_kind(value)}")
     return value
 
 
@@ -166,16 +138,38 @@ def _answers(record: dict[str, Any], where: str) -> list[str]:
 
 
 def _load_records(path: str | Path, fields: dict[str, type]) -> list[dict[str, Any]]:
+    """The file's records, each with its ``_where`` (``path:line``), a repeat of an earlier
+    record left out: it would count one prompt twice (and a GSM8K problem could be its own
+    demonstration). How many were left out is said once on stderr."""
     records = []
+    first_seen: dict[bytes, int] = {}
+    repeats: list[tuple[int, int]] = []
     for number, record in read_jsonl(path):
         where = f"{path}:{number}"
         for name, kind in fields.items():
             _field(record, name, kind, where)
+        digest = hashlib.sha1(json.dumps(record, sort_keys=True).encode("ascii")).digest()
+        first = first_seen.setdefault(digest, number)
+        if first != number:
+            repeats.append((number, first))
+            continue
         record["_where"] = where
         records.append(record)
     if not records:
         raise InvalidInputError(f"{path}: the file has no records")
+    if repeats:
+        (line, first), more = repeats[0], len(repeats) - 1
+        _warn(
+            f"{path}: skipped {len(repeats)} duplicate record(s), each the same as an earlier line "
+            f"(line {line} repeats line {first}{f' and {more} more' if more else ''}); each is used once"
+        )
     return records
+
+
+@functools.cache
+def _warn(message: str) -> None:
+    """``message`` on stderr, once per process (eval builds a file's cases once per arrangement)."""
+    print(f"splitinfer: warning: {message}", file=sys.stderr)
 
 
 def _nq_passage(record: dict[str, Any]) -> tuple[str, str]:
@@ -188,6 +182,11 @@ def _nq_passage(record: dict[str, Any]) -> tuple[str, str]:
     title, text = gold.get("title", ""), gold.get("text")
     if not isinstance(text, str) or not isinstance(title, str):
         raise InvalidInputError(f"{where}: a passage in 'ctxs' needs string 'title' and 'text'")
+    if not text.strip():
+        raise InvalidInputError(
+            f"{where}: the {'gold' if gold.get('isgold') else 'first'} passage in 'ctxs' has an empty "
+            "'text'; give it the passage that answers the question"
+        )
     return title, text
 
 
@@ -291,6 +290,7 @@ def _nq_cases(
                 context=separator.join(documents),
                 answers=answers if asked is record else _answers(asked, asked["_where"]),
                 documents=documents,
+                where=asked["_where"],
             ),
         )
 
@@ -328,29 +328,52 @@ def _gsm8k_cases(path: str | Path, seed: int) -> Iterator[tuple[int, Case]]:
                 context=context,
                 answers=[answer],
                 verbatim=question,
+                where=record["_where"],
             ),
         )
 
 
 def _qa_cases(path: str | Path) -> Iterator[tuple[int, Case]]:
     records = _load_records(path, {"question": str, "context": str, "answers": list})
+    line_of_id: dict[str, str] = {}
     for i, record in enumerate(records):
         question = record["question"]
         where = record["_where"]
         if not record["context"].strip():
             raise InvalidInputError(f"{where}: the context is empty; nothing to condense")
         answers = _answers(record, where)
+        case_id = _qa_id(record, i)
+        if case_id in line_of_id:
+            # Labels are resumed and trained on by id: a second record under one id would be lost.
+            raise InvalidInputError(
+                f"{where}: id {case_id!r} is also the id of the record at {line_of_id[case_id]}; give "
+                "each record its own 'id' (records without one are numbered qa-0, qa-1, ...)"
+            )
+        line_of_id[case_id] = where
         yield (
             i,
             Case(
-                id=str(record.get("id", f"qa-{i}")),
+                id=case_id,
                 source="qa",
                 split=split_of(question),
                 question=question,
                 context=record["context"],
                 answers=answers,
+                where=where,
             ),
         )
+
+
+def _qa_id(record: dict[str, Any], index: int) -> str:
+    """A qa record's ``id`` as a string, ``qa-{index}`` when it has none (or null)."""
+    value = record.get("id")
+    if value is None:
+        return f"qa-{index}"
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidInputError(
+            f"{record['_where']}: field 'id' must be a string or a whole number, got {json_kind(value)}"
+        )
+    return str(value)
 
 
 def load_cases(
@@ -393,8 +416,19 @@ def load_cases(
         if limit is not None and len(cases) >= limit:
             break
         if split is None or case.split == split:
+            _check_size(case)
             cases.append(case)
     return cases
+
+
+def _check_size(case: Case) -> None:
+    """Refuse a case no condenser could take, before a run spends minutes (and gigabytes) on it."""
+    for name, text in (("question", case.question), ("context", case.context)):
+        if len(text) > MAX_INPUT_CHARS:
+            raise InvalidInputError(
+                f"{case.where}: the {name} has {len(text):,} characters, more than the "
+                f"{MAX_INPUT_CHARS:,} a condenser takes in one call; split it into several records"
+            )
 
 
 def _prose_of(path: str | Path) -> list[str]:

@@ -120,7 +120,11 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
         options.questions,
     )
     if not cases:
-        raise InvalidInputError(f"no {options.split} cases in the data; try --split all or another --data")
+        data = options.data if options.data is not None else eval_data.default_data(options.format)
+        raise InvalidInputError(
+            f"{data}: no records of --split {options.split} (a hash of each question sets its split, "
+            "about 1 in 5 held out); try --split all or another --data"
+        )
     if options.format == "essay" and eval_data.essay_prose(options.data) is None:
         print(
             f"splitinfer eval: warning: no NQ file at {eval_data.default_data('essay')} for the essays' "

@@ -99,12 +99,12 @@ def load(
         for case in cases:
             if not case.answers:
                 raise InvalidInputError(
-                    f"{path}: case {case.id} has an empty 'answers' list, so it can never be scored; "
-                    "give at least one answer"
+                    f"{case.where}: case {case.id} has an empty 'answers' list, so it can never be "
+                    "scored; give at least one answer"
                 )
             if not any(normalize_answer(a) for a in case.answers):
                 raise InvalidInputError(
-                    f"{path}: case {case.id} has no answer left after normalisation (articles, "
+                    f"{case.where}: case {case.id} has no answer left after normalisation (articles, "
                     "punctuation and case are ignored), so it can never be scored; give an answer "
                     "with a word in it"
                 )
