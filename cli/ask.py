@@ -1,8 +1,10 @@
 """``splitinfer ask``: ask a question about a long context through a splitinfer server.
 
-The context is condensed per ``--policy`` (on this machine by default), the answer streams to
-stdout as it arrives, and one line on stderr says what was sent and saved (``--json`` prints one
-object instead).
+The context (``--context-file``, UTF-8, ``-`` for stdin; none by default) is condensed per
+``--policy`` (on this machine by default), the answer streams to stdout as it arrives and ends
+with a newline, and one line on stderr says what was sent and saved, after a ``note:`` line if
+condensing fell back. ``--json`` prints one JSON object on one line at the end instead of the
+streamed answer: answer, finish_reason, model, request_id, where, fallback_reason, usage, savings.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from splitinfer.cli._help import add_force, utf8
-from splitinfer.sdk._errors import InvalidInputError
+from splitinfer.cli._help import add_force, exit_codes, plain, utf8
+from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
 # Policy short names (splitinfer.sdk.Policy.parse reads them); spelled out so --help imports nothing.
 POLICY_NAMES = ("prefer-device", "only-device", "server", "none")
@@ -24,10 +26,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "ask",
         help="Ask a question about a long context through a splitinfer server.",
-        description=(
-            "Condense a long context (on this machine by default), send it with the question to a "
-            "splitinfer server, stream the answer, and print what condensing saved."
+        description=plain(__doc__),
+        epilog=exit_codes(
+            "answered",
+            "the call failed (server unreachable or gone mid-answer, credentials refused, --timeout)",
+            "bad input or usage (a flag, an unreadable --context-file, a --condenser that does not load)",
         ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--server", required=True, type=utf8, metavar="HOST:PORT", help="the splitinfer server"
@@ -109,10 +114,17 @@ def run(args: argparse.Namespace) -> int:
             max_new_tokens=args.max_new_tokens,
         )
         with stream:
-            for chunk in stream:
-                if not args.json:
-                    sys.stdout.write(chunk)
-                    sys.stdout.flush()
+            answered = False
+            try:
+                for chunk in stream:
+                    if not args.json:
+                        sys.stdout.write(chunk)
+                        sys.stdout.flush()
+                        answered = True
+            except (SplitinferError, KeyboardInterrupt):
+                if answered:  # end the partial answer's line, so the error starts a line of its own
+                    print(flush=True)
+                raise
         result = stream.result
     if args.json:
         print(json.dumps(result_json(result), ensure_ascii=False))
@@ -152,6 +164,8 @@ def read_tls_ca(path: Path) -> bytes:
 def read_context(path: Path | None) -> str:
     if path is None:
         return ""
+    if str(path) == "-" and sys.stdin is None:
+        raise InvalidInputError("--context-file - reads stdin, which is closed; pipe the context in")
     try:
         data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
     except OSError as err:

@@ -2,13 +2,13 @@
 
 Two modes:
 
-* text: the prompt on stdin; the condensed text on stdout (or ``--output FILE``), or one JSON
-  object with ``--json``; a one-line summary on stderr.
-* records: ``--input FILE.jsonl``, one ``{"id"?, "question"?, "context"}`` object per line (blank
-  lines skipped); one JSON line per record out, in the same order, with ``id`` (if given),
-  ``condensed``, ``original_tokens``, ``condensed_tokens``, ``achieved_rate``, ``forced_tokens``,
-  ``ms`` and ``model_version``. Every line is checked before any is condensed: a bad line stops
-  the run with its line number, and ``--output`` is written whole or not at all.
+* text: the prompt on stdin (UTF-8); the condensed text and a newline on stdout (or ``--output
+  FILE``), or one JSON object on one line with ``--json``; a one-line summary on stderr.
+* records: ``--input FILE.jsonl`` (``-`` = stdin), one ``{"id"?, "question"?, "context"}``
+  object per line (blank lines skipped); one JSON line per record out, in the same order, with
+  ``id`` (if given), ``condensed``, ``original_tokens``, ``condensed_tokens``, ``achieved_rate``,
+  ``forced_tokens``, ``ms`` and ``model_version``. Every line is checked before any is condensed:
+  a bad line stops the run with its line number, and ``--output`` is written whole or not at all.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from splitinfer.cli._help import add_force, utf8
+from splitinfer.cli._help import add_force, exit_codes, plain, utf8
 from splitinfer.sdk._errors import InvalidInputError
 from splitinfer.sdk._inputs import check_text
 
@@ -29,15 +29,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "condense",
         help="Condense prompts with a condenser bundle, on this machine.",
-        description=(
-            "Condense a prompt read from stdin, or every record of a JSONL file "
-            '({"id"?, "question"?, "context"} per line), with a condenser bundle on this machine.'
+        description=plain(__doc__),
+        epilog=exit_codes(
+            "condensed",
+            None,
+            "bad input or usage (a flag, input that is not UTF-8 text, a bundle that does not load)",
         ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--input", type=Path, metavar="FILE.jsonl", help="records to condense (default: stdin text)"
+        "--input",
+        type=Path,
+        metavar="FILE.jsonl",
+        help="records to condense, '-' = stdin (default: the prompt on stdin, as text)",
     )
-    parser.add_argument("--output", type=Path, metavar="FILE", help="write here instead of stdout")
+    parser.add_argument(
+        "--output", type=Path, metavar="FILE", help="write here instead of stdout ('-' = stdout)"
+    )
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument(
         "--rate", type=float, help="fraction of tokens to keep, in (0, 1] (default: the bundle's)"
@@ -98,8 +106,14 @@ def load_condenser(path: Path | None) -> Any:
     return Condenser.default() if path is None else Condenser.load(path)
 
 
+def stdin_bytes() -> bytes:
+    if sys.stdin is None:
+        raise InvalidInputError("stdin is closed; pipe the input in, e.g. splitinfer condense < prompt.txt")
+    return sys.stdin.buffer.read()
+
+
 def read_stdin() -> str:
-    data = sys.stdin.buffer.read()
+    data = stdin_bytes()
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -110,16 +124,19 @@ def read_stdin() -> str:
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
-    """Every record of a JSONL file, checked; ``InvalidInputError`` names the first bad line."""
+    """Every record of a JSONL file (stdin for ``-``), checked; ``InvalidInputError`` names the
+    first bad line."""
+    from_stdin = str(path) == "-"
     try:
-        raw = path.read_bytes()
+        raw = stdin_bytes() if from_stdin else path.read_bytes()
     except OSError as err:
         raise InvalidInputError(f"cannot read --input {path}: {err.strerror}") from None
+    name = "stdin" if from_stdin else str(path)
     records = []
     for number, line in enumerate(raw.split(b"\n"), start=1):
         if not line.strip():
             continue
-        records.append(parse_record(line, f"{path} line {number}"))
+        records.append(parse_record(line, f"{name} line {number}"))
     return records
 
 
@@ -171,7 +188,7 @@ def summary(result: Any) -> str:
 
 
 def write(path: Path | None, body: str) -> None:
-    if path is None:
+    if path is None or str(path) == "-":
         sys.stdout.write(body)
         sys.stdout.flush()
         return

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from splitinfer.cli._help import exit_codes, plain
 from splitinfer.sdk._errors import InvalidInputError
 
 PROMPT_FILE = Path(__file__).resolve().parents[1] / "sdk" / "assets" / "demo_prompt.txt"
@@ -24,10 +25,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo",
         help="Run the end-to-end demo: condense on the device, answer from the server.",
-        description=(
-            "Start a local server, condense a long built-in prompt with the device condenser, stream "
-            "the answer and show what condensing saved; then stop the server."
+        description=plain(__doc__) + "\nEverything it prints goes to stdout; errors go to stderr.\n",
+        epilog=exit_codes(
+            "the demo ran",
+            "the server did not start or the call failed",
+            "bad input or usage (a flag, an unreadable --prompt-file, a --condenser that does not load)",
         ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--rate", type=float, default=0.33, help="fraction of context tokens to keep (default 0.33)"
@@ -39,14 +43,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="device condenser bundle (default: the bundled one); one named here must load (else exit 2)",
     )
     parser.add_argument(
-        "--backend", default="extractive", choices=("extractive", "echo"), help="the server's model"
+        "--backend",
+        default="extractive",
+        choices=("extractive", "echo"),
+        help="the server's model (default extractive)",
     )
     parser.add_argument(
         "--prompt-file",
         type=Path,
         default=PROMPT_FILE,
         metavar="FILE",
-        help="a 'Question: ...' line, a blank line, then the context",
+        help="a 'Question: ...' line, a blank line, then the context (default: the built-in prompt)",
     )
     parser.set_defaults(func=run)
 

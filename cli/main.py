@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -94,6 +95,10 @@ def _missing_extra_hint(err: ModuleNotFoundError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # gRPC's C core reads this when it is imported (by build_parser). Unset, it now logs at INFO
+    # ("Got goaway" when a server drains mid-call) beside the command's own one-line error; ERROR
+    # was its documented default. A user who sets the variable still gets what they asked for.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:
@@ -118,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        # The reader went away (`| head`) and wants no more. Point stdout at /dev/null, or the
+        # interpreter's last flush fails again: "Exception ignored ... BrokenPipeError", exit 120.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as err:  # a bug, not bad input: exit 3, so a pipeline never reads it as a failed gate
         traceback.print_exc()
