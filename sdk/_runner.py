@@ -13,8 +13,13 @@ manifest gives.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
+import os
+import sys
+import tempfile
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -75,7 +80,8 @@ class ModelRunner:
 
         try:
             interpreter = Interpreter(model_content=self._model, num_threads=self._num_threads)
-            interpreter.allocate_tensors()
+            with _without_delegate_notice():
+                interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as err:
             raise BundleError(f"{self._name}: LiteRT cannot load the model ({err}); {_REBUILD}") from None
         inputs = {d["name"]: d for d in interpreter.get_input_details()}
@@ -106,6 +112,46 @@ class ModelRunner:
         interpreter.set_tensor(question, question_ids.reshape(1, self.max_question_len))
         interpreter.invoke()
         return interpreter.get_tensor(output)[0]
+
+
+# What LiteRT's native code prints to stderr, once per process, when it applies its default CPU
+# delegate: nothing a user can act on, and in the way of a command's one-line output.
+_DELEGATE_NOTICE = "INFO: Created TensorFlow Lite XNNPACK delegate"
+_notice_lock = threading.Lock()
+_notice_done = False
+
+
+@contextlib.contextmanager
+def _without_delegate_notice() -> Iterator[None]:
+    """Runs the block with the process's stderr (fd 2) caught, then writes back every line but
+    LiteRT's delegate notice: other diagnostics, and other threads' writes meanwhile, still show.
+    Only until the first interpreter is allocated (LiteRT prints the notice once); the lock keeps
+    two threads from swapping fd 2 under each other."""
+    global _notice_done
+    if _notice_done:
+        yield
+        return
+    with _notice_lock:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError):  # no fd 2 to catch: leave it alone
+            yield
+            return
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                sink.seek(0)
+                caught = sink.read().decode("utf-8", "replace").splitlines(keepends=True)
+                kept = "".join(line for line in caught if not line.startswith(_DELEGATE_NOTICE))
+                if kept:
+                    sys.stderr.write(kept)
+                    sys.stderr.flush()
+        _notice_done = True
 
 
 # The longest window or question a manifest may declare (as the Android core reads it).

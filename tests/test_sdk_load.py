@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -194,3 +196,27 @@ def test_the_manifest_is_readable_from_the_condenser(bundle_path: Path) -> None:
 def test_num_threads_must_be_a_positive_integer(bundle_path: Path) -> None:
     with pytest.raises(ValueError, match="num_threads"):
         Condenser.load(bundle_path, num_threads=0)
+
+
+def test_loading_prints_nothing_to_stderr(bundle_path: Path) -> None:
+    # LiteRT's native code prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." when
+    # the first interpreter is allocated; a command's stderr is for what the user can act on.
+    script = (
+        "from splitinfer.sdk import Condenser\n"
+        f"print(Condenser.load({str(bundle_path)!r}).condense('The bridge opened in 1937.', 'When?').text)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() and done.stderr == ""
+
+
+def test_only_the_delegate_notice_is_dropped_from_stderr_while_loading() -> None:
+    script = (
+        "import os\n"
+        "from splitinfer.sdk._runner import _without_delegate_notice\n"
+        "with _without_delegate_notice():\n"
+        "    os.write(2, b'INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\\n')\n"
+        "    os.write(2, b'native: something else\\n')\n"
+        "os.write(2, b'after\\n')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stderr == "native: something else\nafter\n"
