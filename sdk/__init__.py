@@ -29,6 +29,7 @@ _HOME = {
     "splitinfer.sdk._inputs": ("MAX_INPUT_CHARS",),
     "splitinfer.sdk._errors": ("BundleError", "CondenseTimeoutError", "InvalidInputError", "SplitinferError"),
     "splitinfer.sdk._rpc_errors": (
+        "AnswerInterruptedError",
         "AuthenticationError",
         "CondenserUnavailableError",
         "DeadlineExceededError",
@@ -44,6 +45,7 @@ _HOME = {
 _MODULE_OF = {name: module for module, names in _HOME.items() for name in names}
 __all__ = [
     "MAX_INPUT_CHARS",
+    "AnswerInterruptedError",
     "AsyncClient",
     "AsyncGenerateStream",
     "AuthenticationError",
@@ -94,6 +96,7 @@ if TYPE_CHECKING:
     from splitinfer.sdk._inputs import MAX_INPUT_CHARS
     from splitinfer.sdk._policy import GenerateResult, Policy, Savings, Usage, Where
     from splitinfer.sdk._rpc_errors import (
+        AnswerInterruptedError,
         AuthenticationError,
         CondenserUnavailableError,
         DeadlineExceededError,

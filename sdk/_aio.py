@@ -91,7 +91,7 @@ class AsyncGenerateStream:
                 raise self._failed(
                     RequestCancelledError("the call was cancelled by this client", "CANCELLED", self._target)
                 ) from None
-            raise self._failed(from_rpc_error(err, self._target)) from None
+            raise self._failed(from_rpc_error(err, self._target, len(self._pieces))) from None
 
     def _failed(self, error: ServerError) -> ServerError:
         """``error``, remembered: reading on after it raises it again, as the sync stream does,

@@ -123,7 +123,7 @@ class GenerateStream:
                 raise RequestCancelledError(
                     "the call was cancelled by this client", "CANCELLED", self._target
                 ) from None
-            raise from_rpc_error(err, self._target) from None
+            raise from_rpc_error(err, self._target, len(self._pieces)) from None
         raise ServerError("the answer stream ended without its final message", "INTERNAL", self._target)
 
     @property

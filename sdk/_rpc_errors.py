@@ -35,6 +35,15 @@ class ServerUnavailableError(ServerError):
     hint = "check that the server runs at that address and that TLS settings match (--tls-ca / plaintext)"
 
 
+class AnswerInterruptedError(ServerUnavailableError):
+    """The server or the network went away after the answer had started: it is cut off."""
+
+    hint = (
+        "the answer is cut off; ask again (a call that has started answering is never retried, so "
+        "that no answer comes twice)"
+    )
+
+
 class DeadlineExceededError(ServerError):
     """The call did not finish before its deadline."""
 
@@ -100,8 +109,9 @@ _BY_CODE: dict[grpc.StatusCode, type[ServerError]] = {
 }
 
 
-def from_rpc_error(err: grpc.RpcError, target: str) -> ServerError:
-    """The typed SDK error for a failed gRPC call (sync or ``grpc.aio``)."""
+def from_rpc_error(err: grpc.RpcError, target: str, chunks: int = 0) -> ServerError:
+    """The typed SDK error for a failed gRPC call (sync or ``grpc.aio``); ``chunks``: how many
+    chunks of the answer had arrived (UNAVAILABLE after one is ``AnswerInterruptedError``)."""
     code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
     code = code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.UNKNOWN
     details = err.details() if hasattr(err, "details") else None
@@ -109,6 +119,9 @@ def from_rpc_error(err: grpc.RpcError, target: str) -> ServerError:
     kind = _BY_CODE.get(code, ServerError)
     if code is grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in message:
         kind = RequestTooLargeError  # gRPC's own size check: "Received message larger than max (...)"
+    if kind is ServerUnavailableError and chunks:
+        kind = AnswerInterruptedError
+        message = f"{message} (after {chunks} chunk{'s' if chunks != 1 else ''} of the answer)"
     error = kind(message, code.name, target)
     if isinstance(error, OverloadedError):
         error.retry_after_s = _retry_after(_trailers(err))
