@@ -62,7 +62,8 @@ def register(targets: argparse._SubParsersAction) -> None:
         epilog=exit_codes(
             ok="the figures are printed",
             failed="the TinyBERT-4 reference could not be built",
-            bad_input="bad input or usage (a flag, a missing or corrupt bundle, no TensorFlow to build the reference)",
+            bad_input="bad input or usage (a flag, a missing or corrupt bundle or cached reference, no TensorFlow to "
+            "build the reference)",
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -70,22 +71,39 @@ def register(targets: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--bundle", type=Path, default=None, help="bundle to measure (default: the bundled one)"
     )
-    parser.add_argument("--runs", type=int, default=200, help="model runs on one window (default 200)")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=200,
+        help="timed model runs on one window, after 10 untimed ones (default 200); about as many again "
+        "interleaved with the reference's",
+    )
     parser.add_argument(
         "--condense-runs",
         type=int,
         default=50,
-        help=f"condense() calls (default 50); the paired condense_speedup takes at most {PAIRED_CONDENSE_RUNS} "
-        "of them against the reference's",
+        help=f"timed condense() calls, after 1 untimed one (default 50), then as many with the tokenizer's "
+        f"cache emptied; the paired condense_speedup takes at most {PAIRED_CONDENSE_RUNS} more against the "
+        "reference's",
     )
-    parser.add_argument("--reference-runs", type=int, default=20, help="reference model runs (default 20)")
+    parser.add_argument(
+        "--reference-runs",
+        type=int,
+        default=20,
+        help="timed reference model runs on the same window, after 1 untimed one (default 20)",
+    )
     parser.add_argument(
         "--reference-mode",
         choices=("float32", "float16", "dynamic"),
         default=None,
         help="conversion mode of the reference (default: the bundle's mode)",
     )
-    parser.add_argument("--cache-dir", type=Path, default=None, help="where the converted reference is kept")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="where the converted reference is kept (default: $XDG_CACHE_HOME/splitinfer or ~/.cache/splitinfer)",
+    )
     parser.add_argument(
         "--seed",
         type=seed,
@@ -135,14 +153,20 @@ def _cache_dir(args: argparse.Namespace) -> Path:
     return Path(base) / "splitinfer"
 
 
-def reference_model(mode: str, max_seq_len: int, max_question_len: int, cache: Path, seed: int) -> Path:
-    """The converted reference, from the cache or built by a TensorFlow subprocess."""
+def reference_path(mode: str, max_seq_len: int, max_question_len: int, cache: Path, seed: int) -> Path:
+    """Where the reference converted with these settings is cached; the name changes with the code
+    that builds it."""
     source = (
         Path(__file__).with_name("reference.py").read_bytes()
         + Path(__file__).with_name("convert.py").read_bytes()
     )
     key = hashlib.sha256(source + f"{mode}-{max_seq_len}-{max_question_len}-{seed}".encode()).hexdigest()[:16]
-    path = cache / f"reference-tinybert4-{mode}-{key}.tflite"
+    return cache / f"reference-tinybert4-{mode}-{key}.tflite"
+
+
+def reference_model(mode: str, max_seq_len: int, max_question_len: int, cache: Path, seed: int) -> Path:
+    """The converted reference, from the cache or built by a TensorFlow subprocess."""
+    path = reference_path(mode, max_seq_len, max_question_len, cache, seed)
     if path.is_file():
         return path
     cache.mkdir(parents=True, exist_ok=True)
@@ -295,8 +319,15 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         mode, condenser.max_seq_len, int(bundle.manifest["max_question_len"]), cache, args.seed
     )
     ref_model = ref_path.read_bytes()
+    try:
+        ref_runner = _runner(ref_model)
+    except (ValueError, RuntimeError) as err:
+        raise InvalidInputError(
+            f"{ref_path}: LiteRT cannot load this cached TinyBERT-4 reference ({err}); delete it, and the "
+            "next run builds it again"
+        ) from None
     per_reference = max(1, args.runs // args.reference_runs)
-    s_times, r_times = _interleaved(student, _runner(ref_model), window, args.reference_runs, per_reference)
+    s_times, r_times = _interleaved(student, ref_runner, window, args.reference_runs, per_reference)
     ref_manifest = {
         **bundle.manifest,
         "model_version": "tinybert4-reference",

@@ -135,7 +135,11 @@ async def _unary_load(address: str, token: str, callers: int, seconds: float) ->
 
 async def _stream_load(address: str, token: str, streams: int, chunks: int, channels: int) -> dict[str, Any]:
     metadata = (("authorization", f"Bearer {token}"),)
-    request = pb.GenerateRequest(prompt=pb.Prompt(question=" ".join(["w"] * chunks)))
+    # Asks for every chunk: our server would otherwise end each answer at its default 256 tokens.
+    request = pb.GenerateRequest(
+        prompt=pb.Prompt(question=" ".join(["w"] * chunks)),
+        sampling=pb.SamplingOptions(max_new_tokens=chunks),
+    )
     ttfts: list[float] = []
     totals = {"chunks": 0, "errors": 0, "lost": 0}
     opened = [grpc.aio.insecure_channel(address) for _ in range(channels)]

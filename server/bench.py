@@ -18,8 +18,8 @@ Phases, ``--rounds`` times (the figures are means over rounds):
    errors, lost streams (ended without a final message or with missing chunks).
 
 ``overhead_ratio`` = our unary throughput / the baseline's (the median over rounds);
-``cpu_overhead_ratio`` = the baseline's server CPU per unary call / ours. Exits 1 if any call
-failed or any stream was lost.
+``cpu_overhead_ratio`` = the baseline's server CPU per unary call / ours. Exits 1 if any call to
+either server failed or any stream was lost.
 """
 
 from __future__ import annotations
@@ -31,12 +31,28 @@ import math
 import multiprocessing
 import os
 import secrets
+import signal
 import statistics
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
+
+# Calls in flight at once on one server: beyond 1000 waiting calls gRPC's server cancels new ones
+# at random (its grpc.server.max_pending_requests), in both servers, so the run would measure gRPC.
+MAX_CALLS_AT_ONCE = 1000
+_GRPC_LIMIT = f"gRPC's server cancels calls at random beyond {MAX_CALLS_AT_ONCE} at once, in both servers"
+# Each flag's upper bound and why.
+_MAXIMA = {
+    "streams": (MAX_CALLS_AT_ONCE, _GRPC_LIMIT),
+    "callers": (MAX_CALLS_AT_ONCE, _GRPC_LIMIT),
+    "channels": (MAX_CALLS_AT_ONCE, f"with at most {MAX_CALLS_AT_ONCE} streams, more would carry none"),
+    # A stream's chunks are its prompt's words and its answer's tokens.
+    "chunks": (1_000_000, "the echo model reads and writes at most 1,000,000 tokens"),
+}
 
 
 def register(targets: argparse._SubParsersAction) -> None:
@@ -53,15 +69,28 @@ def register(targets: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--streams", type=int, default=256, help="concurrent Generate streams (default 256)")
-    parser.add_argument("--callers", type=int, default=64, help="concurrent unary callers (default 64)")
+    parser.add_argument(
+        "--streams",
+        type=int,
+        default=256,
+        help=f"concurrent Generate streams, 1 to {MAX_CALLS_AT_ONCE} (default 256)",
+    )
+    parser.add_argument(
+        "--callers",
+        type=int,
+        default=64,
+        help=f"concurrent unary callers, 1 to {MAX_CALLS_AT_ONCE} (default 64)",
+    )
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each unary phase (default 5)")
-    parser.add_argument("--chunks", type=int, default=8, help="chunks per stream (default 8)")
+    parser.add_argument("--chunks", type=int, default=8, help="chunks per stream, 1 to 1,000,000 (default 8)")
     parser.add_argument(
         "--chunk-delay-ms", type=float, default=50.0, help="pause before each chunk (default 50)"
     )
     parser.add_argument(
-        "--channels", type=int, default=8, help="client connections for the streams (default 8)"
+        "--channels",
+        type=int,
+        default=8,
+        help=f"client connections for the streams, 1 to {MAX_CALLS_AT_ONCE} (default 8)",
     )
     parser.add_argument("--rounds", type=int, default=3, help="rounds to average over (default 3)")
     parser.set_defaults(func=run)
@@ -71,12 +100,13 @@ def _check(args: argparse.Namespace) -> None:
     for name in ("streams", "callers", "chunks", "channels", "rounds"):
         if getattr(args, name) < 1:
             raise InvalidInputError(f"--{name} must be at least 1, got {getattr(args, name)}")
-    if not (math.isfinite(args.seconds) and args.seconds > 0) or not (
-        math.isfinite(args.chunk_delay_ms) and args.chunk_delay_ms >= 0
-    ):
-        raise InvalidInputError(
-            "--seconds must be a finite number > 0 and --chunk-delay-ms a finite number >= 0"
-        )
+    for name, (most, why) in _MAXIMA.items():
+        if getattr(args, name) > most:
+            raise InvalidInputError(f"--{name} must be at most {most}, got {getattr(args, name)}: {why}")
+    if not (math.isfinite(args.seconds) and args.seconds > 0):
+        raise InvalidInputError(f"--seconds must be a finite number > 0, got {args.seconds}")
+    if not (math.isfinite(args.chunk_delay_ms) and args.chunk_delay_ms >= 0):
+        raise InvalidInputError(f"--chunk-delay-ms must be a finite number >= 0, got {args.chunk_delay_ms}")
 
 
 class _Proc:
@@ -85,7 +115,8 @@ class _Proc:
     def __init__(self, ctx: Any, target: Any, *args: Any) -> None:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=target, args=(*args, child), daemon=True)
-        self.process.start()
+        with _sigint_ignored():
+            self.process.start()
 
     def ask(self, message: Any, timeout_s: float = 600.0) -> Any:
         if message is not None:
@@ -101,6 +132,10 @@ class _Proc:
                 f"a benchmark process exited early (exit code {self.process.exitcode}); see its error above"
             ) from err
 
+    def kill(self) -> None:
+        """Ends the process at once (SIGTERM): a load process may be in a phase for --seconds more."""
+        self.process.terminate()
+
     def stop(self) -> None:
         if self.process.is_alive():
             with contextlib.suppress(OSError):  # it is exiting on its own
@@ -110,8 +145,24 @@ class _Proc:
             self.process.terminate()
 
 
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ctrl-C sends SIGINT to every process of the terminal's group. A child started while SIGINT
+    is ignored keeps ignoring it (Python installs its KeyboardInterrupt handler only over the
+    default action), so only this process is interrupted, and it ends the children: no traceback
+    from each of them. A Ctrl-C during the few milliseconds of a start is lost."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _unary_together(
-    servers: dict[str, _Proc], clients: dict[str, _Proc], addresses: dict[str, str]
+    servers: dict[str, _Proc], clients: dict[str, _Proc], addresses: dict[str, str], seconds: float
 ) -> dict[str, Any]:
     """Both unary loads at once, so background load on a shared machine falls on both alike."""
     cpu_before = {name: server.ask("cpu") for name, server in servers.items()}
@@ -121,6 +172,11 @@ def _unary_together(
     for name, result in results.items():
         if "failed" in result:
             raise SplitinferError(f"the unary load against {addresses[name]} failed: {result['failed']}")
+        if not result["calls"] and not result["errors"]:
+            raise InvalidInputError(
+                f"--seconds {seconds:g} is too short: no call to the {name} server finished within it; "
+                "give it 1 or more"
+            )
         result["server_cpu_s"] = servers[name].ask("cpu") - cpu_before[name]
     return results
 
@@ -176,11 +232,15 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             started.extend(clients.values())
             servers = {"ours": ours, "baseline": baseline}
             for i in range(args.rounds):
-                for name, result in _unary_together(servers, clients, addresses).items():
+                for name, result in _unary_together(servers, clients, addresses, args.seconds).items():
                     runs[name]["unary"].append(result)
                 # Streams one server at a time, alternating who goes first so drifting load favours neither.
                 for name in ("ours", "baseline") if i % 2 == 0 else ("baseline", "ours"):
                     runs[name]["stream"].append(_streams(clients[name], addresses[name]))
+        except KeyboardInterrupt:
+            for proc in started:
+                proc.kill()
+            raise
         finally:
             for proc in reversed(started):
                 proc.stop()
@@ -242,6 +302,18 @@ def run(args: argparse.Namespace) -> int:
         width = max(map(len, figures))
         for key, value in figures.items():
             print(f"{key:<{width}}  {value}")
-    if figures["errors"] or figures["lost"]:
-        raise SplitinferError(f"{figures['errors']} call(s) failed and {figures['lost']} stream(s) were lost")
+    failed = failures(figures)
+    if failed:
+        raise SplitinferError(failed)
     return 0
+
+
+def failures(figures: dict[str, Any]) -> str | None:
+    """What failed in a run, for its error line, or None: a failed call or lost stream of either
+    server fails the run (the baseline's would skew every ratio)."""
+    failed = [
+        f"{who}: {figures[prefix + 'errors']} call(s) failed and {figures[prefix + 'lost']} stream(s) were lost"
+        for who, prefix in (("ours", ""), ("baseline", "baseline_"))
+        if figures[prefix + "errors"] or figures[prefix + "lost"]
+    ]
+    return "; ".join(failed) or None
