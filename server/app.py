@@ -41,6 +41,10 @@ _FLUSH_S = 1.0
 _CUT_OFF_WAIT_S = 5.0
 # How often health re-checks the upstreams of backends that have a check() (the openai one).
 UPSTREAM_CHECK_S = 5.0
+# New calls gRPC holds before the server takes them; past it, it cancels them at random. Admission
+# control (--max-concurrent, --max-queued) is what should refuse a burst, and it answers each call
+# within microseconds, so this only has to hold a burst long enough for it to.
+MAX_PENDING_CALLS = 100_000
 
 
 class SplitinferServer:
@@ -81,6 +85,11 @@ class SplitinferServer:
                 ("grpc.so_reuseport", 0),
                 # Welcome the SDK client's keepalive pings instead of answering them with GOAWAY.
                 *SERVER_KEEPALIVE_OPTIONS,
+                # gRPC cancels new calls at random past 1000 not yet taken by the server (3000
+                # at its hard limit): a burst then got CANCELLED, which no client retries, before
+                # admission control could answer RESOURCE_EXHAUSTED with a retry hint.
+                ("grpc.server.max_pending_requests", MAX_PENDING_CALLS),
+                ("grpc.server.max_pending_requests_hard_limit", MAX_PENDING_CALLS),
             ],
         )
         add_to_server(InferenceServicer(self.core, self.observer), server)

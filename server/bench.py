@@ -41,10 +41,11 @@ from typing import Any
 
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
-# Calls in flight at once on one server: beyond 1000 waiting calls gRPC's server cancels new ones
-# at random (its grpc.server.max_pending_requests), in both servers, so the run would measure gRPC.
+# Calls in flight at once on one server: beyond 1000 waiting calls a gRPC server with its default
+# options (the bare baseline) cancels new ones at random (grpc.server.max_pending_requests, which
+# splitinfer serve raises), so the comparison would measure that setting.
 MAX_CALLS_AT_ONCE = 1000
-_GRPC_LIMIT = f"gRPC's server cancels calls at random beyond {MAX_CALLS_AT_ONCE} at once, in both servers"
+_GRPC_LIMIT = f"a bare gRPC server (the baseline) cancels calls at random beyond {MAX_CALLS_AT_ONCE} at once"
 # Each flag's upper bound and why.
 _MAXIMA = {
     "streams": (MAX_CALLS_AT_ONCE, _GRPC_LIMIT),
