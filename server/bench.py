@@ -259,8 +259,8 @@ def _summarize(args: argparse.Namespace, runs: dict[str, dict[str, list[dict[str
         return sum(r["server_cpu_s"] for r in unary) / max(1, sum(r["calls"] for r in unary)) * 1e6
 
     # Each round's ratio compares two loads run over the same seconds, under the same background load.
-    paired = [o["rps"] / b["rps"] for o, b in zip(ours["unary"], base["unary"], strict=True)]
-    return {
+    paired = [_ratio(o["rps"], b["rps"]) for o, b in zip(ours["unary"], base["unary"], strict=True)]
+    figures = {
         "unary_rps": round(_mean(ours["unary"], "rps"), 1),
         "baseline_unary_rps": round(_mean(base["unary"], "rps"), 1),
         "overhead_ratio": round(statistics.median(paired), 3),
@@ -271,7 +271,7 @@ def _summarize(args: argparse.Namespace, runs: dict[str, dict[str, list[dict[str
         "baseline_unary_p99_ms": round(_mean(base["unary"], "p99_ms"), 3),
         "server_cpu_us_per_call": round(cpu_us(ours["unary"]), 1),
         "baseline_server_cpu_us_per_call": round(cpu_us(base["unary"]), 1),
-        "cpu_overhead_ratio": round(cpu_us(base["unary"]) / cpu_us(ours["unary"]), 3),
+        "cpu_overhead_ratio": round(_ratio(cpu_us(base["unary"]), cpu_us(ours["unary"])), 3),
         "streams": args.streams,
         "stream_ttft_p50_ms": round(_mean(ours["stream"], "ttft_p50_ms"), 2),
         "stream_ttft_p99_ms": round(_mean(ours["stream"], "ttft_p99_ms"), 2),
@@ -292,13 +292,25 @@ def _summarize(args: argparse.Namespace, runs: dict[str, dict[str, list[dict[str
         "cpus": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }
+    # A figure no call produced (a server that failed every call) is null, so --json stays JSON.
+    return {key: _finite(value) for key, value in figures.items()}
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else math.nan
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def run(args: argparse.Namespace) -> int:
     _check(args)
     figures = measure(args)
     if args.json:
-        print(json.dumps(figures, indent=2))
+        print(json.dumps(figures, indent=2, allow_nan=False))
     else:
         width = max(map(len, figures))
         for key, value in figures.items():

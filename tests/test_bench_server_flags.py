@@ -54,3 +54,42 @@ def test_failed_calls_of_the_baseline_fail_the_run_too() -> None:
     message = failures({**clean, "baseline_errors": 3})
     assert message is not None and "baseline" in message and "3 call(s) failed" in message
     assert "baseline" not in (failures({**clean, "lost": 2}) or "baseline")
+
+
+def test_a_server_that_failed_every_call_still_gives_json_and_fails_the_run() -> None:
+    import argparse
+    import math
+
+    from splitinfer.server.bench import _summarize
+
+    dead_unary = {
+        "rps": 0.0,
+        "p50_ms": math.nan,
+        "p99_ms": math.nan,
+        "calls": 0,
+        "errors": 40,
+        "server_cpu_s": 0.0,
+    }
+    dead_stream = {
+        "ttft_p50_ms": math.nan,
+        "ttft_p99_ms": math.nan,
+        "chunks_per_s": 0.0,
+        "errors": 8,
+        "lost": 0,
+    }
+    live_unary = {"rps": 900.0, "p50_ms": 1.0, "p99_ms": 3.0, "calls": 900, "errors": 0, "server_cpu_s": 0.5}
+    live_stream = {"ttft_p50_ms": 5.0, "ttft_p99_ms": 9.0, "chunks_per_s": 400.0, "errors": 0, "lost": 0}
+    args = argparse.Namespace(
+        streams=8, callers=4, seconds=1.0, chunks=16, chunk_delay_ms=1.0, channels=1, rounds=1
+    )
+    for ours, base in (
+        ((dead_unary, dead_stream), (live_unary, live_stream)),
+        ((live_unary, live_stream), (dead_unary, dead_stream)),
+    ):
+        runs = {
+            "ours": {"unary": [ours[0]], "stream": [ours[1]]},
+            "baseline": {"unary": [base[0]], "stream": [base[1]]},
+        }
+        figures = _summarize(args, runs)
+        json.dumps(figures, allow_nan=False)  # raises on NaN or infinity
+        assert failures(figures) is not None
