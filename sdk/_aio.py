@@ -9,6 +9,10 @@
 Condensing on the device runs in a worker thread (``asyncio.to_thread``) so a long prompt never
 blocks the event loop. Cancelling the task that iterates, or ``stream.cancel()``, cancels the
 call on the server; the stream then raises ``RequestCancelledError``.
+
+grpc.aio ties a channel to one event loop: a client and its streams belong to the loop of the
+client's first call, and another loop gets a ``SplitinferError`` saying so (gRPC alone raises a
+bare ``RuntimeError`` and leaves a coroutine never awaited).
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import grpc
 
-from splitinfer.sdk._client import ChannelSettings
+from splitinfer.sdk._client import CLOSED_MID_CALL, ChannelSettings
 from splitinfer.sdk._condenser import Condenser
 from splitinfer.sdk._errors import SplitinferError
 from splitinfer.sdk._inputs import check_timeout
@@ -33,6 +38,24 @@ from splitinfer.v1 import inference_pb2 as pb
 from splitinfer.v1 import inference_pb2_grpc as pb_grpc
 
 
+def task_was_cancelled() -> bool:
+    """Whether the running task itself was cancelled, rather than only a gRPC call it awaited
+    (grpc.aio raises ``CancelledError`` for a call cancelled by ``cancel()`` or by closing its
+    channel too). Python 3.10 cannot tell, and says it was."""
+    cancelling = getattr(asyncio.current_task(), "cancelling", None)  # Python 3.11+
+    return cancelling is None or cancelling() > 0
+
+
+def check_loop(loop: asyncio.AbstractEventLoop, what: str, target: str) -> None:
+    """``SplitinferError`` unless the running event loop is ``loop``, the one ``what`` belongs to."""
+    if asyncio.get_running_loop() is not loop:
+        state = "has been closed" if loop.is_closed() else "is still open"
+        raise SplitinferError(
+            f"this {what} of {target} belongs to the event loop of its client's first call, not to this "
+            f"one (that loop {state}); create one AsyncClient per event loop (per asyncio.run), inside it"
+        )
+
+
 class AsyncGenerateStream:
     """The answer of one ``AsyncClient.generate`` call: ``async for`` it; then read ``result``."""
 
@@ -41,6 +64,7 @@ class AsyncGenerateStream:
     ) -> None:
         self._call = call
         self._iter = call.__aiter__()
+        self._loop = asyncio.get_running_loop()
         self._prepared = prepared
         self._request = request
         self._target = target
@@ -59,6 +83,7 @@ class AsyncGenerateStream:
             raise self._error
         if self._cancelled:
             raise RequestCancelledError("the call was cancelled by this client", "CANCELLED", self._target)
+        check_loop(self._loop, "AsyncGenerateStream", self._target)
         try:
             while True:
                 try:
@@ -74,11 +99,8 @@ class AsyncGenerateStream:
                     self._result = self._prepared.result("".join(self._pieces), response.final, self._request)
                     raise StopAsyncIteration
         except asyncio.CancelledError:
-            task = asyncio.current_task()
-            cancelling = getattr(task, "cancelling", None)  # Python 3.11+
-            if self._cancelled or (cancelling is not None and cancelling() == 0):
-                # grpc.aio reports a call cancelled by this client, or by closing its channel, this
-                # way; the reading task itself was not cancelled, so it must not see CancelledError.
+            if self._cancelled or not task_was_cancelled():
+                # The reading task itself was not cancelled, so it must not see CancelledError.
                 self._cancelled = True
                 raise self._failed(
                     RequestCancelledError("the call was cancelled by this client", "CANCELLED", self._target)
@@ -132,7 +154,8 @@ class AsyncGenerateStream:
 
 
 class AsyncClient:
-    """The asyncio twin of ``Client``; see it for every argument. Create it inside the event loop."""
+    """The asyncio twin of ``Client``; see it for every argument. It belongs to the event loop
+    of its first call (see the module docstring): one client per loop."""
 
     def __init__(
         self,
@@ -160,13 +183,13 @@ class AsyncClient:
             compression,
             allow_insecure_credentials,
         )
-        s = self.settings
-        if s.secure:
-            self._channel = grpc.aio.secure_channel(s.target, s.credentials, s.options, s.compression)
-        else:
-            self._channel = grpc.aio.insecure_channel(s.target, s.options, s.compression)
-        self._stub = pb_grpc.InferenceStub(self._channel)
+        # Made on the first call, in its event loop (grpc.aio binds a channel to the loop it is made in).
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._channel: grpc.aio.Channel | None = None
+        self._stub: pb_grpc.InferenceStub | None = None
         self._closed = False
+        # Calls condensing on the device; close() stops them at their next model window.
+        self._condensing: set[threading.Event] = set()
 
     @property
     def target(self) -> str:
@@ -177,6 +200,30 @@ class AsyncClient:
             raise SplitinferError(
                 f"this AsyncClient of {self.target} is closed; create a new one to make calls"
             )
+
+    def _stub_here(self) -> pb_grpc.InferenceStub:
+        """The stub over this client's channel, made in the running loop on the first call."""
+        if self._loop is None:
+            s = self.settings
+            if s.secure:
+                self._channel = grpc.aio.secure_channel(s.target, s.credentials, s.options, s.compression)
+            else:
+                self._channel = grpc.aio.insecure_channel(s.target, s.options, s.compression)
+            self._stub = pb_grpc.InferenceStub(self._channel)
+            self._loop = asyncio.get_running_loop()
+        check_loop(self._loop, "AsyncClient", self.target)
+        return self._stub  # type: ignore[return-value]
+
+    def _start(self, method: Callable[..., Any], request: object, deadline: Deadline, before: str) -> Any:
+        """``method(request)`` with what is left of the call's deadline; a call that ``close()``
+        caught on its way is cancelled (gRPC refuses it on the closed channel with a UsageError)."""
+        timeout = deadline.left(self.target, before)
+        try:
+            return method(request, timeout=timeout, metadata=self.settings.metadata)
+        except grpc.aio.UsageError:
+            if not self._closed:
+                raise
+            raise RequestCancelledError(CLOSED_MID_CALL, "CANCELLED", self.target) from None
 
     async def generate(
         self,
@@ -200,6 +247,7 @@ class AsyncClient:
     ) -> AsyncGenerateStream:
         """As ``Client.generate``; awaiting it condenses, iterating the stream reads the answer."""
         self._check_open()
+        stub = self._stub_here()
         deadline = Deadline(check_timeout(self.timeout if timeout is None else timeout))
         prepared = Prepared(
             question=question,
@@ -214,30 +262,40 @@ class AsyncClient:
             options=sampling_options(model, max_new_tokens, temperature, top_p, stop, seed, request_id),
         )
         cancelled = threading.Event()
+        self._condensing.add(cancelled)
         try:
             await asyncio.to_thread(prepared.condense_on_device, deadline, self.target, cancelled)
         except asyncio.CancelledError:
             cancelled.set()  # the thread stops at its next window instead of condensing for no one
             raise
+        finally:
+            self._condensing.discard(cancelled)
         if prepared.needs_server_condense:
             try:
-                response = await self._stub.Condense(
-                    prepared.condense_request(),
-                    timeout=deadline.left(self.target, "the server condensed the context"),
-                    metadata=self.settings.metadata,
+                response = await self._start(
+                    stub.Condense, prepared.condense_request(), deadline, "the server condensed the context"
                 )
             except grpc.RpcError as err:
                 prepared.server_condense_failed(from_rpc_error(err, self.target))
+            except asyncio.CancelledError:
+                if not self._closed or task_was_cancelled():
+                    raise
+                # close() cancelled the Condense call, not this task: it must not see CancelledError.
+                raise RequestCancelledError(CLOSED_MID_CALL, "CANCELLED", self.target) from None
             else:
                 prepared.server_condensed(response)
         request = prepared.generate_request()
-        timeout_s = deadline.left(self.target, "the question was sent")
-        call = self._stub.Generate(request, timeout=timeout_s, metadata=self.settings.metadata)
+        call = self._start(stub.Generate, request, deadline, "the question was sent")
         return AsyncGenerateStream(call, prepared, request, self.target)
 
     async def close(self) -> None:
+        """Close the channel; calls still open are cancelled, condensing on the device included."""
         self._closed = True
-        await self._channel.close()
+        for cancelled in self._condensing:
+            cancelled.set()
+        if self._channel is not None:
+            check_loop(self._loop, "AsyncClient", self.target)  # type: ignore[arg-type]
+            await self._channel.close()
 
     async def __aenter__(self) -> AsyncClient:
         return self

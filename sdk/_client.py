@@ -14,9 +14,11 @@ errors of ``_rpc_errors`` with the server's message. ``AsyncClient`` (``_aio``) 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import grpc
 
@@ -38,6 +40,10 @@ from splitinfer.sdk._prepare import Deadline, Prepared, sampling_options
 from splitinfer.sdk._rpc_errors import RequestCancelledError, ServerError, from_rpc_error
 from splitinfer.v1 import inference_pb2 as pb
 from splitinfer.v1 import inference_pb2_grpc as pb_grpc
+
+CLOSED_MID_CALL = (
+    "the client was closed while this call was being made (close() cancels the calls still open)"
+)
 
 
 class ChannelSettings:
@@ -210,6 +216,8 @@ class Client:
             self._channel = grpc.insecure_channel(s.target, s.options, s.compression)
         self._stub = pb_grpc.InferenceStub(self._channel)
         self._closed = False
+        # Set by close(): calls condensing on the device stop at their next model window.
+        self._closing = threading.Event()
 
     @property
     def target(self) -> str:
@@ -260,26 +268,39 @@ class Client:
             slot=self._slot,
             options=sampling_options(model, max_new_tokens, temperature, top_p, stop, seed, request_id),
         )
-        prepared.condense_on_device(deadline, self.target)
+        prepared.condense_on_device(deadline, self.target, self._closing)
         if prepared.needs_server_condense:
             try:
-                response = self._stub.Condense(
+                response = self._start(
+                    self._stub.Condense,
                     prepared.condense_request(),
-                    timeout=deadline.left(self.target, "the server condensed the context"),
-                    metadata=self.settings.metadata,
+                    deadline,
+                    "the server condensed the context",
                 )
             except grpc.RpcError as err:
                 prepared.server_condense_failed(from_rpc_error(err, self.target))
             else:
                 prepared.server_condensed(response)
         request = prepared.generate_request()
-        timeout_s = deadline.left(self.target, "the question was sent")
-        call = self._stub.Generate(request, timeout=timeout_s, metadata=self.settings.metadata)
+        call = self._start(self._stub.Generate, request, deadline, "the question was sent")
         return GenerateStream(call, prepared, request, self.target)
 
+    def _start(self, method: Callable[..., Any], request: object, deadline: Deadline, before: str) -> Any:
+        """``method(request)`` with what is left of the call's deadline. gRPC refuses a call on a
+        closed channel with a bare ValueError; a call that ``close()`` caught on its way (while it
+        condensed) is cancelled instead, as ``close()`` promises."""
+        timeout = deadline.left(self.target, before)
+        try:
+            return method(request, timeout=timeout, metadata=self.settings.metadata)
+        except ValueError:
+            if not self._closed:
+                raise
+            raise RequestCancelledError(CLOSED_MID_CALL, "CANCELLED", self.target) from None
+
     def close(self) -> None:
-        """Close the channel; calls still open are cancelled."""
+        """Close the channel; calls still open are cancelled, condensing on the device included."""
         self._closed = True
+        self._closing.set()
         self._channel.close()
 
     def __enter__(self) -> Client:

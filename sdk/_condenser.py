@@ -196,7 +196,10 @@ class Condenser:
     @classmethod
     def default(cls, num_threads: int = 1) -> Condenser:
         """The bundled default condenser (``sdk/assets/condenser.tflite``), loaded once per process."""
-        return _load_default(check_threads(num_threads))
+        num_threads = check_threads(num_threads)
+        # The cache alone lets every thread that misses it at once load a copy of its own.
+        with _DEFAULT_LOCK:
+            return _load_default(num_threads)
 
     @property
     def model_version(self) -> str:
@@ -458,6 +461,9 @@ def _check_parts(parts: object) -> list[Part]:
             f"accepts; split the prompt and condense the pieces separately"
         )
     return checked
+
+
+_DEFAULT_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=4)

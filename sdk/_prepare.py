@@ -49,6 +49,7 @@ from splitinfer.sdk._rpc_errors import (
     DeadlineExceededError,
     InvalidRequestError,
     NotReadyError,
+    RequestCancelledError,
     RequestTooLargeError,
     ServerError,
 )
@@ -185,7 +186,8 @@ class Prepared:
         """Condense here if the policy says so; else mark the server step or leave the context as is.
 
         Condensing here stops with ``DeadlineExceededError`` when the call's ``deadline`` passes
-        (checked between the model's windows), or once ``cancelled`` is set."""
+        (checked between the model's windows), or with ``RequestCancelledError`` once
+        ``cancelled`` is set."""
         if not self.context.strip():
             self.fallback_reason = (
                 None if self.policy is Policy.NO_CONDENSE else "nothing to condense: the context is empty"
@@ -219,6 +221,13 @@ class Prepared:
                 keep_digits=self.keep_digits,
             )
         except CondenseTimeoutError as err:
+            if cancelled is not None and cancelled.is_set():
+                raise RequestCancelledError(
+                    f"the call was cancelled while it condensed on the device (stopped {err.step}): its "
+                    "client was closed, or its task cancelled",
+                    "CANCELLED",
+                    target,
+                ) from None
             raise DeadlineExceededError(
                 f"the call's deadline of {deadline.seconds:g} s passed while condensing on the device "
                 f"(stopped {err.step}); a shorter context, or policy "
