@@ -8,6 +8,7 @@ loop, for demos and tests in ordinary synchronous code.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import re
@@ -408,13 +409,16 @@ class BackgroundServer:
         await server.drain(self._grace)
 
     def stop(self, grace: float | None = None) -> None:
-        """Drains the server (``grace`` seconds for calls in flight, default the config's) and joins."""
-        if self._thread is None:
+        """Drains the server (``grace`` seconds for calls in flight, default the config's) and joins.
+        Safe to call again, from any thread, while or after it stops."""
+        thread = self._thread
+        if thread is None:
             return
         if self._loop is not None and self._stop is not None and self.server is not None:
             self._grace = grace
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join()
+            with contextlib.suppress(RuntimeError):  # the loop already closed: another stop() ran
+                self._loop.call_soon_threadsafe(self._stop.set)
+        thread.join()
         self._thread = None
 
     def __enter__(self) -> BackgroundServer:

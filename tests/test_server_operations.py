@@ -177,3 +177,15 @@ def test_serve_logging_keeps_httpx_request_lines_out_of_the_json_request_log():
 
     configure_logging(logging.INFO, io.StringIO())
     assert logging.getLogger("httpx").level >= logging.WARNING
+
+
+def test_stop_may_be_called_from_several_threads_at_once_and_again():
+    for _ in range(5):  # the race: a second stop() reaching the loop after the first closed it
+        server = BackgroundServer(ServerConfig(port=0, backend="echo", grace_seconds=0)).start()
+        stoppers = [threading.Thread(target=server.stop) for _ in range(4)]
+        for stopper in stoppers:
+            stopper.start()
+        server.stop()
+        for stopper in stoppers:
+            stopper.join()
+        server.stop()
