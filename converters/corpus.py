@@ -254,6 +254,7 @@ def _nq_cases(
     index = BM25Index([f"{title} {text}" for title, text in passages]) if distractors == "hard" else None
     if len(set(texts)) < NQ_DOCUMENTS:
         raise InvalidInputError(f"{path}: an nq file needs at least {NQ_DOCUMENTS} distinct passages")
+    unswapped = 0
     for i, record in enumerate(records):
         question = record["question"]
         answers = _answers(record, record["_where"])
@@ -267,6 +268,7 @@ def _nq_cases(
         if questions == "swapped":
             swap = _swapped_question(records, i, others)
             if swap is None:
+                unswapped += 1
                 continue
             asked = records[swap]
             case_id = f"nq-{i}~q{swap}"
@@ -292,6 +294,11 @@ def _nq_cases(
                 documents=documents,
                 where=asked["_where"],
             ),
+        )
+    if unswapped:
+        _warn(
+            f"{path}: {unswapped} of {len(records)} records left out of --questions swapped: none of "
+            "their distractors is a record of their own split, whose question they could ask"
         )
 
 

@@ -79,9 +79,11 @@ def test_a_layout_is_for_nq_only(nq_file: Path, tmp_path: Path) -> None:
         load_cases("nq", nq_file, layout="markdown")
 
 
-def test_swapped_questions_keep_the_context_and_ask_a_distractors_question(nq_file: Path) -> None:
+def test_swapped_questions_keep_the_context_and_ask_a_distractors_question(nq_file: Path, capsys) -> None:
     own = {case.id: case for case in load_cases("nq", nq_file)}
     swapped = load_cases("nq", nq_file, questions="swapped")
+    assert len(swapped) == len(own)  # here every record has a distractor of its own split
+    assert "left out" not in capsys.readouterr().err
     assert swapped == load_cases("nq", nq_file, questions="swapped")  # seeded: the same each time
     records = _nq_records()
     asked_other = 0
@@ -245,3 +247,13 @@ def test_bytes_that_are_not_utf8_are_named_by_line(tmp_path: Path, gzipped: bool
     path.write_bytes(gzip.compress(data) if gzipped else data)
     with pytest.raises(InvalidInputError, match=r"qa\.jsonl(\.gz)?:2: not UTF-8 text \(byte 15\)"):
         load_cases("qa", path)
+
+
+@pytest.mark.skipif(not (SHARED / "nq-open-train.jsonl.gz").is_file(), reason="../shared/data is absent")
+def test_records_that_cannot_swap_their_question_are_counted_on_stderr(capsys) -> None:
+    data = SHARED / "nq-open-train.jsonl.gz"
+    own = load_cases("nq", data)
+    swapped = load_cases("nq", data, questions="swapped")
+    left_out = len(own) - len(swapped)
+    assert left_out > 0
+    assert f"{left_out} of {len(own)} records left out of --questions swapped" in capsys.readouterr().err
