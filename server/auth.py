@@ -6,13 +6,20 @@ Tokens are compared as SHA-256 digests with :func:`hmac.compare_digest` against 
 (no early exit), so the time taken says nothing about how much of a token was right. Health checks
 (``grpc.health.v1.Health``) stay open so load balancers need no credentials; everything else,
 reflection included, needs a token. A refused call gets UNAUTHENTICATED with a message that says
-whether the token was missing, malformed or unknown.
+whether the token was missing, malformed or unknown, before its request message is read: a caller
+without a token cannot make the server buffer a request of up to twice ``--max-request-bytes``.
+
+The file is read once, when the server starts; a file other users of the machine may read or write
+is loaded with a warning.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import os
+import stat
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +30,7 @@ from splitinfer.sdk._errors import InvalidInputError
 
 OPEN_PREFIXES = ("/grpc.health.v1.Health/",)
 _SCHEME = "bearer "
+log = logging.getLogger("splitinfer.server")
 
 
 def load_tokens(path: str | Path) -> list[bytes]:
@@ -32,11 +40,13 @@ def load_tokens(path: str | Path) -> list[bytes]:
     A UTF-8 byte order mark (which Windows editors write) is not part of the first token. gRPC
     metadata carries only printable ASCII, and neither the SDK nor RFC 6750's token syntax allows
     a space, so a token with anything else would load but never match: it is refused here, by line
-    number (the token itself stays out of the message: it is a secret).
+    number (the token itself stays out of the message: it is a secret). A file that users other
+    than its owner and group may read or write is logged as a warning: they could use or add tokens.
     """
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
+        mode = path.stat().st_mode
     except (OSError, UnicodeDecodeError) as err:
         raise InvalidInputError(f"cannot read the auth tokens file {path}: {err}") from err
     tokens = []
@@ -53,6 +63,14 @@ def load_tokens(path: str | Path) -> list[bytes]:
         tokens.append(token)
     if not tokens:
         raise InvalidInputError(f"the auth tokens file {path} holds no tokens; put one token per line")
+    if os.name == "posix" and mode & (stat.S_IROTH | stat.S_IWOTH):
+        log.warning(
+            "splitinfer serve: the auth tokens file %s can be read or written by every user of this "
+            "machine (mode %s); make it private: chmod 600 %s",
+            path,
+            stat.filemode(mode),
+            path,
+        )
     return [_digest(token) for token in tokens]
 
 
@@ -101,17 +119,18 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
 def _refusal(
     handler: grpc.RpcMethodHandler, problem: str, record: Callable[[str], None]
 ) -> grpc.RpcMethodHandler:
-    """A handler of the same shape as ``handler`` that answers UNAUTHENTICATED, after passing the
-    caller's address to ``record``."""
+    """A handler that answers UNAUTHENTICATED, after passing the caller's address to ``record``.
+
+    It streams responses when ``handler`` does, and always takes a request *stream* that it never
+    reads: gRPC reads a unary request whole before calling its handler, so a unary refusal would
+    buffer a caller's request (up to twice ``--max-request-bytes``) before turning it away. The
+    client cannot tell the difference; it sees the status.
+    """
 
     async def refuse(request: Any, context: grpc.aio.ServicerContext) -> None:
         record(context.peer())
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, problem)
 
-    if handler.request_streaming and handler.response_streaming:
-        return grpc.stream_stream_rpc_method_handler(refuse)
-    if handler.request_streaming:
-        return grpc.stream_unary_rpc_method_handler(refuse)
     if handler.response_streaming:
-        return grpc.unary_stream_rpc_method_handler(refuse)
-    return grpc.unary_unary_rpc_method_handler(refuse)
+        return grpc.stream_stream_rpc_method_handler(refuse)
+    return grpc.stream_unary_rpc_method_handler(refuse)
