@@ -13,11 +13,16 @@ class ServiceError(Exception):
 
     code: str = "INTERNAL"
 
-    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after_s: float | None = None, log_message: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         # When set, the caller may retry after this many seconds (sent as google.rpc.RetryInfo).
         self.retry_after_s = retry_after_s
+        # What the server's own log says: ``message`` less any text that may quote the caller's
+        # prompt (an upstream's error can echo the request); the caller still gets ``message``.
+        self.log_message = message if log_message is None else log_message
 
 
 class InvalidRequestError(ServiceError):

@@ -163,9 +163,9 @@ class InferenceServicer:
     async def _fail(self, context: grpc.aio.ServicerContext, record: CallRecord, err: ServiceError) -> None:
         reason = _REJECT_REASONS.get(type(err))
         if reason is not None:
-            self.observer.reject(record, reason, err.code, err.message)
+            self.observer.reject(record, reason, err.code, err.log_message)
         else:
-            self.observer.end(record, err.code, err.message)
+            self.observer.end(record, err.code, err.log_message)
         await context.abort(*status_of(err))
 
     async def _crash(self, context: grpc.aio.ServicerContext, record: CallRecord, err: Exception) -> None:

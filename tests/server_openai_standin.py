@@ -163,6 +163,9 @@ class _Handler(BaseHTTPRequestHandler):
         if state.api_key and self.headers.get("Authorization") != f"Bearer {state.api_key}":
             return self._error(401, "Incorrect API key provided.", "AuthenticationError")
         model = body.get("model", "")
+        if model == "standin-422echo":  # FastAPI's validation error quotes the request it refused
+            detail = [{"loc": ["body", "messages"], "msg": "bad request", "input": body.get("messages")}]
+            return self._reply(422, "application/json", json.dumps({"detail": detail}).encode())
         if model == "standin-400":
             return self._error(400, "This model's maximum context length is 4096 tokens.", "BadRequestError")
         if model == "standin-429":

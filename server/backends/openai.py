@@ -106,6 +106,10 @@ _QUOTE_CHARS = 200
 # wire) so the connection goes back to the pool; an upstream that keeps the body open longer
 # costs a new connection for the next call, nothing more.
 _DRAIN_S = 0.25
+# The most of an upstream's error text passed on to the caller.
+_MAX_DETAIL = 1000
+# Where an error message quotes upstream text (see _quoting); no URL or header holds it.
+_QUOTED = "\x00quoted\x00"
 # The longest Retry-After passed on to clients (a day): a quota reset, not a typo of milliseconds.
 _MAX_RETRY_AFTER_S = 86400.0
 # Where an event-stream line ends (the SSE spec's only line breaks).
@@ -317,8 +321,10 @@ class OpenAIBackend:
                         done = True
                         continue
                     if event.get("error") is not None:
-                        raise UpstreamError(
-                            f"upstream {self.base_url} failed mid-stream: {_error_text(event)}"
+                        raise _quoting(
+                            UpstreamError,
+                            f"upstream {self.base_url} failed mid-stream: {_QUOTED}",
+                            _error_text(event),
                         )
                     texts, finish = _read_event(event, finish, request.sampling.stop, self.base_url)
                     for text in texts:
@@ -372,11 +378,12 @@ class OpenAIBackend:
         media_type = content_type.split(";")[0].strip().lower()
         if media_type == _EVENT_STREAM:
             return
-        raise UpstreamError(
+        raise _quoting(
+            UpstreamError,
             f"upstream {self.base_url} answered 200 with Content-Type {media_type}, not {_EVENT_STREAM}, "
-            f"so it did not stream the answer (it sent {await _body_start(response)!r}); is "
-            "base_url (--openai-base-url) the engine's OpenAI-compatible /v1, and does it stream "
-            "when asked to?"
+            f"so it did not stream the answer (it sent {_QUOTED}); is base_url (--openai-base-url) the "
+            "engine's OpenAI-compatible /v1, and does it stream when asked to?",
+            repr(await _body_start(response)),
         )
 
 
@@ -437,8 +444,10 @@ async def _sse_events(response: httpx.Response, base_url: str) -> AsyncIterator[
         try:
             event = json.loads(payload)
         except json.JSONDecodeError as err:
-            raise UpstreamError(
-                f"upstream {base_url} sent a stream event that is not JSON: {payload[:_QUOTE_CHARS]!r}"
+            raise _quoting(
+                UpstreamError,
+                f"upstream {base_url} sent a stream event that is not JSON: {_QUOTED}",
+                repr(payload[:_QUOTE_CHARS]),
             ) from err
         if not isinstance(event, dict):
             raise _malformed(base_url, "the event", event, "a JSON object (a chat.completion.chunk)")
@@ -543,9 +552,11 @@ def _count(usage: Mapping[str, Any], name: str, default: int | None, base_url: s
 
 def _malformed(base_url: str, field: str, value: Any, expected: str) -> UpstreamError:
     """The error for a field of a (parsed JSON) stream event that is not what the protocol says."""
-    return UpstreamError(
-        f"upstream {base_url} sent a malformed stream event: {field} is {json.dumps(value)[:_QUOTE_CHARS]}, "
-        f"not {expected}; is it an OpenAI-compatible chat-completions endpoint?"
+    return _quoting(
+        UpstreamError,
+        f"upstream {base_url} sent a malformed stream event: {field} is {_QUOTED}, not {expected}; is it an "
+        "OpenAI-compatible chat-completions endpoint?",
+        json.dumps(value)[:_QUOTE_CHARS],
     )
 
 
@@ -565,31 +576,48 @@ def _http_error(response: httpx.Response, base_url: str) -> ServiceError:
     try:
         detail = _error_text(response.json())
     except (json.JSONDecodeError, UnicodeDecodeError):
-        detail = response.text[:300]
+        detail = response.text
+    # Upstream text goes to the caller, not to the log: an engine's error can echo the request
+    # (FastAPI's 422 quotes the messages, prompt and all). Bounded, as it goes out in a status.
+    detail = detail if len(detail) <= _MAX_DETAIL else detail[:_MAX_DETAIL] + "..."
     where = f"upstream {base_url} answered HTTP {status}"
     if status in (400, 413, 422):
-        return InvalidRequestError(f"the model rejected the request ({where}): {detail}")
+        return _quoting(InvalidRequestError, f"the model rejected the request ({where}): {_QUOTED}", detail)
     if status == 429:
-        return UpstreamOverloadedError(
-            f"the model is overloaded ({where}): {detail}", retry_after_s=_retry_after(response)
+        return _quoting(
+            UpstreamOverloadedError,
+            f"the model is overloaded ({where}): {_QUOTED}",
+            detail,
+            retry_after_s=_retry_after(response),
         )
     if status in (408, 504):
-        return UpstreamTimeoutError(f"{where}: {detail}")
+        return _quoting(UpstreamTimeoutError, f"{where}: {_QUOTED}", detail)
     if status >= 500:
-        return UnavailableError(f"{where}: {detail}")
+        return _quoting(UnavailableError, f"{where}: {_QUOTED}", detail)
     if status in (401, 403):
-        return UpstreamError(
-            f"{where}: the upstream refused the server's API key (check api_key_env): {detail}"
+        return _quoting(
+            UpstreamError,
+            f"{where}: the upstream refused the server's API key (check api_key_env): {_QUOTED}",
+            detail,
         )
     if status == 404:
         # vLLM and Ollama answer 404 for an unknown model too, not only for a wrong path.
-        return UpstreamError(
-            f"{where} for POST {base_url.rstrip('/')}/chat/completions: {detail}; check the model id "
+        return _quoting(
+            UpstreamError,
+            f"{where} for POST {base_url.rstrip('/')}/chat/completions: {_QUOTED}; check the model id "
             f"(--model, model; GET {base_url.rstrip('/')}/models lists what the engine serves) and the "
             "base URL (--openai-base-url, base_url): OpenAI-compatible engines serve it under /v1, e.g. "
-            "http://host:8000/v1"
+            "http://host:8000/v1",
+            detail,
         )
-    return UpstreamError(f"{where}: {detail}")
+    return _quoting(UpstreamError, f"{where}: {_QUOTED}", detail)
+
+
+def _quoting(kind: type[ServiceError], template: str, quoted: str, **kwargs: Any) -> ServiceError:
+    """``kind`` with ``quoted`` (upstream text) in place of ``_QUOTED`` in its message for the caller,
+    and only its length in the server's log: it may quote the caller's prompt."""
+    hidden = f"[{len(quoted)} characters of the upstream's text, left out of the log]"
+    return kind(template.replace(_QUOTED, quoted), log_message=template.replace(_QUOTED, hidden), **kwargs)
 
 
 def _retry_after(response: httpx.Response) -> float:
