@@ -182,6 +182,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="address of the metrics endpoint, with --metrics-port (default: --host)",
     )
     limits.add_argument(
+        "--no-log-requests",
+        action="store_true",
+        help="no JSON line per call (the file's log_requests = false; default: one per call at INFO)",
+    )
+    limits.add_argument(
         "--log-level",
         default="INFO",
         metavar="LEVEL",
@@ -203,6 +208,8 @@ def build_config(args: argparse.Namespace) -> Any:
             kwargs[name] = value
     if args.insecure:
         kwargs["insecure"] = True
+    if getattr(args, "no_log_requests", False):
+        kwargs["log_requests"] = False
     try:
         return ServerConfig(**kwargs)
     except TypeError as err:

@@ -208,4 +208,5 @@ def run_client(token: str, plan: dict[str, Any], conn: Connection) -> None:
 def write_tokens(folder: Path, token: str) -> Path:
     path = folder / "tokens.txt"
     path.write_text(token + "\n")
+    path.chmod(0o600)  # as a token file should be (the server warns about one others can read)
     return path

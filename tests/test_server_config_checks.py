@@ -163,3 +163,10 @@ def test_a_port_in_use_is_one_line_of_ours_not_grpcs_log_too():
         f"splitinfer serve: error: cannot listen on 127.0.0.1:{port}: the port is already in use; choose "
         "another --port or stop the process that holds it"
     ], done.stderr
+
+
+def test_no_log_requests_turns_the_per_call_lines_off_as_the_file_key_does(tmp_path):
+    config = build_config(build_parser().parse_args(["serve", "--backend", "echo", "--no-log-requests"]))
+    assert config.log_requests is False
+    assert build_config(build_parser().parse_args(["serve", "--backend", "echo"])).log_requests is True
+    assert "--no-log-requests" in serve_parser().format_help()
