@@ -26,7 +26,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 from splitinfer.sdk._channel import SERVER_KEEPALIVE_OPTIONS, check_certificates
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 from splitinfer.server.auth import BearerTokenInterceptor, load_tokens
-from splitinfer.server.config import ServerConfig
+from splitinfer.server.config import ServerConfig, is_loopback
 from splitinfer.server.core import InferenceCore
 from splitinfer.server.metrics import Metrics
 from splitinfer.server.observe import FLUSH_INTERVAL_S, CallRecord, Observer
@@ -176,7 +176,7 @@ class SplitinferServer:
         host = self.config.metrics_host or self.config.host
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         try:
-            return self.metrics.serve_http(host, port)
+            bound = self.metrics.serve_http(host, port)
         except socket.gaierror as err:
             raise InvalidInputError(
                 f"cannot serve metrics on {address}: cannot resolve the host {host!r} ({err.strerror}); "
@@ -195,6 +195,14 @@ class SplitinferServer:
             raise SplitinferError(
                 f"cannot serve metrics on {address}: {err.strerror or err}; {hint}"
             ) from err
+        if not is_loopback(host):
+            log.warning(
+                "metrics are served on %s without TLS or a token: whoever reaches it sees the call "
+                "counts, model names and latencies; set --metrics-host 127.0.0.1 (or a private "
+                "address) unless a scraper must reach it from elsewhere",
+                f"[{host}]:{bound}" if ":" in host else f"{host}:{bound}",
+            )
+        return bound
 
     def _bind(self, server: grpc.aio.Server, credentials: grpc.ServerCredentials | None) -> int:
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host

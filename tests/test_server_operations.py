@@ -189,3 +189,18 @@ def test_stop_may_be_called_from_several_threads_at_once_and_again():
         for stopper in stoppers:
             stopper.join()
         server.stop()
+
+
+def test_metrics_on_an_address_others_can_reach_are_named_in_a_warning(caplog):
+    caplog.set_level(logging.WARNING, logger="splitinfer.server")
+    with BackgroundServer(ServerConfig(port=0, backend="echo", metrics_port=0)):
+        pass
+    assert not [r for r in caplog.records if "metrics are served on" in r.getMessage()]
+    config = ServerConfig(port=0, backend="echo", metrics_port=0, metrics_host="0.0.0.0")
+    with BackgroundServer(config) as server:
+        warned = [r.getMessage() for r in caplog.records if "metrics are served on" in r.getMessage()]
+        assert warned == [
+            f"metrics are served on 0.0.0.0:{server.metrics_port} without TLS or a token: whoever reaches "
+            "it sees the call counts, model names and latencies; set --metrics-host 127.0.0.1 (or a "
+            "private address) unless a scraper must reach it from elsewhere"
+        ]
