@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
+from splitinfer.sdk._stderr import caught_stderr
 
 MODES = ("float32", "float16", "dynamic", "int8")
 INPUT_NAMES = ("context_ids", "question_ids")
@@ -60,17 +60,8 @@ class Source:
 @contextlib.contextmanager
 def quiet_native_stderr() -> Iterator[None]:
     """Silence what TensorFlow's C++ code writes to stderr (converter and MLIR logs) meanwhile."""
-    import sys
-
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+    with caught_stderr():
+        yield
 
 
 def import_tensorflow() -> Any:

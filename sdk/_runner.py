@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
-import os
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from splitinfer.sdk._errors import BundleError, InvalidInputError
+from splitinfer.sdk._stderr import caught_stderr
 
 _REBUILD = "rebuild it with 'splitinfer convert' (or 'make model' for the default bundle)"
 
@@ -133,24 +132,17 @@ def _without_delegate_notice() -> Iterator[None]:
         return
     with _notice_lock:
         try:
-            sys.stderr.flush()
-            saved = os.dup(2)
-        except (OSError, ValueError):  # no fd 2 to catch: leave it alone
-            yield
-            return
-        with tempfile.TemporaryFile() as sink:
-            os.dup2(sink.fileno(), 2)
-            try:
+            with caught_stderr() as caught:
                 yield
-            finally:
-                os.dup2(saved, 2)
-                os.close(saved)
-                sink.seek(0)
-                caught = sink.read().decode("utf-8", "replace").splitlines(keepends=True)
-                kept = "".join(line for line in caught if not line.startswith(_DELEGATE_NOTICE))
-                if kept:
-                    sys.stderr.write(kept)
-                    sys.stderr.flush()
+        finally:
+            kept = "".join(
+                line
+                for line in caught.text.splitlines(keepends=True)
+                if not line.startswith(_DELEGATE_NOTICE)
+            )
+            if kept:
+                sys.stderr.write(kept)
+                sys.stderr.flush()
         _notice_done = True
 
 
