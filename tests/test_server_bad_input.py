@@ -9,7 +9,7 @@ import math
 
 import grpc
 import pytest
-from server_support import collect, question, stub_for, wait_until
+from server_support import collect, question, wait_until
 
 from splitinfer.sdk._rpc_errors import RequestTooLargeError, from_rpc_error
 from splitinfer.server import BackgroundServer, ModelConfig, ServerConfig
@@ -28,13 +28,6 @@ def server():
     )
     with BackgroundServer(config) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def stub(server):
-    channel, stub = stub_for(server.address)
-    yield stub
-    channel.close()
 
 
 def rejected(call) -> grpc.RpcError:

@@ -29,13 +29,6 @@ def server(bundle_path):  # noqa: F811
         yield srv
 
 
-@pytest.fixture(scope="module")
-def stub(server):
-    channel, stub = stub_for(server.address)
-    yield stub
-    channel.close()
-
-
 def test_condense_returns_what_the_sdk_condenser_returns(stub, bundle_path):  # noqa: F811
     reply = stub.Condense(pb.CondenseRequest(context=CONTEXT, question="When did the bridge open?", rate=0.4))
     local = Condenser.load(bundle_path).condense(CONTEXT, "When did the bridge open?", rate=0.4)

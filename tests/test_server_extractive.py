@@ -50,13 +50,6 @@ def server():
         yield srv
 
 
-@pytest.fixture(scope="module")
-def stub(server):
-    channel, stub = stub_for(server.address)
-    yield stub
-    channel.close()
-
-
 @pytest.mark.parametrize(
     ("question", "expected"),
     [

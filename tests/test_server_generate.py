@@ -10,7 +10,7 @@ import asyncio
 
 import grpc
 import pytest
-from server_support import collect, question, stub_for
+from server_support import collect, question
 
 from splitinfer.server import BackgroundServer, ModelConfig, ServerConfig
 from splitinfer.v1 import inference_pb2 as pb
@@ -29,13 +29,6 @@ def server():
     )
     with BackgroundServer(config) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def stub(server):
-    channel, stub = stub_for(server.address)
-    yield stub
-    channel.close()
 
 
 def test_generate_streams_chunks_in_order_then_one_final(stub):

@@ -95,13 +95,6 @@ def server(upstream):
             yield srv
 
 
-@pytest.fixture(scope="module")
-def stub(server):
-    channel, stub = stub_for(server.address)
-    yield stub
-    channel.close()
-
-
 def ask(model: str, **sampling: object) -> pb.GenerateRequest:
     return pb.GenerateRequest(
         model=model,

@@ -19,7 +19,7 @@ from server_openai_standin import (
     OpenAIStandin,
     unanswered_port,
 )
-from server_support import collect, stub_for
+from server_support import collect
 
 from splitinfer.sdk import Client, OverloadedError
 from splitinfer.server import BackgroundServer, ModelConfig, ServerConfig
@@ -57,13 +57,6 @@ def server():
         config = ServerConfig(port=0, models=tuple(models), default_model=CASES[0], log_requests=False)
         with BackgroundServer(config) as srv:
             yield srv
-
-
-@pytest.fixture(scope="module")
-def stub(server):
-    channel, stub = stub_for(server.address)
-    yield stub
-    channel.close()
 
 
 def ask(model: str) -> pb.GenerateRequest:
