@@ -14,17 +14,24 @@ the same arguments give the same bundle bytes.
 Test modules load the fixtures with ``pytest_plugins = ["sdk_bundles"]``; each bundle is built
 once per test session. The ``echo_server`` fixtures run a real splitinfer server on a loopback
 port (the ``echo`` backend streams the prompt's words back, so a test sees what the server got).
+``CountedRuns`` counts (and can slow down) a condenser's model runs, to see where condensing stopped.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
 from splitinfer.sdk._bundle import write_bundle
+
+if TYPE_CHECKING:
+    from splitinfer.sdk import Condenser
 
 VOCAB_PATH = Path(__file__).resolve().parents[1] / "sdk" / "assets" / "vocab.txt"
 EMBED_DIM = 16
@@ -164,3 +171,32 @@ def echo_server_without_condenser(tmp_path_factory: pytest.TempPathFactory):
     missing = tmp_path_factory.mktemp("nobundle") / "missing.tflite"
     with BackgroundServer(echo_server_config(condenser_path=missing)) as server:
         yield server
+
+
+class CountedRuns:
+    """Wraps a condenser's model runs: counts them, sleeps ``delay_s`` in each, and sets
+    ``reached`` once ``after`` runs have happened."""
+
+    def __init__(self, condenser: Condenser, delay_s: float = 0.0, after: int = 1) -> None:
+        self.calls = 0
+        self.after = after
+        self.reached = threading.Event()
+        self._delay_s = delay_s
+        self._score = condenser._runner.score
+        condenser._runner.score = self  # type: ignore[method-assign]
+
+    def __call__(self, *args: object):
+        self.calls += 1
+        if self.calls >= self.after:
+            self.reached.set()
+        time.sleep(self._delay_s)
+        return self._score(*args)
+
+    def settle(self, quiet_s: float = 0.3, limit_s: float = 10.0) -> int:
+        """The count once no run has started for ``quiet_s`` (the condensing thread has ended)."""
+        end = time.monotonic() + limit_s
+        seen = -1
+        while self.calls != seen and time.monotonic() < end:
+            seen = self.calls
+            time.sleep(quiet_s)
+        return self.calls

@@ -9,12 +9,11 @@ model's runs are wrapped to take 50 ms each and counted; the model itself still 
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from pathlib import Path
 
 import grpc
 import pytest
+from sdk_bundles import CountedRuns
 from server_support import stub_for
 
 from splitinfer.sdk import (
@@ -36,35 +35,6 @@ CONTEXT = " ".join(
 )
 QUESTION = "Which road is old?"
 SLOW_S = 0.05
-
-
-class CountedRuns:
-    """Wraps a condenser's model runs: counts them, sleeps ``delay_s`` in each, and sets
-    ``reached`` once ``after`` runs have happened."""
-
-    def __init__(self, condenser: Condenser, delay_s: float = 0.0, after: int = 1) -> None:
-        self.calls = 0
-        self.after = after
-        self.reached = threading.Event()
-        self._delay_s = delay_s
-        self._score = condenser._runner.score
-        condenser._runner.score = self  # type: ignore[method-assign]
-
-    def __call__(self, *args: object):
-        self.calls += 1
-        if self.calls >= self.after:
-            self.reached.set()
-        time.sleep(self._delay_s)
-        return self._score(*args)
-
-    def settle(self, quiet_s: float = 0.3, limit_s: float = 10.0) -> int:
-        """The count once no run has started for ``quiet_s`` (the condensing thread has ended)."""
-        end = time.monotonic() + limit_s
-        seen = -1
-        while self.calls != seen and time.monotonic() < end:
-            seen = self.calls
-            time.sleep(quiet_s)
-        return self.calls
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from pathlib import Path
 
 import pytest
+from sdk_bundles import CountedRuns
 from server_support import stub_for
 
 from splitinfer.sdk import AsyncClient, Client, Condenser, RequestCancelledError
@@ -29,26 +29,10 @@ QUESTION = "Which road is old?"
 STOPPED_BY = 10
 
 
-class ModelRuns:
-    """Counts a condenser's model runs, each slowed by 50 ms; ``started`` is set by the first."""
-
-    def __init__(self, condenser: Condenser) -> None:
-        self.calls = 0
-        self.started = threading.Event()
-        self._score = condenser._runner.score
-        condenser._runner.score = self  # type: ignore[method-assign]
-
-    def __call__(self, *args: object):
-        self.calls += 1
-        self.started.set()
-        time.sleep(0.05)
-        return self._score(*args)
-
-
 @pytest.fixture
-def slow(small_window_bundle_path: Path) -> tuple[Condenser, ModelRuns]:
+def slow(small_window_bundle_path: Path) -> tuple[Condenser, CountedRuns]:
     condenser = Condenser.load(small_window_bundle_path)
-    return condenser, ModelRuns(condenser)
+    return condenser, CountedRuns(condenser, delay_s=0.05)
 
 
 def test_closing_a_client_cancels_a_call_condensing_on_the_device_and_stops_it(echo_server, slow) -> None:
@@ -64,7 +48,7 @@ def test_closing_a_client_cancels_a_call_condensing_on_the_device_and_stops_it(e
 
     thread = threading.Thread(target=call)
     thread.start()
-    assert runs.started.wait(10)
+    assert runs.reached.wait(10)
     client.close()
     thread.join(30)
     assert len(ended) == 1 and isinstance(ended[0], RequestCancelledError), ended
@@ -78,7 +62,7 @@ async def test_closing_an_async_client_cancels_a_call_condensing_on_the_device_a
     condenser, runs = slow
     client = AsyncClient(echo_server.address, condenser=condenser, timeout=60)
     call = asyncio.create_task(client.generate(QUESTION, context=CONTEXT, model="echo"))
-    assert await asyncio.to_thread(runs.started.wait, 10)
+    assert await asyncio.to_thread(runs.reached.wait, 10)
     await client.close()
     with pytest.raises(RequestCancelledError):
         await call
@@ -107,10 +91,10 @@ async def test_closing_an_async_client_while_the_server_condenses_is_a_cancelled
             await asyncio.to_thread(
                 stub.Condense, pb.CondenseRequest(context="The old road.", question=QUESTION)
             )
-        runs = ModelRuns(server.server.core.condensers.loaded())
+        runs = CountedRuns(server.server.core.condensers.loaded(), delay_s=0.05)
         client = AsyncClient(server.address, condenser=None, policy="server", timeout=60)
         call = asyncio.create_task(client.generate(QUESTION, context=CONTEXT, model="echo"))
-        assert await asyncio.to_thread(runs.started.wait, 10)
+        assert await asyncio.to_thread(runs.reached.wait, 10)
         await client.close()
         # A bare CancelledError here, in a task nobody cancelled, would break TaskGroups.
         with pytest.raises(RequestCancelledError):
