@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -267,16 +268,23 @@ def test_a_run_that_fails_on_every_case_leaves_no_file_or_the_old_one(
     assert not fresh.exists()
 
 
-@pytest.mark.slow
-def test_a_killed_run_resumes_without_relabelling_finished_cases(server: StandIn, tmp_path: Path) -> None:
+def _labelling_slowly(server: StandIn, tmp_path: Path, **popen: Any) -> tuple[Path, Path, subprocess.Popen]:
+    """``distill label`` of 8 cases in a process of its own, one request at a time, 0.4 s each;
+    returned once it has written 3 lines (its header and 2 cases): data, labels file, process."""
     data = _qa_file(tmp_path / "qa.jsonl", 8)
     out = tmp_path / "labels.jsonl"
     server.delay = 0.4
     command = [sys.executable, "-m", "splitinfer.cli.main", *_label_args(data, out, server, "--workers", "1")]
-    child = subprocess.Popen(command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    child = subprocess.Popen(command, env={**os.environ, "PYTHONUNBUFFERED": "1"}, **popen)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 3):
         time.sleep(0.05)
+    return data, out, child
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_without_relabelling_finished_cases(server: StandIn, tmp_path: Path) -> None:
+    data, out, child = _labelling_slowly(server, tmp_path)
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
     done_before = {r.id for r in read_labels(out)[1]}
@@ -292,16 +300,7 @@ def test_a_killed_run_resumes_without_relabelling_finished_cases(server: StandIn
 
 @pytest.mark.slow
 def test_ctrl_c_keeps_the_finished_cases_and_says_how_to_go_on(server: StandIn, tmp_path: Path) -> None:
-    data = _qa_file(tmp_path / "qa.jsonl", 8)
-    out = tmp_path / "labels.jsonl"
-    server.delay = 0.4
-    command = [sys.executable, "-m", "splitinfer.cli.main", *_label_args(data, out, server, "--workers", "1")]
-    child = subprocess.Popen(
-        command, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stderr=subprocess.PIPE, text=True
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 3):
-        time.sleep(0.05)
+    _, out, child = _labelling_slowly(server, tmp_path, stderr=subprocess.PIPE, text=True)
     child.send_signal(signal.SIGINT)
     _, stderr = child.communicate(timeout=60)
     assert child.returncode == 130
