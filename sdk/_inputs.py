@@ -157,3 +157,24 @@ def check_timeout(timeout: object, why: str = "every call has a deadline") -> fl
     ):
         raise InvalidInputError(f"timeout must be a number of seconds > 0 ({why}), got {timeout!r}")
     return min(float(timeout), MAX_TIMEOUT_S)
+
+
+def retry_after_seconds(value: str) -> float | None:
+    """The seconds an HTTP ``Retry-After`` value asks for: a number of seconds or an HTTP date
+    (RFC 9110; one without a zone is GMT, as HTTP dates are), counted from now. ``None`` when the
+    value is empty, unreadable or NaN; the caller bounds the rest (it may be negative or inf)."""
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        import datetime  # here, not at import: the device SDK never parses HTTP dates
+        import email.utils
+
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        seconds = (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+    return None if math.isnan(seconds) else seconds

@@ -30,15 +30,13 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import numpy as np
 
 from splitinfer.converters.teachers._align import align
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
-from splitinfer.sdk._inputs import check_http_url
+from splitinfer.sdk._inputs import check_http_url, retry_after_seconds
 from splitinfer.sdk._segments import segment_words
 from splitinfer.sdk._text import split_words
 
@@ -402,12 +400,5 @@ def _error_text(response: Any) -> str:
 
 def _retry_after(response: Any) -> float:
     """The seconds ``Retry-After`` asks for (a number or an HTTP date), 0 to 60; 0 when absent."""
-    value = response.headers.get("retry-after", "").strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds()
-        except (TypeError, ValueError):  # no date, or one without a time zone
-            return 0.0
-    return min(60.0, max(0.0, seconds)) if math.isfinite(seconds) else 0.0
+    seconds = retry_after_seconds(response.headers.get("retry-after", ""))
+    return min(60.0, max(0.0, seconds)) if seconds is not None and math.isfinite(seconds) else 0.0

@@ -45,14 +45,12 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import email.utils
 import json
 import math
 import os
 import re
 import time
 from collections.abc import AsyncIterator, Mapping
-from datetime import datetime, timezone
 from typing import Any
 
 # httpx's own async layer: a dependency of httpx. Its timeouts work on Python 3.10 (asyncio.timeout
@@ -60,7 +58,7 @@ from typing import Any
 import anyio
 import httpx
 
-from splitinfer.sdk._inputs import check_http_url
+from splitinfer.sdk._inputs import check_http_url, retry_after_seconds
 from splitinfer.server.backends.base import (
     Finish,
     FinishReason,
@@ -623,20 +621,8 @@ def _quoting(kind: type[ServiceError], template: str, quoted: str, **kwargs: Any
 def _retry_after(response: httpx.Response) -> float:
     """Seconds to wait from ``Retry-After``: a number of seconds or an HTTP date (RFC 9110), at
     most :data:`_MAX_RETRY_AFTER_S`; 1 when it is missing or unreadable."""
-    value = response.headers.get("retry-after", "").strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return 1.0
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        seconds = (when - datetime.now(timezone.utc)).total_seconds()
-    if math.isnan(seconds):
-        return 1.0
-    return min(max(0.0, seconds), _MAX_RETRY_AFTER_S)
+    seconds = retry_after_seconds(response.headers.get("retry-after", ""))
+    return 1.0 if seconds is None else min(max(0.0, seconds), _MAX_RETRY_AFTER_S)
 
 
 def _same_model(configured: str, listed: object) -> bool:
