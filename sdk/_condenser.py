@@ -444,7 +444,8 @@ def _check_parts(parts: object) -> list[Part]:
     total = 0
     for i, part in enumerate(parts):
         if not isinstance(part, Part):
-            raise InvalidInputError(f"parts[{i}] must be a Part, got {type(part).__name__}")
+            hint = f"; wrap text as Part({part[:20]!r}) or call condense()" if isinstance(part, str) else ""
+            raise InvalidInputError(f"parts[{i}] must be a Part, got {type(part).__name__}{hint}")
         text = check_text(part.text, f"parts[{i}].text")
         check_bool(part.keep_verbatim, f"parts[{i}].keep_verbatim")
         total += len(text)

@@ -77,7 +77,10 @@ def test_condense_is_a_single_shared_part(condenser: Condenser) -> None:
     ("parts", "message"),
     [
         ("just a string", "parts must be a list of Part"),
-        ([Part("ok"), "not a part"], r"parts\[1\] must be a Part"),
+        (
+            [Part("ok"), "not a part"],
+            r"parts\[1\] must be a Part, got str; wrap text as Part\('not a part'\)",
+        ),
         ([Part("ok"), Part("x", rate=2.0)], r"parts\[1\]\.rate must be in \(0, 1\]"),
         ([Part(b"bytes")], r"parts\[0\]\.text must be a str"),
     ],
