@@ -69,7 +69,7 @@ def check_rate(rate: object, name: str = "rate") -> float | None:
         finite = math.isfinite(float(rate))
     except OverflowError:  # an int too large for a float
         finite = False
-    if not finite or not 0.0 < rate <= 1.0:
+    if not finite or not 0.0 < float(rate) <= 1.0:
         raise InvalidInputError(
             f"{name} must be in (0, 1] (the fraction of tokens to keep), got {rate}; e.g. 0.33 keeps a third"
         )
@@ -92,7 +92,7 @@ def check_integer(value: object, name: str, maximum: int, what: str) -> int:
     the valid values in the error."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InvalidInputError(f"{name} must be {what}, got {type(value).__name__} {value!r}")
-    if not 0 <= value <= maximum:
+    if not 0 <= int(value) <= maximum:
         raise InvalidInputError(f"{name} must be {what} and at most {maximum:,}, got {value}")
     return int(value)
 

@@ -113,7 +113,11 @@ class Savings:
                 f"{self.sent_tokens:,} context tokens" if self.sent_tokens is not None else "the full context"
             )
             return f"sent {tokens} uncondensed, {self.sent_bytes:,} bytes"
-        ratio = self.sent_tokens / self.original_tokens if self.original_tokens else 1.0
+        ratio = (
+            self.sent_tokens / self.original_tokens
+            if self.sent_tokens is not None and self.original_tokens
+            else 1.0
+        )
         where = (
             f"condensed on the device in {self.device_ms:.1f} ms"
             if self.where is Where.DEVICE

@@ -158,8 +158,11 @@ def _retry_after(trailers: tuple) -> float | None:
     return None
 
 
-def _fields(data: bytes) -> list[tuple[int, int | bytes]]:
-    """(field number, value) pairs of a protobuf message: varints as int, length-delimited as bytes."""
+def _fields(data: int | bytes) -> list[tuple[int, int | bytes]]:
+    """(field number, value) pairs of a protobuf message: varints as int, length-delimited as bytes.
+    A varint where a message should be is a ``TypeError``."""
+    if not isinstance(data, bytes):
+        raise TypeError(f"expected an embedded message, got {type(data).__name__}")
     out: list[tuple[int, int | bytes]] = []
     pos = 0
     while pos < len(data):

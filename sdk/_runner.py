@@ -38,7 +38,7 @@ def check_threads(num_threads: object) -> int:
     if (
         isinstance(num_threads, bool)
         or not isinstance(num_threads, numbers.Integral)
-        or not (1 <= num_threads <= MAX_THREADS)
+        or not (1 <= int(num_threads) <= MAX_THREADS)
     ):
         raise InvalidInputError(
             f"num_threads must be an integer from 1 to {MAX_THREADS} (LiteRT's threads per calling "

@@ -103,7 +103,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -111,6 +111,9 @@ from splitinfer.sdk._errors import InvalidInputError
 from splitinfer.sdk._segments import Segment, is_header_index, line_breaks
 from splitinfer.sdk._text import split_words
 from splitinfer.sdk._unicode import casefold, has_decimal, is_digit, is_upper
+
+# Tokens per word: a list, or an int array as the condenser holds them.
+TokenCounts: TypeAlias = "Sequence[int] | np.ndarray"
 
 # Characters stripped from both ends of a word before it is compared with a forced word: ASCII
 # punctuation but for "#" and "+" (C#, C++), quotes of several languages, symbols that stick to a
@@ -174,7 +177,7 @@ def chunk_words(token_counts: Sequence[int], max_tokens: int) -> list[tuple[int,
     return windows
 
 
-def word_scores(token_scores: np.ndarray, token_counts: Sequence[int]) -> np.ndarray:
+def word_scores(token_scores: np.ndarray, token_counts: TokenCounts) -> np.ndarray:
     """Mean token score of each word (float32); a word with no tokens scores 0."""
     counts = np.asarray(token_counts, dtype=np.int64)
     scores = np.asarray(token_scores, dtype=np.float32)
@@ -356,7 +359,7 @@ class SelectionWeights:
 
 
 def smooth_scores(
-    scores: np.ndarray, token_counts: Sequence[int], segments: Sequence[Segment], weights: SelectionWeights
+    scores: np.ndarray, token_counts: TokenCounts, segments: Sequence[Segment], weights: SelectionWeights
 ) -> np.ndarray:
     """Word scores blended with their segment's and their document's (float32).
 
@@ -521,7 +524,7 @@ def lift_answer_type(
 
 def selection_scores(
     scores: np.ndarray,
-    token_counts: Sequence[int],
+    token_counts: TokenCounts,
     words: Sequence[str],
     segments: Sequence[Segment],
     weights: SelectionWeights,
@@ -626,7 +629,7 @@ def token_budget(total_tokens: int, rate: float | None = None, target_tokens: in
     return min(max(int(np.floor(rate * total_tokens + 0.5)), 1), total_tokens)
 
 
-def select(scores: np.ndarray, token_counts: Sequence[int], forced: np.ndarray, budget: int) -> np.ndarray:
+def select(scores: np.ndarray, token_counts: TokenCounts, forced: np.ndarray, budget: int) -> np.ndarray:
     """Indices (ascending, int32) of the kept words.
 
     Every forced word is kept, even past the budget. The other words are taken best score first
