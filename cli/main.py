@@ -19,7 +19,7 @@ from typing import NoReturn
 from splitinfer.sdk._errors import SplitinferError
 
 # Subcommand modules, in the order `--help` lists them.
-_COMMANDS = ("serve", "condense", "ask", "distill", "convert", "eval", "bench", "demo")
+_COMMANDS = ("serve", "condense", "ask", "distill", "convert", "inspect", "eval", "bench", "demo")
 
 # Which extra brings which missing top-level module, for the "install X" hint.
 _EXTRA_OF_MODULE = {

@@ -50,7 +50,7 @@ def test_version_prints_the_installed_version() -> None:
 
 
 @pytest.mark.parametrize(
-    "command", ["serve", "condense", "ask", "distill", "convert", "eval", "bench", "demo"]
+    "command", ["serve", "condense", "ask", "distill", "convert", "inspect", "eval", "bench", "demo"]
 )
 def test_help_lists_every_subcommand(command: str) -> None:
     result = _splitinfer("--help")
