@@ -3,16 +3,15 @@
 Needs the [convert] extra (TensorFlow). Exit codes: 0 every gate passed and the bundle is written;
 1 a gate failed (the --report JSON says which; nothing is written); 2 bad input (missing or corrupt
 model, bad flag or data file; nothing is written); 3 an internal error (a bug: the traceback is
-printed; nothing is written); 130 interrupted. The --report JSON is written for every outcome, a
-usage error included (its ``status``: passed, failed, bad_input, internal_error, interrupted),
-unless its own path is what is wrong; when it cannot be written, nothing is (exit 2). ``--help``
-shows ``DESCRIPTION`` and ``EXIT_CODES``, plain text.
+printed; nothing is written); 130 interrupted (Ctrl-C or SIGTERM). The --report JSON is written
+for every outcome, a usage error included (its ``status``: passed, failed, bad_input,
+internal_error, interrupted), unless its own path is what is wrong; when it cannot be written,
+nothing is (exit 2). ``--help`` shows ``DESCRIPTION`` and ``EXIT_CODES``, plain text.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,8 @@ Convert a trained student into a .tflite condenser bundle, gated: the bundle is 
 every gate passes (builtin ops only, parity with the Keras model, latency, size, and agreement with
 the teacher when asked). The --report JSON says what was measured and why a run failed; it is
 written for every outcome, a usage error included, unless its own path is what is wrong (when it
-cannot be written, the bundle is not either). Needs the [convert] extra (TensorFlow).
+cannot be written, the bundle is not either). SIGTERM stops a run as Ctrl-C does (exit 130), leaving
+no partial file. Needs the [convert] extra (TensorFlow).
 """
 EXIT_CODES = exit_codes(
     ok="every gate passed and the bundle is written",
@@ -306,13 +306,16 @@ def _named_elsewhere(path: Path, argv: list[str]) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    from splitinfer.converters._paths import terminate_as_interrupt
     from splitinfer.converters.release import release
+    from splitinfer.converters.report import report_json
 
-    outcome = release(_options(args))  # every outcome, a bug included, is in the report it writes
+    with terminate_as_interrupt():
+        outcome = release(_options(args))  # every outcome, a bug included, is in the report it writes
     if outcome.error is not None:
-        raise outcome.error  # a bug: traceback and exit 3; Ctrl-C: exit 130
+        raise outcome.error  # a bug: traceback and exit 3; Ctrl-C or SIGTERM: exit 130
     if args.json:
-        print(json.dumps(outcome.report, indent=2, sort_keys=True, default=str))
+        print(report_json(outcome.report))
     if outcome.exit_code == 0 and not outcome.report.get("training_summary"):
         print(
             f"splitinfer convert: warning: {args.model} had no training summary next to it, so the "

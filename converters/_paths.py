@@ -1,11 +1,15 @@
 """The files a pipeline command writes: checked before any long work starts, written atomically
-(a failed run leaves the old file, or none, never a half-written one)."""
+(a failed run leaves the old file, or none, never a half-written one), a run stopped by SIGTERM
+included (``terminate_as_interrupt``)."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -39,6 +43,41 @@ def check_writable(flag: str, path: Path, example: str) -> None:
         raise InvalidInputError(
             f"{flag} {path}: cannot write into {parent} ({err.strerror or err}); choose another place"
         ) from None
+
+
+@contextlib.contextmanager
+def names_too_long_as_bad_input() -> Iterator[None]:
+    """Meanwhile, a path no file system can hold (a name over 255 bytes, a path over 4096:
+    ENAMETOOLONG, which pathlib's ``exists``, ``is_file`` and ``is_dir`` raise rather than answer
+    False) is ``InvalidInputError`` naming it, not a crash."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno != errno.ENAMETOOLONG:
+            raise
+        raise InvalidInputError(
+            f"{err.filename}: the name is too long for the file system; use a shorter path"
+        ) from None
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Meanwhile, SIGTERM (a cancelled CI job, a stopped container) raises ``KeyboardInterrupt``
+    as Ctrl-C does: the run stops the same way, removing its temporary files and saying it was
+    interrupted (exit 130), instead of dying with a half-written file beside its output. Only the
+    main thread can handle signals; elsewhere SIGTERM keeps its handler."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager

@@ -199,7 +199,8 @@ def _load_saved_model(path: Path) -> Source:
     except (OSError, ValueError, KeyError, RuntimeError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InvalidInputError(
-            f"{path}: not a usable SavedModel with a 'serving_default' signature ({first[:200]})"
+            f"{path}: not a usable SavedModel with a 'serving_default' signature ({first[:200]}); pass "
+            "the .keras student, or the folder its model.export() writes"
         ) from None
     specs = signature.structured_input_signature[1]
     if sorted(specs) != sorted(INPUT_NAMES) or len(signature.structured_outputs) != 1:

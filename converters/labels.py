@@ -114,6 +114,11 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
         raise InvalidInputError(f"{path}: no such labels file; make one with 'splitinfer distill label'")
     with path.open("rb") as stream:
         for number, raw in enumerate(stream, start=1):
+            if number == 1 and raw.startswith(b"\x1f\x8b"):
+                raise InvalidInputError(
+                    f"{path}: not a labels file but gzip-compressed data; decompress it (gunzip) and "
+                    "pass the .jsonl"
+                )
             if not raw.endswith(b"\n"):
                 return  # an interrupted write: see the module doc
             try:
@@ -122,6 +127,8 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
                 raise InvalidInputError(
                     f"{path}:{number}: not UTF-8 text; a labels file is the JSONL of 'splitinfer distill label'"
                 ) from None
+            if number == 1:
+                line = line.removeprefix("\ufeff")  # a byte order mark, as Windows editors write
             if line.strip():
                 yield number, line
 

@@ -9,8 +9,8 @@ never left without its report (``_write_bundle``).
 Exit codes (``Outcome.exit_code``): 0 every gate passed and the bundle is written; 1 a gate failed
 (the report says which, nothing is written); 2 bad input (missing or corrupt model, bad flags or
 data), nothing is written; 3 an internal error (a bug; ``Outcome.error`` holds the exception for
-the caller to raise once the report is written), nothing is written; 130 interrupted (Ctrl-C,
-raised the same way), nothing is written. The report (status
+the caller to raise once the report is written), nothing is written; 130 interrupted (Ctrl-C
+or SIGTERM, raised the same way), nothing is written. The report (status
 ``passed``, ``failed``, ``bad_input``, ``internal_error`` or ``interrupted``, with the message) is written in
 every case but two: when its own path is what is wrong (a folder, the model, the bundle's path;
 ``check_report_path``), which is refused before any work, and when writing it fails (a full
@@ -39,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import sys
 import time
@@ -50,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from splitinfer.converters import gates as G
-from splitinfer.converters._paths import check_writable
+from splitinfer.converters._paths import check_writable, names_too_long_as_bad_input
 from splitinfer.converters.agreement import teacher_agreement
 from splitinfer.converters.convert import (
     MODES,
@@ -147,8 +148,8 @@ def check_options(options: ConvertOptions) -> None:
         "--max-float-delta": options.max_float_delta,
     }
     for flag, value in positive.items():
-        if not value > 0:
-            raise InvalidInputError(f"{flag} must be > 0, got {value}")
+        if not 0 < value < math.inf:  # the manifest records it, and JSON holds no infinity
+            raise InvalidInputError(f"{flag} must be > 0 and finite (1e9: no limit), got {value}")
     for flag, value in {
         "--min-agreement": options.min_agreement,
         "--min-teacher-f1": options.min_teacher_f1,
@@ -194,7 +195,7 @@ def check_report_path(options: ConvertOptions) -> None:
     report = Path(options.report).resolve()
     if str(options.model).strip():
         model = Path(options.model).resolve()
-        if report == model or (model.is_dir() and model in report.parents):
+        if report == model or (model in report.parents and model.is_dir()):
             raise InvalidInputError(f"--report {report.name} would overwrite the model; write it elsewhere")
     if report == Path(options.output).resolve():
         raise InvalidInputError("--report and --output are the same file; give the report its own name")
@@ -312,7 +313,7 @@ def heldback_prompts(
     for path in paths:
         meta, mine = read_label_records(path)
         if line_break_id is not None:
-            check_line_breaks(meta, path)
+            check_line_breaks(meta, path, "pass labels that record them (this student reads line breaks)")
         if teacher is not None:
             check_teacher(meta, path, teacher)
         files.append(Path(path).name)
@@ -499,11 +500,13 @@ def release(options: ConvertOptions) -> Outcome:
         return Outcome(2, settle(report, 2, message, time.perf_counter() - started), message)
 
     try:
-        check_report_path(options)  # before anything: every other outcome goes into that file
+        with names_too_long_as_bad_input():
+            check_report_path(options)  # before anything: every other outcome goes into that file
     except InvalidInputError as err:
         return unreported(str(err))
     try:
-        outcome = _release(options, report, started)
+        with names_too_long_as_bad_input():
+            outcome = _release(options, report, started)
     except ReportNotWritten as err:
         return unreported(str(err))
     except InvalidInputError as err:
@@ -512,9 +515,9 @@ def release(options: ConvertOptions) -> Outcome:
         outcome = Outcome(1, report, str(err))
     except Exception as err:  # a bug: reported as such, then raised by the caller (exit 3)
         outcome = Outcome(3, report, f"internal error: {type(err).__name__}: {err}", error=err)
-    except KeyboardInterrupt as err:  # Ctrl-C: reported, then raised by the caller (exit 130)
+    except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM: reported, then raised by the caller (130)
         outcome = Outcome(
-            130, report, "interrupted (Ctrl-C) before the end; no bundle was written", error=err
+            130, report, "interrupted (Ctrl-C or SIGTERM) before the end; no bundle was written", error=err
         )
     if outcome.exit_code == 0:
         return outcome  # its report was written with the bundle

@@ -8,6 +8,7 @@ gate records its threshold and that it passed; the measured figures go in the JS
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -206,10 +207,17 @@ def model_card(manifest: dict[str, Any]) -> str:
         "`splitinfer bench condenser --json` measures it, with a TinyBERT-4-shaped encoder",
         "  converted the same way as the baseline in the same run.",
     ]
+    data = manifest.get("training_data")
+    kinds = data.get("train_prompts_by_source") if isinstance(data, dict) else None
+    trained_on = (
+        f"these kinds of prompt only: {', '.join(sorted(kinds))} (see the training data above)"
+        if isinstance(kinds, dict) and kinds
+        else "the prompts of its training data only"
+    )
     lines += [
         "",
         "## Limits",
-        "- Trained on English question answering and maths prompts; other languages and prompt kinds",
+        f"- Trained on {trained_on}; other languages and prompt kinds",
         "  are condensed by the same features (question overlap, local context) but were not measured.",
         "- The student imitates its teacher, errors included: it is as good as the teacher's labels.",
         "",
@@ -217,12 +225,27 @@ def model_card(manifest: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def report_json(report: dict[str, Any]) -> str:
+    """The report as strict JSON, which any pipeline's parser (JavaScript's, Go's) reads: a value
+    that is not a finite number (a refused ``--max-p50-ms nan``) is written as a string."""
+    return json.dumps(_finite(report), indent=2, sort_keys=True, default=str, allow_nan=False)
+
+
 def write_report(path: Path | None, report: dict[str, Any]) -> None:
-    """Write the JSON report (atomically) when a path was given."""
+    """Write the JSON report (``report_json``, atomically) when a path was given."""
     if path is None:
         return
     from splitinfer.sdk._bundle import atomic_write
 
-    atomic_write(
-        Path(path), (json.dumps(report, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8")
-    )
+    atomic_write(Path(path), (report_json(report) + "\n").encode("utf-8"))
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float, however deep, as its string ("nan", "inf")."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

@@ -134,7 +134,8 @@ Only prompts of the corpus train split are trained on; held-out prompts are neve
 closing keep/drop F1 against the teacher is measured on them. A --validation-fraction of the train
 prompts stops training at the best epoch. A word's target is its rank within its prompt, sharpened
 at each of --target-rates. Writes the model (--output, a .keras file) and next to it
-<output>.json, which 'splitinfer convert' copies into the bundle's manifest. Deterministic for a
+<output>.json, which 'splitinfer convert' copies into the bundle's manifest; a failed or
+interrupted run (Ctrl-C or SIGTERM: exit 130) leaves no half-written file. Deterministic for a
 --seed. The defaults are the bundled condenser's, but for --epochs: `make model` passes 12 (early
 stopping ended its members after 5 or 6); the measurements behind them are in the module
 docs of splitinfer.converters.train and splitinfer.converters.student.
@@ -253,6 +254,13 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from splitinfer.converters._paths import names_too_long_as_bad_input, terminate_as_interrupt
+
+    with terminate_as_interrupt(), names_too_long_as_bad_input():
+        return _run_train(args)
+
+
+def _run_train(args: argparse.Namespace) -> int:
     if args.output.exists() and not args.overwrite:
         # A model trained for most of an hour is not replaced by a rerun typed by mistake.
         raise InvalidInputError(
@@ -362,6 +370,21 @@ def check_options(options: TrainOptions) -> None:
             "for --attention-heads pass --members 1"
         )
     check_output(options.output)
+    check_not_a_labels_file(options)
+
+
+def check_not_a_labels_file(options: TrainOptions) -> None:
+    """``InvalidInputError`` when the model or its summary would be written over a labels file the
+    run reads (labels that took hours to make), whatever --overwrite says."""
+    labels = {Path(path).resolve() for path in options.labels}
+    sidecar = options.output.with_name(options.output.name + ".json")
+    if options.output.resolve() in labels:
+        raise InvalidInputError(f"--output {options.output} is a --labels file; write the student elsewhere")
+    if sidecar.resolve() in labels:
+        raise InvalidInputError(
+            f"--output {options.output}: its training summary {sidecar.name} would overwrite a --labels "
+            "file; choose another --output"
+        )
 
 
 def check_output(output: Path) -> None:
@@ -556,6 +579,18 @@ def check_unique(prompts: list[Any]) -> None:
         seen.add(prompt.id)
 
 
+def check_teacher_signal(prompts: list[Any]) -> None:
+    """``InvalidInputError`` when the teacher gave every word of every prompt to fit the same score
+    (all 0: a teacher that kept nothing): ranks then hold no order, and the student would train to
+    the end and learn nothing. A few such prompts among others are fine."""
+    scored = [p.teacher for p in prompts if len(p.teacher)]
+    if scored and all(np.ptp(t) == 0 for t in scored):
+        raise InvalidInputError(
+            f"the teacher gave every word of each of the {len(scored)} prompts to train on the same "
+            "score, so there is nothing to learn; check the teacher and label the corpus again"
+        )
+
+
 def train(options: TrainOptions) -> dict[str, Any]:
     """Train, save the model and its summary; return the summary (see the module docstring)."""
     check_options(options)
@@ -574,6 +609,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
     teacher = teacher_of(metas)
     check_unique(prompts)
     fit, val, heldout = split_prompts(prompts, options.validation_fraction)
+    check_teacher_signal(fit)
     x_ctx, x_q, y = build_examples(
         fit,
         options.max_seq_len,

@@ -202,14 +202,19 @@ def load_prompts(
     return metas, prompts
 
 
-def check_line_breaks(meta: dict[str, Any], path: str | Path) -> None:
+TRAIN_WITHOUT_LINE_BREAKS = "train a student that reads no line breaks (--no-line-breaks)"
+
+
+def check_line_breaks(
+    meta: dict[str, Any], path: str | Path, other_fix: str = TRAIN_WITHOUT_LINE_BREAKS
+) -> None:
     """``InvalidInputError`` when a labels file does not record where lines break (labelled
     before its records had ``breaks``): a student that reads line breaks would learn from prompts
-    without them."""
+    without them (or be judged on them). The message offers labelling again or ``other_fix``."""
     if not meta.get("line_breaks"):
         from splitinfer.sdk._errors import InvalidInputError
 
         raise InvalidInputError(
             f"{path}: these labels do not record where lines break (labelled by an older splitinfer); "
-            "label the corpus again, or train a student that reads no line breaks (--no-line-breaks)"
+            f"label the corpus again, or {other_fix}"
         )

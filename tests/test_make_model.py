@@ -172,3 +172,19 @@ def test_a_bad_number_of_jobs_is_a_usage_error(capsys, value) -> None:
     with pytest.raises(SystemExit):
         parse_args(["--jobs", value])
     assert "--jobs" in capsys.readouterr().err
+
+
+def test_the_model_cards_limits_name_the_kinds_of_prompt_the_student_was_trained_on() -> None:
+    from splitinfer.converters.report import model_card
+    from splitinfer.sdk._bundle import read_bundle
+    from splitinfer.sdk._condenser import DEFAULT_BUNDLE
+
+    manifest = dict(read_bundle(DEFAULT_BUNDLE).manifest)
+    manifest["training_data"] = {
+        **manifest["training_data"],
+        "train_prompts_by_source": {"legal": 9, "chat": 4},
+    }
+    limits = model_card(manifest).split("## Limits")[1]
+    assert "Trained on these kinds of prompt only: chat, legal" in limits
+    del manifest["training_data"]
+    assert "Trained on the prompts of its training data only" in model_card(manifest).split("## Limits")[1]
