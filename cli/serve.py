@@ -2,7 +2,9 @@
 
 Options come from three places, later ones winning: the defaults shown below, the ``[server]``
 table of ``--config FILE`` (its keys are the options' names with underscores, e.g.
-``max_concurrent``; relative paths in it are relative to the file), and the flags given here.
+``max_concurrent``, but for ``auth_tokens_file``, ``condenser_path`` and ``log_requests = false``;
+``--log-level`` is a flag only; relative paths in it are relative to the file), and the flags
+given here.
 The one-model flags (``--backend``, ``--model``, ``--openai-*``) are refused next to a
 ``[[models]]`` list in the file, which describes every model itself. Stop it with SIGTERM (or
 Ctrl-C): it reports NOT_SERVING, refuses new calls, lets calls in flight finish within

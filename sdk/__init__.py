@@ -40,6 +40,7 @@ _HOME = {
         "RequestTooLargeError",
         "ServerError",
         "ServerUnavailableError",
+        "UpstreamUnavailableError",
     ),
 }
 _MODULE_OF = {name: module for module, names in _HOME.items() for name in names}
@@ -70,6 +71,7 @@ __all__ = [
     "ServerError",
     "ServerUnavailableError",
     "SplitinferError",
+    "UpstreamUnavailableError",
     "Usage",
     "Where",
 ]
@@ -107,4 +109,5 @@ if TYPE_CHECKING:
         RequestTooLargeError,
         ServerError,
         ServerUnavailableError,
+        UpstreamUnavailableError,
     )

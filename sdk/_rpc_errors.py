@@ -13,6 +13,9 @@ from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
 _RETRY_INFO_TYPE = "type.googleapis.com/google.rpc.RetryInfo"
+# Trailing metadata a splitinfer server adds when the model engine behind it failed, not the
+# server itself (its backend's upstream: vLLM, llama.cpp...).
+UPSTREAM_CAUSE = ("splitinfer-cause", "upstream")
 
 
 class ServerError(SplitinferError):
@@ -33,6 +36,16 @@ class ServerUnavailableError(ServerError):
     """The server could not be reached (down, wrong address, TLS mismatch) after the retries."""
 
     hint = "check that the server runs at that address and that TLS settings match (--tls-ca / plaintext)"
+
+
+class UpstreamUnavailableError(ServerUnavailableError):
+    """The server answered, but the model engine behind it (its upstream) could not be reached
+    or failed, after the retries."""
+
+    hint = (
+        "the splitinfer server is up, but the model engine behind it is down or failing; retry "
+        "later, or have the server's operator check the engine"
+    )
 
 
 class AnswerInterruptedError(ServerUnavailableError):
@@ -119,7 +132,9 @@ def from_rpc_error(err: grpc.RpcError, target: str, chunks: int = 0) -> ServerEr
     kind = _BY_CODE.get(code, ServerError)
     if code is grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in message:
         kind = RequestTooLargeError  # gRPC's own size check: "Received message larger than max (...)"
-    if kind is ServerUnavailableError and chunks:
+    if kind is ServerUnavailableError and UPSTREAM_CAUSE in _trailers(err):
+        kind = UpstreamUnavailableError
+    if issubclass(kind, ServerUnavailableError) and chunks:
         kind = AnswerInterruptedError
         message = f"{message} (after {chunks} chunk{'s' if chunks != 1 else ''} of the answer)"
     error = kind(message, code.name, target)

@@ -12,6 +12,9 @@ class ServiceError(Exception):
     """Base class: a request failed for a reason the caller should be told about."""
 
     code: str = "INTERNAL"
+    # True when the upstream the backend depends on failed, not this server: the caller is told
+    # so in the trailing metadata (``UPSTREAM_CAUSE``), so that its advice is about the engine.
+    upstream: bool = False
 
     def __init__(
         self, message: str, *, retry_after_s: float | None = None, log_message: str | None = None
@@ -53,6 +56,8 @@ class UpstreamOverloadedError(OverloadedError):
     Counted apart from this server's own admission rejections (``rejected_total{reason="upstream_overloaded"}``).
     """
 
+    upstream = True
+
 
 class NotReadyError(ServiceError):
     """The server lacks something the request needs (e.g. no condenser bundle installed)."""
@@ -64,19 +69,24 @@ class UnavailableError(ServiceError):
     """An upstream the backend depends on is down or refused the connection; retrying may help."""
 
     code = "UNAVAILABLE"
+    upstream = True
 
 
 class UpstreamTimeoutError(ServiceError):
     """An upstream did not answer in time."""
 
     code = "DEADLINE_EXCEEDED"
+    upstream = True
 
 
 class UpstreamError(ServiceError):
     """An upstream answered with something the server cannot use (a server-side problem)."""
 
     code = "INTERNAL"
+    upstream = True
 
 
 class DrainingError(UnavailableError):
     """The server is shutting down and takes no new requests; another replica (or a retry) will."""
+
+    upstream = False

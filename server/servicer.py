@@ -27,6 +27,7 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from splitinfer.sdk._rpc_errors import UPSTREAM_CAUSE
 from splitinfer.server.core import InferenceCore
 from splitinfer.server.errors import (
     DrainingError,
@@ -57,10 +58,12 @@ log = logging.getLogger("splitinfer.server")
 
 
 def status_of(err: ServiceError) -> tuple[grpc.StatusCode, str, tuple[tuple[str, Any], ...]]:
-    """``(code, message, trailing_metadata)`` for ``context.abort``; RetryInfo when there is a hint."""
+    """``(code, message, trailing_metadata)`` for ``context.abort``; RetryInfo when there is a hint,
+    ``UPSTREAM_CAUSE`` when the upstream failed rather than this server."""
     code = grpc.StatusCode[err.code]
+    cause = (UPSTREAM_CAUSE,) if err.upstream else ()
     if err.retry_after_s is None:
-        return code, err.message, ()
+        return code, err.message, cause
     delay = duration_pb2.Duration()
     delay.FromMilliseconds(max(1, round(err.retry_after_s * 1000)))
     detail = any_pb2.Any()
@@ -68,7 +71,7 @@ def status_of(err: ServiceError) -> tuple[grpc.StatusCode, str, tuple[tuple[str,
     status = rpc_status.to_status(
         status_pb2.Status(code=code.value[0], message=err.message, details=[detail])
     )
-    return status.code, status.details, tuple(status.trailing_metadata)
+    return status.code, status.details, (*status.trailing_metadata, *cause)
 
 
 def _deadline(context: grpc.aio.ServicerContext) -> float | None:

@@ -404,3 +404,34 @@ def test_a_zero_timeout_or_token_size_is_refused_at_start(option):
     options = {"base_url": "http://127.0.0.1:9/v1", "model": "m", option: 0}
     with pytest.raises(InvalidInputError, match=rf"option '{option}' must be a finite number > 0, got 0"):
         BackgroundServer(ServerConfig(port=0, models=(ModelConfig("openai", options),))).start()
+
+
+def test_the_sdk_tells_an_engine_that_is_down_from_a_server_that_is(server):
+    """UNAVAILABLE either way, and retried either way; but when the server answered that its
+    engine is unreachable, checking the server's address and TLS (the advice for a server that
+    does not answer) would send the app developer the wrong way."""
+    from splitinfer.sdk import Client, ServerUnavailableError, UpstreamUnavailableError
+
+    with (
+        Client(server.address, condenser=None, policy="none", timeout=10) as client,
+        pytest.raises(UpstreamUnavailableError) as caught,
+    ):
+        client.generate("When?", context="The bridge took six years.", model="down").collect()
+    assert "unreachable" in caught.value.server_message
+    assert "the model engine behind it is down" in str(caught.value)
+    assert "TLS" not in str(caught.value)
+    with (
+        Client(f"127.0.0.1:{free_port()}", condenser=None, policy="none", timeout=30) as client,
+        pytest.raises(ServerUnavailableError) as nobody,
+    ):
+        client.generate("When?", context="The bridge took six years.").collect()
+    assert not isinstance(nobody.value, UpstreamUnavailableError)
+    assert "TLS" in str(nobody.value)
+
+
+def test_only_an_upstream_failure_is_marked_as_the_engines(stub):
+    from splitinfer.sdk._rpc_errors import UPSTREAM_CAUSE
+
+    assert UPSTREAM_CAUSE in tuple(failure(stub, ask("down")).trailing_metadata())
+    assert UPSTREAM_CAUSE in tuple(failure(stub, ask("500")).trailing_metadata())
+    assert UPSTREAM_CAUSE not in tuple(failure(stub, ask("no-such-model")).trailing_metadata())
