@@ -5,14 +5,11 @@ leaves no partial file and writes a report strict JSON parsers read."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from cli_support import run_python
 
 from splitinfer.cli.main import main
 
@@ -103,13 +100,7 @@ def test_sigterm_mid_write_keeps_the_old_bundle_leaves_no_partial_file_and_exits
     out.write_bytes(b"the good bundle")
     report.write_text(json.dumps({"status": "passed"}))
     argv = ["convert", str(tmp_path / "student.keras"), "-o", str(out), "--report", str(report)]
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(_TERMINATED_CONVERT), *argv],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)},
-    )
+    done = run_python(_TERMINATED_CONVERT, argv)
     assert done.returncode == 130, done.stderr
     assert done.stderr.strip() == "splitinfer convert: interrupted"
     assert out.read_bytes() == b"the good bundle"

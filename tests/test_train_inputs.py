@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from cli_support import run_python
 from test_student_support import write_labels
 
 from splitinfer.cli.main import main
@@ -110,13 +107,7 @@ def test_sigterm_while_saving_keeps_the_old_model_leaves_no_partial_file_and_exi
     labels, out = write_labels(tmp_path / "labels.jsonl"), tmp_path / "student.keras"
     out.write_bytes(b"the good model")
     argv = ["distill", "train", "--labels", str(labels), "-o", str(out), "--overwrite"]
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(_TERMINATED_TRAIN), *argv],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)},
-    )
+    done = run_python(_TERMINATED_TRAIN, argv)
     assert done.returncode == 130, done.stderr
     assert done.stderr.strip() == "splitinfer distill train: interrupted"
     assert out.read_bytes() == b"the good model"
