@@ -426,6 +426,8 @@ MANIFESTS: tuple[tuple[str, Any], ...] = (
     ("opening_sharp_s", {"answer_types": _types(numbers=("wie gro\u00df",))}),
     ("opening_final_sigma", {"answer_types": _types(numbers=("\u03c0\u03cc\u03c3\u03b5\u03c2",))}),
     ("opening_fullwidth", {"answer_types": _types(names=("\uff37\uff48\uff4f",))}),
+    # U+1FAF0 is new in Unicode 14: printable for the SDK's table, unassigned for Java 17's data.
+    ("opening_capitals_unicode_14", {"answer_types": _types(names=("Who\U0001faf0",))}),
     ("opening_number", {"answer_types": _types(names=("who", 1))}),
     ("opening_null", {"answer_types": _types(names=(None,))}),
     ("opening_list", {"answer_types": _types(names=(["who"],))}),

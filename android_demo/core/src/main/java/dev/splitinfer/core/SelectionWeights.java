@@ -176,7 +176,7 @@ public final class SelectionWeights {
   // CPython's unicode_repr: single quotes unless the text has one and no double quote; the quote
   // and the backslash escaped, tab, line feed and carriage return as t, n and r after a
   // backslash, other controls and unprintable characters as x, u or U and 2, 4 or 8 hex digits
-  // (Java's general categories stand in for Python's isprintable).
+  // (the frozen Unicode table stands in for Python's isprintable, see printable).
   private static String pythonString(String text) {
     char quote = text.indexOf('\'') >= 0 && text.indexOf('"') < 0 ? '"' : '\'';
     StringBuilder out = new StringBuilder().append(quote);
@@ -205,21 +205,12 @@ public final class SelectionWeights {
   }
 
   // Python's str.isprintable for one non-ASCII code point: not a control, format, surrogate,
-  // private-use or unassigned character, nor a separator.
+  // private-use or unassigned character (category C*, the table's control class), nor a
+  // separator (category Z*: the non-ASCII whitespace). Read from the table the SDK's data was
+  // frozen from, not from Character: Java 17 and older phones lack Unicode 14's characters (an
+  // opening with U+1FAF0 would be refused with it escaped, where the SDK shows it as it is).
   private static boolean printable(int cp) {
-    switch (Character.getType(cp)) {
-      case Character.CONTROL:
-      case Character.FORMAT:
-      case Character.SURROGATE:
-      case Character.PRIVATE_USE:
-      case Character.UNASSIGNED:
-      case Character.SPACE_SEPARATOR:
-      case Character.LINE_SEPARATOR:
-      case Character.PARAGRAPH_SEPARATOR:
-        return false;
-      default:
-        return true;
-    }
+    return !UnicodeTables.get().isControl(cp) && !Words.isWhitespace(cp);
   }
 
   @Override
