@@ -129,6 +129,8 @@ def parse_bundle(data: bytes, name: str = "<bytes>") -> Bundle:
             f"{name} has bundle format {version}, newer than the {FORMAT_VERSION} this splitinfer "
             f"reads; upgrade splitinfer (pip install -U splitinfer)"
         )
+    if version < 1:
+        raise BundleError(f"{name}: {MANIFEST} has format_version {version}; formats start at 1; {_REBUILD}")
     missing = [f for f in REQUIRED_FIELDS if f not in manifest]
     if missing:
         raise BundleError(f"{name}: {MANIFEST} lacks {', '.join(missing)}; {_REBUILD}")
@@ -146,7 +148,10 @@ def parse_bundle(data: bytes, name: str = "<bytes>") -> Bundle:
         )
     if VOCAB not in files:
         raise BundleError(f"{name} has no {VOCAB}: the tokenizer is missing; {_REBUILD}")
-    vocab = files[VOCAB].decode("utf-8").splitlines()
+    try:
+        vocab = files[VOCAB].decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise BundleError(f"{name}: {VOCAB} is not UTF-8; {_REBUILD}") from None
     return Bundle(model=model, vocab=vocab, manifest=manifest, files=files)
 
 

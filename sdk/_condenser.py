@@ -177,7 +177,10 @@ class Condenser:
             raise BundleError(f"{name}: {err}; rebuild it with 'splitinfer convert'") from None
         self._runner = ModelRunner(bundle.model, self.manifest, name, num_threads)
         try:
-            self.default_rate = check_rate(self.manifest["default_rate"], "the manifest's default_rate")
+            rate = self.manifest["default_rate"]
+            if rate is None:  # check_rate reads None as "no rate"; a bundle must name its default
+                raise InvalidInputError("the manifest's default_rate must be a number in (0, 1], got null")
+            self.default_rate = check_rate(rate, "the manifest's default_rate")
         except InvalidInputError as err:
             raise BundleError(f"{name}: {err}; rebuild it with 'splitinfer convert'") from None
         try:

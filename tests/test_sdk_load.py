@@ -220,3 +220,36 @@ def test_only_the_delegate_notice_is_dropped_from_stderr_while_loading() -> None
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stderr == "native: something else\nafter\n"
+
+
+@pytest.mark.parametrize("version", [0, -1])
+def test_a_format_version_below_1_is_refused_as_the_android_core_refuses_it(
+    bundle_path: Path, tmp_path: Path, version: int
+) -> None:
+    import zipfile
+
+    bad = rearchive(bundle_path, tmp_path / "v.tflite", zipfile.ZIP_DEFLATED, format_version=version)
+    with pytest.raises(BundleError, match=f"has format_version {version}; formats start at 1"):
+        Condenser.load(bad)
+
+
+def test_a_default_rate_of_null_is_refused_at_load_not_at_every_condense(
+    bundle_path: Path, tmp_path: Path
+) -> None:
+    import zipfile
+
+    bad = rearchive(bundle_path, tmp_path / "null-rate.tflite", zipfile.ZIP_DEFLATED, default_rate=None)
+    with pytest.raises(BundleError, match=r"default_rate must be a number in \(0, 1\], got null"):
+        Condenser.load(bad)
+
+
+def test_a_vocabulary_that_is_not_utf8_is_a_bundle_error(bundle_path: Path, tmp_path: Path) -> None:
+    bundle = read_bundle(bundle_path)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in bundle.files.items():
+            archive.writestr(name, data + b"\xff" if name == "vocab.txt" else data)
+    bad = tmp_path / "vocab.tflite"
+    bad.write_bytes(bundle.model + buffer.getvalue())
+    with pytest.raises(BundleError, match=r"vocab\.txt is not UTF-8; rebuild it"):
+        Condenser.load(bad)

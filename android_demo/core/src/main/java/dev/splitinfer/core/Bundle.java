@@ -183,6 +183,10 @@ public final class Bundle {
       throw new BundleException(name + " has bundle format " + version + ", newer than the "
           + FORMAT_VERSION + " this app reads; update the app's splitinfer core (android_demo/core)");
     }
+    if ((Long) version < 1) {
+      throw new BundleException(name + ": " + MANIFEST + " has format_version " + version
+          + "; formats start at 1; " + REBUILD);
+    }
     StringBuilder missing = new StringBuilder();
     for (String field : REQUIRED_FIELDS) {
       if (!manifest.containsKey(field)) {

@@ -199,6 +199,13 @@ public class BundleTest {
   }
 
   @Test
+  public void aFormatVersionBelowOneIsRefusedAsTheSdkRefusesIt() throws Exception {
+    byte[] model = model();
+    String message = failure(bundle(model, entries(manifest(model, 0), "[PAD]\n[UNK]\n")));
+    assertMentions(message, "has format_version 0; formats start at 1");
+  }
+
+  @Test
   public void aManifestWithoutRequiredFieldsNamesThem() throws Exception {
     byte[] model = model();
     String message = failure(bundle(model, entries(manifest(model, 1, "teacher", "sha256"), "[PAD]\n[UNK]\n")));
