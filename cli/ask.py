@@ -73,6 +73,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--tls-ca", type=Path, metavar="PEM", help="CA certificate(s) to trust for TLS (implies TLS)"
     )
+    parser.add_argument(
+        "--tls-server-name",
+        type=utf8,
+        metavar="NAME",
+        help="host name to check in the server's certificate (implies TLS; default: the --server host)",
+    )
     tls = parser.add_mutually_exclusive_group()
     tls.add_argument("--tls", action="store_true", default=None, help="use TLS with the system's CAs")
     tls.add_argument("--plaintext", action="store_true", help="no TLS (default only for loopback servers)")
@@ -90,10 +96,14 @@ def run(args: argparse.Namespace) -> int:
     from splitinfer.sdk._channel import check_target
 
     check_target(args.server, "--server")
+    if args.plaintext and (args.tls_ca is not None or args.tls_server_name is not None):
+        flag = "--tls-ca" if args.tls_ca is not None else "--tls-server-name"
+        raise InvalidInputError(f"{flag} is for TLS, and --plaintext turns TLS off; drop one of them")
     context = read_context(args.context_file)
     token = read_token(args.token_file) if args.token_file is not None else None
     roots = read_tls_ca(args.tls_ca) if args.tls_ca is not None else None
-    tls = False if args.plaintext else (True if args.tls or roots is not None else None)
+    implied = roots is not None or args.tls_server_name is not None
+    tls = False if args.plaintext else (True if args.tls or implied else None)
     with Client(
         args.server,
         condenser=explicit_condenser(args.condenser, args.policy),
@@ -101,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         credentials=token,
         tls=tls,
         root_certificates=roots,
+        tls_server_name=args.tls_server_name,
         timeout=args.timeout,
     ) as client:
         stream = client.generate(
@@ -179,13 +190,25 @@ def read_context(path: Path | None) -> str:
 
 
 def read_token(path: Path) -> str:
+    """The one token of ``--token-file``: UTF-8 with or without a byte order mark, blank lines and
+    ``#`` comments skipped, as in the server's ``--auth-tokens`` file."""
     try:
-        token = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as err:
-        raise InvalidInputError(f"cannot read --token-file {path}: {err}") from None
-    if not token:
+        data = path.read_bytes()
+    except OSError as err:
+        raise InvalidInputError(f"cannot read --token-file {path}: {err.strerror}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InvalidInputError(
+            f"--token-file {path} is not UTF-8 text (byte offset {err.start}); save it as UTF-8"
+        ) from None
+    lines = [line.strip() for line in text.splitlines()]
+    tokens = [line for line in lines if line and not line.startswith("#")]
+    if not tokens:
         raise InvalidInputError(f"--token-file {path} is empty; put the bearer token in it")
-    return token
+    if len(tokens) > 1:
+        raise InvalidInputError(f"--token-file {path} holds {len(tokens)} tokens; keep only the one to send")
+    return tokens[0]
 
 
 def result_json(result: Any) -> dict[str, Any]:

@@ -127,6 +127,11 @@ def check_target(target: object, name: str = "target") -> str:
     host, port = target.rsplit(":", 1)
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
+    elif ":" in host and not _is_ip_address(host) and _is_ip_address(target):
+        # "::1" is not host ":" and port "1"
+        raise InvalidInputError(
+            f"{name} {target!r} has no port; pass '[ADDRESS]:PORT', e.g. [{target}]:50051"
+        )
     elif ":" in host:
         raise InvalidInputError(f"{name} {target!r}: put an IPv6 address in brackets, e.g. [{host}]:{port}")
     if not host.strip():
@@ -134,6 +139,14 @@ def check_target(target: object, name: str = "target") -> str:
     if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
         raise InvalidInputError(f"{name} {target!r}: the port must be a number from 1 to 65535, got {port!r}")
     return target
+
+
+def _is_ip_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 _GRPC_SCHEMES = ("dns:", "ipv4:", "ipv6:", "unix:", "unix-abstract:")
@@ -148,6 +161,8 @@ def read_pem(value: bytes | str | Path | None, name: str) -> bytes | None:
         return value.encode("ascii", errors="replace")
     if not isinstance(value, (str, PathLike)):
         raise InvalidInputError(f"{name} must be PEM bytes, PEM text or a path, got {type(value).__name__}")
+    if isinstance(value, str) and not value.strip():
+        raise InvalidInputError(f"{name} is empty; pass PEM bytes, PEM text or the path of a PEM file")
     path = Path(value)
     try:
         return path.read_bytes()
@@ -190,6 +205,10 @@ def check_token(credentials: object) -> str | None:
     if not isinstance(credentials, str) or not credentials.strip():
         raise InvalidInputError("credentials must be the bearer token as a non-empty str")
     token = credentials.strip()
+    if token.lower().startswith("bearer "):
+        raise InvalidInputError("pass the bearer token alone, without 'Bearer ' (the client adds it)")
+    if "\n" in token:
+        raise InvalidInputError("the bearer token holds several lines; pass the one token to send")
     if not all("!" <= ch <= "~" for ch in token):
         raise InvalidInputError(
             "the bearer token must be printable ASCII without spaces or control characters "

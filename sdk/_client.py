@@ -78,8 +78,9 @@ class ChannelSettings:
             and not allow_insecure_credentials
         ):
             raise InvalidInputError(
-                f"refusing to send a bearer token in plaintext to {self.target}: use TLS (tls=True, "
-                "root_certificates=...) or pass allow_insecure_credentials=True behind a trusted proxy"
+                f"refusing to send a bearer token in plaintext to {self.target}: use TLS (tls=True or "
+                "root_certificates=... / --tls or --tls-ca) or pass allow_insecure_credentials=True "
+                "behind a trusted proxy"
             )
         # Call credentials need a secure channel; on plaintext the token travels as metadata.
         self.metadata: tuple[tuple[str, str], ...] = (

@@ -19,23 +19,31 @@ UPSTREAM_CAUSE = ("splitinfer-cause", "upstream")
 
 
 class ServerError(SplitinferError):
-    """The call failed on the server or on the way there. ``code`` is the gRPC status code name."""
+    """The call failed on the server or on the way there. ``code`` is the gRPC status code name;
+    ``hint``, when given, replaces the class's advice with one for the cause found (a TLS failure)."""
 
     hint = ""
 
-    def __init__(self, message: str, code: str = "UNKNOWN", target: str = "") -> None:
+    def __init__(
+        self, message: str, code: str = "UNKNOWN", target: str = "", hint: str | None = None
+    ) -> None:
         self.code = code
         self.target = target
         self.server_message = message
+        if hint is not None:
+            self.hint = hint
         where = f" from {target}" if target else ""
-        hint = f"; {self.hint}" if self.hint else ""
-        super().__init__(f"{message} ({code}{where}){hint}")
+        advice = f"; {self.hint}" if self.hint else ""
+        super().__init__(f"{message} ({code}{where}){advice}")
 
 
 class ServerUnavailableError(ServerError):
     """The server could not be reached (down, wrong address, TLS mismatch) after the retries."""
 
-    hint = "check that the server runs at that address and that TLS settings match (--tls-ca / plaintext)"
+    hint = (
+        "check that the server runs at that address and that TLS settings match "
+        "(root_certificates=... / --tls-ca; tls=False / --plaintext)"
+    )
 
 
 class UpstreamUnavailableError(ServerUnavailableError):
@@ -61,8 +69,8 @@ class DeadlineExceededError(ServerError):
     """The call did not finish before its deadline."""
 
     hint = (
-        "allow more time (timeout=..., --timeout) or ask for a shorter answer; if no server answers at "
-        "that address, a call that cannot connect also ends here: check that the server runs there"
+        "allow more time (timeout=..., --timeout) or ask for a shorter answer; a call that cannot "
+        "connect also ends here: check that the server runs at that address and that TLS settings match"
     )
 
 
@@ -91,9 +99,11 @@ class RequestTooLargeError(InvalidRequestError):
 class OverloadedError(ServerError):
     """The server is at capacity (RESOURCE_EXHAUSTED); retry after ``retry_after_s`` if given."""
 
-    def __init__(self, message: str, code: str = "RESOURCE_EXHAUSTED", target: str = "") -> None:
+    def __init__(
+        self, message: str, code: str = "RESOURCE_EXHAUSTED", target: str = "", hint: str | None = None
+    ) -> None:
         self.retry_after_s: float | None = None
-        super().__init__(message, code, target)
+        super().__init__(message, code, target, hint)
 
 
 class NotReadyError(ServerError):
@@ -106,6 +116,54 @@ class RequestCancelledError(ServerError):
 
 class CondenserUnavailableError(SplitinferError):
     """The policy demands a condensation that cannot run (no device bundle / no server condenser)."""
+
+
+# What gRPC's connection error says -> why the server that answered cannot be used, and the fix.
+# The retries cannot help with these: the hint must not send the user to check that it runs.
+_TLS_HINTS = (
+    (
+        "Hostname Verification Check failed",
+        "the server's certificate is for another host name: connect by a name it holds, or name "
+        "the one to check (tls_server_name=... / --tls-server-name)",
+    ),
+    (
+        "certificate has expired",
+        "the server's certificate has expired: renew it on the server (or correct this machine's clock)",
+    ),
+    (
+        "certificate is not yet valid",
+        "the server's certificate is not valid yet: correct the clock of this machine or of the "
+        "server that issued it",
+    ),
+    (
+        "WRONG_VERSION_NUMBER",
+        "the server does not speak TLS: connect in plaintext (tls=False / --plaintext), or give "
+        "the server --tls-cert and --tls-key",
+    ),
+    (
+        "CERTIFICATE_VERIFY_FAILED",
+        "this client does not trust the server's certificate: pass the CA that signed it "
+        "(root_certificates=... / --tls-ca)",
+    ),
+    (
+        "Tls handshake failed",
+        "the TLS handshake failed: check that this client's TLS settings (root_certificates=... / "
+        "--tls-ca) match the server's certificate",
+    ),
+    (
+        "Socket closed",
+        "the server closed the connection at once, as a TLS server does to a plaintext client: "
+        "if it serves TLS, connect with TLS (root_certificates=... / --tls-ca, or tls=True / --tls)",
+    ),
+)
+_CONNECT_FAILED = "failed to connect to all addresses"
+
+
+def _tls_hint(message: str) -> str | None:
+    """The hint for a connection that failed because TLS settings do not match, if that is why."""
+    if _CONNECT_FAILED not in message:
+        return None
+    return next((hint for marker, hint in _TLS_HINTS if marker in message), None)
 
 
 _BY_CODE: dict[grpc.StatusCode, type[ServerError]] = {
@@ -137,7 +195,8 @@ def from_rpc_error(err: grpc.RpcError, target: str, chunks: int = 0) -> ServerEr
     if issubclass(kind, ServerUnavailableError) and chunks:
         kind = AnswerInterruptedError
         message = f"{message} (after {chunks} chunk{'s' if chunks != 1 else ''} of the answer)"
-    error = kind(message, code.name, target)
+    hint = _tls_hint(message) if kind is ServerUnavailableError else None
+    error = kind(message, code.name, target, hint)
     if isinstance(error, OverloadedError):
         error.retry_after_s = _retry_after(_trailers(err))
     return error

@@ -31,10 +31,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def make_self_signed(folder: Path) -> tuple[Path, Path, bytes]:
-    """Writes a self-signed certificate for localhost/127.0.0.1 and its key; returns (cert, key, cert PEM)."""
+def make_self_signed(
+    folder: Path,
+    names: tuple[str, ...] = ("localhost", "127.0.0.1"),
+    valid_from: datetime.timedelta = datetime.timedelta(minutes=-5),
+    valid_to: datetime.timedelta = datetime.timedelta(days=1),
+) -> tuple[Path, Path, bytes]:
+    """Writes a self-signed certificate and its key; returns (cert, key, cert PEM). ``names``: the
+    host names and IP addresses it is for; ``valid_from`` and ``valid_to``: from now."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (
         x509.CertificateBuilder()
@@ -42,14 +48,9 @@ def make_self_signed(folder: Path) -> tuple[Path, Path, bytes]:
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
+        .not_valid_before(now + valid_from)
+        .not_valid_after(now + valid_to)
+        .add_extension(x509.SubjectAlternativeName([_general_name(n) for n in names]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
@@ -61,6 +62,13 @@ def make_self_signed(folder: Path) -> tuple[Path, Path, bytes]:
     cert_path.write_bytes(cert_pem)
     key_path.write_bytes(key_pem)
     return cert_path, key_path, cert_pem
+
+
+def _general_name(name: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
 
 
 def stub_for(address: str) -> tuple[grpc.Channel, pb_grpc.InferenceStub]:
