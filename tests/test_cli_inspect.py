@@ -84,3 +84,20 @@ def test_a_damaged_bundle_exits_2_saying_what_is_wrong(
 def test_a_missing_bundle_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert exit_code(["inspect", str(tmp_path / "nope.tflite")]) == 2
     assert "no such condenser bundle" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_bundle_litert_cannot_run_exits_2_though_convert_let_it_through(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``convert --allow-flex`` writes a bundle with a Flex op; the Python runtimes cannot run it,
+    and a pipeline that checks with inspect learns that before an app does."""
+    from test_gates import flex_student
+
+    bundle = tmp_path / "flex.tflite"
+    model = flex_student(tmp_path / "flex.keras")
+    assert exit_code(["convert", str(model), "-o", str(bundle), "--mode", "float32", "--allow-flex"]) == 0
+    capsys.readouterr()
+    assert exit_code(["inspect", str(bundle)]) == 2
+    err = capsys.readouterr().err
+    assert "LiteRT cannot load the model" in err and "FlexCumprod" in err
