@@ -16,6 +16,7 @@ import signal
 import socket
 import ssl
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -169,6 +170,9 @@ class SplitinferServer:
         cert, key = self.config.tls_cert, self.config.tls_key
         cert_pem, key_pem = _read(cert), _read(key)
         check_tls_pair(cert, key, cert_pem, key_pem)
+        problem = certificate_dates_problem(cert, key, cert_pem)
+        if problem is not None:
+            log.warning("splitinfer serve: --tls-cert %s %s", cert, problem)
         return grpc.ssl_server_credentials([(key_pem, cert_pem)])
 
     def _serve_metrics(self, port: int) -> int:
@@ -326,6 +330,58 @@ def check_tls_pair(cert: str | Path, key: str | Path, cert_pem: bytes, key_pem: 
             f"--tls-key {key} is not a valid PEM private key ({_ssl_reason(err)}); pass the unencrypted "
             "private key of --tls-cert (-----BEGIN PRIVATE KEY-----) as --tls-key"
         ) from err
+
+
+# A certificate this close to its end gets a warning at start.
+EXPIRY_WARNING_DAYS = 14
+
+
+def certificate_dates_problem(
+    cert: str | Path, key: str | Path, cert_pem: bytes, now: float | None = None
+) -> str | None:
+    """What is wrong with the dates of the server's certificate, or ``None``: expired and not
+    yet valid (every TLS client refuses it), or ending within ``EXPIRY_WARNING_DAYS``.
+
+    OpenSSL reads the dates in a handshake in memory between this certificate and a client that
+    trusts it as it stands (a partial chain), so no X.509 parser is needed. Other verification
+    failures (a purpose, a chain) are not judged here: the server's clients judge them."""
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client.check_hostname = False
+    client.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    # The PEM blocks alone: a certificate file may hold other text around them, in any encoding.
+    blocks = re.findall(rb"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", cert_pem, re.DOTALL)
+    try:
+        client.load_verify_locations(cadata=b"\n".join(blocks).decode("ascii"))
+    except (ssl.SSLError, ValueError):  # UnicodeDecodeError is a ValueError
+        return None
+    to_server, to_client = ssl.MemoryBIO(), ssl.MemoryBIO()
+    server_side = server.wrap_bio(to_server, to_client, server_side=True)
+    client_side = client.wrap_bio(to_client, to_server, server_side=False)
+    for _ in range(8):
+        finished = 0
+        for side in (client_side, server_side):
+            try:
+                side.do_handshake()
+                finished += 1
+            except ssl.SSLWantReadError:
+                pass
+            except ssl.SSLCertVerificationError as err:
+                if err.verify_code in (9, 10):  # X509_V_ERR_CERT_NOT_YET_VALID, _HAS_EXPIRED
+                    return f"{err.verify_message}: every TLS client will refuse it; renew it"
+                return None
+            except ssl.SSLError:
+                return None
+        if finished == 2:
+            break
+    else:
+        return None
+    ends = ssl.cert_time_to_seconds(client_side.getpeercert()["notAfter"])
+    days = (ends - (time.time() if now is None else now)) / 86400
+    if days < EXPIRY_WARNING_DAYS:
+        return f"expires in {days:.1f} days; renew it before then, or every TLS client will refuse it"
+    return None
 
 
 def _ssl_reason(err: Exception) -> str:

@@ -35,7 +35,7 @@ def make_self_signed(
     folder: Path,
     names: tuple[str, ...] = ("localhost", "127.0.0.1"),
     valid_from: datetime.timedelta = datetime.timedelta(minutes=-5),
-    valid_to: datetime.timedelta = datetime.timedelta(days=1),
+    valid_to: datetime.timedelta = datetime.timedelta(days=365),
 ) -> tuple[Path, Path, bytes]:
     """Writes a self-signed certificate and its key; returns (cert, key, cert PEM). ``names``: the
     host names and IP addresses it is for; ``valid_from`` and ``valid_to``: from now."""

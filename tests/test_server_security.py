@@ -259,3 +259,36 @@ def test_insecure_server_on_all_interfaces_starts_when_asked_for():
     with BackgroundServer(config) as srv, grpc.insecure_channel(f"127.0.0.1:{srv.port}") as channel:
         info = pb_grpc.InferenceStub(channel).GetInfo(pb.GetInfoRequest())
     assert info.default_model == "echo"
+
+
+@pytest.mark.parametrize(
+    ("valid_from_days", "valid_to_days", "says"),
+    [
+        (-10, -1, "certificate has expired: every TLS client will refuse it; renew it"),
+        (2, 10, "certificate is not yet valid: every TLS client will refuse it"),
+        (-1, 3, "expires in 3.0 days; renew it before then"),
+        (-1, 365, None),
+    ],
+    ids=["expired", "not-yet-valid", "ending-soon", "fine"],
+)
+def test_the_servers_certificate_dates_are_checked_at_start(
+    tmp_path, caplog, valid_from_days: int, valid_to_days: int, says: str | None
+):
+    """It serves (a clock can be wrong), but the operator learns at start, not from every client."""
+    import datetime
+
+    cert, key, _ = make_self_signed(
+        tmp_path,
+        valid_from=datetime.timedelta(days=valid_from_days),
+        valid_to=datetime.timedelta(days=valid_to_days),
+    )
+    with (
+        caplog.at_level(logging.WARNING, logger="splitinfer.server"),
+        BackgroundServer(ServerConfig(port=0, backend="echo", tls_cert=cert, tls_key=key)) as srv,
+    ):
+        assert srv.port > 0
+    warnings = [r.getMessage() for r in caplog.records if "--tls-cert" in r.getMessage()]
+    if says is None:
+        assert warnings == []
+    else:
+        assert len(warnings) == 1 and says in warnings[0], warnings
