@@ -80,15 +80,19 @@ def seed(text: str) -> int:
 
 
 def exit_codes(
-    ok: str, failed: str | None, bad_input: str = "bad input or usage (a flag, a missing or unusable file)"
+    ok: str,
+    failed: str | None,
+    bad_input: str = "bad input or usage (a flag, a missing or unusable file)",
+    sigterm: bool = False,
 ) -> str:
     """The ``exit codes:`` epilog of a command's ``--help`` (use with ``RawDefaultsHelp``); each
-    argument says what its code means for that command (``failed=None``: the command never exits 1)."""
+    argument says what its code means for that command (``failed=None``: the command never exits 1;
+    ``sigterm``: SIGTERM stops it as Ctrl-C does, see ``converters._paths.terminate_as_interrupt``)."""
     return (
         "exit codes:\n"
         f"  0  {ok}\n" + ("" if failed is None else f"  1  {failed}\n") + f"  2  {bad_input}\n"
         "  3  an internal error, a bug in splitinfer (the traceback is printed)\n"
-        "  130  interrupted (Ctrl-C)\n"
+        f"  130  interrupted (Ctrl-C{' or SIGTERM' if sigterm else ''})\n"
     )
 
 

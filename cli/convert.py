@@ -32,6 +32,7 @@ EXIT_CODES = exit_codes(
     ok="every gate passed and the bundle is written",
     failed="a gate failed (the --report JSON says which); nothing is written",
     bad_input="bad input (missing or corrupt model, bad flag or data file); nothing is written",
+    sigterm=True,
 )
 
 

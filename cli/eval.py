@@ -27,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=exit_codes(
             ok="the results are printed and the --output/--plot files written",
             failed="a step failed that is not bad input (eval itself has no pass/fail check)",
+            sigterm=True,
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -58,10 +59,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="which records: heldout (never trained on), train or all (default heldout; all for qa, "
         "your own file)",
     )
-    parser.add_argument("--rates", default=DEFAULT_RATES, help=f"requested rates (default {DEFAULT_RATES})")
+    parser.add_argument(
+        "--rates",
+        default=DEFAULT_RATES,
+        help="requested rates, shares of tokens kept, each in (0, 1]; run in ascending order, a repeat "
+        f"once; none runs once, at 1 (default {DEFAULT_RATES})",
+    )
     parser.add_argument("--methods", default=DEFAULT_METHODS, help=f"methods (default {DEFAULT_METHODS})")
     parser.add_argument("--model", metavar="BUNDLE", help="student bundle (default: the bundled condenser)")
-    parser.add_argument("--limit", type=int, metavar="N", help="first N cases only (synthetic: how many)")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        metavar="N",
+        help="first N cases only (synthetic: how many; default: every case, 200 synthetic ones)",
+    )
     parser.add_argument("--seed", type=seed, default=0, help="seed of random choices (default 0)")
     parser.add_argument(
         "--arrangements",
@@ -96,18 +107,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "settings, of its or the answerer's code, or of their weights computes afresh; the teacher's "
         "ms column stays what scoring took (default: none, compute everything)",
     )
-    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='print the results as JSON instead of a table: {"config": {...}, "results": [one per method '
+        'and rate]}; null where a measure does not apply, "accuracy_*" only with --answer',
+    )
     parser.add_argument(
         "--plot",
         metavar="PNG",
         help="write answer retention (numbers kept for gsm8k) and accuracy vs rate to this image "
-        "(.png, .svg, .pdf...)",
+        "(.png, .svg, .pdf or .jpg)",
     )
-    parser.add_argument("--output", metavar="JSONL", help="write each condensed prompt and its measures here")
+    parser.add_argument(
+        "--output",
+        metavar="JSONL",
+        help="write each condensed prompt and its measures here, written whole or not at all: JSON "
+        'Lines, one per case, method and rate ({"id", "method", "rate", ..., "condensed": the prompt '
+        "scored})",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from splitinfer.converters._paths import terminate_as_interrupt
     from splitinfer.evaluation.command import EvalOptions, run_eval
 
     options = EvalOptions(
@@ -131,4 +154,6 @@ def run(args: argparse.Namespace) -> int:
         plot=args.plot,
         output=args.output,
     )
-    return run_eval(options)
+    # SIGTERM (a cancelled CI job) stops the run as Ctrl-C does: exit 130, no half-written --output.
+    with terminate_as_interrupt():
+        return run_eval(options)

@@ -87,4 +87,5 @@ def atomic_text(path: Path) -> Iterator[IO[str]]:
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as stream:
         yield stream
         stream.flush()
-        os.fsync(stream.fileno())
+        if Path(tmp).is_file():  # a pipe or a device (/dev/null, a FIFO) cannot be synced
+            os.fsync(stream.fileno())

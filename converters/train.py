@@ -157,6 +157,7 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
         epilog=exit_codes(
             ok="the student and its summary are written",
             failed="training failed (the loss became NaN or infinite); nothing is written",
+            sigterm=True,
         ),
         formatter_class=RawDefaultsHelp,
     )

@@ -216,6 +216,11 @@ def check_outputs(options: EvalOptions, names: tuple[str, ...] = ()) -> None:
 
     outputs = _outputs(options)
     for flag, value in outputs.items():
+        if value == "-":  # elsewhere "-" is stdout, which here carries the table or the --json document
+            raise InvalidInputError(
+                f"{flag} -: stdout carries the results table (or --json); give {flag} a file name "
+                f"such as {'results.jsonl' if flag == '--output' else 'retention.png'}"
+            )
         path = Path(value)
         if path.is_dir():
             raise InvalidInputError(f"{flag} {value}: a folder; give a file name inside it")

@@ -173,6 +173,8 @@ def command_line(name: str, config: dict[str, Any]) -> str:
             parts.append("--answer-rates " + ",".join(f"{r:g}" for r in config["answer_rates"]))
     if config.get("methods") and config["methods"] != EvalOptions.methods.split(","):
         parts.append("--methods " + ",".join(config["methods"]))
+    if config.get("model") not in (None, "default"):  # "default": the bundled condenser, no --model
+        parts.append(f"--model {config['model']}")
     if config.get("keep_digits") is False:
         parts.append("--no-keep-digits")
     if config.get("limit") is not None:
@@ -337,8 +339,10 @@ def _summary(checks: Sequence[Check], warning: str, sections: Sequence[str]) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from splitinfer.cli._help import plain
+
     parser = argparse.ArgumentParser(
-        prog="python -m splitinfer.evaluation.suite", description=__doc__.split("\n")[0]
+        prog="python -m splitinfer.evaluation.suite", description=plain(__doc__.split("\n")[0])
     )
     parser.add_argument(
         "--data", default="../shared/data", help="the shared data folder (default ../shared/data)"
@@ -374,19 +378,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = [n for n in names if n not in RUNS]
     if unknown:
         parser.error(f"unknown run {', '.join(unknown)}; use some of {', '.join(RUNS)}")
+    from splitinfer.converters._paths import terminate_as_interrupt
+
     try:
-        checks = run_suite(
-            names,
-            args.data.rstrip("/"),
-            Path(args.out),
-            args.limit,
-            args.model,
-            args.jobs,
-            None if args.no_cache else args.cache,
-        )
+        with terminate_as_interrupt():  # SIGTERM (a cancelled CI job) stops the suite as Ctrl-C does
+            checks = run_suite(
+                names,
+                args.data.rstrip("/"),
+                Path(args.out),
+                args.limit,
+                args.model,
+                args.jobs,
+                None if args.no_cache else args.cache,
+            )
     except SplitinferError as err:
         print(f"make eval: error: {err}", file=sys.stderr)
         return err.exit_code
+    except KeyboardInterrupt:
+        print(
+            "make eval: interrupted; the runs written so far are kept, README.md is not updated",
+            file=sys.stderr,
+        )
+        return 130
     print("\ntargets:")
     for check in checks:
         status = {True: "met", False: "MISSED", None: "not measured"}[check.passed]
