@@ -448,12 +448,22 @@ def card_path(output: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from splitinfer.converters._paths import terminate_as_interrupt
+
     args = parse_args(argv)
     try:
-        return build(args)
+        with terminate_as_interrupt():  # SIGTERM (a cancelled CI job) stops it as Ctrl-C does
+            return build(args)
     except SplitinferError as err:
         print(f"make model: error: {err}", file=sys.stderr)
         return err.exit_code
+    except KeyboardInterrupt:
+        print(
+            f"make model: interrupted; the labels written so far in {args.work} are kept, and a rerun "
+            "continues from them",
+            file=sys.stderr,
+        )
+        return 130
 
 
 def train_student(args: argparse.Namespace, labels: list[Path], student: Path) -> None:

@@ -188,3 +188,27 @@ def test_the_model_cards_limits_name_the_kinds_of_prompt_the_student_was_trained
     assert "Trained on these kinds of prompt only: chat, legal" in limits
     del manifest["training_data"]
     assert "Trained on the prompts of its training data only" in model_card(manifest).split("## Limits")[1]
+
+
+def test_an_interrupted_build_says_what_is_kept_and_exits_130(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C, or SIGTERM from a cancelled CI job: one line, not a traceback or a silent exit 143."""
+    import os
+    import signal
+    import time
+
+    from splitinfer.converters import make_model
+
+    def terminated(args):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises before this ends
+        raise AssertionError("SIGTERM did not stop the build")
+
+    monkeypatch.setattr(make_model, "build", terminated)
+    before = signal.getsignal(signal.SIGTERM)
+    assert make_model.main(["--work", str(tmp_path / "work")]) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("make model: interrupted; the labels written so far in ")
+    assert err.count("\n") == 1
+    assert signal.getsignal(signal.SIGTERM) == before  # its own handler again once the build ended
