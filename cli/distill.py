@@ -61,6 +61,7 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
         epilog=exit_codes(
             ok="the run finished (cases the teacher failed on are counted and left out; --resume retries them)",
             failed="the teacher failed on every case, or stopped the run (the cases done are kept)",
+            sigterm=True,
         ),
         formatter_class=RawDefaultsHelp,
     )
@@ -282,14 +283,17 @@ def run_label(args: argparse.Namespace) -> int:
         "kinds": args.kinds if args.format == "synthetic" else None,
         "count": len(cases),
     }
-    summary = label_corpus(
-        teacher,
-        cases,
-        args.output,
-        meta,
-        resume=args.resume,
-        progress=not args.quiet,
-        overwrite=args.overwrite,
-    )
+    from splitinfer.converters._paths import terminate_as_interrupt
+
+    with terminate_as_interrupt():  # a cancelled CI job's SIGTERM: as Ctrl-C, the cases done are kept
+        summary = label_corpus(
+            teacher,
+            cases,
+            args.output,
+            meta,
+            resume=args.resume,
+            progress=not args.quiet,
+            overwrite=args.overwrite,
+        )
     print(summary.line())
     return 1 if summary.failures and not summary.labelled else 0

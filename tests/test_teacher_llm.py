@@ -299,9 +299,12 @@ def test_a_killed_run_resumes_without_relabelling_finished_cases(server: StandIn
 
 
 @pytest.mark.slow
-def test_ctrl_c_keeps_the_finished_cases_and_says_how_to_go_on(server: StandIn, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_keeps_the_finished_cases_and_says_how_to_go_on(
+    server: StandIn, tmp_path: Path, stop: signal.Signals
+) -> None:
     _, out, child = _labelling_slowly(server, tmp_path, stderr=subprocess.PIPE, text=True)
-    child.send_signal(signal.SIGINT)
+    child.send_signal(stop)
     _, stderr = child.communicate(timeout=60)
     assert child.returncode == 130
     done = len(read_labels(out)[1])
