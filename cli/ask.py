@@ -129,9 +129,10 @@ def run(args: argparse.Namespace) -> int:
             try:
                 for chunk in stream:
                     if not args.json:
+                        # Set before the write: a Ctrl-C just after it must still end the line.
+                        answered = answered or bool(chunk)
                         sys.stdout.write(chunk)
                         sys.stdout.flush()
-                        answered = True
             except (SplitinferError, KeyboardInterrupt):
                 if answered:  # end the partial answer's line, so the error starts a line of its own
                     print(flush=True)
