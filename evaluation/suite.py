@@ -59,6 +59,7 @@ from typing import Any
 from splitinfer.evaluation.command import EvalOptions, evaluate_options, headline
 from splitinfer.evaluation.report import format_markdown, format_table, plot, to_json
 from splitinfer.evaluation.targets import Check, check_targets
+from splitinfer.sdk._bundle import atomic_write
 from splitinfer.sdk._errors import SplitinferError
 
 # Where make eval keeps the teacher's scores and the answers (relative to where it runs: the
@@ -213,7 +214,8 @@ def measure(
     start = time.perf_counter()
     rows, config = evaluate_options(options)
     config["seconds"] = round(time.perf_counter() - start, 1)
-    (out / f"{name}.json").write_text(to_json(rows, config) + "\n", encoding="utf-8")
+    # Whole or not at all: summarize() reads every run's file, and a half-written one would stop it.
+    atomic_write(out / f"{name}.json", (to_json(rows, config) + "\n").encode("utf-8"))
     plot(rows, out / f"{name}.png", title=f"{name}: {headline(config)}")
     print(f"\n{name}: {headline(config)} ({config['seconds']} s)\n{format_table(rows)}", flush=True)
 
@@ -248,7 +250,7 @@ def summarize(out: Path) -> list[Check]:
             f"{n}: {c.get('model_version')}" for n, c in configs.items() if c.get("model_version")
         )
         warning += f"**These runs measured different bundles** ({versions}); re-run `make eval`.\n\n"
-    (out / "README.md").write_text(_summary(checks, warning, sections), encoding="utf-8")
+    atomic_write(out / "README.md", _summary(checks, warning, sections).encode("utf-8"))
     return checks
 
 

@@ -202,3 +202,21 @@ def test_jobs_below_one_is_a_usage_error(capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["--jobs", "0", "--runs", "kv"])
     assert exit_info.value.code == 2 and "--jobs must be at least 1" in capsys.readouterr().err
+
+
+def test_a_summary_interrupted_while_written_leaves_the_old_readme_whole(tmp_path, monkeypatch) -> None:
+    """make eval stopped by Ctrl-C or SIGTERM as it writes: the published README stays as it was."""
+    import splitinfer.sdk._bundle as bundle
+
+    _write(tmp_path, "nq-hard", CONFIG, [_row("student", 0.2, 0.96)])
+    readme = tmp_path / "README.md"
+    readme.write_text("the published summary\n", encoding="utf-8")
+
+    def interrupted(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bundle.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        summarize(tmp_path)
+    assert readme.read_text(encoding="utf-8") == "the published summary\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "nq-hard.json"]
