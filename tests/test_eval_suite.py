@@ -220,3 +220,23 @@ def test_a_summary_interrupted_while_written_leaves_the_old_readme_whole(tmp_pat
         summarize(tmp_path)
     assert readme.read_text(encoding="utf-8") == "the published summary\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "nq-hard.json"]
+
+
+def test_a_crash_of_the_suite_exits_3_with_its_traceback_and_help_lists_the_exit_codes(
+    monkeypatch, capsys
+) -> None:
+    from splitinfer.evaluation import suite
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(suite, "run_suite", broken)
+    assert suite.main(["--runs", "kv"]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.rstrip().endswith(
+        "make eval: internal error: RuntimeError: a bug (a bug in splitinfer)"
+    )
+    with pytest.raises(SystemExit):
+        suite.main(["--help"])
+    help_text = capsys.readouterr().out
+    assert "exit codes:" in help_text and "130  interrupted (Ctrl-C or SIGTERM)" in help_text
