@@ -169,8 +169,8 @@ class SplitinferServer:
             return None
         cert, key = self.config.tls_cert, self.config.tls_key
         cert_pem, key_pem = _read(cert), _read(key)
-        check_tls_pair(cert, key, cert_pem, key_pem)
-        problem = certificate_dates_problem(cert, key, cert_pem)
+        certificates = check_tls_pair(cert, key, cert_pem, key_pem)
+        problem = certificate_dates_problem(cert, key, certificates)
         if problem is not None:
             log.warning("splitinfer serve: --tls-cert %s %s", cert, problem)
         return grpc.ssl_server_credentials([(key_pem, cert_pem)])
@@ -299,12 +299,13 @@ async def _settle() -> None:
         await asyncio.sleep(0)
 
 
-def check_tls_pair(cert: str | Path, key: str | Path, cert_pem: bytes, key_pem: bytes) -> None:
-    """Raises ``InvalidInputError`` unless ``cert`` holds PEM certificates and ``key`` their own
-    unencrypted PEM private key. gRPC itself would only fail to listen, without saying why.
+def check_tls_pair(cert: str | Path, key: str | Path, cert_pem: bytes, key_pem: bytes) -> str:
+    """``cert``'s PEM certificate blocks (``check_certificates``); raises ``InvalidInputError``
+    unless it holds PEM certificates and ``key`` their own unencrypted PEM private key. gRPC itself
+    would only fail to listen, without saying why.
     """
     try:
-        check_certificates(cert_pem, f"--tls-cert {cert}")
+        certificates = check_certificates(cert_pem, f"--tls-cert {cert}")
     except InvalidInputError as err:
         swapped = b"PRIVATE KEY-----" in cert_pem and b"CERTIFICATE-----" in key_pem
         hint = "; are --tls-cert and --tls-key swapped?" if swapped else ""
@@ -330,17 +331,17 @@ def check_tls_pair(cert: str | Path, key: str | Path, cert_pem: bytes, key_pem: 
             f"--tls-key {key} is not a valid PEM private key ({_ssl_reason(err)}); pass the unencrypted "
             "private key of --tls-cert (-----BEGIN PRIVATE KEY-----) as --tls-key"
         ) from err
+    return certificates
 
 
 # A certificate this close to its end gets a warning at start.
 EXPIRY_WARNING_DAYS = 14
 
 
-def certificate_dates_problem(
-    cert: str | Path, key: str | Path, cert_pem: bytes, now: float | None = None
-) -> str | None:
+def certificate_dates_problem(cert: str | Path, key: str | Path, certificates: str) -> str | None:
     """What is wrong with the dates of the server's certificate, or ``None``: expired and not
     yet valid (every TLS client refuses it), or ending within ``EXPIRY_WARNING_DAYS``.
+    ``certificates``: the PEM blocks of ``cert``, as ``check_tls_pair`` returns them.
 
     OpenSSL reads the dates in a handshake in memory between this certificate and a client that
     trusts it as it stands (a partial chain), so no X.509 parser is needed. Other verification
@@ -350,12 +351,7 @@ def certificate_dates_problem(
     client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     client.check_hostname = False
     client.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
-    # The PEM blocks alone: a certificate file may hold other text around them, in any encoding.
-    blocks = re.findall(rb"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", cert_pem, re.DOTALL)
-    try:
-        client.load_verify_locations(cadata=b"\n".join(blocks).decode("ascii"))
-    except (ssl.SSLError, ValueError):  # UnicodeDecodeError is a ValueError
-        return None
+    client.load_verify_locations(cadata=certificates)
     to_server, to_client = ssl.MemoryBIO(), ssl.MemoryBIO()
     server_side = server.wrap_bio(to_server, to_client, server_side=True)
     client_side = client.wrap_bio(to_client, to_server, server_side=False)
@@ -378,7 +374,7 @@ def certificate_dates_problem(
     else:
         return None
     ends = ssl.cert_time_to_seconds(client_side.getpeercert()["notAfter"])
-    days = (ends - (time.time() if now is None else now)) / 86400
+    days = (ends - time.time()) / 86400
     if days < EXPIRY_WARNING_DAYS:
         return f"expires in {days:.1f} days; renew it before then, or every TLS client will refuse it"
     return None
