@@ -1,8 +1,12 @@
-"""Help formatting and option types shared by the ``splitinfer`` commands."""
+"""Help formatting, option types and input reading shared by the ``splitinfer`` commands."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+from splitinfer.sdk._errors import InvalidInputError
 
 # Seeds feed NumPy, Python's and Keras' generators; NumPy's legacy seeding (which Keras uses)
 # takes 0 to 2**32 - 1.
@@ -99,3 +103,17 @@ def exit_codes(
 def plain(doc: str | None) -> str:
     """A module docstring as ``--help`` text: reST inline literals (````x````) shown as plain x."""
     return (doc or "").replace("``", "")
+
+
+def read_input(path: Path | None, flag: str, closed: str) -> bytes:
+    """The bytes of ``flag``'s file ``path``, or of stdin for ``-`` (and for ``None``, a command
+    whose input is stdin): ``InvalidInputError`` saying ``closed`` when stdin is closed, and naming
+    the file when it cannot be read."""
+    from_stdin = path is None or str(path) == "-"
+    if from_stdin and sys.stdin is None:
+        raise InvalidInputError(closed)
+    try:
+        return sys.stdin.buffer.read() if from_stdin else path.read_bytes()  # type: ignore[union-attr]
+    except OSError as err:
+        name = "stdin" if path is None else f"{flag} {path}"
+        raise InvalidInputError(f"cannot read {name}: {err.strerror}") from None

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from splitinfer.cli._help import add_force, exit_codes, plain, utf8
+from splitinfer.cli._help import add_force, exit_codes, plain, read_input, utf8
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
 # Policy short names (splitinfer.sdk.Policy.parse reads them); spelled out so --help imports nothing.
@@ -176,12 +176,9 @@ def read_tls_ca(path: Path) -> bytes:
 def read_context(path: Path | None) -> str:
     if path is None:
         return ""
-    if str(path) == "-" and sys.stdin is None:
-        raise InvalidInputError("--context-file - reads stdin, which is closed; pipe the context in")
-    try:
-        data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
-    except OSError as err:
-        raise InvalidInputError(f"cannot read --context-file {path}: {err.strerror}") from None
+    data = read_input(
+        path, "--context-file", "--context-file - reads stdin, which is closed; pipe the context in"
+    )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from splitinfer.cli._help import add_force, exit_codes, plain, utf8
+from splitinfer.cli._help import add_force, exit_codes, plain, read_input, utf8
 from splitinfer.sdk._errors import InvalidInputError
 from splitinfer.sdk._inputs import check_text
 
@@ -106,14 +106,12 @@ def load_condenser(path: Path | None) -> Any:
     return Condenser.default() if path is None else Condenser.load(path)
 
 
-def stdin_bytes() -> bytes:
-    if sys.stdin is None:
-        raise InvalidInputError("stdin is closed; pipe the input in, e.g. splitinfer condense < prompt.txt")
-    return sys.stdin.buffer.read()
+# stdin closed: a command started with no stdin at all (`<&-`, some service managers).
+_CLOSED = "stdin is closed; pipe the input in, e.g. splitinfer condense < prompt.txt"
 
 
 def read_stdin() -> str:
-    data = stdin_bytes()
+    data = read_input(None, "stdin", _CLOSED)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -126,12 +124,8 @@ def read_stdin() -> str:
 def read_records(path: Path) -> list[dict[str, Any]]:
     """Every record of a JSONL file (stdin for ``-``), checked; ``InvalidInputError`` names the
     first bad line."""
-    from_stdin = str(path) == "-"
-    try:
-        raw = stdin_bytes() if from_stdin else path.read_bytes()
-    except OSError as err:
-        raise InvalidInputError(f"cannot read --input {path}: {err.strerror}") from None
-    name = "stdin" if from_stdin else str(path)
+    raw = read_input(path, "--input", _CLOSED)
+    name = "stdin" if str(path) == "-" else str(path)
     records = []
     for number, line in enumerate(raw.split(b"\n"), start=1):
         if not line.strip():
