@@ -36,6 +36,12 @@ if TYPE_CHECKING:
 VOCAB_PATH = Path(__file__).resolve().parents[1] / "sdk" / "assets" / "vocab.txt"
 EMBED_DIM = 16
 QUESTION_WEIGHT = 6.0
+# A context of more than 40 windows of the 16-token bundle (``small_window_bundle_path``), and a
+# question about it: long enough to see where condensing stopped.
+MANY_WINDOWS_CONTEXT = " ".join(
+    f"Part {i} is about the paint, the trees and the old road by the river." for i in range(60)
+)
+MANY_WINDOWS_QUESTION = "Which road is old?"
 
 
 def tflite_scorer(
@@ -116,7 +122,7 @@ def bundle_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def small_window_bundle_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 16-token-window test bundle: long prompts span many windows."""
+    """A 16-token-window test bundle: long prompts (``MANY_WINDOWS_CONTEXT``) span many windows."""
     return build_test_bundle(
         tmp_path_factory.mktemp("bundles") / "test-16.tflite",
         max_seq_len=16,

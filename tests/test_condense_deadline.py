@@ -13,7 +13,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from sdk_bundles import CountedRuns
+from sdk_bundles import MANY_WINDOWS_CONTEXT, MANY_WINDOWS_QUESTION, CountedRuns
 from server_support import stub_for
 
 from splitinfer.sdk import (
@@ -30,10 +30,7 @@ from splitinfer.v1 import inference_pb2 as pb
 
 pytest_plugins = ["sdk_bundles"]
 
-CONTEXT = " ".join(
-    f"Part {i} is about the paint, the trees and the old road by the river." for i in range(60)
-)
-QUESTION = "Which road is old?"
+CONTEXT, QUESTION = MANY_WINDOWS_CONTEXT, MANY_WINDOWS_QUESTION
 SLOW_S = 0.05
 
 

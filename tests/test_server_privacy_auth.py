@@ -66,16 +66,22 @@ def test_a_caller_with_a_token_still_gets_the_size_limit(auth_server):
     assert "larger than max" in caught.value.details()
 
 
+def _serve_with_token_file(tmp_path, mode: int):
+    """A token file of ``mode``, loaded by a server that starts and stops; its path."""
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text(f"{TOKEN}\n")
+    tokens.chmod(mode)
+    with BackgroundServer(ServerConfig(port=0, backend="echo", auth_tokens_file=tokens)):
+        pass
+    return tokens
+
+
 @pytest.mark.skipif(os.name != "posix" or sys.platform == "cygwin", reason="POSIX file modes")
 def test_a_token_file_every_user_can_read_is_loaded_with_a_warning_that_does_not_repeat_tokens(
     tmp_path, caplog
 ):
     caplog.set_level(logging.WARNING, logger="splitinfer.server")
-    tokens = tmp_path / "tokens.txt"
-    tokens.write_text(f"{TOKEN}\n")
-    tokens.chmod(0o644)
-    with BackgroundServer(ServerConfig(port=0, backend="echo", auth_tokens_file=tokens)):
-        pass
+    tokens = _serve_with_token_file(tmp_path, 0o644)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any(str(tokens) in w and "chmod 600" in w and "-rw-r--r--" in w for w in warnings)
     assert not any(TOKEN in r.getMessage() for r in caplog.records)
@@ -84,11 +90,7 @@ def test_a_token_file_every_user_can_read_is_loaded_with_a_warning_that_does_not
 @pytest.mark.skipif(os.name != "posix" or sys.platform == "cygwin", reason="POSIX file modes")
 def test_a_private_token_file_is_loaded_without_a_warning(tmp_path, caplog):
     caplog.set_level(logging.WARNING, logger="splitinfer.server")
-    tokens = tmp_path / "tokens.txt"
-    tokens.write_text(f"{TOKEN}\n")
-    tokens.chmod(0o640)
-    with BackgroundServer(ServerConfig(port=0, backend="echo", auth_tokens_file=tokens)):
-        pass
+    _serve_with_token_file(tmp_path, 0o640)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING and "tokens file" in r.getMessage()]
 
 
