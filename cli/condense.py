@@ -8,14 +8,18 @@ Two modes:
   object per line (blank lines skipped); one JSON line per record out, in the same order, with
   ``id`` (if given), ``condensed``, ``original_tokens``, ``condensed_tokens``, ``achieved_rate``,
   ``forced_tokens``, ``ms`` and ``model_version``. Every line is checked before any is condensed:
-  a bad line stops the run with its line number, and ``--output`` is written whole or not at all.
+  a bad line stops the run with its line number. A progress bar counts the records on stderr
+  when it is a terminal.
+
+``--output`` is checked before any work and written whole or not at all: a symbolic link keeps
+pointing where it did, and a pipe or a device (``/dev/null``) is written in place. Ctrl-C or
+SIGTERM (a stopped job) ends the run with exit 130 and leaves the old ``--output``, or none.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "condensed",
             None,
             "bad input or usage (a flag, input that is not UTF-8 text, a bundle that does not load)",
+            sigterm=True,
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -69,9 +74,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from splitinfer.converters._paths import terminate_as_interrupt
+
+    with terminate_as_interrupt():
+        return condense(args)
+
+
+def condense(args: argparse.Namespace) -> int:
+    from splitinfer.converters._paths import check_writable
     from splitinfer.sdk._inputs import check_rate_or_target
 
     check_rate_or_target(args.rate, args.target_tokens)
+    if args.output is not None and str(args.output) != "-":
+        check_writable("--output", args.output, "condensed.jsonl" if args.input else "condensed.txt")
     records = read_records(args.input) if args.input is not None else None
     text = read_stdin() if records is None else ""
     condenser = load_condenser(args.model)
@@ -91,8 +106,11 @@ def run(args: argparse.Namespace) -> int:
         write(args.output, body)
         print(summary(result), file=sys.stderr)
         return 0
+    from tqdm import tqdm
+
     lines = []
-    for record in records:
+    # Drawn only when stderr is a terminal (disable=None): never in a pipe or a CI log.
+    for record in tqdm(records, unit="record", desc="condense", file=sys.stderr, disable=None):
         result = condenser.condense(record["context"], record.get("question", args.question), **options)
         lines.append(json.dumps(record_of(result, record.get("id")), ensure_ascii=False))
     write(args.output, "".join(line + "\n" for line in lines))
@@ -186,11 +204,10 @@ def write(path: Path | None, body: str) -> None:
         sys.stdout.write(body)
         sys.stdout.flush()
         return
-    # Whole or nothing: a temporary file beside the target, renamed over it once written.
-    partial = path.with_name(f".{path.name}.partial")
+    from splitinfer.converters._paths import atomic_text
+
     try:
-        partial.write_text(body, encoding="utf-8")
-        os.replace(partial, path)
+        with atomic_text(path) as stream:  # whole or nothing; a link, a pipe or a device as such
+            stream.write(body)
     except OSError as err:
-        partial.unlink(missing_ok=True)
         raise InvalidInputError(f"cannot write --output {path}: {err.strerror}") from None

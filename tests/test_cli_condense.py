@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+from cli_support import exit_code, run_python
 
 from splitinfer.cli.main import main
 
@@ -133,3 +137,98 @@ def test_a_missing_bundle_exits_2_with_one_line_and_no_traceback(tmp_path: Path)
     assert result.returncode == 2
     assert "no such condenser bundle" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def records_file(tmp_path: Path, count: int = 3) -> Path:
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"id": i, "context": TEXT}) + "\n" for i in range(count)))
+    return source
+
+
+def test_output_through_a_symbolic_link_replaces_its_target_and_keeps_the_link(
+    monkeypatch, capsys, bundle_path: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "real.txt"
+    target.write_text("old\n")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target.name)
+    code, _, _ = run_cli(
+        monkeypatch, capsys, ["--model", str(bundle_path), "--output", str(link)], TEXT.encode()
+    )
+    assert code == 0
+    assert link.is_symlink() and os.readlink(link) == "real.txt"
+    assert "landlord" in target.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.txt", "real.txt"]
+
+
+def test_output_to_a_named_pipe_is_written_into_it_not_swapped_for_a_file(
+    monkeypatch, capsys, bundle_path: Path, tmp_path: Path
+) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    # A reader on the pipe, as a consumer process would be; daemon: it would wait forever for a
+    # writer that replaced the pipe with a file.
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
+    reader.start()
+    code, _, _ = run_cli(
+        monkeypatch,
+        capsys,
+        ["--model", str(bundle_path), "--input", str(records_file(tmp_path)), "--output", str(fifo)],
+    )
+    reader.join(timeout=60)
+    assert code == 0
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert [json.loads(line)["id"] for line in received[0].splitlines()] == [0, 1, 2]
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_any_record_is_condensed(
+    monkeypatch, capsys, bundle_path: Path, tmp_path: Path
+) -> None:
+    from splitinfer.sdk import Condenser
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("condensed before --output was checked")
+
+    monkeypatch.setattr(Condenser, "condense", never)
+    args = ["--model", str(bundle_path), "--input", str(records_file(tmp_path)), "--output", str(tmp_path)]
+    code, _, err = run_cli(monkeypatch, capsys, args)
+    assert code == 2
+    assert f"--output {tmp_path} is a folder; give a file name like condensed.jsonl" in err
+
+
+def test_sigterm_mid_run_stops_it_as_ctrl_c_does_and_leaves_the_old_output(
+    bundle_path: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "out.jsonl"
+    target.write_text("old\n")
+    source = records_file(tmp_path)
+    # SIGTERM (a stopped job) arrives while the second record is being condensed.
+    result = run_python(
+        """
+        import os, signal, sys
+        from splitinfer.cli.main import main
+        from splitinfer.sdk import Condenser
+
+        real, calls = Condenser.condense, []
+
+        def condense(self, *args, **kwargs):
+            calls.append(1)
+            if len(calls) == 2:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return real(self, *args, **kwargs)
+
+        Condenser.condense = condense
+        sys.exit(main(["condense", *sys.argv[1:]]))
+        """,
+        ["--model", str(bundle_path), "--input", str(source), "--output", str(target)],
+    )
+    assert result.returncode == 130, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "splitinfer condense: interrupted"
+    assert target.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]
+
+
+def test_help_says_sigterm_stops_a_run_as_ctrl_c_does(capsys) -> None:
+    assert exit_code(["condense", "--help"]) == 0
+    assert "130  interrupted (Ctrl-C or SIGTERM)" in capsys.readouterr().out

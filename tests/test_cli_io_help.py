@@ -19,7 +19,7 @@ def help_of(capsys, command: str) -> str:
 def test_help_lists_the_exit_codes(capsys, command: str) -> None:
     text = help_of(capsys, command)
     assert "exit codes: 0 " in text
-    assert "2 bad input or usage" in text and "130 interrupted (Ctrl-C)" in text
+    assert "2 bad input or usage" in text and "130 interrupted (Ctrl-C" in text
 
 
 @pytest.mark.parametrize(

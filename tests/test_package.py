@@ -131,7 +131,6 @@ _EXTRAS_MODULES = (
     "grpc_status",
     "prometheus_client",
     "httpx",
-    "tqdm",
     "matplotlib",
 )
 _DEVICE_ONLY = (
