@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
+from typing import Any
 
 from splitinfer.cli._help import (
     LAYOUT_HELP,
@@ -296,4 +298,25 @@ def run_label(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
         )
     print(summary.line())
-    return 1 if summary.failures and not summary.labelled else 0
+    if summary.failures and not summary.labelled:
+        print(f"splitinfer distill label: error: {every_case_failed(summary)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def every_case_failed(summary: Any) -> str:
+    """Why a run that labelled none of its cases wrote nothing, and what to check first."""
+    written = f"none was added to {summary.output}" if summary.skipped else "no labels were written"
+    text = (
+        f"the teacher failed on every case it was asked to label ({summary.failures}), so {written}; "
+        f"the first: {summary.first_failure}"
+    )
+    usage = summary.usage
+    if usage.get("chunks") and usage.get("chunks_drifted") == usage["chunks"]:
+        # Not one usable answer: the model, not the data, is what fails.
+        text += (
+            f". Not one of the model's {usage['chunks']} answers kept to the original words: --model must "
+            "be an instruction-tuned model that deletes words when asked (a base or random-weight model "
+            "writes on until max_tokens); ask it once by hand to see what it answers"
+        )
+    return text

@@ -286,12 +286,20 @@ class LabelSummary:
     seconds: float = 0.0
     usage: dict[str, int] = field(default_factory=dict)
     output: str = ""
+    first_failure: str = ""  # "case ID: why", the first case the teacher failed on
 
     def line(self) -> str:
         rate = self.labelled / self.seconds if self.seconds > 0 else 0.0
+        # A run that labelled nothing leaves no file, or the one it resumed with no case added.
+        if self.labelled:
+            where = f"-> {self.output}"
+        elif self.skipped:
+            where = f"-> {self.output} (no case added)"
+        else:
+            where = f"-> nothing written to {self.output}"
         text = (
             f"labelled {self.labelled} cases ({self.words} words) in {self.seconds:.1f} s, {rate:.2f} cases/s; "
-            f"{self.skipped} already done, {self.failures} failed -> {self.output}"
+            f"{self.skipped} already done, {self.failures} failed {where}"
         )
         return text + _usage_text(self.usage)
 
@@ -447,8 +455,9 @@ def label_corpus(
             bar.close()
             done = summary.labelled + summary.skipped
             kept = f"; they are kept in {output}: run again with --resume to go on" if done else ""
+            failed = f" ({summary.failures} failed)" if summary.failures else ""
             print(
-                f"stopped after {summary.labelled} cases{kept}{_usage_text(_endpoint_usage(teacher))}",
+                f"stopped after {summary.labelled} cases{failed}{kept}{_usage_text(_endpoint_usage(teacher))}",
                 file=sys.stderr,
             )
             raise
@@ -481,6 +490,7 @@ def _label_all(teacher: Any, todo: list[Any], writer: LabelsWriter, bar: Any, su
         bar.update(1)
         if isinstance(result, Exception):
             summary.failures += 1
+            summary.first_failure = summary.first_failure or f"case {case.id}: {result}"
             bar.write(f"case {case.id}: {result}", file=sys.stderr)
             continue
         words, gaps = split_words(case.context)

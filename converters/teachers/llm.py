@@ -5,7 +5,7 @@ chunk the model is asked to compress it by deleting words only: no reordering, r
 new words, keeping what the question needs. The answer is aligned back to the chunk's words
 (``_align``): aligned words score 1.0, the others 0.0. A chunk whose answer drifts (less than
 ``min_alignment`` of its words found in order) is dropped, and with it the case, which is then
-reported as failed (``--resume`` retries it later).
+reported as failed (``--resume`` retries it later); the case's chunks not yet asked are not.
 
 Works with any server that speaks ``POST {endpoint}/chat/completions`` (vLLM, TGI, llama.cpp's
 server, Ollama, OpenAI). Requests are concurrency-bounded (``concurrency`` in flight, and as many
@@ -63,6 +63,10 @@ _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 class DriftError(SplitinferError):
     """The model's compression did not keep to the original words."""
+
+
+class CutOffError(DriftError):
+    """The model's answer ran to max_tokens: the words after the cut would read as dropped."""
 
 
 class EndpointError(SplitinferError):
@@ -247,7 +251,7 @@ class LLMTeacher:
                 self._usage[key] += usage[key]
         if choice.get("finish_reason") == "length":
             # Cut off at max_tokens: the words after the cut would be labelled dropped.
-            raise DriftError(
+            raise CutOffError(
                 f"the model's answer was cut off at max_tokens ({self.config.max_tokens}); lower "
                 f"--chunk-words (now {self.config.chunk_words}), or turn off the model's reasoning"
             )
@@ -278,17 +282,34 @@ class LLMTeacher:
                         f"the model's compression of words {start}-{end} drifted from the original "
                         f"({result.ratio:.0%} of its words aligned, need {self.config.min_alignment:.0%})"
                     )
-            except DriftError:  # answered, but unusable: cut off, no text, or drifted
+            except DriftError as err:  # answered, but unusable: cut off, no text, or drifted
                 self._usage["chunks"] += 1
                 self._usage["chunks_drifted"] += 1
+                size = len(text.encode("utf-8"))
+                if isinstance(err, CutOffError) and size < self.config.max_tokens:
+                    # A token is at least a byte of text, so a compression of the text fits.
+                    raise DriftError(
+                        f"{err}; but words {start}-{end} are only {size} bytes, which no compression "
+                        f"of them needs {self.config.max_tokens} tokens for: the model wrote something "
+                        "else (reasoning, or on and on, as a base or random-weight model does)"
+                    ) from None
                 raise
             self._usage["chunks"] += 1
             return result.kept
 
-        parts = await asyncio.gather(*(one(a, b) for a, b in self.chunks(context)), return_exceptions=True)
-        for part in parts:
-            if isinstance(part, BaseException):
-                raise part
+        tasks = [asyncio.ensure_future(one(a, b)) for a, b in self.chunks(context)]
+        try:
+            if tasks:
+                # One unusable chunk fails the case: its other chunks are not asked (nor billed) for.
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:  # also when this case is cancelled (Ctrl-C): no chunk outlives it
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        failed = [t.exception() for t in tasks if not t.cancelled() and t.exception() is not None]
+        if failed:
+            raise failed[0]  # the first in chunk order of those that failed
+        parts = [task.result() for task in tasks]
         kept = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
         if kept.size and not kept.any():
             raise DriftError("the model kept no word of the context (empty answers)")
