@@ -59,7 +59,15 @@ def run(args: argparse.Namespace) -> int:
     from splitinfer.sdk._condenser import DEFAULT_BUNDLE, Condenser
 
     path = DEFAULT_BUNDLE if args.bundle is None else args.bundle
-    bundle = read_bundle(path)
+    try:
+        bundle = read_bundle(path)
+    except BundleError:
+        if is_keras_archive(path):
+            raise BundleError(
+                f"{path} is a Keras model (the trained student?), not a condenser bundle; make the bundle "
+                f"with 'splitinfer convert {path} -o condenser.tflite' and inspect that"
+            ) from None
+        raise
     if args.card:
         card = bundle.files.get("model_card.md")
         if card is None:
@@ -86,6 +94,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         print("\n".join(f"{key:<13}{value}" for key, value in lines(facts)))
     return 0
+
+
+def is_keras_archive(path: Path) -> bool:
+    """Whether ``path`` is a Keras 3 ``.keras`` file: a ZIP archive with its metadata.json and config.json."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return {"metadata.json", "config.json"} <= set(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 def lines(facts: dict[str, Any]) -> list[tuple[str, str]]:
@@ -133,7 +152,10 @@ def lines(facts: dict[str, Any]) -> list[tuple[str, str]]:
         )
     gates = m.get("gates")
     if isinstance(gates, dict):
-        out.extend(("gate" if i == 0 else "", gate_text(n, g)) for i, (n, g) in enumerate(gates.items()))
+        out.extend(
+            ("gate" if i == 0 else "", gate_text(n, g, facts["bytes"]))
+            for i, (n, g) in enumerate(gates.items())
+        )
     run = facts["sample_run"]
     out.append(
         (
@@ -160,11 +182,20 @@ def selection_text(selection: object) -> str:
     return ", ".join(parts)
 
 
-def gate_text(name: str, gate: object) -> str:
+def gate_text(name: str, gate: object, bundle_bytes: int | None = None) -> str:
+    """One gate's verdict, value and threshold. The manifest keeps no size or latency value (they
+    would change the bytes of every rebuild): the size is the bundle's own, the latency is said to
+    be in the convert report."""
     if not isinstance(gate, dict):
         return f"{name}: {gate}"
     verdict = "passed" if gate.get("passed") else "FAILED"
     value = gate.get("value")
+    if value is None and name == "size" and bundle_bytes is not None:
+        value = round(bundle_bytes / 1e6, 6)
     measured = "" if value is None or value == [] else f"{value} against "
+    if value is None and name == "latency":
+        measured = "measured value in the convert --report (not kept in the bundle), "
+    threshold = gate.get("threshold")
+    shown = f"{threshold:g}" if isinstance(threshold, float) else threshold
     unit = f" {gate['unit']}" if gate.get("unit") else ""
-    return f"{name}: {verdict}, {measured}threshold {gate.get('threshold')}{unit}"
+    return f"{name}: {verdict}, {measured}threshold {shown}{unit}"

@@ -170,7 +170,10 @@ def check_options(options: ConvertOptions) -> None:
             )
         ) from None
     if options.mode == "int8" and not (options.calibration or options.parity_data):
-        raise InvalidInputError("--mode int8 needs calibration data: pass --calibration LABELS.jsonl")
+        raise InvalidInputError(
+            "--mode int8 needs calibration data: pass --parity-data LABELS.jsonl (held-out labels, "
+            "which calibrate too) or --calibration LABELS.jsonl"
+        )
     for flag, paths in {
         "--calibration": options.calibration,
         "--parity-data": options.parity_data,
@@ -625,7 +628,9 @@ def _release(options: ConvertOptions, report: dict[str, Any], started: float) ->
         return Outcome(
             1,
             report,
-            "gate failed: " + "; ".join(_gate_line(m, g) for m, g in failed) + _gate_hint(closest, failed),
+            "gate failed: "
+            + "; ".join(_gate_line(m, g) for m, g in failed)
+            + _gate_hint(closest, failed, auto=options.mode == "auto"),
         )
     cand = candidates[chosen]
     agreement = cand["manifest"].get("agreement_vs_teacher") or {}
@@ -746,17 +751,42 @@ _GATE_FLAGS = {
 }
 
 
-def _gate_hint(closest: str, failed: list[tuple[str, G.Gate]]) -> str:
-    """What to do about a failed run: the mode that came closest, and the flags of its failed gates
-    (a student trained briefly has scores close together, so a quantized mode may miss parity)."""
-    flags = [f"{g.name}: {_GATE_FLAGS[g.name]}" for m, g in failed if m == closest and g.name in _GATE_FLAGS]
-    if not flags:
+def _gate_remedy(name: str, mode: str, auto: bool) -> str:
+    """What else passes gate ``name`` of a ``mode`` candidate (``auto``: every mode was tried):
+    training longer helps parity and agreement with the teacher, never size or latency."""
+    if name == "size":
+        smaller = "train a student with a smaller --embed-dim (its embedding is most of its weights)"
+        if mode in ("float32", "float16"):
+            return f"use a mode with int8 weights (--mode dynamic: about a quarter of float32), or {smaller}"
+        return smaller
+    if name == "latency":
+        other = "" if auto else "use --mode auto, which times every mode, or "
+        return (
+            f"{other}train a smaller student (fewer --members, each costs about one student's latency, "
+            "or fewer --channels); latency is measured here, on one thread, so a busy machine reads slower"
+        )
+    if name == "parity" and mode == "float32":
+        return "float32 should match the Keras model, so report it as a bug"
+    if name == "parity":
+        return (
+            "train longer (a briefly trained student scores words close together, so rounding flips "
+            "its choices), or use a float mode"
+        )
+    if name == "teacher_f1":
+        return "train longer, or on more labels"
+    return "train a student without the layer the converter could only express as a Flex op"
+
+
+def _gate_hint(closest: str, failed: list[tuple[str, G.Gate]], auto: bool = True) -> str:
+    """What to do about a failed run: the mode that came closest (auto), the flags that set its
+    failed gates' thresholds, and what else passes each of them (``_gate_remedy``)."""
+    names = list(dict.fromkeys(g.name for m, g in failed if m == closest and g.name in _GATE_FLAGS))
+    if not names:
         return ""
-    return (
-        f". Closest: {closest}; its failed gates' thresholds are set by "
-        + "; ".join(flags)
-        + ": relax them on purpose, or train longer"
-    )
+    flags = "; ".join(f"{name}: {_GATE_FLAGS[name]}" for name in names)
+    remedies = "; ".join(f"{name}: {_gate_remedy(name, closest, auto)}" for name in names)
+    lead = f". Closest: {closest}; its" if auto else ". The"
+    return f"{lead} failed gates' thresholds are set by {flags}. Relax them on purpose, or: {remedies}"
 
 
 def _gate_line(mode: str, gate: G.Gate) -> str:

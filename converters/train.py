@@ -580,6 +580,23 @@ def check_unique(prompts: list[Any]) -> None:
         seen.add(prompt.id)
 
 
+def check_something_to_fit(fit: list[Any], val: list[Any], heldout: list[Any]) -> None:
+    """``InvalidInputError`` naming the labels to add when no prompt is left to fit: only held-out
+    prompts (the held-out half alone was given), or train prompts that all went to validation."""
+    if fit:
+        return
+    if val:
+        raise InvalidInputError(
+            f"all {len(val)} train-split prompts of the labels went to validation, none is left to fit; "
+            "label more prompts or lower --validation-fraction"
+        )
+    if heldout:
+        raise InvalidInputError(
+            f"all {len(heldout)} prompts of the labels are of the held-out split, which is never trained "
+            "on; pass the labels of 'splitinfer distill label --split train' too"
+        )
+
+
 def check_teacher_signal(prompts: list[Any]) -> None:
     """``InvalidInputError`` when the teacher gave every word of every prompt to fit the same score
     (all 0: a teacher that kept nothing): ranks then hold no order, and the student would train to
@@ -610,6 +627,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
     teacher = teacher_of(metas)
     check_unique(prompts)
     fit, val, heldout = split_prompts(prompts, options.validation_fraction)
+    check_something_to_fit(fit, val, heldout)
     check_teacher_signal(fit)
     x_ctx, x_q, y = build_examples(
         fit,

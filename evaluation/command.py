@@ -125,6 +125,8 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
             f"{data}: no records of --split {options.split} (a hash of each question sets its split, "
             "about 1 in 5 held out); try --split all or another --data"
         )
+    if options.format == "qa":
+        warn_answers_not_in_context(cases)
     if options.format == "essay" and eval_data.essay_prose(options.data) is None:
         print(
             f"splitinfer eval: warning: no NQ file at {eval_data.default_data('essay')} for the essays' "
@@ -159,6 +161,25 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
     if isinstance(answerer, StoredAnswerer):
         block["answers"] = {"computed": answerer.computed, "reused": answerer.reused}
     return rows, block
+
+
+def warn_answers_not_in_context(cases: list[Any]) -> None:
+    """Warn on stderr when some qa cases hold no gold answer in their full context (a computed
+    answer, or one written otherwise): no method can keep those, so they lower every row's
+    answer retention alike, and a user's own file may hold many of them."""
+    from splitinfer.evaluation.metrics import contains_answer
+
+    missing = [case for case in cases if not contains_answer(case.context, case.answers)]
+    if not missing:
+        return
+    first = missing[0]
+    print(
+        f"splitinfer eval: warning: {len(missing)} of {len(cases)} cases hold no gold answer in their "
+        f"context (such as {first.id}, answers {first.answers[:3]}); 'answer kept' counts them as lost "
+        "for every method, so the none row is the most any method keeps. Give answers as the context "
+        "writes them (case, punctuation and a/an/the aside)",
+        file=sys.stderr,
+    )
 
 
 def resolve(options: EvalOptions) -> EvalOptions:

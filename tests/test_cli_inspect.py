@@ -101,3 +101,28 @@ def test_a_bundle_litert_cannot_run_exits_2_though_convert_let_it_through(
     assert exit_code(["inspect", str(bundle)]) == 2
     err = capsys.readouterr().err
     assert "LiteRT cannot load the model" in err and "FlexCumprod" in err
+
+
+def test_a_keras_student_is_named_as_one_with_the_command_that_converts_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import zipfile
+
+    student = tmp_path / "student.keras"
+    with zipfile.ZipFile(student, "w") as archive:  # what Keras 3 writes, weights aside
+        archive.writestr("metadata.json", json.dumps({"keras_version": "3.0.0"}))
+        archive.writestr("config.json", json.dumps({"class_name": "Functional"}))
+    assert exit_code(["inspect", str(student)]) == 2
+    err = capsys.readouterr().err
+    assert f"{student} is a Keras model (the trained student?), not a condenser bundle" in err
+    assert f"'splitinfer convert {student} -o condenser.tflite'" in err
+
+
+def test_the_size_gate_shows_the_bundles_size_and_the_latency_gate_where_its_value_is(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert exit_code(["inspect"]) == 0
+    out = capsys.readouterr().out
+    megabytes = round(DEFAULT_BUNDLE.stat().st_size / 1e6, 6)
+    assert f"size: passed, {megabytes} against threshold 4 MB (bundle)" in out
+    assert "latency: passed, measured value in the convert --report (not kept in the bundle)" in out

@@ -132,3 +132,28 @@ def test_gzip_compressed_labels_exit_2_saying_to_decompress_them(
     assert code == 2 and err.strip().endswith(
         "gzip-compressed data; decompress it (gunzip) and pass the .jsonl"
     )
+
+
+def test_held_out_labels_alone_exit_2_asking_for_the_train_half(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    pytest.importorskip("tensorflow")
+    labels, out = write_labels(tmp_path / "heldout.jsonl", train=0, heldout=4), tmp_path / "student.keras"
+    code, err = _run(["--labels", str(labels), "-o", str(out), *TINY], capsys)
+    assert code == 2 and not out.exists()
+    assert "all 4 prompts of the labels are of the held-out split" in err
+    assert "pass the labels of 'splitinfer distill label --split train' too" in err
+
+
+def test_train_prompts_that_all_go_to_validation_exit_2_saying_what_to_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    pytest.importorskip("tensorflow")
+    labels, out = write_labels(tmp_path / "few.jsonl", train=3, heldout=1), tmp_path / "student.keras"
+    code, err = _run(
+        ["--labels", str(labels), "-o", str(out), *TINY, "--validation-fraction", "0.95"], capsys
+    )
+    assert code == 2 and not out.exists()
+    assert (
+        "all 3 train-split prompts of the labels went to validation" in err and "--validation-fraction" in err
+    )
