@@ -59,15 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from splitinfer.sdk._condenser import DEFAULT_BUNDLE, Condenser
 
     path = DEFAULT_BUNDLE if args.bundle is None else args.bundle
-    try:
-        bundle = read_bundle(path)
-    except BundleError:
-        if is_keras_archive(path):
-            raise BundleError(
-                f"{path} is a Keras model (the trained student?), not a condenser bundle; make the bundle "
-                f"with 'splitinfer convert {path} -o condenser.tflite' and inspect that"
-            ) from None
-        raise
+    bundle = read_bundle(path)
     if args.card:
         card = bundle.files.get("model_card.md")
         if card is None:
@@ -94,17 +86,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print("\n".join(f"{key:<13}{value}" for key, value in lines(facts)))
     return 0
-
-
-def is_keras_archive(path: Path) -> bool:
-    """Whether ``path`` is a Keras 3 ``.keras`` file: a ZIP archive with its metadata.json and config.json."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return {"metadata.json", "config.json"} <= set(archive.namelist())
-    except (OSError, zipfile.BadZipFile):
-        return False
 
 
 def lines(facts: dict[str, Any]) -> list[tuple[str, str]]:

@@ -113,6 +113,11 @@ def parse_bundle(data: bytes, name: str = "<bytes>") -> Bundle:
                 f"manifest or tokenizer; {_REBUILD}"
             ) from None
         raise BundleError(f"{name} is not a splitinfer condenser bundle (no manifest); {_REBUILD}") from None
+    if MANIFEST not in files and {"metadata.json", "config.json"} <= files.keys():
+        raise BundleError(
+            f"{name} is a Keras model (the trained student?), not a condenser bundle; make the bundle "
+            f"with 'splitinfer convert {name} -o condenser.tflite' and load that"
+        )
     if MANIFEST not in files:
         raise BundleError(f"{name} has an archive but no {MANIFEST}: not a splitinfer bundle; {_REBUILD}")
     try:

@@ -115,7 +115,7 @@ def test_a_keras_student_is_named_as_one_with_the_command_that_converts_it(
     assert exit_code(["inspect", str(student)]) == 2
     err = capsys.readouterr().err
     assert f"{student} is a Keras model (the trained student?), not a condenser bundle" in err
-    assert f"'splitinfer convert {student} -o condenser.tflite'" in err
+    assert f"'splitinfer convert {student} -o condenser.tflite' and load that" in err
 
 
 def test_the_size_gate_shows_the_bundles_size_and_the_latency_gate_where_its_value_is(

@@ -77,6 +77,22 @@ def test_a_plain_tflite_model_without_manifest_is_refused(bundle_path: Path, tmp
         Condenser.load(plain)
 
 
+def test_the_trained_keras_student_is_named_as_such_with_the_command_that_makes_a_bundle(
+    tmp_path: Path,
+) -> None:
+    student = tmp_path / "student.keras"
+    with zipfile.ZipFile(student, "w") as archive:  # what Keras 3 writes, weights aside
+        archive.writestr("metadata.json", json.dumps({"keras_version": "3.0.0"}))
+        archive.writestr("config.json", json.dumps({"class_name": "Functional"}))
+        archive.writestr("model.weights.h5", b"")
+    with pytest.raises(BundleError) as raised:
+        Condenser.load(student)
+    assert str(raised.value) == (
+        f"{student} is a Keras model (the trained student?), not a condenser bundle; make the bundle "
+        f"with 'splitinfer convert {student} -o condenser.tflite' and load that"
+    )
+
+
 def test_a_manifest_naming_a_tensor_the_model_lacks_is_refused_at_load(
     bundle_path: Path, tmp_path: Path
 ) -> None:
