@@ -8,8 +8,8 @@ Two modes:
   object per line (blank lines skipped); one JSON line per record out, in the same order, with
   ``id`` (if given), ``condensed``, ``original_tokens``, ``condensed_tokens``, ``achieved_rate``,
   ``forced_tokens``, ``ms`` and ``model_version``. Every line is checked before any is condensed:
-  a bad line stops the run with its line number. A progress bar counts the records on stderr
-  when it is a terminal.
+  a bad line stops the run with its line number. The records done are counted on stderr: a bar on
+  a terminal, in a log a line a minute after the first minute.
 
 ``--output`` is checked before any work and written whole or not at all: a symbolic link keeps
 pointing where it did, and a pipe or a device (``/dev/null``) is written in place. Ctrl-C or
@@ -106,11 +106,10 @@ def condense(args: argparse.Namespace) -> int:
         write(args.output, body)
         print(summary(result), file=sys.stderr)
         return 0
-    from tqdm import tqdm
+    from splitinfer.converters._progress import progress
 
     lines = []
-    # Drawn only when stderr is a terminal (disable=None): never in a pipe or a CI log.
-    for record in tqdm(records, unit="record", desc="condense", file=sys.stderr, disable=None):
+    for record in progress(records, unit="record", desc="condense"):
         result = condenser.condense(record["context"], record.get("question", args.question), **options)
         lines.append(json.dumps(record_of(result, record.get("id")), ensure_ascii=False))
     write(args.output, "".join(line + "\n" for line in lines))

@@ -183,7 +183,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print the JSON report on stdout")
     parser.add_argument("--seed", type=seed, default=0, help="seeds synthetic parity data and latency inputs")
     parser.add_argument(
-        "--quiet", action="store_true", help="no progress bar (it is drawn only when stderr is a terminal)"
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (a bar on a terminal; in a log, a line a minute after the first minute)",
     )
     parser.set_defaults(func=run)
     _report_usage_errors(parser)

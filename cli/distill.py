@@ -124,7 +124,9 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
         "--workers", type=int, default=None, help="minilm: CPU threads (1); llm: requests in flight (8)"
     )
     parser.add_argument(
-        "--quiet", action="store_true", help="no progress bar (it is drawn only when stderr is a terminal)"
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (a bar on a terminal; in a log, a line a minute after the first minute)",
     )
     llm = parser.add_argument_group(
         "llm teacher",

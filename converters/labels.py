@@ -423,7 +423,7 @@ def label_corpus(
     again with ``resume`` retries it. An error that stops the teacher itself (an ``EndpointError``
     of the llm teacher) stops the run; the cases written so far stay.
     """
-    from tqdm import tqdm
+    from splitinfer.converters._progress import progress as progress_bar
 
     started = time.monotonic()
     summary = LabelSummary(output=str(output))
@@ -432,14 +432,8 @@ def label_corpus(
     with LabelsWriter(output, meta, resume=resume, overwrite=overwrite, ids=ids) as writer:
         todo = [case for case in cases if case.id not in writer.done]
         summary.skipped = len(cases) - len(todo)
-        # Drawn only when stderr is a terminal (disable=None), never with progress=False.
-        bar = tqdm(
-            total=len(todo),
-            unit="case",
-            desc=f"label {teacher.name}",
-            file=sys.stderr,
-            disable=None if progress else True,
-        )
+        # On a terminal a bar, in a log a line a minute (_progress), never with progress=False.
+        bar = progress_bar(total=len(todo), unit="case", desc=f"label {teacher.name}", enabled=progress)
         try:
             _label_all(teacher, todo, writer, bar, summary)
         except SplitinferError as err:

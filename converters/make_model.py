@@ -290,16 +290,16 @@ def label_all(items: list[Slice], data_dir: Path, out_dir: Path, seed: int, jobs
     raised."""
     if jobs <= 1 or len(items) <= 1:
         return [label(item, data_dir, out_dir, seed) for item in items]
-    from tqdm import tqdm
-
     from splitinfer.converters._parallel import run_side_by_side
+    from splitinfer.converters._progress import progress
 
     paths = [out_dir / item.file_name() for item in items]
-    with tqdm(unit="case", desc=f"label minilm, {jobs} at a time", file=sys.stderr, disable=None) as bar:
+    with progress(unit="case", desc=f"label minilm, {jobs} at a time") as bar:
 
         def tick() -> None:
-            bar.total, bar.n = _progress(paths)
-            bar.refresh()
+            total, written = _progress(paths)
+            bar.total = total
+            bar.update(written - bar.n)  # drawn as often as the bar's place allows
 
         run_side_by_side(
             label,

@@ -26,8 +26,9 @@ summary's) and hold held-out prompts: the agreement is recorded as that teacher'
 never trained on. ``--vocab`` must be the size of the vocabulary the student was trained with.
 
 A progress bar on stderr (``ConvertOptions.progress``) counts the stages: converting in each mode
-and its parity gate, the latency runs, and the agreement with the teacher of each mode; it is
-drawn only when stderr is a terminal.
+and its parity gate, the latency runs, and the agreement with the teacher of each mode: drawn
+in place on a terminal, elsewhere (a CI log) a plain line a minute once the run has taken that
+long (``_progress``).
 
 ``auto`` picks the fastest mode that passes every gate. Latencies on a shared machine are noisy,
 so modes within ``AUTO_TIE`` of the fastest count as tied and the first of ``AUTO_PREFERENCE``
@@ -41,7 +42,6 @@ import hashlib
 import json
 import math
 import os
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -796,15 +796,13 @@ def _gate_line(mode: str, gate: G.Gate) -> str:
 
 
 class Progress:
-    """The stages of a conversion counted on a bar on stderr, drawn only when stderr is a
-    terminal (never with ``enabled=False``), so CI logs and pipes get no control characters."""
+    """The stages of a conversion counted on stderr (``_progress``): a bar on a terminal, a plain
+    line a minute in a CI log or a pipe, nothing with ``enabled=False``."""
 
     def __init__(self, total: int, enabled: bool = True) -> None:
-        from tqdm import tqdm
+        from splitinfer.converters._progress import progress
 
-        self._bar = tqdm(
-            total=total, desc="convert", unit="stage", file=sys.stderr, disable=None if enabled else True
-        )
+        self._bar = progress(total=total, desc="convert", unit="stage", enabled=enabled)
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:

@@ -305,9 +305,9 @@ def _run(
     answerer: Any,
     output: str | None,
 ) -> list[dict[str, Any]]:
-    from tqdm import tqdm
+    from splitinfer.converters._progress import progress as progress_bar
 
-    progress = tqdm(cases, desc="eval", unit="case", file=sys.stderr, disable=None)
+    progress = progress_bar(cases, desc="eval", unit="case")
     if output is None:
         return evaluate(progress, methods, tokenizer, config, answerer)
     from splitinfer.converters._paths import atomic_text
