@@ -18,6 +18,7 @@ bare ``RuntimeError`` and leaves a coroutine never awaited).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -57,7 +58,8 @@ def check_loop(loop: asyncio.AbstractEventLoop, what: str, target: str) -> None:
 
 
 class AsyncGenerateStream:
-    """The answer of one ``AsyncClient.generate`` call: ``async for`` it; then read ``result``."""
+    """The answer of one ``AsyncClient.generate`` call: ``async for`` it; then read ``result``.
+    A stream dropped before its end cancels its call, as a ``GenerateStream`` does."""
 
     def __init__(
         self, call: grpc.aio.UnaryStreamCall, prepared: Prepared, request: pb.GenerateRequest, target: str
@@ -143,6 +145,13 @@ class AsyncGenerateStream:
         if self._result is None and not self._cancelled:
             self._cancelled = True
             self._call.cancel()
+
+    def __del__(self) -> None:
+        # Dropped before its end: cancel the call, as the sync stream does. grpc.aio's own tasks
+        # keep a call alive without it: it would hold a server slot and two tasks until its deadline.
+        if self._result is None and not self._cancelled and self._error is None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed, and the channel with it
+                self._loop.call_soon_threadsafe(self._call.cancel)
 
     async def __aenter__(self) -> AsyncGenerateStream:
         return self

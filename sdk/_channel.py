@@ -5,14 +5,27 @@ One channel per ``Client``, reused by every call (HTTP/2 multiplexes them over o
 Retries: only ``UNAVAILABLE`` is retried, only by gRPC itself through the service config below
 (exponential backoff with jitter, at most ``MAX_ATTEMPTS`` attempts, retry throttling so a fleet
 of devices does not hammer a struggling server). A streaming call is retried only until its
-first response arrives, so an answer is never duplicated. The caller's deadline bounds the whole
+first response arrives, so an answer is never duplicated. Throttling is per channel (per
+``Client``) and counts calls, not time: each failed attempt costs a token, each call that succeeds
+earns back 0.1 of one, and nothing is retried while 5 or fewer of the 10 remain. After an outage
+that spent them, calls go through at once when the server is back but are not retried until about
+50 have succeeded (a new ``Client`` starts with all 10). The caller's deadline bounds the whole
 call, retries included. Reconnect backoff is short and capped so a server that comes back is
 found within a second or two, and a server that stays down fails a call within a few seconds.
 
+Connecting: one attempt (TCP, TLS and HTTP/2 handshakes) may take ``CONNECT_TIMEOUT_MS``, so that
+a slow network still connects (a TLS handshake takes several round trips, each a second or more
+on a poor mobile link); an address that never answers fails a call a little after that long, or
+at its deadline if that comes first.
+
 Keepalive: while a call is open the client pings every ``KEEPALIVE_TIME_MS`` and drops the
-connection when a ping is not answered within ``KEEPALIVE_TIMEOUT_MS`` (a dead network shows up
-as UNAVAILABLE, not a hang); no pings while idle (a phone's radio may sleep). A server must accept
-pings at that pace: ``SERVER_KEEPALIVE_OPTIONS`` are the matching ``grpc.server`` options.
+connection when a ping is not answered within ``KEEPALIVE_TIMEOUT_MS``: a network that goes
+silent while an answer streams ends it with ``AnswerInterruptedError`` (after about 60 s), not a
+hang. No pings while idle (a phone's radio may sleep), so a connection that died while idle is
+found only by the pings of the next call made on it, 60 to 100 s into that call: past the
+default 60 s deadline, which ends it first (``DeadlineExceededError``).
+A server must accept pings at that pace: ``SERVER_KEEPALIVE_OPTIONS`` are the matching
+``grpc.server`` options.
 """
 
 from __future__ import annotations
@@ -33,6 +46,10 @@ SERVICE = "splitinfer.v1.Inference"
 MAX_ATTEMPTS = 5
 KEEPALIVE_TIME_MS = 60_000
 KEEPALIVE_TIMEOUT_MS = 20_000
+# gRPC reads its connect timeout from grpc.min_reconnect_backoff_ms (at least that long per attempt).
+# Left at the 100 ms of the reconnect backoff, handshakes slower than about a second were cut
+# short, again and again: over a 300 ms network a TLS client never connected.
+CONNECT_TIMEOUT_MS = 10_000
 
 SERVICE_CONFIG = {
     "methodConfig": [
@@ -74,7 +91,7 @@ def channel_options(tls_server_name: str | None = None) -> list[tuple[str, objec
         ("grpc.keepalive_permit_without_calls", 0),
         ("grpc.http2.max_pings_without_data", 0),
         ("grpc.initial_reconnect_backoff_ms", 100),
-        ("grpc.min_reconnect_backoff_ms", 100),
+        ("grpc.min_reconnect_backoff_ms", CONNECT_TIMEOUT_MS),
         ("grpc.max_reconnect_backoff_ms", 1000),
         ("grpc.primary_user_agent", _user_agent()),
     ]

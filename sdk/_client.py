@@ -13,6 +13,7 @@ errors of ``_rpc_errors`` with the server's message. ``AsyncClient`` (``_aio``) 
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -44,6 +45,8 @@ from splitinfer.v1 import inference_pb2_grpc as pb_grpc
 CLOSED_MID_CALL = (
     "the client was closed while this call was being made (close() cancels the calls still open)"
 )
+# Handed to a read of the answer that gRPC would never complete (see ``end_stuck_read``).
+READ_ENDED = object()
 
 
 class ChannelSettings:
@@ -91,12 +94,32 @@ class ChannelSettings:
         self.compression = grpc.Compression.Gzip if compression else grpc.Compression.NoCompression
 
 
+def end_stuck_read(state: Any) -> None:
+    """Run by gRPC when a call ends: hand ``READ_ENDED`` to a read of it still waiting, if the call
+    ended in an error.
+
+    grpcio 1.85 leaves such a read waiting for good when the call had reached a server, the server
+    went away before answering, and every retry failed: the status arrives, the read never
+    completes, the app hangs past the deadline and ``cancel()`` cannot free it. Only gRPC's private
+    call state (``state``) allows this; without it, nothing is done."""
+    condition = getattr(state, "condition", None)
+    if condition is None or not all(hasattr(state, name) for name in ("code", "response", "due")):
+        return
+    with condition:
+        if state.code in (None, grpc.StatusCode.OK) or state.response is not None:
+            return
+        if any(getattr(op, "name", "") == "receive_message" for op in state.due):
+            state.response = READ_ENDED
+            condition.notify_all()
+
+
 class GenerateStream:
     """The answer of one ``Client.generate`` call: iterate it for text chunks.
 
     After the last chunk, ``result`` holds the ``GenerateResult`` (usage, where condensation ran,
-    savings). ``cancel()`` (or leaving a ``with`` block early, or ``close()``) cancels the call on
-    the server too. Errors during iteration raise the typed ``ServerError`` subclasses.
+    savings). ``cancel()`` (or leaving a ``with`` block early, or ``close()``, or dropping the
+    stream) cancels the call on the server too. Errors during iteration raise the typed
+    ``ServerError`` subclasses.
     """
 
     def __init__(self, call: grpc.Call, prepared: Prepared, request: pb.GenerateRequest, target: str) -> None:
@@ -107,6 +130,9 @@ class GenerateStream:
         self._pieces: list[str] = []
         self._result: GenerateResult | None = None
         self._cancelled = False
+        state = getattr(call, "_state", None)
+        if state is not None:
+            call.add_callback(functools.partial(end_stuck_read, state))  # the state, not the call: no cycle
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -118,6 +144,8 @@ class GenerateStream:
             raise RequestCancelledError("the call was cancelled by this client", "CANCELLED", self._target)
         try:
             for response in self._call:
+                if response is READ_ENDED:
+                    raise self._call  # the ended call is its error, as gRPC raises it
                 if response.HasField("chunk"):
                     self._pieces.append(response.chunk.text)
                     return response.chunk.text

@@ -38,7 +38,8 @@ class ServerError(SplitinferError):
 
 
 class ServerUnavailableError(ServerError):
-    """The server could not be reached (down, wrong address, TLS mismatch) after the retries."""
+    """The server could not be reached (down, wrong address, a network that does not answer, TLS
+    mismatch) after the retries."""
 
     hint = (
         "check that the server runs at that address and that TLS settings match "
@@ -156,14 +157,28 @@ _TLS_HINTS = (
         "if it serves TLS, connect with TLS (root_certificates=... / --tls-ca, or tls=True / --tls)",
     ),
 )
+# What gRPC's connection error says when TLS settings are not the cause -> where to look instead.
+_SILENT_NETWORK = (
+    "nothing came back from that address in time: this device's network is down or very slow, "
+    "or a firewall drops the traffic; check the connection and retry"
+)
+_NETWORK_HINTS = (
+    ("timed out before receiving SETTINGS frame", _SILENT_NETWORK),
+    ("Handshake read failed (Endpoint closing)", _SILENT_NETWORK),  # the same, during a TLS handshake
+    (
+        "Connection refused",
+        "nothing listens on that port: check that the server runs at that address (host and port)",
+    ),
+)
 _CONNECT_FAILED = "failed to connect to all addresses"
 
 
-def _tls_hint(message: str) -> str | None:
-    """The hint for a connection that failed because TLS settings do not match, if that is why."""
+def _connect_hint(message: str) -> str | None:
+    """The hint for a connection that could not be made, when its cause is known: TLS settings
+    that do not match, a network that does not answer, or nothing listening."""
     if _CONNECT_FAILED not in message:
         return None
-    return next((hint for marker, hint in _TLS_HINTS if marker in message), None)
+    return next((hint for marker, hint in (*_TLS_HINTS, *_NETWORK_HINTS) if marker in message), None)
 
 
 _BY_CODE: dict[grpc.StatusCode, type[ServerError]] = {
@@ -195,7 +210,7 @@ def from_rpc_error(err: grpc.RpcError, target: str, chunks: int = 0) -> ServerEr
     if issubclass(kind, ServerUnavailableError) and chunks:
         kind = AnswerInterruptedError
         message = f"{message} (after {chunks} chunk{'s' if chunks != 1 else ''} of the answer)"
-    hint = _tls_hint(message) if kind is ServerUnavailableError else None
+    hint = _connect_hint(message) if kind is ServerUnavailableError else None
     error = kind(message, code.name, target, hint)
     if isinstance(error, OverloadedError):
         error.retry_after_s = _retry_after(_trailers(err))
