@@ -52,6 +52,7 @@ class CallRecord:
     __slots__ = (
         "completion_tokens",
         "condensation_ratio",
+        "message_lost",
         "method",
         "model",
         "peer",
@@ -70,6 +71,8 @@ class CallRecord:
         self.completion_tokens: int | None = None
         self.ttfc_ms: float | None = None
         self.condensation_ratio: float | None = None
+        # Set when gRPC ended the call without handing over its request message (see servicer).
+        self.message_lost = False
         self.started = time.perf_counter()
 
     def elapsed_ms(self) -> float:
