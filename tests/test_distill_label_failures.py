@@ -62,7 +62,7 @@ def test_an_answer_cut_off_on_a_short_chunk_says_the_model_wrote_something_else(
     with pytest.raises(SplitinferError) as caught:
         teacher.score("Who won?", "Alice won.")
     message = str(caught.value)
-    assert "cut off at max_tokens (1024)" in message
+    assert message.startswith("the model's answer ran to max_tokens (1024) although")
     assert "words 0-2 are only 10 bytes" in message and "the model wrote something else" in message
 
 
@@ -77,7 +77,7 @@ def test_a_run_that_fails_every_case_says_nothing_was_written_and_blames_the_mod
     error = printed.err.splitlines()[-1]
     assert error.startswith("splitinfer distill label: error: the teacher failed on every case it was asked")
     assert "to label (3), so no labels were written" in error
-    assert "the first: case qa-0: the model's answer was cut off" in error
+    assert "the first: case qa-0: the model's answer ran to max_tokens" in error
     assert "Not one of the model's 3 answers kept to the original words" in error
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -175,12 +176,25 @@ def test_a_compression_that_deletes_a_long_passage_is_not_drift(server: StandIn)
 
 def test_an_answer_cut_off_at_max_tokens_fails_the_case(server: StandIn) -> None:
     server.answer, server.finish_reason = "quick", "length"  # faithful so far, but cut off
-    teacher = LLMTeacher(endpoint=server.endpoint)
+    teacher = LLMTeacher(endpoint=server.endpoint, max_tokens=16)  # the context is 86 bytes
     with pytest.raises(
-        SplitinferError, match=r"cut off at max_tokens \(1024\); lower --chunk-words \(now 200\)"
+        SplitinferError, match=r"cut off at max_tokens \(16\); lower --chunk-words \(now 200\)"
     ):
         teacher.score("q?", CONTEXT)
     assert teacher.usage()["chunks_drifted"] == 1
+
+
+def test_an_answer_cut_off_on_a_chunk_shorter_than_max_tokens_blames_the_model_not_the_chunk(
+    server: StandIn,
+) -> None:
+    server.answer, server.finish_reason = "quick", "length"
+    with pytest.raises(SplitinferError) as failed:
+        LLMTeacher(endpoint=server.endpoint).score("q?", CONTEXT)
+    message = str(failed.value)
+    assert re.match(
+        r"the model's answer ran to max_tokens \(1024\) although words 0-18 are only \d+ bytes", message
+    )
+    assert "use an instruction-tuned model" in message and "--chunk-words" not in message
 
 
 def test_empty_answers_for_every_chunk_fail_the_case(server: StandIn) -> None:

@@ -288,10 +288,12 @@ class LLMTeacher:
                 size = len(text.encode("utf-8"))
                 if isinstance(err, CutOffError) and size < self.config.max_tokens:
                     # A token is at least a byte of text, so a compression of the text fits.
+                    # So lowering --chunk-words, the advice for a long chunk, cannot help.
                     raise DriftError(
-                        f"{err}; but words {start}-{end} are only {size} bytes, which no compression "
-                        f"of them needs {self.config.max_tokens} tokens for: the model wrote something "
-                        "else (reasoning, or on and on, as a base or random-weight model does)"
+                        f"the model's answer ran to max_tokens ({self.config.max_tokens}) although words "
+                        f"{start}-{end} are only {size} bytes, which no compression of them needs: the "
+                        "model wrote something else (reasoning, or on and on, as a base or random-weight "
+                        "model does); turn off its reasoning, or use an instruction-tuned model"
                     ) from None
                 raise
             self._usage["chunks"] += 1
