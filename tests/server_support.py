@@ -5,9 +5,11 @@ Not a test module (no ``test_`` prefix); the ``tests`` folder is on ``sys.path``
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -101,35 +103,51 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float = 10.0, what: str
         time.sleep(0.01)
 
 
-class LatencyProxy:
-    """A TCP proxy on loopback that makes the start of each connection slow, as a real network is.
+class NetworkProxy:
+    """A TCP proxy on loopback to ``target`` that behaves like a network, a slow or a failing one.
 
-    What the client sends during the first ``hold_s`` seconds of a connection (the HTTP/2 preface
-    and a call's headers) reaches the server ``delay_s`` late; later bytes, such as the cancel a
-    client sends when its deadline passes, go through at once. So the server's copy of a call's
-    deadline (counted from when the headers arrived) ends about ``delay_s`` after the client's, as
-    with a client across the internet. ``with LatencyProxy(server.address, 0.06) as proxy:`` and
-    connect to ``proxy.address``.
+    ``latency_s``: each piece of data is that late, both ways. With ``hold_s``, only what the
+    client sends during the first ``hold_s`` seconds of a connection is (the HTTP/2 preface and a
+    call's headers); later bytes, such as the cancel a client sends when its deadline passes, go
+    through at once, so the server's copy of a call's deadline (counted from when the headers
+    arrived) ends about ``latency_s`` after the client's, as with a client across the internet.
+    ``cut()``: the connections open are reset and new ones refused. ``go_silent()``: new
+    connections are accepted and nothing is forwarded, as over a radio that went quiet.
+    ``with NetworkProxy(server.address) as network:`` and connect to ``network.address``.
     """
 
-    def __init__(self, target: str, delay_s: float, hold_s: float = 0.5) -> None:
+    def __init__(self, target: str, latency_s: float = 0.0, hold_s: float | None = None) -> None:
         host, port = target.rsplit(":", 1)
         self._target = (host.strip("[]"), int(port))
-        self.delay_s = delay_s
+        self.latency_s = latency_s
         self.hold_s = hold_s
+        self.silent = False
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
         self._sockets: list[socket.socket] = []
 
-    def __enter__(self) -> LatencyProxy:
+    def __enter__(self) -> NetworkProxy:
         threading.Thread(target=self._accept, daemon=True).start()
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.cut()
+
+    def go_silent(self) -> None:
+        self.silent = True
+
+    def cut(self) -> None:
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread, or it goes on
         self._listener.close()
         for sock in self._sockets:
+            with contextlib.suppress(OSError):
+                # Linger 0: closing sends RST. Shutting the reading side first wakes the thread
+                # blocked reading it, which would keep the socket open.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.shutdown(socket.SHUT_RD)
             sock.close()
 
     def _accept(self) -> None:
@@ -137,19 +155,28 @@ class LatencyProxy:
             try:
                 client, _ = self._listener.accept()
             except OSError:
-                return  # closed
+                return  # cut
+            self._sockets.append(client)
+            if self.silent:
+                continue
             server = socket.create_connection(self._target)
-            self._sockets += [client, server]
+            self._sockets.append(server)
             opened = time.monotonic()
             threading.Thread(target=self._pump, args=(client, server, opened), daemon=True).start()
             threading.Thread(target=self._pump, args=(server, client, None), daemon=True).start()
 
-    def _pump(self, source: socket.socket, sink: socket.socket, held_from: float | None) -> None:
-        try:
+    def _late(self, opened: float | None) -> bool:
+        """Whether data now is held back: always, or (``hold_s``) the client's early bytes only."""
+        if self.hold_s is None:
+            return self.latency_s > 0
+        return opened is not None and time.monotonic() - opened < self.hold_s
+
+    def _pump(self, source: socket.socket, sink: socket.socket, opened: float | None) -> None:
+        """Forwards ``source`` to ``sink``; ``opened``: when the connection opened, for the
+        client's side (``None`` for the server's)."""
+        with contextlib.suppress(OSError):  # either side went away, or the proxy was cut
             while data := source.recv(65536):
-                if held_from is not None and time.monotonic() - held_from < self.hold_s:
-                    time.sleep(self.delay_s)
+                if self._late(opened):
+                    time.sleep(self.latency_s)
                 sink.sendall(data)
             sink.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass  # either side went away

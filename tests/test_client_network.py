@@ -1,22 +1,17 @@
 """A phone's network misbehaves: the calls end, on time, with an error that says where to look.
 
-A real server on a loopback port, reached through ``FlakyNetwork``, a TCP proxy that can be slow,
+A real server on a loopback port, reached through ``NetworkProxy``, a TCP proxy that can be slow,
 cut the connections open and refuse new ones, or go silent (accept connections, forward nothing).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
-import struct
-import threading
 import time
 from pathlib import Path
-from types import TracebackType
 
 import pytest
-from server_support import make_self_signed, wait_until
+from server_support import NetworkProxy, make_self_signed, wait_until
 
 from splitinfer.sdk import AsyncClient, Client, ServerUnavailableError
 from splitinfer.server import BackgroundServer, ModelConfig
@@ -28,66 +23,6 @@ QUESTION = "Which road is old?"
 LATE = ModelConfig("echo", {"name": "echo-late", "chunk_delay_ms": 3000})
 SLOW = ModelConfig("echo", {"name": "echo-slow", "chunk_delay_ms": 50, "repeat": 200})
 NETWORK_HINT = "this device's network is down or very slow"
-
-
-class FlakyNetwork:
-    """A loopback TCP proxy to ``target`` that goes bad on demand. ``latency_s``: each piece of
-    data is that late, each way. ``cut()``: the connections open are reset and new ones refused.
-    ``go_silent()``: new connections are accepted and nothing is forwarded, as over a radio that
-    went quiet. ``with FlakyNetwork(server.address) as network:`` and connect to ``network.address``."""
-
-    def __init__(self, target: str, latency_s: float = 0.0) -> None:
-        host, port = target.rsplit(":", 1)
-        self._target = (host.strip("[]"), int(port))
-        self.latency_s = latency_s
-        self.silent = False
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
-        self._sockets: list[socket.socket] = []
-
-    def __enter__(self) -> FlakyNetwork:
-        threading.Thread(target=self._accept, daemon=True).start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.cut()
-
-    def go_silent(self) -> None:
-        self.silent = True
-
-    def cut(self) -> None:
-        with contextlib.suppress(OSError):
-            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread, or it goes on
-        self._listener.close()
-        for sock in self._sockets:
-            with contextlib.suppress(OSError):
-                # Linger 0: closing sends RST. Shutting the reading side first wakes the thread
-                # blocked reading it, which would keep the socket open.
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                sock.shutdown(socket.SHUT_RD)
-            sock.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return  # cut
-            self._sockets.append(client)
-            if self.silent:
-                continue
-            server = socket.create_connection(self._target)
-            self._sockets.append(server)
-            threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                time.sleep(self.latency_s)
-                sink.sendall(data)
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +43,7 @@ def run_of(server: BackgroundServer, request_id: str, model: str = "echo-late"):
 @pytest.mark.timeout(30)
 def test_a_call_cut_off_before_its_first_chunk_fails_when_its_retries_do_instead_of_hanging(server) -> None:
     with (
-        FlakyNetwork(server.address) as network,
+        NetworkProxy(server.address) as network,
         Client(network.address, condenser=None, timeout=20) as client,
     ):
         stream = client.generate(QUESTION, model="echo-late", request_id="cut-sync")
@@ -124,7 +59,7 @@ def test_a_call_cut_off_before_its_first_chunk_fails_when_its_retries_do_instead
 
 @pytest.mark.timeout(30)
 async def test_the_async_client_fails_the_same_way(server) -> None:
-    with FlakyNetwork(server.address) as network:
+    with NetworkProxy(server.address) as network:
         async with AsyncClient(network.address, condenser=None, timeout=20) as client:
             stream = await client.generate(QUESTION, model="echo-late", request_id="cut-async")
             await asyncio.to_thread(
@@ -146,7 +81,7 @@ def test_a_tls_client_connects_over_a_slow_network(server, tmp_path: Path) -> No
     config = echo_server_config(tls_cert=cert, tls_key=key)
     with (
         BackgroundServer(config) as tls_server,
-        FlakyNetwork(tls_server.address, latency_s=0.5) as network,
+        NetworkProxy(tls_server.address, latency_s=0.5) as network,
         Client(network.address, condenser=None, root_certificates=cert, timeout=20) as client,
     ):
         assert client.generate(QUESTION, model="echo").collect().text.split() == QUESTION.split()
@@ -157,7 +92,7 @@ def test_an_address_that_never_answers_points_at_the_network_not_at_tls(
 ) -> None:
     monkeypatch.setattr("splitinfer.sdk._channel.CONNECT_TIMEOUT_MS", 1000)  # a quick test
     with (
-        FlakyNetwork(server.address) as network,
+        NetworkProxy(server.address) as network,
         Client(network.address, condenser=None, timeout=20) as client,
     ):
         network.go_silent()
@@ -169,7 +104,7 @@ def test_an_address_that_never_answers_points_at_the_network_not_at_tls(
 
 def test_a_port_nothing_listens_on_says_so_without_blaming_tls(server) -> None:
     with (
-        FlakyNetwork(server.address) as network,
+        NetworkProxy(server.address) as network,
         Client(network.address, condenser=None, timeout=20) as client,
     ):
         network.cut()

@@ -13,7 +13,7 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from server_support import LatencyProxy, collect, question, stub_for, wait_until
+from server_support import NetworkProxy, collect, question, stub_for, wait_until
 
 from splitinfer.server import BackgroundServer, ModelConfig, ServerConfig
 from splitinfer.server.admission import Admission
@@ -83,7 +83,10 @@ def test_a_deadline_that_fires_on_the_client_first_is_counted_as_deadline_exceed
         )
 
     before = {code: ended(code) for code in ("DEADLINE_EXCEEDED", "CANCELLED")}
-    with LatencyProxy(server.address, delay_s=0.06) as proxy, grpc.insecure_channel(proxy.address) as channel:
+    with (
+        NetworkProxy(server.address, latency_s=0.06, hold_s=0.5) as proxy,
+        grpc.insecure_channel(proxy.address) as channel,
+    ):
         with pytest.raises(grpc.RpcError) as caught:
             list(pb_grpc.InferenceStub(channel).Generate(question("a b c d e"), timeout=2))
         wait_until(lambda: sum(ended(c) - before[c] for c in before) == 1, what="the server to end the call")
