@@ -21,9 +21,12 @@ at its deadline if that comes first.
 Keepalive: while a call is open the client pings every ``KEEPALIVE_TIME_MS`` and drops the
 connection when a ping is not answered within ``KEEPALIVE_TIMEOUT_MS``: a network that goes
 silent while an answer streams ends it with ``AnswerInterruptedError`` (after about 60 s), not a
-hang. No pings while idle (a phone's radio may sleep), so a connection that died while idle is
-found only by the pings of the next call made on it, 60 to 100 s into that call: past the
-default 60 s deadline, which ends it first (``DeadlineExceededError``).
+hang. No pings while idle (a phone's radio may sleep); instead a connection unused for
+``IDLE_TIMEOUT_MS`` is closed, and the next call opens a new one (one more handshake after a
+pause), so a connection that died while idle (the phone moved to another network, a NAT forgot
+it) is not used again. One that died less than that long before the next call is found only by
+that call's pings, 60 to 100 s into it: past the default 60 s deadline, which ends it first
+(``DeadlineExceededError``).
 A server must accept pings at that pace: ``SERVER_KEEPALIVE_OPTIONS`` are the matching
 ``grpc.server`` options.
 """
@@ -46,6 +49,10 @@ SERVICE = "splitinfer.v1.Inference"
 MAX_ATTEMPTS = 5
 KEEPALIVE_TIME_MS = 60_000
 KEEPALIVE_TIMEOUT_MS = 20_000
+# A connection unused this long is closed, and the next call opens a new one. A phone that moved
+# to another network, or a NAT that forgot the connection, leaves it dead without a word, and no
+# ping runs while no call does (see the module docs): a call on it would wait for its deadline.
+IDLE_TIMEOUT_MS = 30_000
 # gRPC reads its connect timeout from grpc.min_reconnect_backoff_ms (at least that long per attempt).
 # Left at the 100 ms of the reconnect backoff, handshakes slower than about a second were cut
 # short, again and again: over a 300 ms network a TLS client never connected.
@@ -93,6 +100,7 @@ def channel_options(tls_server_name: str | None = None) -> list[tuple[str, objec
         ("grpc.initial_reconnect_backoff_ms", 100),
         ("grpc.min_reconnect_backoff_ms", CONNECT_TIMEOUT_MS),
         ("grpc.max_reconnect_backoff_ms", 1000),
+        ("grpc.client_idle_timeout_ms", IDLE_TIMEOUT_MS),
         ("grpc.primary_user_agent", _user_agent()),
     ]
     if tls_server_name:

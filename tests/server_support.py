@@ -125,6 +125,7 @@ class NetworkProxy:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
         self._sockets: list[socket.socket] = []
+        self._frozen: set[socket.socket] = set()
 
     def __enter__(self) -> NetworkProxy:
         threading.Thread(target=self._accept, daemon=True).start()
@@ -137,6 +138,11 @@ class NetworkProxy:
 
     def go_silent(self) -> None:
         self.silent = True
+
+    def freeze_open(self) -> None:
+        """The connections open now go dead without a word (a phone that moved to another network,
+        a NAT that forgot them): what is sent on them is dropped. New connections still work."""
+        self._frozen.update(self._sockets)
 
     def cut(self) -> None:
         with contextlib.suppress(OSError):
@@ -176,6 +182,8 @@ class NetworkProxy:
         client's side (``None`` for the server's)."""
         with contextlib.suppress(OSError):  # either side went away, or the proxy was cut
             while data := source.recv(65536):
+                if source in self._frozen:
+                    continue
                 if self._late(opened):
                     time.sleep(self.latency_s)
                 sink.sendall(data)

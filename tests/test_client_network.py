@@ -128,3 +128,26 @@ async def test_an_async_stream_dropped_unread_cancels_its_call_on_the_server(ser
             "the server to stop the dropped call",
         )
     assert run_of(server, "dropped", "echo-slow").closed_early
+
+
+def test_a_connection_that_died_while_idle_is_not_used_for_the_next_call(server, monkeypatch) -> None:
+    import grpc
+
+    from splitinfer.sdk import _channel
+
+    monkeypatch.setattr(_channel, "IDLE_TIMEOUT_MS", 1000)  # the default is 30 s
+    with (
+        NetworkProxy(server.address) as network,
+        Client(network.address, condenser=None, timeout=10) as client,
+    ):
+        assert client.generate(QUESTION, context="a b c", model="echo-slow", max_new_tokens=2).collect().text
+        network.freeze_open()  # the phone moved to another network: the connection is dead
+        states: list[grpc.ChannelConnectivity] = []
+        client._channel.subscribe(states.append)
+        wait_until(
+            lambda: grpc.ChannelConnectivity.IDLE in states, 20.0, "the unused connection to be closed"
+        )
+        started = time.monotonic()
+        assert client.generate(QUESTION, context="a b c", model="echo-slow", max_new_tokens=2).collect().text
+    # A new connection at once, not the dead one until the deadline (10 s).
+    assert time.monotonic() - started < 5.0

@@ -16,9 +16,11 @@ import java.util.concurrent.TimeUnit
 
 /**
  * A gRPC client of the splitinfer server, over one OkHttp channel, set up like the Python SDK's
- * (sdk/_channel.py): keepalive pings every 60 s during calls (the server welcomes them), retries
- * of UNAVAILABLE through the service config with backoff, gzip on requests, a deadline on every
- * call, and `authorization: Bearer <token>` when a token is given.
+ * (sdk/_channel.py): keepalive pings every 60 s during calls (the server welcomes them), a
+ * connection unused for 30 s closed so that the next call does not wait on one that died while
+ * idle (another network, a NAT that forgot it), retries of UNAVAILABLE through the service config
+ * with backoff, gzip on requests, a deadline on every call, and `authorization: Bearer <token>`
+ * when a token is given.
  *
  * [generate] streams one answer; the returned [Call] cancels it, and the cancellation reaches the
  * server, which stops the model within one chunk. [Listener] callbacks run on a gRPC thread.
@@ -33,6 +35,7 @@ class InferenceClient(
         .keepAliveTime(60, TimeUnit.SECONDS)
         .keepAliveTimeout(20, TimeUnit.SECONDS)
         .keepAliveWithoutCalls(false)
+        .idleTimeout(30, TimeUnit.SECONDS)
         .defaultServiceConfig(SERVICE_CONFIG)
         .enableRetry()
         .userAgent("splitinfer-android-demo")
