@@ -31,7 +31,7 @@ from splitinfer.server.config import ServerConfig, is_loopback
 from splitinfer.server.core import InferenceCore
 from splitinfer.server.metrics import Metrics
 from splitinfer.server.observe import FLUSH_INTERVAL_S, CallRecord, Observer
-from splitinfer.server.servicer import SERVICE_NAME, InferenceServicer, add_to_server
+from splitinfer.server.servicer import SERVICE_NAME, InferenceServicer, add_to_server, refuse_undecodable
 from splitinfer.server.wire import grpc_receive_limit
 
 log = logging.getLogger("splitinfer.server")
@@ -47,6 +47,11 @@ UPSTREAM_CHECK_S = 5.0
 # control (--max-concurrent, --max-queued) is what should refuse a burst, and it answers each call
 # within microseconds, so this only has to hold a burst long enough for it to.
 MAX_PENDING_CALLS = 100_000
+# The most call metadata (headers, as HTTP/2 counts them: each entry's name and value plus 32 bytes)
+# a call may carry: gRPC's hard limit. Below it gRPC also has a soft limit (8 KiB) past which it
+# refuses calls at random, often without a message; set to the same value, the same call is always
+# served or always refused.
+MAX_METADATA_BYTES = 16 * 1024
 
 
 class SplitinferServer:
@@ -92,13 +97,16 @@ class SplitinferServer:
                 # admission control could answer RESOURCE_EXHAUSTED with a retry hint.
                 ("grpc.server.max_pending_requests", MAX_PENDING_CALLS),
                 ("grpc.server.max_pending_requests_hard_limit", MAX_PENDING_CALLS),
+                ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+                ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
             ],
         )
         add_to_server(InferenceServicer(self.core, self.observer), server)
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, GenericHandlersOnly(server))
+        foreign = GenericHandlersOnly(server, self.config.max_request_bytes)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, foreign)
         reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
             reflection.aio.ReflectionServicer((SERVICE_NAME, HEALTH_SERVICE, reflection.SERVICE_NAME)),
-            GenericHandlersOnly(server),
+            foreign,
         )
         bound = False
         try:
@@ -267,18 +275,22 @@ class SplitinferServer:
 
 
 class GenericHandlersOnly:
-    """Hands a generated ``add_*_to_server`` function's handlers to the server as generic handlers only.
+    """Hands a generated ``add_*_to_server`` function's handlers to the server as generic handlers only,
+    parsing requests as the server's own service does (:func:`refuse_undecodable`).
 
     With grpcio 1.85's asyncio server, services whose methods are also added with
     ``add_registered_method_handlers`` made every call cost 2-4% more instructions (measured with
     callgrind on ``GetInfo``), and generic handlers serve the same methods.
     """
 
-    def __init__(self, server: grpc.aio.Server) -> None:
+    def __init__(self, server: grpc.aio.Server, max_request_bytes: int) -> None:
         self._server = server
+        self._max_request_bytes = max_request_bytes
 
     def add_generic_rpc_handlers(self, handlers: tuple[grpc.GenericRpcHandler, ...]) -> None:
-        self._server.add_generic_rpc_handlers(handlers)
+        self._server.add_generic_rpc_handlers(
+            tuple(refuse_undecodable(handler, self._max_request_bytes) for handler in handlers)
+        )
 
     def add_registered_method_handlers(
         self, service: str, handlers: dict[str, grpc.RpcMethodHandler]

@@ -28,6 +28,7 @@ the server sees that cancel up to the one-way network latency (plus a few millis
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -41,6 +42,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from splitinfer.sdk._rpc_errors import UPSTREAM_CAUSE
+from splitinfer.server import validation
 from splitinfer.server.core import InferenceCore
 from splitinfer.server.errors import (
     DrainingError,
@@ -268,3 +270,85 @@ def add_to_server(servicer: InferenceServicer, server: grpc.aio.Server) -> None:
     }
     # Generic handlers only: see splitinfer.server.app.GenericHandlersOnly for why not registered ones.
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
+
+
+def refuse_undecodable(handler: grpc.GenericRpcHandler, max_bytes: int) -> grpc.GenericRpcHandler:
+    """``handler``, a service of grpcio's own packages (health, reflection), with the request parsing
+    of :func:`add_to_server`: bytes that are not a request message get INVALID_ARGUMENT naming its
+    type, and more than ``max_bytes`` RESOURCE_EXHAUSTED. Left to gRPC, bad bytes get UNKNOWN and
+    an error with a traceback in the server log."""
+    return _DecodingGuard(handler, max_bytes)
+
+
+_HANDLER_KINDS = {
+    (False, False): ("unary_unary", grpc.unary_unary_rpc_method_handler),
+    (False, True): ("unary_stream", grpc.unary_stream_rpc_method_handler),
+    (True, False): ("stream_unary", grpc.stream_unary_rpc_method_handler),
+    (True, True): ("stream_stream", grpc.stream_stream_rpc_method_handler),
+}
+
+
+class _DecodingGuard(grpc.GenericRpcHandler):
+    """See :func:`refuse_undecodable`."""
+
+    def __init__(self, inner: grpc.GenericRpcHandler, max_bytes: int) -> None:
+        self._inner = inner
+        self._max_bytes = max_bytes
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        handler = self._inner.service(handler_call_details)
+        message = getattr(getattr(handler, "request_deserializer", None), "__self__", None)
+        if handler is None or not (isinstance(message, type) and issubclass(message, Message)):
+            return handler
+        attribute, make = _HANDLER_KINDS[(handler.request_streaming, handler.response_streaming)]
+        behavior = getattr(handler, attribute)
+        checked = _checked_stream(behavior) if handler.request_streaming else _checked_unary(behavior)
+        return make(
+            checked,
+            request_deserializer=safe_deserializer(message, self._max_bytes),
+            response_serializer=handler.response_serializer,
+        )
+
+
+async def _decoded(request: Any, context: grpc.aio.ServicerContext) -> Any:
+    """``request``, or the call aborted with the status that says why it did not parse."""
+    try:
+        return validation.decoded(request)
+    except ServiceError as err:
+        await context.abort(*status_of(err))
+
+
+def _checked_unary(behavior: Callable[..., Any]) -> Callable[..., Any]:
+    if inspect.isasyncgenfunction(behavior):
+
+        async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            async for response in behavior(await _decoded(request, context), context):
+                yield response
+
+        return stream
+
+    async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        return await behavior(await _decoded(request, context), context)
+
+    return call
+
+
+def _checked_stream(behavior: Callable[..., Any]) -> Callable[..., Any]:
+    async def decoded(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async for request in requests:
+            yield await _decoded(request, context)
+
+    if inspect.isasyncgenfunction(behavior):
+
+        async def stream(
+            requests: AsyncIterator[Any], context: grpc.aio.ServicerContext
+        ) -> AsyncIterator[Any]:
+            async for response in behavior(decoded(requests, context), context):
+                yield response
+
+        return stream
+
+    async def call(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
+        return await behavior(decoded(requests, context), context)
+
+    return call

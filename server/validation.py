@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from splitinfer.sdk._errors import InvalidInputError
+from splitinfer.sdk._inputs import MAX_INPUT_CHARS
 from splitinfer.sdk._prepare import check_wire_force
 from splitinfer.server.backends.base import GenerationRequest, ModelSpec, Sampling
 from splitinfer.server.errors import InvalidRequestError, RequestTooLargeError
@@ -40,10 +41,15 @@ def decoded(request: Any) -> Any:
 
 
 def excerpt(value: str) -> str:
-    """``value`` as an error message may repeat it: whole if short, else its start and its length."""
+    """``value`` as an error message may repeat it: whole if short, else its start and its length.
+
+    Characters that are not printable (a newline, a terminal escape, a right-to-left override) are
+    written as escapes, as ``repr`` does, so that the message stays one readable line.
+    """
+    start = "".join(c if c.isprintable() else repr(c)[1:-1] for c in value[:MAX_ECHOED_CHARS])
     if len(value) <= MAX_ECHOED_CHARS:
-        return value
-    return f"{value[:MAX_ECHOED_CHARS]}… ({len(value)} chars)"
+        return start
+    return f"{start}… ({len(value)} chars)"
 
 
 def request_id(value: str) -> str:
@@ -167,6 +173,12 @@ def condense_arguments(request: pb.CondenseRequest, max_words: int) -> dict[str,
     """Keyword arguments for ``Condenser.condense`` (``rate``/``target_tokens`` only when asked for)."""
     if not request.context.strip():
         raise InvalidRequestError("context is empty: send the text to condense")
+    if len(request.context) > MAX_INPUT_CHARS:
+        # The condenser's own check would name its argument (parts[0].text), not this field.
+        raise InvalidRequestError(
+            f"context has {len(request.context):,} characters; this server condenses at most "
+            f"{MAX_INPUT_CHARS:,} per request: split it"
+        )
     words = len(request.context.split())
     if words > max_words:
         raise InvalidRequestError(

@@ -76,6 +76,9 @@ def safe_deserializer(message_class: type[Message], max_bytes: int) -> Callable[
 
 def _diagnose(message_class: type[Message], data: bytes, err: DecodeError) -> str:
     full_name = message_class.DESCRIPTOR.full_name
+    if message_class.DESCRIPTOR.file.package != _PACKAGE:
+        # A message of grpcio's own services (health, reflection): no lenient copy to name a field.
+        return f"the request is not a valid {full_name} message ({err})"
     try:
         lenient = _lenient_class(message_class.DESCRIPTOR.name).FromString(data)
     except DecodeError:

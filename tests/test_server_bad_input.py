@@ -11,9 +11,11 @@ import grpc
 import pytest
 from server_support import collect, question, wait_until
 
+from splitinfer.sdk._inputs import MAX_INPUT_CHARS
 from splitinfer.sdk._rpc_errors import RequestTooLargeError, from_rpc_error
 from splitinfer.server import BackgroundServer, ModelConfig, ServerConfig
 from splitinfer.v1 import inference_pb2 as pb
+from splitinfer.v1 import inference_pb2_grpc as pb_grpc
 
 MAX_REQUEST_BYTES = 64 * 1024
 
@@ -232,3 +234,80 @@ def test_condense_without_a_usable_bundle_is_failed_precondition_with_the_reason
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "no-such-bundle.tflite" in caught.value.details()
     assert "condense on the device" in caught.value.details()
+
+
+def send_raw(channel: grpc.Channel, path: str, raw: bytes) -> object:
+    """Calls ``path`` with ``raw`` as its one request message, however the method streams."""
+    plain = {"request_serializer": lambda b: b, "response_deserializer": lambda b: b}
+    if path.endswith("/ServerReflectionInfo"):
+        return list(channel.stream_stream(path, **plain)(iter([raw]), timeout=5))
+    if path.endswith("/Watch"):
+        return next(channel.unary_stream(path, **plain)(raw, timeout=5))
+    return channel.unary_unary(path, **plain)(raw, timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/grpc.health.v1.Health/Check", "grpc.health.v1.HealthCheckRequest"),
+        ("/grpc.health.v1.Health/Watch", "grpc.health.v1.HealthCheckRequest"),
+        (
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+            "grpc.reflection.v1alpha.ServerReflectionRequest",
+        ),
+    ],
+)
+def test_bytes_that_are_no_message_are_invalid_argument_on_health_and_reflection_too(
+    server, stub, path, message
+):
+    # grpcio's own servicers answer them with UNKNOWN and log a traceback, unless the server parses
+    # their requests as it parses its own.
+    channel = grpc.insecure_channel(server.address)
+    with pytest.raises(grpc.RpcError) as caught:
+        send_raw(channel, path, b"\xff\xff")
+    channel.close()
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert f"the request is not a valid {message} message" in caught.value.details()
+    assert_still_serving(stub)
+
+
+def test_an_unknown_model_name_with_control_characters_is_repeated_escaped_on_one_line(stub):
+    err = rejected(lambda: stub.Generate(question("hi", model="gpt\n\x1b[31mred\u202e")))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "unknown model 'gpt\\n\\x1b[31mred\\u202e'" in err.details()
+    assert err.details().isprintable()
+
+
+def many_entries(count: int) -> tuple[tuple[str, str], ...]:
+    """Call metadata of ``count`` tiny entries: about 37 bytes each as HTTP/2 counts them."""
+    return tuple((f"m{i:03d}", "v") for i in range(count))
+
+
+def test_call_metadata_under_16_kib_is_always_accepted(stub):
+    # About 15 KiB: over gRPC's soft limit (8 KiB), past which it refuses calls at random unless
+    # the server sets the soft limit to the hard one.
+    for _ in range(8):
+        assert stub.ListModels(pb.ListModelsRequest(), metadata=many_entries(400), timeout=5).models
+
+
+def test_call_metadata_over_16_kib_is_resource_exhausted_and_the_server_keeps_serving(stub):
+    for _ in range(3):
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.ListModels(pb.ListModelsRequest(), metadata=many_entries(500), timeout=5)
+        assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert_still_serving(stub)
+
+
+def test_a_condense_context_over_the_condensers_character_limit_names_the_field():
+    # Only reachable with --max-request-bytes above 4 MiB. Checked before the condenser runs (here
+    # none loads), whose own check named its argument, parts[0].text, which no client sends.
+    config = ServerConfig(
+        port=0, backend="echo", max_request_bytes=8 * 1024 * 1024, condenser_path="no-such-bundle.tflite"
+    )
+    with BackgroundServer(config) as srv:
+        channel = grpc.insecure_channel(srv.address, options=[("grpc.max_send_message_length", -1)])
+        with pytest.raises(grpc.RpcError) as caught:
+            pb_grpc.InferenceStub(channel).Condense(pb.CondenseRequest(context="a" * (MAX_INPUT_CHARS + 1)))
+        channel.close()
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert f"context has {MAX_INPUT_CHARS + 1:,} characters" in caught.value.details()
