@@ -24,6 +24,7 @@ from splitinfer.server.backends.extractive import (
     count_tokens,
     load_encoder,
     split_passages,
+    token_pieces,
 )
 from splitinfer.v1 import inference_pb2 as pb
 
@@ -99,6 +100,20 @@ def test_max_new_tokens_cuts_the_answer_within_the_budget(stub):
     assert final.finish_reason == pb.LENGTH
     assert 0 < final.usage.completion_tokens <= 3
     assert count_tokens(text) == final.usage.completion_tokens
+
+
+def test_text_held_back_for_a_stop_string_is_sent_when_max_new_tokens_ends_the_answer(stub, answerer):
+    # The last token allowed could start a stop string, so it is held back until the next token
+    # decides; when the budget ends the answer first, it was still generated and must be sent.
+    pieces = token_pieces(answerer.answer("Who discovered penicillin?", CONTEXT))
+    request = pb.GenerateRequest(
+        prompt=pb.Prompt(context=CONTEXT, question="Who discovered penicillin?"),
+        sampling=pb.SamplingOptions(max_new_tokens=4, stop=[pieces[3].strip() + " never follows"]),
+    )
+    text, final = collect(stub.Generate(request))
+    assert text == "".join(pieces[:4])
+    assert final.finish_reason == pb.LENGTH
+    assert final.usage.completion_tokens == 4
 
 
 def test_a_prompt_longer_than_the_model_reads_is_invalid_argument(stub):

@@ -303,11 +303,9 @@ class ExtractiveBackend:
             self.answerer.answer, request.question, request.context, cancel, cancel_event=cancel
         )
         pieces = await run_in_thread(token_pieces, answer)
+        limit = request.sampling.max_new_tokens
         scanner = StopScanner(request.sampling.stop)
-        for used, piece in enumerate(pieces):
-            if used == request.sampling.max_new_tokens:
-                yield Finish(FinishReason.LENGTH, completion_tokens=used)
-                return
+        for piece in pieces[:limit]:
             if self.chunk_delay_s:
                 await asyncio.sleep(self.chunk_delay_s)
             text = scanner.feed(piece)
@@ -316,10 +314,15 @@ class ExtractiveBackend:
             if scanner.stopped:
                 yield Finish(FinishReason.STOP_STRING)
                 return
+        # Also at the token limit: what the scanner held back as the possible start of a stop
+        # string was generated, and no stop string can complete any more.
         tail = scanner.flush()
         if tail:
             yield tail
-        yield Finish(FinishReason.STOP, completion_tokens=len(pieces))
+        if len(pieces) > limit:
+            yield Finish(FinishReason.LENGTH, completion_tokens=limit)
+        else:
+            yield Finish(FinishReason.STOP, completion_tokens=len(pieces))
 
 
 def create(options: Mapping[str, Any]) -> ExtractiveBackend:
