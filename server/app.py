@@ -63,7 +63,7 @@ class SplitinferServer:
         self.metrics = Metrics()
         self.observer = Observer(self.metrics, config.log_requests)
         self.core = InferenceCore(config, self.metrics)
-        self.health = health.aio.HealthServicer()
+        self.health = HealthServicer()
         self.port: int | None = None
         self.metrics_port: int | None = None
         self._grpc: grpc.aio.Server | None = None
@@ -272,6 +272,22 @@ class SplitinferServer:
         self.metrics.stop_http()
         log.info("splitinfer serve: stopped")
         return finished
+
+
+class HealthServicer(health.aio.HealthServicer):
+    """grpcio's asyncio health service, with the ``List`` method of the current health protocol,
+    which it lacks: left to the generated base class, every ``List`` call (health needs no token)
+    answered UNIMPLEMENTED and wrote a traceback to the server log."""
+
+    async def List(
+        self, request: health_pb2.HealthListRequest, context: grpc.aio.ServicerContext
+    ) -> health_pb2.HealthListResponse:
+        statuses = dict(getattr(self, "_server_status", {}))  # what set() recorded, per service
+        return health_pb2.HealthListResponse(
+            statuses={
+                name: health_pb2.HealthCheckResponse(status=status) for name, status in statuses.items()
+            }
+        )
 
 
 class GenericHandlersOnly:

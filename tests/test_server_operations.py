@@ -204,3 +204,14 @@ def test_metrics_on_an_address_others_can_reach_are_named_in_a_warning(caplog):
             "it sees the call counts, model names and latencies; set --metrics-host 127.0.0.1 (or a "
             "private address) unless a scraper must reach it from elsewhere"
         ]
+
+
+def test_health_list_names_every_service_with_its_status_and_logs_no_error(caplog) -> None:
+    caplog.set_level(logging.ERROR)
+    with BackgroundServer(ServerConfig(port=0, backend="echo")) as srv:
+        channel, _ = stub_for(srv.address)
+        listed = health_pb2_grpc.HealthStub(channel).List(health_pb2.HealthListRequest(), timeout=10)
+        channel.close()
+    statuses = {name: response.status for name, response in listed.statuses.items()}
+    assert statuses == {"": SERVING, "splitinfer.v1.Inference": SERVING}
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
