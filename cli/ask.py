@@ -190,6 +190,8 @@ def read_context(path: Path | None) -> str:
 def read_token(path: Path) -> str:
     """The one token of ``--token-file``: UTF-8 with or without a byte order mark, blank lines and
     ``#`` comments skipped, as in the server's ``--auth-tokens`` file."""
+    from splitinfer.sdk._channel import tokens_in
+
     try:
         data = path.read_bytes()
     except OSError as err:
@@ -200,8 +202,7 @@ def read_token(path: Path) -> str:
         raise InvalidInputError(
             f"--token-file {path} is not UTF-8 text (byte offset {err.start}); save it as UTF-8"
         ) from None
-    lines = [line.strip() for line in text.splitlines()]
-    tokens = [line for line in lines if line and not line.startswith("#")]
+    tokens = [token for _, token in tokens_in(text)]
     if not tokens:
         raise InvalidInputError(f"--token-file {path} is empty; put the bearer token in it")
     if len(tokens) > 1:

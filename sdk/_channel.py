@@ -224,6 +224,14 @@ def channel_credentials(root_certificates: bytes | None, token: str | None) -> g
     return grpc.composite_channel_credentials(tls, grpc.access_token_call_credentials(token))
 
 
+def tokens_in(text: str) -> list[tuple[int, str]]:
+    """The tokens of a token file's text with their line numbers: one per line, surrounding
+    whitespace dropped, blank lines and ``#`` comments skipped. The format of ``serve
+    --auth-tokens`` and of ``ask --token-file`` alike."""
+    lines = (line.strip() for line in text.splitlines())
+    return [(number, line) for number, line in enumerate(lines, start=1) if line and not line.startswith("#")]
+
+
 def check_token(credentials: object) -> str | None:
     if credentials is None:
         return None

@@ -26,6 +26,7 @@ from typing import Any
 
 import grpc
 
+from splitinfer.sdk._channel import tokens_in
 from splitinfer.sdk._errors import InvalidInputError
 
 OPEN_PREFIXES = ("/grpc.health.v1.Health/",)
@@ -45,15 +46,12 @@ def load_tokens(path: str | Path) -> list[bytes]:
     """
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        text = path.read_text(encoding="utf-8-sig")
         mode = path.stat().st_mode
     except (OSError, UnicodeDecodeError) as err:
         raise InvalidInputError(f"cannot read the auth tokens file {path}: {err}") from err
     tokens = []
-    for number, line in enumerate(lines, start=1):
-        token = line.strip()
-        if not token or token.startswith("#"):
-            continue
+    for number, token in tokens_in(text):
         if not (token.isascii() and token.isprintable()) or " " in token:
             raise InvalidInputError(
                 f"line {number} of the auth tokens file {path} holds a token with spaces or characters "
