@@ -170,6 +170,8 @@ _NETWORK_HINTS = (
         "nothing listens on that port: check that the server runs at that address (host and port)",
     ),
 )
+# Both tables, tried in this order (the first marker found in the message gives the hint).
+_CONNECT_HINTS = (*_TLS_HINTS, *_NETWORK_HINTS)
 _CONNECT_FAILED = "failed to connect to all addresses"
 
 
@@ -178,7 +180,7 @@ def _connect_hint(message: str) -> str | None:
     that do not match, a network that does not answer, or nothing listening."""
     if _CONNECT_FAILED not in message:
         return None
-    return next((hint for marker, hint in (*_TLS_HINTS, *_NETWORK_HINTS) if marker in message), None)
+    return next((hint for marker, hint in _CONNECT_HINTS if marker in message), None)
 
 
 _BY_CODE: dict[grpc.StatusCode, type[ServerError]] = {
