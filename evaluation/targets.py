@@ -138,6 +138,22 @@ def _gsm8k(rows: Rows) -> list[Check]:
     ]
 
 
+def _problem_kept(rows: Rows, run: str) -> Check:
+    """Without ``keep_digits`` the target problem still goes verbatim: its numbers are kept by
+    every method at every rate, the lowest included."""
+    target = f"{run}: every number of the target problem kept at every rate (it is sent verbatim)"
+    measured = [r for r in rows if r["method"] != "none" and r.get("problem_numbers_kept") is not None]
+    if not measured:
+        return _missing(target, "rows")
+    worst = min(measured, key=lambda r: (r["problem_numbers_kept"], r["rate"]))
+    share = worst["problem_numbers_kept"]
+    if share == 1.0:
+        return Check(target, f"all kept in every problem, in all {len(measured)} rows", True)
+    return Check(
+        target, f"{worst['method']} at {worst['rate']:g}: all kept in {_pct(share)} of problems", False
+    )
+
+
 def check_targets(results: Mapping[str, Rows]) -> list[Check]:
     """Every target of issue 7 that the runs in ``results`` (run name -> rows) can answer."""
     checks: list[Check] = []
@@ -160,6 +176,8 @@ def check_targets(results: Mapping[str, Rows]) -> list[Check]:
             checks += _near_teacher(rows, name)
     if "gsm8k" in results:
         checks += _gsm8k(results["gsm8k"])
+    if "gsm8k-no-digits" in results:
+        checks.append(_problem_kept(results["gsm8k-no-digits"], "gsm8k-no-digits"))
     for name, rows in results.items():
         checks.append(_on_rate(rows, name))
     return checks

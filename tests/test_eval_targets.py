@@ -70,6 +70,23 @@ def test_gsm8k_needs_every_target_number_and_condensed_demonstrations() -> None:
     assert _verdicts({"gsm8k": no_problem})[key] is False
 
 
+def test_gsm8k_without_forced_digits_still_needs_the_target_problem_at_every_rate() -> None:
+    key = "gsm8k-no-digits: every number of the target problem kept at every rate (it is sent verbatim)"
+    rows = [
+        _row(method, rate, None, problem_numbers_kept=1.0, all_numbers_kept=0.0)
+        for method in ("student", "random")
+        for rate in (0.1, 0.5)
+    ] + [_row("none", 1.0, None, problem_numbers_kept=1.0, all_numbers_kept=1.0)]
+    verdicts = _verdicts({"gsm8k-no-digits": rows})
+    assert verdicts[key] is True
+    # The demonstrations' numbers are not forced there, so that target is the keep_digits run's only.
+    assert not any(k.startswith("gsm8k: ") for k in verdicts)
+    rows[1]["problem_numbers_kept"] = 0.98  # student at 0.5
+    check = next(c for c in check_targets({"gsm8k-no-digits": rows}) if c.target == key)
+    assert check.passed is False and check.measured == "student at 0.5: all kept in 98.0% of problems"
+    assert _verdicts({"gsm8k-no-digits": [_row("none", 1.0, None, problem_numbers_kept=1.0)]})[key] is None
+
+
 def test_accuracy_is_also_checked_without_forced_digits_when_it_was_measured() -> None:
     rows = [_row("student", 0.2, 0.97, accuracy_full=0.5, accuracy_condensed=0.495)]
     verdicts = _verdicts({"nq-hard-no-digits": rows})
