@@ -43,7 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--instruction", default="", type=utf8, help="a system instruction (never condensed)")
     budget = parser.add_mutually_exclusive_group()
-    budget.add_argument("--rate", type=float, help="fraction of context tokens to keep, in (0, 1]")
+    budget.add_argument(
+        "--rate",
+        type=float,
+        help="fraction of context tokens to keep, in (0, 1] (default: the condenser's own, 0.33 for the bundled one)",
+    )
     budget.add_argument(
         "--target-tokens", type=int, metavar="N", help="context token budget instead of a rate"
     )
@@ -52,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--policy",
         default="prefer-device",
         choices=POLICY_NAMES,
-        help="where to condense: prefer-device (fall back to the server), only-device, server, none",
+        help="where to condense: prefer-device (fall back to the server), only-device, server, none (default prefer-device)",
     )
     parser.add_argument(
         "--condenser",
@@ -69,7 +73,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-new-tokens", type=int, default=0, metavar="N", help="answer length cap (0 = server default)"
     )
-    parser.add_argument("--token-file", type=Path, metavar="FILE", help="file holding the bearer token")
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help="file holding the one bearer token to send (blank lines and # comments skipped, as in serve "
+        "--auth-tokens; default: no token)",
+    )
     parser.add_argument(
         "--tls-ca", type=Path, metavar="PEM", help="CA certificate(s) to trust for TLS (implies TLS)"
     )
@@ -86,7 +96,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--timeout", type=float, default=60.0, metavar="SECONDS", help="deadline of the call (default 60)"
     )
     parser.add_argument(
-        "--json", action="store_true", help="print one JSON object (answer, usage, savings) at the end"
+        "--json", action="store_true", help="print one JSON object (the fields listed above) at the end"
     )
     parser.set_defaults(func=run)
 

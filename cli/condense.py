@@ -60,7 +60,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--question",
         default="",
         type=utf8,
-        help="the question the condensed text must answer (text mode; default for records)",
+        help="the question the condensed text must answer (text mode; in records mode, the question of "
+        "records that have none; default: none)",
     )
     add_force(parser)
     parser.add_argument("--no-keep-digits", action="store_true", help="let words with digits be dropped too")

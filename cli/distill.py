@@ -73,7 +73,7 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--data",
         type=Path,
-        help=f"the data file (nq/gsm8k/qa; for synthetic, optional prose to fill essays). "
+        help=f"the data file (required for nq, gsm8k and qa; for synthetic, optional prose to fill essays). "
         f"Shared data lives in {DEFAULT_DATA_DIR}",
     )
     parser.add_argument(

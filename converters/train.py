@@ -242,7 +242,11 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
         "a blank line; the labels must record line breaks, as the files 'distill label' writes now do; "
         "older ones need --no-line-breaks (default: yes)",
     )
-    add("--model-version", default=None, help="recorded in the summary, e.g. minilm-cnn-1.1")
+    add(
+        "--model-version",
+        default=None,
+        help="recorded in the summary, e.g. minilm-cnn-1.1 (default: none; convert then names it student-<mode>)",
+    )
     add(
         "--quiet", action="store_true", help="no progress (it goes to stderr; stdout carries the result line)"
     )

@@ -335,10 +335,13 @@ def check_tls_pair(cert: str | Path, key: str | Path, cert_pem: bytes, key_pem: 
     try:
         certificates = check_certificates(cert_pem, f"--tls-cert {cert}")
     except InvalidInputError as err:
-        swapped = b"PRIVATE KEY-----" in cert_pem and b"CERTIFICATE-----" in key_pem
-        hint = "; are --tls-cert and --tls-key swapped?" if swapped else ""
+        if b"PRIVATE KEY-----" in cert_pem and b"CERTIFICATE-----" in key_pem:
+            raise InvalidInputError(
+                f"--tls-cert {cert} holds a private key and --tls-key {key} a certificate: are they "
+                f"swapped? Pass the certificate chain as --tls-cert and its private key as --tls-key"
+            ) from err
         raise InvalidInputError(
-            f"{err}{hint}; pass the server's certificate chain (-----BEGIN CERTIFICATE-----) as --tls-cert"
+            f"{err}; pass the server's certificate chain (-----BEGIN CERTIFICATE-----) as --tls-cert"
         ) from err
 
     def encrypted() -> bytes:

@@ -213,8 +213,8 @@ def bad_tls_pair(folder, kind: str):
         ("binary cert", r"--tls-cert \S+binary\.pem holds no PEM certificate; pass"),
         (
             "swapped",
-            r"--tls-cert \S+key\.pem holds no PEM certificate \(it holds a private key\)"
-            r".*are --tls-cert and --tls-key swapped",
+            r"^--tls-cert \S+key\.pem holds a private key and --tls-key \S+cert\.pem a certificate: are "
+            r"they swapped\? Pass the certificate chain as --tls-cert and its private key as --tls-key$",
         ),
         ("not a pair", r"--tls-key \S+other/key\.pem and --tls-cert \S+cert\.pem are not a pair"),
         ("encrypted key", r"--tls-key \S+encrypted\.pem is encrypted with a passphrase"),

@@ -16,7 +16,7 @@ the upstream reports it (``stream_options.include_usage``), exact usage.
 * Cancellation: when the caller cancels, the generator is closed, which closes the HTTP response
   and its connection, so the engine sees the client go away and stops generating (vLLM and TGI
   abort the sequence on disconnect).
-* Errors: HTTP 400/422 become INVALID_ARGUMENT with the upstream's own message; 429 becomes
+* Errors: HTTP 400/413/422 become INVALID_ARGUMENT with the upstream's own message; 429 becomes
   RESOURCE_EXHAUSTED with its ``Retry-After`` (counted as ``rejected_total{reason="upstream_overloaded"}``);
   all ``max_connections`` busy for longer than ``read_timeout_s`` RESOURCE_EXHAUSTED too; 5xx,
   refused or dropped connections, none made within ``connect_timeout_s``, a stream that ends without ``[DONE]`` or a finish
