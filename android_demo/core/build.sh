@@ -4,6 +4,10 @@
 #   android_demo/core/build.sh          compile, then run every *Test class
 #   android_demo/core/build.sh compile  compile only (main and test sources)
 #   android_demo/core/build.sh bench    time Condenser.condense on 2,000 words (CoreBench)
+#   android_demo/core/build.sh differential
+#                                       compile main and DifferentialMain only (no JUnit, no Java 8
+#                                       check), then run it: JSON cases on stdin, one JSON line of
+#                                       results per case on stdout (android_demo/golden/differential.py)
 #
 # JUnit 4 comes from Debian's junit4 package (/usr/share/java/junit4.jar + hamcrest.jar); when
 # it is missing and we are root, it is installed with apt-get (after an apt-get update if the
@@ -43,6 +47,12 @@ cd "$HERE"
 mapfile -t MAIN_SOURCES < <(find src/main/java -name '*.java' | sort)
 javac --release 17 -encoding UTF-8 -Xlint:all -Werror -d "$OUT/main" "${MAIN_SOURCES[@]}"
 cp -R src/main/resources/. "$OUT/main/"
+if [[ "$MODE" == differential ]]; then
+  DIFF_SOURCES=(src/test/java/dev/splitinfer/core/{DifferentialMain,HashScores,SplitMix}.java)
+  javac --release 17 -encoding UTF-8 -Xlint:all -Werror -d "$OUT/test" -cp "$OUT/main" "${DIFF_SOURCES[@]}"
+  java -Dsplitinfer.repo="$ROOT" -cp "$OUT/test:$OUT/main" dev.splitinfer.core.DifferentialMain
+  exit $?
+fi
 # Android (minSdk 26) has the Java 8 class library plus a few later APIs: compiling core against
 # Java 8's catches a List.of or String.repeat that would crash on a phone but pass here.
 mkdir -p "$OUT/java8"
@@ -57,7 +67,7 @@ if [[ "$MODE" == bench ]]; then
   java -Dsplitinfer.repo="$ROOT" -cp "$OUT/test:$CP" dev.splitinfer.core.CoreBench
   exit 0
 fi
-[[ "$MODE" == test ]] || die "unknown mode '$MODE' (use: test, compile, bench)"
+[[ "$MODE" == test ]] || die "unknown mode '$MODE' (use: test, compile, bench, differential)"
 
 mapfile -t TEST_CLASSES < <(find src/test/java -name '*Test.java' | sort \
   | sed -e 's#^src/test/java/##' -e 's#\.java$##' -e 's#/#.#g')

@@ -462,6 +462,16 @@ MANIFESTS: tuple[tuple[str, Any], ...] = (
     ),
     ("accepted_custom", {"answer_types": CUSTOM_TYPES.to_manifest()}),
     ("zero_width_space", {"answer_types": _types(names=("who\u200b",))}),
+    # Found by the differential test (differential.py): the weights are checked before the
+    # name_spans flag, and numbers are shown as Python writes them (1 not 1.0, 1e-05 not 1.0E-5).
+    ("weight_range_before_name_spans", {"segment_weight": 1.5, "name_spans": "yes"}),
+    ("weight_sum_before_name_spans", {"segment_weight": 0.7, "document_weight": 0.7, "name_spans": 1}),
+    ("weight_sum_shows_an_int_as_an_int", {"segment_weight": 1, "document_weight": 0.5}),
+    ("weight_small_negative", {"document_weight": -1e-05}),
+    ("weight_huge", {"segment_weight": 1.5e16}),
+    ("weight_tiny_in_sum", {"segment_weight": 1.0, "document_weight": 2.5e-07}),
+    ("answer_types_weight_tiny_negative", {"answer_types": _types(weight=-2.5e-08)}),
+    ("answer_types_weight_large", {"answer_types": _types(weight=12345678.5)}),
 )
 
 

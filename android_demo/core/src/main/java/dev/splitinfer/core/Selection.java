@@ -104,13 +104,14 @@ public final class Selection {
   }
 
   /**
-   * numpy's float32 {@code pairwise_sum}: left to right below 8 values; 8 running sums combined
+   * numpy's float32 {@code pairwise_sum}: left to right from -0.0 below 8 values (so -0.0 values
+   * sum to -0.0, as numpy 2 keeps them); 8 running sums combined
    * as ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)) then the remainder, up to 128 values; above that the
    * two halves (the first a multiple of 8 long) summed recursively.
    */
   static float pairwiseSum(float[] a, int from, int n) {
     if (n < 8) {
-      float res = 0.0f;
+      float res = -0.0f;
       for (int i = 0; i < n; i++) {
         res += a[from + i];
       }

@@ -1,5 +1,6 @@
 package dev.splitinfer.core;
 
+import java.math.BigDecimal;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -94,10 +95,18 @@ public final class SelectionWeights {
       throw new IllegalArgumentException("selection has unknown keys " + String.join(", ", unknown)
           + "; it takes segment_weight, document_weight, name_spans and answer_types");
     }
-    // Answer types first: the SDK reads them before it checks the weights.
+    // In the SDK's order: the answer types (read first), then each weight's type and range,
+    // their sum, and last the name_spans flag, so a manifest with two faults names the same one.
     Object types = weights.get("answer_types");
     AnswerTypes answerTypes = types == null ? null : AnswerTypes.fromManifest(types);
-    return new SelectionWeights(weight(weights, "segment_weight"), weight(weights, "document_weight"),
+    Object segment = weight(weights, "segment_weight");
+    Object document = weight(weights, "document_weight");
+    double sum = ((Number) segment).doubleValue() + ((Number) document).doubleValue();
+    if (sum > 1.0) {
+      throw new IllegalArgumentException("segment_weight + document_weight must be at most 1, got "
+          + pythonRepr(segment) + " + " + pythonRepr(document));
+    }
+    return new SelectionWeights(((Number) segment).doubleValue(), ((Number) document).doubleValue(),
         flag(weights, "name_spans"), answerTypes);
   }
 
@@ -113,16 +122,18 @@ public final class SelectionWeights {
     return (Boolean) value;
   }
 
-  // Absent is 0; present must be a JSON number (Python: int or float, not bool, not None).
-  private static double weight(Map<?, ?> weights, String name) {
+  // Absent is 0.0; present must be a JSON number (Python: int or float, not bool, not None) in
+  // [0, 1], returned as parsed (a Long or a Double) for the SDK's messages, which show 1, not 1.0.
+  private static Object weight(Map<?, ?> weights, String name) {
     if (!weights.containsKey(name)) {
       return 0.0;
     }
     Object value = weights.get(name);
-    if (!(value instanceof Long || value instanceof Double)) {
+    if (!(value instanceof Long || value instanceof Double)
+        || !(0.0 <= ((Number) value).doubleValue() && ((Number) value).doubleValue() <= 1.0)) {
       throw new IllegalArgumentException(name + " must be a number in [0, 1], got " + pythonRepr(value));
     }
-    return ((Number) value).doubleValue();
+    return value;
   }
 
   /** Python's {@code type(value).__name__} of a parsed {@link Json} value that is not an object. */
@@ -142,8 +153,7 @@ public final class SelectionWeights {
   /**
    * Python's {@code repr} of a parsed {@link Json} value, as the SDK's messages show it: {@code
    * None}, {@code True}, {@code 'text'} (or {@code "it's"}, with Python's escapes), {@code [1,
-   * 'a']}, {@code {'k': 2}}. Numbers are Java's: a float outside 1e-3 to 1e7 reads {@code 1.0E-5}
-   * where Python writes {@code 1e-05}.
+   * 'a']}, {@code {'k': 2}}, {@code 1e-05} ({@link #pythonFloat}).
    */
   static String pythonRepr(Object value) {
     if (value == null) {
@@ -170,7 +180,52 @@ public final class SelectionWeights {
       }
       return out.append('}').toString();
     }
-    return String.valueOf(value);
+    return value instanceof Double ? pythonFloat((Double) value) : String.valueOf(value);
+  }
+
+  /**
+   * Python's {@code repr} of a float: the shortest digits that read back to it, written with an
+   * exponent ({@code 1e-05}, {@code 1.5e+16}) when it is below -4 or from 16 on, else in full
+   * ({@code 0.0001}, {@code 2.0}). The digits are those of {@link Double#toString}, which are the
+   * shortest but in rare cases (JDK-4511638, fixed in Java 19) where it writes one more.
+   */
+  static String pythonFloat(double value) {
+    if (Double.isNaN(value)) {
+      return "nan";
+    }
+    if (Double.isInfinite(value)) {
+      return value > 0 ? "inf" : "-inf";
+    }
+    if (value == 0.0) {
+      return 1.0 / value < 0 ? "-0.0" : "0.0";
+    }
+    BigDecimal exact = new BigDecimal(Double.toString(Math.abs(value))).stripTrailingZeros();
+    String digits = exact.unscaledValue().toString();
+    int exponent = digits.length() - 1 - exact.scale(); // of the first digit
+    StringBuilder out = new StringBuilder(value < 0 ? "-" : "");
+    if (exponent < -4 || exponent >= 16) {
+      out.append(digits.charAt(0));
+      if (digits.length() > 1) {
+        out.append('.').append(digits, 1, digits.length());
+      }
+      return out.append(exponent < 0 ? "e-" : "e+").append(Math.abs(exponent) < 10 ? "0" : "")
+          .append(Math.abs(exponent)).toString();
+    }
+    if (exponent < 0) {
+      out.append("0.");
+      for (int k = -1; k > exponent; k--) {
+        out.append('0');
+      }
+      return out.append(digits).toString();
+    }
+    if (digits.length() <= exponent + 1) {
+      out.append(digits);
+      for (int k = digits.length(); k <= exponent; k++) {
+        out.append('0');
+      }
+      return out.append(".0").toString();
+    }
+    return out.append(digits, 0, exponent + 1).append('.').append(digits, exponent + 1, digits.length()).toString();
   }
 
   // CPython's unicode_repr: single quotes unless the text has one and no double quote; the quote

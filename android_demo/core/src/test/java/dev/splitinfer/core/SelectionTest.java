@@ -37,6 +37,18 @@ public class SelectionTest {
     assertEquals(((0.1f + 0.2f) + 0.3f) + 0.4f, Selection.pairwiseSum(a, 0, 4), 0f);
   }
 
+  // Found by the differential test: numpy 2's pairwise_sum starts a short run at -0.0, so a
+  // word whose scores are all -0.0 averages to -0.0, not 0.0.
+  @Test
+  public void aWordOfNegativeZeroScoresAveragesToNegativeZeroAsNumpyDoes() {
+    for (int n : new int[] {1, 2, 3, 8, 9, 10, 130, 300}) {
+      float[] scores = new float[n];
+      Arrays.fill(scores, -0.0f);
+      float mean = Selection.wordScores(scores, new int[] {n})[0];
+      assertEquals(n + " tokens", Float.floatToRawIntBits(-0.0f), Float.floatToRawIntBits(mean));
+    }
+  }
+
   @Test
   public void badCallsAreRejected() {
     assertThrows(IllegalArgumentException.class, () -> Selection.chunkWords(new int[] {1}, 0));
