@@ -5,7 +5,9 @@ run mean anything."""
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
+from collections.abc import Callable
 
 from splitinfer.cli._help import plain
 
@@ -38,6 +40,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             # A device-only install lacks the target's extra: keep `--help` working and say
             # which extra to install when the target is run.
             _register_unavailable(targets, name, help_, missing)
+            continue
+        target = targets.choices[name]
+        target.set_defaults(func=_terminate_as_interrupt(target.get_default("func")))
+
+
+def _terminate_as_interrupt(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """``run`` with SIGTERM (a cancelled CI job, ``kill``) stopping it as Ctrl-C does: the server
+    benchmark's four processes are stopped and its folder removed, and the command exits 130.
+    With SIGTERM's default action they outlived it, two servers listening for good."""
+
+    @functools.wraps(run)
+    def wrapped(args: argparse.Namespace) -> int:
+        from splitinfer.converters._paths import terminate_as_interrupt
+
+        with terminate_as_interrupt():
+            return run(args)
+
+    return wrapped
 
 
 def _register_unavailable(

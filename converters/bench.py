@@ -64,6 +64,7 @@ def register(targets: argparse._SubParsersAction) -> None:
             failed="the TinyBERT-4 reference could not be built",
             bad_input="bad input or usage (a flag, a missing or corrupt bundle or cached reference, no TensorFlow to "
             "build the reference)",
+            sigterm=True,
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -1,6 +1,7 @@
 """`splitinfer bench server` under Ctrl-C: the terminal sends SIGINT to every process of the
 foreground group, the benchmark's children included; the command exits 130 with one line and
-leaves no process behind."""
+leaves no process behind. SIGTERM (a cancelled CI job, `kill`) reaches the command alone, and it
+must stop its children the same way."""
 
 from __future__ import annotations
 
@@ -52,20 +53,55 @@ def _wait_for(condition, limit_s: float) -> bool:
     return condition()
 
 
-def test_ctrl_c_exits_130_in_one_line_and_leaves_no_process(tmp_path: Path) -> None:
+def _interrupt(tmp_path: Path, send) -> tuple[int, list[str], int]:
+    """Starts the benchmark in a session of its own, calls ``send(pid)`` once its four processes
+    run, and returns its exit code, its stderr lines (less LiteRT's notice) and its pid."""
     argv = ["bench", "server", "--streams", "4", "--callers", "4", "--seconds", "60", "--chunks", "2"]
     argv += ["--channels", "1", "--rounds", "1"]
     command = [sys.executable, "-m", "splitinfer.cli.main", *argv]
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # where its folder goes, to see it removed
     with open(tmp_path / "err", "w") as err:
-        bench = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+        bench = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True, env=env
+        )
     try:
         assert _wait_for(lambda: _running(bench.pid), 120)
-        os.killpg(bench.pid, signal.SIGINT)
+        send(bench.pid)
         code = bench.wait(60)
     finally:
         if bench.poll() is None:
             os.killpg(bench.pid, signal.SIGKILL)
     lines = [line for line in (tmp_path / "err").read_text().splitlines() if LITERT_NOTICE not in line]
+    return code, lines, bench.pid
+
+
+def test_ctrl_c_exits_130_in_one_line_and_leaves_no_process(tmp_path: Path) -> None:
+    code, lines, pid = _interrupt(tmp_path, lambda pid: os.killpg(pid, signal.SIGINT))
     assert code == 130
     assert lines == ["splitinfer bench server: interrupted"]
-    assert _wait_for(lambda: not _live_members(bench.pid), 30), _live_members(bench.pid)
+    assert _wait_for(lambda: not _live_members(pid), 30), _live_members(pid)
+
+
+def test_sigterm_to_the_command_alone_stops_its_servers_and_load_processes(tmp_path: Path) -> None:
+    code, lines, pid = _interrupt(tmp_path, lambda pid: os.kill(pid, signal.SIGTERM))
+    try:
+        assert code == 130, lines
+        assert lines == ["splitinfer bench server: interrupted"]
+        assert _wait_for(lambda: not _live_members(pid), 30), _live_members(pid)
+        assert not list(tmp_path.glob("splitinfer-bench-*")), "its folder (with a token file) was left"
+    finally:
+        for member in _member_pids(pid):
+            os.kill(member, signal.SIGKILL)
+
+
+def _member_pids(group: int) -> list[int]:
+    """Pids of the live processes of the process group ``group`` (to clean up after a failure)."""
+    pids = []
+    for folder in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (folder / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            pids.append(int(folder.name))
+    return pids
