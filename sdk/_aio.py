@@ -22,19 +22,19 @@ import contextlib
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
-from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import grpc
 
+from splitinfer.sdk._channel import PROBE_METHOD
 from splitinfer.sdk._client import CLOSED_MID_CALL, ChannelSettings
 from splitinfer.sdk._condenser import Condenser
 from splitinfer.sdk._errors import SplitinferError
 from splitinfer.sdk._inputs import check_timeout
 from splitinfer.sdk._policy import CondenserSlot, GenerateResult, Policy
 from splitinfer.sdk._prepare import Deadline, Prepared, sampling_options
-from splitinfer.sdk._rpc_errors import RequestCancelledError, ServerError, from_rpc_error
+from splitinfer.sdk._rpc_errors import RequestCancelledError, ServerError, from_rpc_error, is_tls_mismatch
 from splitinfer.v1 import inference_pb2 as pb
 from splitinfer.v1 import inference_pb2_grpc as pb_grpc
 
@@ -169,12 +169,12 @@ class AsyncClient:
     def __init__(
         self,
         target: str,
-        condenser: Condenser | str | Path | None = "default",
+        condenser: Condenser | Literal["default"] | os.PathLike[str] | None = "default",
         policy: Policy | str = Policy.PREFER_DEVICE_CONDENSE,
         credentials: str | None = None,
         *,
         tls: bool | None = None,
-        root_certificates: bytes | str | os.PathLike | None = None,
+        root_certificates: bytes | str | os.PathLike[str] | None = None,
         tls_server_name: str | None = None,
         timeout: float = 60.0,
         compression: bool = True,
@@ -222,6 +222,30 @@ class AsyncClient:
             self._loop = asyncio.get_running_loop()
         check_loop(self._loop, "AsyncClient", self.target)
         return self._stub  # type: ignore[return-value]
+
+    async def _check_tls(self, deadline: Deadline, before: str) -> None:
+        """As ``Client._check_tls``: fail at once when a TLS channel cannot connect because its
+        settings do not match the server's, instead of after gRPC's retries."""
+        channel = self._channel
+        if not self.settings.secure or self._closed or channel is None:
+            return
+        waiting = (grpc.ChannelConnectivity.IDLE, grpc.ChannelConnectivity.CONNECTING)
+        try:
+            state = channel.get_state(try_to_connect=True)
+            while state in waiting:
+                await asyncio.wait_for(
+                    channel.wait_for_state_change(state), deadline.left(self.target, before)
+                )
+                state = channel.get_state(try_to_connect=True)
+            if state is not grpc.ChannelConnectivity.TRANSIENT_FAILURE:
+                return
+            await channel.unary_unary(PROBE_METHOD)(b"", timeout=deadline.left(self.target, before))
+        except grpc.RpcError as err:
+            error = from_rpc_error(err, self.target)
+            if is_tls_mismatch(error):
+                raise error from None
+        except (asyncio.TimeoutError, grpc.aio.UsageError):
+            return  # not connected in time, or closed: the call says so
 
     def _start(self, method: Callable[..., Any], request: object, deadline: Deadline, before: str) -> Any:
         """``method(request)`` with what is left of the call's deadline; a call that ``close()``
@@ -280,6 +304,7 @@ class AsyncClient:
         finally:
             self._condensing.discard(cancelled)
         if prepared.needs_server_condense:
+            await self._check_tls(deadline, "the server condensed the context")
             try:
                 response = await self._start(
                     stub.Condense, prepared.condense_request(), deadline, "the server condensed the context"
@@ -294,6 +319,7 @@ class AsyncClient:
             else:
                 prepared.server_condensed(response)
         request = prepared.generate_request()
+        await self._check_tls(deadline, "the question was sent")
         call = self._start(stub.Generate, request, deadline, "the question was sent")
         return AsyncGenerateStream(call, prepared, request, self.target)
 

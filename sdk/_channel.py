@@ -58,6 +58,18 @@ IDLE_TIMEOUT_MS = 30_000
 # short, again and again: over a 300 ms network a TLS client never connected.
 CONNECT_TIMEOUT_MS = 10_000
 
+# The most call metadata a splitinfer server accepts (server/app.py's MAX_METADATA_BYTES), as HTTP/2
+# counts it: each entry's name and value plus 32 bytes. Past it the server answers RESOURCE_EXHAUSTED,
+# as when it is overloaded, and gRPC sends metadata of any size without a check of its own.
+MAX_METADATA_BYTES = 16 * 1024
+# What gRPC's own headers of a call take besides ``:authority`` (method path, scheme, content type,
+# timeout, encodings, user agent): 543 bytes with grpcio 1.85, kept with room for a longer user agent.
+GRPC_HEADER_BYTES = 1024
+# A method outside ``SERVICE_CONFIG``'s retry policy: a call to it on a channel that cannot connect
+# fails at once with the connection's error instead of retrying (see ``Client._check_tls``). A server
+# that gets it answers from its health service, or UNIMPLEMENTED; either says it connected.
+PROBE_METHOD = "/grpc.health.v1.Health/Check"
+
 SERVICE_CONFIG = {
     "methodConfig": [
         {
@@ -248,6 +260,33 @@ def check_token(credentials: object) -> str | None:
             "(check the token file)"
         )
     return token
+
+
+def header_bytes(name: str, value: str) -> int:
+    """The bytes one metadata entry takes against a server's limit, as HTTP/2 counts them."""
+    return len(name.encode("utf-8")) + len(value.encode("utf-8")) + 32
+
+
+def check_metadata_size(target: str, tls_server_name: str | None, token: str | None) -> None:
+    """``InvalidInputError`` when a call's metadata would exceed ``MAX_METADATA_BYTES``: the server
+    would refuse every call with RESOURCE_EXHAUSTED, which reads as overload."""
+    authority = tls_server_name or target
+    token_bytes = header_bytes("authorization", f"Bearer {token}") if token else 0
+    authority_bytes = header_bytes(":authority", authority)
+    size = token_bytes + authority_bytes + GRPC_HEADER_BYTES
+    if size <= MAX_METADATA_BYTES:
+        return
+    if token and token_bytes >= authority_bytes:
+        what, fix = f"the bearer token is {len(token):,} bytes", "use a shorter token (check the token file)"
+    else:
+        what, fix = (
+            f"the host name {authority[:40]!r}... is {len(authority):,} bytes",
+            "use a shorter host name",
+        )
+    raise InvalidInputError(
+        f"{what}: with gRPC's own headers each call's metadata would be about {size:,} bytes, more than "
+        f"the {MAX_METADATA_BYTES:,} (16 KiB) a splitinfer server accepts; {fix}"
+    )
 
 
 def use_tls(target: str, tls: bool | None, root_certificates: bytes | None) -> bool:

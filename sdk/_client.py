@@ -7,8 +7,9 @@
         print(stream.result.savings.summary())
 
 The channel (see ``_channel``) is made once and reused; every call has a deadline; ``UNAVAILABLE``
-is retried by gRPC with backoff (service config), never by a loop here; failures raise the typed
-errors of ``_rpc_errors`` with the server's message. ``AsyncClient`` (``_aio``) is the twin.
+is retried by gRPC with backoff (service config), never by a loop here, but for a TLS channel whose
+settings do not match the server's, which fails at once (``Client._check_tls``); failures raise the
+typed errors of ``_rpc_errors`` with the server's message. ``AsyncClient`` (``_aio``) is the twin.
 """
 
 from __future__ import annotations
@@ -16,17 +17,19 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import grpc
 
 from splitinfer.sdk._channel import (
+    PROBE_METHOD,
     channel_credentials,
     channel_options,
     check_certificates,
+    check_metadata_size,
     check_target,
     check_token,
     is_loopback_target,
@@ -38,7 +41,7 @@ from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 from splitinfer.sdk._inputs import check_bool, check_text, check_timeout
 from splitinfer.sdk._policy import CondenserSlot, GenerateResult, Policy
 from splitinfer.sdk._prepare import Deadline, Prepared, sampling_options
-from splitinfer.sdk._rpc_errors import RequestCancelledError, ServerError, from_rpc_error
+from splitinfer.sdk._rpc_errors import RequestCancelledError, ServerError, from_rpc_error, is_tls_mismatch
 from splitinfer.v1 import inference_pb2 as pb
 from splitinfer.v1 import inference_pb2_grpc as pb_grpc
 
@@ -57,7 +60,7 @@ class ChannelSettings:
         target: object,
         credentials: object,
         tls: bool | None,
-        root_certificates: bytes | str | os.PathLike | None,
+        root_certificates: bytes | str | os.PathLike[str] | None,
         tls_server_name: str | None,
         compression: bool,
         allow_insecure_credentials: bool,
@@ -70,6 +73,7 @@ class ChannelSettings:
         if tls_server_name is not None:
             tls_server_name = check_text(tls_server_name, "tls_server_name")
         token = check_token(credentials)
+        check_metadata_size(self.target, tls_server_name, token)
         roots = read_pem(root_certificates, "root_certificates")  # type: ignore[arg-type]
         if roots is not None:
             roots = check_certificates(roots, "root_certificates").encode("ascii")
@@ -111,6 +115,31 @@ def end_stuck_read(state: Any) -> None:
         if any(getattr(op, "name", "") == "receive_message" for op in state.due):
             state.response = READ_ENDED
             condition.notify_all()
+
+
+# gRPC's connectivity states by the number its core gives them.
+_STATES = {state.value[0]: state for state in grpc.ChannelConnectivity}
+_SETTLING = (grpc.ChannelConnectivity.IDLE, grpc.ChannelConnectivity.CONNECTING)
+
+
+def settled_state(channel: grpc.Channel, timeout: float) -> grpc.ChannelConnectivity | None:
+    """The state of ``channel`` once it is connected or has failed to (it starts connecting if
+    idle), or None when neither happened within ``timeout`` seconds.
+
+    Read from gRPC's private core channel, in this thread: ``Channel.subscribe`` polls from a thread
+    of its own that outlives the subscription by up to 0.2 s and prints a traceback when the channel
+    is closed meanwhile. Without that core channel, None: the call goes ahead as it would have."""
+    core: Any = getattr(channel, "_channel", None)
+    if not (hasattr(core, "check_connectivity_state") and hasattr(core, "watch_connectivity_state")):
+        return None
+    end = time.time() + timeout
+    state = _STATES.get(core.check_connectivity_state(True))
+    while state in _SETTLING:
+        if time.time() >= end:
+            return None
+        core.watch_connectivity_state(state.value[0], min(end, time.time() + 0.5))
+        state = _STATES.get(core.check_connectivity_state(True))
+    return state
 
 
 class GenerateStream:
@@ -215,12 +244,12 @@ class Client:
     def __init__(
         self,
         target: str,
-        condenser: Condenser | str | Path | None = "default",
+        condenser: Condenser | Literal["default"] | os.PathLike[str] | None = "default",
         policy: Policy | str = Policy.PREFER_DEVICE_CONDENSE,
         credentials: str | None = None,
         *,
         tls: bool | None = None,
-        root_certificates: bytes | str | os.PathLike | None = None,
+        root_certificates: bytes | str | os.PathLike[str] | None = None,
         tls_server_name: str | None = None,
         timeout: float = 60.0,
         compression: bool = True,
@@ -318,6 +347,7 @@ class Client:
         """``method(request)`` with what is left of the call's deadline. gRPC refuses a call on a
         closed channel with a bare ValueError; a call that ``close()`` caught on its way (while it
         condensed) is cancelled instead, as ``close()`` promises."""
+        self._check_tls(deadline, before)
         timeout = deadline.left(self.target, before)
         try:
             return method(request, timeout=timeout, metadata=self.settings.metadata)
@@ -325,6 +355,25 @@ class Client:
             if not self._closed:
                 raise
             raise RequestCancelledError(CLOSED_MID_CALL, "CANCELLED", self.target) from None
+
+    def _check_tls(self, deadline: Deadline, before: str) -> None:
+        """``ServerUnavailableError`` with the TLS hint at once when a TLS channel cannot connect
+        because its settings do not match the server's (``is_tls_mismatch``): gRPC would retry the
+        call for about 3 s first. A channel not connected yet is waited for, as the call would wait;
+        one that failed to connect is asked for its error by a call that gRPC does not retry."""
+        if not self.settings.secure or self._closed:
+            return
+        try:
+            state = settled_state(self._channel, deadline.left(self.target, before))
+            if state is not grpc.ChannelConnectivity.TRANSIENT_FAILURE:
+                return
+            self._channel.unary_unary(PROBE_METHOD)(b"", timeout=deadline.left(self.target, before))
+        except grpc.RpcError as err:
+            error = from_rpc_error(err, self.target)
+            if is_tls_mismatch(error):
+                raise error from None
+        except ValueError:  # closed meanwhile: the call says so
+            return
 
     def close(self) -> None:
         """Close the channel; calls still open are cancelled, condensing on the device included."""

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from splitinfer.sdk._bundle import Bundle, read_bundle
 from splitinfer.sdk._errors import BundleError, CondenseTimeoutError, InvalidInputError
@@ -129,7 +130,7 @@ class CondenseResult:
     """
 
     text: str
-    kept_indices: np.ndarray
+    kept_indices: npt.NDArray[np.int32]
     words: int
     original_tokens: int
     condensed_tokens: int
@@ -143,7 +144,7 @@ class CondenseResult:
     question_truncated: bool = False
 
     @property
-    def kept_mask(self) -> np.ndarray:
+    def kept_mask(self) -> npt.NDArray[np.bool_]:
         mask = np.zeros(self.words, dtype=bool)
         mask[self.kept_indices] = True
         return mask
@@ -177,10 +178,10 @@ class Condenser:
             raise BundleError(f"{name}: {err}; rebuild it with 'splitinfer convert'") from None
         self._runner = ModelRunner(bundle.model, self.manifest, name, num_threads)
         try:
-            rate = self.manifest["default_rate"]
+            rate = check_rate(self.manifest["default_rate"], "the manifest's default_rate")
             if rate is None:  # check_rate reads None as "no rate"; a bundle must name its default
                 raise InvalidInputError("the manifest's default_rate must be a number in (0, 1], got null")
-            self.default_rate = check_rate(rate, "the manifest's default_rate")
+            self.default_rate = rate
         except InvalidInputError as err:
             raise BundleError(f"{name}: {err}; rebuild it with 'splitinfer convert'") from None
         try:

@@ -97,6 +97,17 @@ class RequestTooLargeError(InvalidRequestError):
     )
 
 
+class MetadataTooLargeError(RequestTooLargeError):
+    """The call's metadata (its headers: the bearer token above all) is larger than gRPC accepts on
+    the server, which answers RESOURCE_EXHAUSTED as it does when overloaded: retrying cannot help."""
+
+    hint = (
+        "the call's metadata is too large, the server is not overloaded: send a shorter bearer token "
+        "(credentials=... / --token-file); a splitinfer server accepts at most 16 KiB of metadata, "
+        "gRPC's own headers included"
+    )
+
+
 class OverloadedError(ServerError):
     """The server is at capacity (RESOURCE_EXHAUSTED); retry after ``retry_after_s`` if given."""
 
@@ -173,6 +184,25 @@ _NETWORK_HINTS = (
 # Both tables, tried in this order (the first marker found in the message gives the hint).
 _CONNECT_HINTS = (*_TLS_HINTS, *_NETWORK_HINTS)
 _CONNECT_FAILED = "failed to connect to all addresses"
+# What gRPC says, with RESOURCE_EXHAUSTED, of headers over its limit: "received metadata size exceeds
+# hard limit (16652 vs. 16384); :path:70B ... authorization:16052B", or "(value length 17007 vs. 16384)".
+_METADATA_LIMIT = "metadata size exceeds"
+# The markers of ``_TLS_HINTS`` that only TLS settings that do not match the server's give, the
+# same on every attempt: the client fails at the first instead of retrying. A server that closes
+# the connection at once ("Socket closed", a TLS server to a plaintext client) may also be one
+# shutting down, and "Tls handshake failed" alone may be a network that cut the handshake short.
+_TLS_MISMATCH = ("Hostname Verification Check failed", "WRONG_VERSION_NUMBER", "CERTIFICATE_VERIFY_FAILED")
+
+
+def is_tls_mismatch(error: ServerError) -> bool:
+    """Whether ``error`` is a connection that failed because TLS settings do not match the server's,
+    which no retry can mend (an untrusted certificate, one for another host, TLS to plaintext)."""
+    message = error.server_message
+    return (
+        type(error) is ServerUnavailableError
+        and _CONNECT_FAILED in message
+        and any(marker in message for marker in _TLS_MISMATCH)
+    )
 
 
 def _connect_hint(message: str) -> str | None:
@@ -207,6 +237,8 @@ def from_rpc_error(err: grpc.RpcError, target: str, chunks: int = 0) -> ServerEr
     kind = _BY_CODE.get(code, ServerError)
     if code is grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in message:
         kind = RequestTooLargeError  # gRPC's own size check: "Received message larger than max (...)"
+    if code is grpc.StatusCode.RESOURCE_EXHAUSTED and _METADATA_LIMIT in message:
+        kind = MetadataTooLargeError
     if kind is ServerUnavailableError and UPSTREAM_CAUSE in _trailers(err):
         kind = UpstreamUnavailableError
     if issubclass(kind, ServerUnavailableError) and chunks:
