@@ -9,12 +9,18 @@ The one-model flags (``--backend``, ``--model``, ``--openai-*``) are refused nex
 ``[[models]]`` list in the file, which describes every model itself. Stop it with SIGTERM (or
 Ctrl-C): it reports NOT_SERVING, refuses new calls, lets calls in flight finish within
 ``--grace-seconds`` and exits 0.
+
+SIGHUP re-reads ``--auth-tokens`` and ``--tls-cert``/``--tls-key`` without a restart: new calls
+need a token of the new file, new connections get the new certificate; calls in flight and
+connections open are left alone. A file now missing or invalid is not used: the server keeps what
+it had and logs why. SIGHUP never stops the server.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from typing import Any
 
@@ -27,6 +33,10 @@ _EXAMPLES = """examples:
       --model meta-llama/Llama-3.1-8B-Instruct        # in front of vLLM
   splitinfer serve --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem --auth-tokens tokens.txt
   splitinfer serve --config serve.toml               # several models (see docs/server.md)
+
+signals:
+  SIGTERM, SIGINT  drain (see --grace-seconds), then exit 0
+  SIGHUP           re-read --auth-tokens and the TLS pair; keep the old ones if the new are invalid
 
 exit codes:
   0  stopped by SIGTERM or SIGINT, after draining
@@ -53,6 +63,8 @@ _FIELDS = (
     "max_concurrent",
     "max_queued",
     "grace_seconds",
+    "max_connection_age",
+    "max_connection_age_grace",
     "max_request_bytes",
     "default_max_new_tokens",
     "max_condense_words",
@@ -154,6 +166,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="on SIGTERM or SIGINT, time for calls in flight to finish (default 10)",
     )
     limits.add_argument(
+        "--max-connection-age",
+        type=float,
+        metavar="SECONDS",
+        help="ask each client to reconnect (GOAWAY) after this long, +/-10%%, so that clients spread "
+        "over replicas added since; calls open then finish first; 0: never (default 300)",
+    )
+    limits.add_argument(
+        "--max-connection-age-grace",
+        type=float,
+        metavar="SECONDS",
+        help="how long calls open at --max-connection-age may still run before their connection "
+        "is closed under them (default: no limit, every call runs to its end; 0 cuts them at once)",
+    )
+    limits.add_argument(
         "--max-request-bytes",
         type=int,
         metavar="BYTES",
@@ -219,6 +245,10 @@ def build_config(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    # SIGHUP's default action ends a process without a word; until the server handles it (it
+    # re-reads its files), one sent while it starts is ignored: the files are being read anyway.
+    if hasattr(signal, "SIGHUP"):  # not on Windows
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     level = getattr(logging, str(args.log_level).upper(), None)
     if not isinstance(level, int):
         raise InvalidInputError(f"--log-level must be DEBUG, INFO, WARNING or ERROR, got {args.log_level!r}")

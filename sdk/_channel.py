@@ -58,7 +58,7 @@ IDLE_TIMEOUT_MS = 30_000
 # short, again and again: over a 300 ms network a TLS client never connected.
 CONNECT_TIMEOUT_MS = 10_000
 
-# The most call metadata a splitinfer server accepts (server/app.py's MAX_METADATA_BYTES), as HTTP/2
+# The most call metadata a splitinfer server accepts (server/app.py sets it as gRPC's limits), as HTTP/2
 # counts it: each entry's name and value plus 32 bytes. Past it the server answers RESOURCE_EXHAUSTED,
 # as when it is overloaded, and gRPC sends metadata of any size without a check of its own.
 MAX_METADATA_BYTES = 16 * 1024

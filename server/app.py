@@ -1,8 +1,9 @@
 """Assembles and runs the server: gRPC, interceptors, health, reflection, TLS, metrics, draining.
 
 :class:`SplitinferServer` is the asyncio object; :func:`serve` runs one until SIGTERM/SIGINT (the
-``splitinfer serve`` command); :class:`BackgroundServer` runs one in a thread with its own event
-loop, for demos and tests in ordinary synchronous code.
+``splitinfer serve`` command), re-reading its token file and TLS pair on SIGHUP;
+:class:`BackgroundServer` runs one in a thread with its own event loop, for demos and tests in
+ordinary synchronous code.
 """
 
 from __future__ import annotations
@@ -11,27 +12,24 @@ import asyncio
 import contextlib
 import errno
 import logging
-import re
 import signal
 import socket
-import ssl
 import threading
-import time
-from pathlib import Path
 from types import TracebackType
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
-from splitinfer.sdk._channel import SERVER_KEEPALIVE_OPTIONS, check_certificates
+from splitinfer.sdk._channel import MAX_METADATA_BYTES, SERVER_KEEPALIVE_OPTIONS
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
-from splitinfer.server.auth import BearerTokenInterceptor, load_tokens
+from splitinfer.server.auth import BearerTokenInterceptor, load_tokens, tokens
 from splitinfer.server.config import ServerConfig, is_loopback
 from splitinfer.server.core import InferenceCore
 from splitinfer.server.metrics import Metrics
 from splitinfer.server.observe import FLUSH_INTERVAL_S, CallRecord, Observer
 from splitinfer.server.servicer import SERVICE_NAME, InferenceServicer, add_to_server, refuse_undecodable
+from splitinfer.server.tls import ServerCertificate
 from splitinfer.server.wire import grpc_receive_limit
 
 log = logging.getLogger("splitinfer.server")
@@ -47,11 +45,11 @@ UPSTREAM_CHECK_S = 5.0
 # control (--max-concurrent, --max-queued) is what should refuse a burst, and it answers each call
 # within microseconds, so this only has to hold a burst long enough for it to.
 MAX_PENDING_CALLS = 100_000
-# The most call metadata (headers, as HTTP/2 counts them: each entry's name and value plus 32 bytes)
-# a call may carry: gRPC's hard limit. Below it gRPC also has a soft limit (8 KiB) past which it
-# refuses calls at random, often without a message; set to the same value, the same call is always
-# served or always refused.
-MAX_METADATA_BYTES = 16 * 1024
+# MAX_METADATA_BYTES (from the SDK, whose clients refuse to send more) is the most call metadata
+# (headers, as HTTP/2 counts them: each entry's name and value plus 32 bytes) a call may carry:
+# gRPC's hard limit. Below it gRPC also has a soft limit (8 KiB) past which it refuses calls at
+# random, often without a message; set to the same value, the same call is always served or
+# always refused.
 
 
 class SplitinferServer:
@@ -69,6 +67,9 @@ class SplitinferServer:
         self._grpc: grpc.aio.Server | None = None
         self._log_flusher: asyncio.Task[None] | None = None
         self._upstream_watch: asyncio.Task[None] | None = None
+        # Made by start(), re-read by reload().
+        self._auth: BearerTokenInterceptor | None = None
+        self._certificate: ServerCertificate | None = None
 
     @property
     def address(self) -> str:
@@ -99,6 +100,7 @@ class SplitinferServer:
                 ("grpc.server.max_pending_requests_hard_limit", MAX_PENDING_CALLS),
                 ("grpc.max_metadata_size", MAX_METADATA_BYTES),
                 ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
+                *connection_age_options(self.config.max_connection_age, self.config.max_connection_age_grace),
             ],
         )
         add_to_server(InferenceServicer(self.core, self.observer), server)
@@ -132,7 +134,7 @@ class SplitinferServer:
             "splitinfer serve: listening on %s (%s, auth %s), models: %s (default %s)%s",
             self.address,
             "TLS" if self.config.tls_cert else "plaintext",
-            "on" if self.config.auth_tokens_file else "off",
+            f"on, {tokens(self._auth.count)}" if self._auth is not None else "off",
             ", ".join(self.core.routes),
             self.core.default_model,
             f", metrics on port {self.metrics_port}" if self.metrics_port is not None else "",
@@ -165,7 +167,8 @@ class SplitinferServer:
     def _interceptors(self) -> list[grpc.aio.ServerInterceptor]:
         if self.config.auth_tokens_file is None:
             return []
-        return [BearerTokenInterceptor(load_tokens(self.config.auth_tokens_file), self._unauthenticated)]
+        self._auth = BearerTokenInterceptor(load_tokens(self.config.auth_tokens_file), self._unauthenticated)
+        return [self._auth]
 
     def _unauthenticated(self, method: str, message: str, peer: str) -> None:
         record = CallRecord(method.rsplit("/", 1)[-1], peer=peer)
@@ -175,13 +178,24 @@ class SplitinferServer:
         """The server's TLS credentials (``None`` for plaintext), after checking the PEM pair."""
         if self.config.tls_cert is None or self.config.tls_key is None:
             return None
-        cert, key = self.config.tls_cert, self.config.tls_key
-        cert_pem, key_pem = _read(cert), _read(key)
-        certificates = check_tls_pair(cert, key, cert_pem, key_pem)
-        problem = certificate_dates_problem(cert, key, certificates)
-        if problem is not None:
-            log.warning("splitinfer serve: --tls-cert %s %s", cert, problem)
-        return grpc.ssl_server_credentials([(key_pem, cert_pem)])
+        self._certificate = ServerCertificate(self.config.tls_cert, self.config.tls_key)
+        return self._certificate.credentials()
+
+    def reload(self) -> None:
+        """What SIGHUP does: reads ``--auth-tokens`` and the TLS pair again, and uses them for new
+        calls and new connections; calls in flight and connections open are left as they are.
+
+        A file that is now missing or fails the checks of start-up is not used: what the server
+        used until now stays, and a line of the log says why. A server started without auth or
+        TLS stays without; it only logs that there was nothing to re-read.
+        """
+        if self._auth is None and self._certificate is None:
+            log.info("splitinfer serve: SIGHUP: nothing to re-read (started without --auth-tokens and TLS)")
+            return
+        if self._auth is not None and self.config.auth_tokens_file is not None:
+            self._auth.reload(self.config.auth_tokens_file)
+        if self._certificate is not None:
+            self._certificate.reload()
 
     def _serve_metrics(self, port: int) -> int:
         """Starts the metrics endpoint; a clear error (not a traceback) if it cannot listen."""
@@ -274,6 +288,19 @@ class SplitinferServer:
         return finished
 
 
+def connection_age_options(age_s: float, grace_s: float | None) -> list[tuple[str, int]]:
+    """gRPC server options for ``--max-connection-age`` and its grace (none for an age of 0:
+    connections then live for ever, gRPC's default; no grace option for ``None``: calls open at
+    the GOAWAY run to their end, gRPC's default too). gRPC adds +/-10% to the age of each
+    connection, so that clients that connected together do not all come back together."""
+    if age_s == 0:
+        return []
+    options = [("grpc.max_connection_age_ms", max(1, round(age_s * 1000)))]
+    if grace_s is not None:
+        options.append(("grpc.max_connection_age_grace_ms", round(grace_s * 1000)))
+    return options
+
+
 class HealthServicer(health.aio.HealthServicer):
     """grpcio's asyncio health service, with the ``List`` method of the current health protocol,
     which it lacks: left to the generated base class, every ``List`` call (health needs no token)
@@ -314,111 +341,16 @@ class GenericHandlersOnly:
         return None
 
 
-def _read(path: str | Path) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as err:
-        raise InvalidInputError(f"cannot read TLS file {path}: {err.strerror}") from err
-
-
 async def _settle() -> None:
     """A few turns of the event loop: gRPC's own task of each call ends just after its handler."""
     for _ in range(3):
         await asyncio.sleep(0)
 
 
-def check_tls_pair(cert: str | Path, key: str | Path, cert_pem: bytes, key_pem: bytes) -> str:
-    """``cert``'s PEM certificate blocks (``check_certificates``); raises ``InvalidInputError``
-    unless it holds PEM certificates and ``key`` their own unencrypted PEM private key. gRPC itself
-    would only fail to listen, without saying why.
-    """
-    try:
-        certificates = check_certificates(cert_pem, f"--tls-cert {cert}")
-    except InvalidInputError as err:
-        if b"PRIVATE KEY-----" in cert_pem and b"CERTIFICATE-----" in key_pem:
-            raise InvalidInputError(
-                f"--tls-cert {cert} holds a private key and --tls-key {key} a certificate: are they "
-                f"swapped? Pass the certificate chain as --tls-cert and its private key as --tls-key"
-            ) from err
-        raise InvalidInputError(
-            f"{err}; pass the server's certificate chain (-----BEGIN CERTIFICATE-----) as --tls-cert"
-        ) from err
-
-    def encrypted() -> bytes:
-        raise InvalidInputError(
-            f"--tls-key {key} is encrypted with a passphrase, which gRPC cannot use; pass an unencrypted "
-            f"copy (e.g. openssl pkey -in {key} -out server-key.pem)"
-        )
-
-    try:
-        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key, password=encrypted)
-    except ssl.SSLError as err:
-        if err.reason == "KEY_VALUES_MISMATCH":
-            raise InvalidInputError(
-                f"--tls-key {key} and --tls-cert {cert} are not a pair: the key is not the one the "
-                "certificate was issued for; pass the certificate's own private key"
-            ) from err
-        raise InvalidInputError(
-            f"--tls-key {key} is not a valid PEM private key ({_ssl_reason(err)}); pass the unencrypted "
-            "private key of --tls-cert (-----BEGIN PRIVATE KEY-----) as --tls-key"
-        ) from err
-    return certificates
-
-
-# A certificate this close to its end gets a warning at start.
-EXPIRY_WARNING_DAYS = 14
-
-
-def certificate_dates_problem(cert: str | Path, key: str | Path, certificates: str) -> str | None:
-    """What is wrong with the dates of the server's certificate, or ``None``: expired and not
-    yet valid (every TLS client refuses it), or ending within ``EXPIRY_WARNING_DAYS``.
-    ``certificates``: the PEM blocks of ``cert``, as ``check_tls_pair`` returns them.
-
-    OpenSSL reads the dates in a handshake in memory between this certificate and a client that
-    trusts it as it stands (a partial chain), so no X.509 parser is needed. Other verification
-    failures (a purpose, a chain) are not judged here: the server's clients judge them."""
-    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server.load_cert_chain(cert, key)
-    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    client.check_hostname = False
-    client.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
-    client.load_verify_locations(cadata=certificates)
-    to_server, to_client = ssl.MemoryBIO(), ssl.MemoryBIO()
-    server_side = server.wrap_bio(to_server, to_client, server_side=True)
-    client_side = client.wrap_bio(to_client, to_server, server_side=False)
-    for _ in range(8):
-        finished = 0
-        for side in (client_side, server_side):
-            try:
-                side.do_handshake()
-                finished += 1
-            except ssl.SSLWantReadError:
-                pass
-            except ssl.SSLCertVerificationError as err:
-                if err.verify_code in (9, 10):  # X509_V_ERR_CERT_NOT_YET_VALID, _HAS_EXPIRED
-                    return f"{err.verify_message}: every TLS client will refuse it; renew it"
-                return None
-            except ssl.SSLError:
-                return None
-        if finished == 2:
-            break
-    else:
-        return None
-    ends = ssl.cert_time_to_seconds(client_side.getpeercert()["notAfter"])
-    days = (ends - time.time()) / 86400
-    if days < EXPIRY_WARNING_DAYS:
-        return f"expires in {days:.1f} days; renew it before then, or every TLS client will refuse it"
-    return None
-
-
-def _ssl_reason(err: Exception) -> str:
-    """OpenSSL's words for ``err``, without the source location."""
-    text = str(err.args[-1] if err.args else err)
-    return re.sub(r"\s*\(_ssl\.c:\d+\)$", "", text)
-
-
 def serve(config: ServerConfig) -> int:
-    """Runs a server until SIGTERM or SIGINT, then drains it; returns the exit code (0)."""
+    """Runs a server until SIGTERM or SIGINT, then drains it; returns the exit code (0). SIGHUP
+    re-reads the token file and the TLS pair (:meth:`SplitinferServer.reload`). Call it from the
+    main thread: signals are handled there."""
     return asyncio.run(_serve(config))
 
 
@@ -430,10 +362,21 @@ async def _serve(config: ServerConfig) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await server.start()
-    await stop.wait()
-    log.info("splitinfer serve: draining (grace %.1fs)", config.grace_seconds)
-    await server.drain()
+    # SIGHUP's default action ends a process without a word. A plain handler rather than the
+    # loop's: the loop would restore that default when it closes, and a SIGHUP after it closed,
+    # while Python exits, would end the process with 129 instead of 0. The handler runs in this
+    # thread, between two steps of the loop.
+    hangup = getattr(signal, "SIGHUP", None)  # None on Windows
+    if hangup is not None:
+        signal.signal(hangup, lambda signum, frame: loop.call_soon_threadsafe(server.reload))
+    try:
+        await server.start()
+        await stop.wait()
+        log.info("splitinfer serve: draining (grace %.1fs)", config.grace_seconds)
+        await server.drain()
+    finally:
+        if hangup is not None:
+            signal.signal(hangup, signal.SIG_IGN)
     return 0
 
 
@@ -498,6 +441,18 @@ class BackgroundServer:
         self._ready.set()
         await self._stop.wait()
         await server.drain(self._grace)
+
+    def reload(self, timeout_s: float = 10.0) -> None:
+        """What SIGHUP does to ``splitinfer serve`` (:meth:`SplitinferServer.reload`); returns once
+        it is done."""
+        if self._loop is None or self.server is None:
+            raise RuntimeError("the server is not running; call start() first")
+        server = self.server
+
+        async def reload() -> None:
+            server.reload()
+
+        asyncio.run_coroutine_threadsafe(reload(), self._loop).result(timeout_s)
 
     def stop(self, grace: float | None = None) -> None:
         """Drains the server (``grace`` seconds for calls in flight, default the config's) and joins.

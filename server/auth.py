@@ -9,8 +9,10 @@ reflection included, needs a token. A refused call gets UNAUTHENTICATED with a m
 whether the token was missing, malformed or unknown, before its request message is read: a caller
 without a token cannot make the server buffer a request of up to twice ``--max-request-bytes``.
 
-The file is read once, when the server starts; a file other users of the machine may read or write
-is loaded with a warning.
+The file is read when the server starts, and again on SIGHUP (:meth:`BearerTokenInterceptor.reload`):
+the new tokens then admit new calls, calls already admitted run on, and a file that is now missing or
+invalid leaves the tokens as they were. A file other users of the machine may read or write is
+loaded with a warning.
 """
 
 from __future__ import annotations
@@ -72,6 +74,11 @@ def load_tokens(path: str | Path) -> list[bytes]:
     return [_digest(token) for token in tokens]
 
 
+def tokens(count: int) -> str:
+    """``"1 auth token"``, ``"2 auth tokens"``."""
+    return f"{count} auth token{'' if count == 1 else 's'}"
+
+
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8")).digest()
 
@@ -83,6 +90,24 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, digests: Sequence[bytes], on_reject: Callable[[str, str, str], None]) -> None:
         self._digests = tuple(digests)
         self._on_reject = on_reject
+
+    @property
+    def count(self) -> int:
+        """How many tokens admit calls (a token listed twice counts twice)."""
+        return len(self._digests)
+
+    def reload(self, path: str | Path) -> bool:
+        """Reads ``path`` again (:func:`load_tokens`) and admits new calls with its tokens (true);
+        if it is missing or invalid, the tokens stay as they were and the log says why (false).
+        Calls are checked once, when they start: those running go on whatever the file says."""
+        try:
+            digests = load_tokens(path)
+        except InvalidInputError as err:
+            log.error("splitinfer serve: SIGHUP: kept the %s loaded before: %s", tokens(self.count), err)
+            return False
+        self._digests = tuple(digests)
+        log.info("splitinfer serve: SIGHUP: %s loaded from %s", tokens(self.count), path)
+        return True
 
     async def intercept_service(
         self,

@@ -55,6 +55,8 @@ _NON_EMPTY_FLAGS = {
     **_ONE_MODEL_FLAGS,
     "default_model": "--default-model",
 }
+# gRPC takes connection ages as a C int of milliseconds: at most about 24.8 days.
+MAX_CONNECTION_AGE_S = (2**31 - 1) // 1000
 # [server] keys that name files; relative paths in a config file are relative to the file's folder.
 _PATH_KEYS = ("auth_tokens_file", "tls_cert", "tls_key", "condenser_path")
 _KIND_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
@@ -75,7 +77,12 @@ class ServerConfig:
     ``port=0`` binds a free port (read it back from ``BackgroundServer.port``). Plaintext on a
     non-loopback ``host`` needs ``insecure=True``. ``max_concurrent`` requests run at once and
     ``max_queued`` more wait; beyond that, requests are refused at once with RESOURCE_EXHAUSTED.
-    ``grace_seconds`` is how long a SIGTERM waits for in-flight requests. ``backend`` (``None``:
+    ``grace_seconds`` is how long a SIGTERM waits for in-flight requests. ``max_connection_age``
+    (seconds, 0: never) is how long a client's connection may live before the server asks it to
+    reconnect (gRPC's GOAWAY; gRPC adds +/-10% jitter per connection), so that clients spread over
+    replicas added since they connected; calls open on it then finish on it, however long they
+    take, or within ``max_connection_age_grace`` seconds when that is set (after which the
+    connection is closed under them). ``backend`` (``None``:
     ``"extractive"``), ``model`` and ``openai_*`` describe the one model served when ``models`` is
     empty; giving them together with ``models`` is refused by :meth:`check`.
     """
@@ -97,6 +104,8 @@ class ServerConfig:
     metrics_port: int | None = None
     metrics_host: str | None = None
     grace_seconds: float = 10.0
+    max_connection_age: float = 300.0
+    max_connection_age_grace: float | None = None
     max_request_bytes: int = 4 * MiB
     default_max_new_tokens: int = 256
     condenser_path: str | Path | None = None
@@ -151,6 +160,9 @@ class ServerConfig:
             raise InvalidInputError(f"max_queued must be >= 0, got {self.max_queued}")
         if not math.isfinite(self.grace_seconds) or self.grace_seconds < 0:
             raise InvalidInputError(f"--grace-seconds must be a number >= 0, got {self.grace_seconds}")
+        check_connection_age("max_connection_age", self.max_connection_age)
+        if self.max_connection_age_grace is not None:
+            check_connection_age("max_connection_age_grace", self.max_connection_age_grace)
         if (self.tls_cert is None) != (self.tls_key is None):
             raise InvalidInputError("TLS needs both --tls-cert and --tls-key (PEM files), or neither")
         if self.tls_cert is None and not self.insecure and not is_loopback(self.host):
@@ -189,6 +201,15 @@ class ServerConfig:
                 "--backend openai needs --openai-base-url and --model, e.g. "
                 "--openai-base-url http://localhost:8000/v1 --model meta-llama/Llama-3.1-8B-Instruct"
             )
+
+
+def check_connection_age(name: str, seconds: float) -> None:
+    """``InvalidInputError`` unless ``seconds`` is a connection age gRPC can take (0 included)."""
+    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_CONNECTION_AGE_S:
+        raise InvalidInputError(
+            f"--{name.replace('_', '-')} must be a number of seconds from 0 to {MAX_CONNECTION_AGE_S} "
+            f"(about 24 days, gRPC's limit), got {seconds}"
+        )
 
 
 def is_loopback(host: str) -> bool:
@@ -285,6 +306,10 @@ def _server_table(path: Path, table: Any) -> dict[str, Any]:
     return dict(table)
 
 
+# The [server] keys whose default is None (not given) that are not strings.
+_OPTIONAL_KINDS: dict[str, type] = {"metrics_port": int, "max_connection_age_grace": float}
+
+
 def _server_kinds() -> dict[str, type]:
     """The type each ``[server]`` key must have (paths and names are strings)."""
     kinds: dict[str, type] = {}
@@ -292,5 +317,5 @@ def _server_kinds() -> dict[str, type]:
         if f.name in ("models", "default_model"):
             continue
         default = f.default
-        kinds[f.name] = type(default) if default is not None else (int if f.name == "metrics_port" else str)
+        kinds[f.name] = type(default) if default is not None else _OPTIONAL_KINDS.get(f.name, str)
     return kinds

@@ -25,7 +25,7 @@ from splitinfer.server import BackgroundServer
 
 pytest_plugins = ["sdk_bundles"]
 
-# A server's metadata limit is 16 KiB (server/app.py's MAX_METADATA_BYTES).
+# A server's metadata limit is 16 KiB (sdk/_channel.py's MAX_METADATA_BYTES, which server/app.py uses).
 TOO_LARGE_TOKEN = "t" * 16_000
 FITTING_TOKEN = "t" * 15_000
 
