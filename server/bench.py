@@ -66,6 +66,7 @@ def register(targets: argparse._SubParsersAction) -> None:
         epilog=exit_codes(
             ok="the figures are printed and no call failed",
             failed="a call failed, a stream was lost or a benchmark process failed",
+            sigterm=True,
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
