@@ -82,6 +82,13 @@ def load_pair(cert: str | Path, key: str | Path) -> tuple[str, grpc.ServerCertif
     problem = certificate_dates_problem(cert, key, certificates)
     if problem is not None:
         log.warning("splitinfer serve: --tls-cert %s %s", cert, problem)
+    # The checks above read the files again by name: gRPC must get the bytes they passed, not a
+    # certificate that a renewal wrote in between with the key of the one before.
+    if (_read(cert), _read(key)) != (cert_pem, key_pem):
+        raise InvalidInputError(
+            f"--tls-cert {cert} or --tls-key {key} changed while it was being read; write both, then "
+            "send SIGHUP (again)"
+        )
     leaf = ssl.PEM_cert_to_DER_cert(certificates.split("\n-----BEGIN CERTIFICATE-----")[0])
     digest = hashlib.sha256(leaf).hexdigest().upper()
     fingerprint = ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))

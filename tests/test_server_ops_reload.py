@@ -263,3 +263,36 @@ def test_sighup_to_splitinfer_serve_rotates_token_and_certificate_and_never_stop
             proc.kill()
             proc.wait()
         reader.join(timeout=10)
+
+
+def test_a_pair_renewed_while_it_is_read_is_not_served_half_old_half_new(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A renewal that lands between reading the certificate and reading the key gives A's
+    # certificate with B's key, and the checks, which read the files again by name, see B's good
+    # pair: served, it would fail every handshake. The re-read must notice and keep A.
+    from splitinfer.server import tls
+
+    caplog.set_level(logging.INFO, "splitinfer.server")
+    pairs = Pairs(tmp_path)
+    config = ServerConfig(port=0, backend="echo", tls_cert=pairs.cert, tls_key=pairs.key)
+    with BackgroundServer(config) as srv:
+        read = tls._read
+
+        def renewed_after_the_certificate(path: Path) -> bytes:
+            data = read(path)
+            if Path(path) == pairs.cert:
+                monkeypatch.setattr(tls, "_read", read)  # once
+                pairs.install(pairs.b_cert, pairs.b_key)
+            return data
+
+        monkeypatch.setattr(tls, "_read", renewed_after_the_certificate)
+        srv.reload()
+        assert served_certificate(srv.address) == der(pairs.a_pem)
+        with Client(srv.address, condenser=None, root_certificates=pairs.a_pem) as client:
+            assert answer(client) == "a b"
+        srv.reload()  # the next SIGHUP finds B whole
+        assert served_certificate(srv.address) == der(pairs.b_pem)
+    kept, loaded = reload_lines(caplog)
+    assert "changed while it was being read" in kept and "kept the TLS certificate" in kept
+    assert "new TLS connections get the certificate" in loaded
