@@ -179,6 +179,7 @@ class SplitinferServer:
         if self.config.tls_cert is None or self.config.tls_key is None:
             return None
         self._certificate = ServerCertificate(self.config.tls_cert, self.config.tls_key)
+        self.metrics.certificate_ends(str(self._certificate.cert), self._certificate.not_after)
         return self._certificate.credentials()
 
     def reload(self) -> None:
@@ -193,9 +194,12 @@ class SplitinferServer:
             log.info("splitinfer serve: SIGHUP: nothing to re-read (started without --auth-tokens and TLS)")
             return
         if self._auth is not None and self.config.auth_tokens_file is not None:
-            self._auth.reload(self.config.auth_tokens_file)
+            self.metrics.reloaded("auth_tokens", self._auth.reload(self.config.auth_tokens_file))
         if self._certificate is not None:
-            self._certificate.reload()
+            ok = self._certificate.reload()
+            self.metrics.reloaded("tls", ok)
+            if ok:
+                self.metrics.certificate_ends(str(self._certificate.cert), self._certificate.not_after)
 
     def _serve_metrics(self, port: int) -> int:
         """Starts the metrics endpoint; a clear error (not a traceback) if it cannot listen."""

@@ -15,6 +15,13 @@ Every name starts with ``splitinfer_``:
   wrote in ``Generate`` calls that got an answer, as the backend reports them (the upstream's own
   usage when it sends one, else the server's count). Calls refused or failed before an answer add
   nothing.
+* ``reloads_total{what,outcome}``: SIGHUP re-reads of ``auth_tokens`` or ``tls``, ``ok`` or
+  ``kept_old`` (the new file was missing or invalid, so the server kept what it had: alert on it).
+* ``tls_certificate_expiry_timestamp_seconds{file}``: when the certificate served to new
+  connections ends (Unix time; ``file`` is ``--tls-cert``): 0 while it is expired or not yet
+  valid, absent without TLS or when its dates could not be read.
+  ``(splitinfer_tls_certificate_expiry_timestamp_seconds - time()) / 86400 < 14`` alerts two weeks
+  ahead.
 * ``device_original_tokens_total``, ``device_condensed_tokens_total``, and the histogram
   ``device_condensation_ratio`` (condensed / original per request): what the devices report in
   ``GenerateRequest.condensation`` when they condensed on the device, i.e. how much they save.
@@ -93,6 +100,20 @@ class Metrics:
             buckets=_RATIO_BUCKETS,
             registry=r,
         )
+        self.reloads = Counter(
+            "splitinfer_reloads",
+            "SIGHUP re-reads by what was re-read (auth_tokens, tls) and outcome (ok, kept_old).",
+            ["what", "outcome"],
+            registry=r,
+        )
+        # Labelled, so that it has no sample until a certificate is served (an unlabelled gauge
+        # reads 0 from the start, which an expiry alert would take for a certificate long gone).
+        self.certificate_expiry = Gauge(
+            "splitinfer_tls_certificate_expiry_timestamp_seconds",
+            "When the TLS certificate served to new connections ends (Unix time), by --tls-cert file.",
+            ["file"],
+            registry=r,
+        )
         self._children: dict[tuple[str, str], Any] = {}
         self._http: Any = None
 
@@ -107,6 +128,15 @@ class Metrics:
             child = self._children[key] = (self.requests.labels(method, code), self.duration.labels(method))
         child[0].inc()
         child[1].observe(seconds)
+
+    def reloaded(self, what: str, ok: bool) -> None:
+        self.reloads.labels(what, "ok" if ok else "kept_old").inc()
+
+    def certificate_ends(self, file: str, not_after: float | None) -> None:
+        """The end of the certificate served from ``file`` (None: no sample)."""
+        self.certificate_expiry.clear()
+        if not_after is not None:
+            self.certificate_expiry.labels(file).set(not_after)
 
     def device_condensation(self, original_tokens: int, condensed_tokens: int) -> None:
         self.device_original.inc(original_tokens)

@@ -35,7 +35,7 @@ class ServerCertificate:
         # gRPC calls _fetch from its own threads, one handshake at a time or several at once.
         self._lock = threading.Lock()
         self._pending: grpc.ServerCertificateConfiguration | None = None
-        self.fingerprint, configuration = load_pair(cert, key)
+        self.fingerprint, configuration, self.not_after = load_pair(cert, key)
         self._credentials = grpc.dynamic_ssl_server_credentials(configuration, self._fetch)
 
     def credentials(self) -> grpc.ServerCredentials:
@@ -45,7 +45,7 @@ class ServerCertificate:
         """Reads the pair again and, if it passes the checks of start-up, serves it to new
         connections (true); else keeps the pair served now and logs why (false)."""
         try:
-            fingerprint, configuration = load_pair(self.cert, self.key)
+            fingerprint, configuration, not_after = load_pair(self.cert, self.key)
         except (InvalidInputError, OSError) as err:  # OSError: a file replaced while it was read
             log.error(
                 "splitinfer serve: SIGHUP: kept the TLS certificate served until now (SHA-256 %s): %s",
@@ -62,7 +62,7 @@ class ServerCertificate:
             fingerprint,
             self.fingerprint,
         )
-        self.fingerprint = fingerprint
+        self.fingerprint, self.not_after = fingerprint, not_after
         return True
 
     def _fetch(self) -> grpc.ServerCertificateConfiguration | None:
@@ -73,13 +73,16 @@ class ServerCertificate:
         return configuration
 
 
-def load_pair(cert: str | Path, key: str | Path) -> tuple[str, grpc.ServerCertificateConfiguration]:
+def load_pair(
+    cert: str | Path, key: str | Path
+) -> tuple[str, grpc.ServerCertificateConfiguration, float | None]:
     """The SHA-256 fingerprint of ``cert``'s first certificate (as ``openssl x509 -fingerprint
-    -sha256`` writes it) and the pair as gRPC takes it, once :func:`check_tls_pair` passed it; a
-    date problem (:func:`certificate_dates_problem`) is logged as a warning, as gRPC serves it."""
+    -sha256`` writes it), the pair as gRPC takes it, once :func:`check_tls_pair` passed it, and
+    when the certificate ends (:func:`certificate_dates`); a date problem is logged as a warning,
+    as gRPC serves it."""
     cert_pem, key_pem = _read(cert), _read(key)
     certificates = check_tls_pair(cert, key, cert_pem, key_pem)
-    problem = certificate_dates_problem(cert, key, certificates)
+    problem, not_after = certificate_dates(cert, key, certificates)
     if problem is not None:
         log.warning("splitinfer serve: --tls-cert %s %s", cert, problem)
     # The checks above read the files again by name: gRPC must get the bytes they passed, not a
@@ -92,7 +95,7 @@ def load_pair(cert: str | Path, key: str | Path) -> tuple[str, grpc.ServerCertif
     leaf = ssl.PEM_cert_to_DER_cert(certificates.split("\n-----BEGIN CERTIFICATE-----")[0])
     digest = hashlib.sha256(leaf).hexdigest().upper()
     fingerprint = ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
-    return fingerprint, grpc.ssl_server_certificate_configuration([(key_pem, cert_pem)])
+    return fingerprint, grpc.ssl_server_certificate_configuration([(key_pem, cert_pem)]), not_after
 
 
 def _read(path: str | Path) -> bytes:
@@ -147,7 +150,16 @@ EXPIRY_WARNING_DAYS = 14
 def certificate_dates_problem(cert: str | Path, key: str | Path, certificates: str) -> str | None:
     """What is wrong with the dates of the server's certificate, or ``None``: expired and not
     yet valid (every TLS client refuses it), or ending within ``EXPIRY_WARNING_DAYS``.
-    ``certificates``: the PEM blocks of ``cert``, as ``check_tls_pair`` returns them.
+    ``certificates``: the PEM blocks of ``cert``, as ``check_tls_pair`` returns them."""
+    return certificate_dates(cert, key, certificates)[0]
+
+
+def certificate_dates(
+    cert: str | Path, key: str | Path, certificates: str
+) -> tuple[str | None, float | None]:
+    """``certificate_dates_problem``'s answer, and when the certificate ends (seconds since the
+    epoch) if it is valid now: 0.0 when it is expired or not yet valid (every client refuses it),
+    ``None`` when its dates could not be judged.
 
     OpenSSL reads the dates in a handshake in memory between this certificate and a client that
     trusts it as it stands (a partial chain), so no X.509 parser is needed. Other verification
@@ -171,19 +183,19 @@ def certificate_dates_problem(cert: str | Path, key: str | Path, certificates: s
                 pass
             except ssl.SSLCertVerificationError as err:
                 if err.verify_code in (9, 10):  # X509_V_ERR_CERT_NOT_YET_VALID, _HAS_EXPIRED
-                    return f"{err.verify_message}: every TLS client will refuse it; renew it"
-                return None
+                    return f"{err.verify_message}: every TLS client will refuse it; renew it", 0.0
+                return None, None
             except ssl.SSLError:
-                return None
+                return None, None
         if finished == 2:
             break
     else:
-        return None
-    ends = ssl.cert_time_to_seconds(client_side.getpeercert()["notAfter"])
+        return None, None
+    ends = float(ssl.cert_time_to_seconds(client_side.getpeercert()["notAfter"]))
     days = (ends - time.time()) / 86400
     if days < EXPIRY_WARNING_DAYS:
-        return f"expires in {days:.1f} days; renew it before then, or every TLS client will refuse it"
-    return None
+        return f"expires in {days:.1f} days; renew it before then, or every TLS client will refuse it", ends
+    return None, ends
 
 
 def _ssl_reason(err: Exception) -> str:

@@ -7,6 +7,7 @@ certificate a new connection gets is read from a raw TLS handshake (ALPN h2, as 
 
 from __future__ import annotations
 
+import datetime
 import logging
 import re
 import shutil
@@ -296,3 +297,41 @@ def test_a_pair_renewed_while_it_is_read_is_not_served_half_old_half_new(
     kept, loaded = reload_lines(caplog)
     assert "changed while it was being read" in kept and "kept the TLS certificate" in kept
     assert "new TLS connections get the certificate" in loaded
+
+
+def test_reloads_and_the_certificate_end_are_metrics(tmp_path: Path, tokens_file: Path) -> None:
+    import time
+
+    pairs = Pairs(tmp_path)
+    config = ServerConfig(
+        port=0, backend="echo", tls_cert=pairs.cert, tls_key=pairs.key, auth_tokens_file=tokens_file
+    )
+    with BackgroundServer(config) as srv:
+        registry = srv.server.metrics.registry
+
+        def sample(name: str, **labels: str) -> float | None:
+            return registry.get_sample_value(f"splitinfer_{name}", labels)
+
+        ends = sample("tls_certificate_expiry_timestamp_seconds", file=str(pairs.cert))
+        assert ends is not None and abs(ends - (time.time() + 365 * 86400)) < 86400  # valid 365 days
+        tokens_file.write_text("")  # invalid: kept
+        (tmp_path / "old").mkdir()
+        old_cert, old_key, _ = make_self_signed(
+            tmp_path / "old",
+            valid_from=datetime.timedelta(days=-30),
+            valid_to=datetime.timedelta(days=-1),
+        )
+        pairs.install(old_cert, old_key)  # expired, but a pair: served, with a warning
+        srv.reload()
+        assert sample("reloads_total", what="auth_tokens", outcome="kept_old") == 1
+        assert sample("reloads_total", what="tls", outcome="ok") == 1
+        assert sample("tls_certificate_expiry_timestamp_seconds", file=str(pairs.cert)) == 0
+        pairs.install(pairs.a_key, pairs.a_cert)  # swapped: kept
+        srv.reload()
+        assert sample("reloads_total", what="tls", outcome="kept_old") == 1
+        assert sample("tls_certificate_expiry_timestamp_seconds", file=str(pairs.cert)) == 0
+    with BackgroundServer(ServerConfig(port=0, backend="echo")) as plain:
+        text = "\n".join(
+            f"{m.name} {s.labels}" for m in plain.server.metrics.registry.collect() for s in m.samples
+        )
+        assert "tls_certificate_expiry" not in text and "reloads_total" not in text
