@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from cli_support import exit_code
-from server_support import NetworkProxy
+from server_support import NetworkProxy, wait_until
 
 from splitinfer.cli.main import build_parser
 from splitinfer.cli.serve import build_config
@@ -49,6 +49,13 @@ def request_codes(srv: BackgroundServer) -> Counter[tuple[str, str]]:
             if sample.name == "splitinfer_requests_total"
         }
     )
+
+
+def settled_codes(srv: BackgroundServer, calls: int) -> Counter[tuple[str, str]]:
+    """``request_codes`` once the server has counted ``calls`` calls: a client has its answer a
+    moment before the server's handler returns and counts it."""
+    wait_until(lambda: sum(request_codes(srv).values()) >= calls, what=f"the server to count {calls} calls")
+    return request_codes(srv)
 
 
 def logged_codes(caplog: pytest.LogCaptureFixture) -> Counter[str]:
@@ -101,7 +108,7 @@ def test_calls_made_while_connections_age_out_all_succeed(caplog: pytest.LogCapt
                 thread.start()
             for thread in callers:
                 thread.join()
-        codes = request_codes(srv)
+        codes = settled_codes(srv, sum(answered.values()))
     assert failures == []
     assert answered["echo"] > 100 and answered["slow"] >= 1
     assert connections(network) >= 5  # an age of 0.3 s in 2.5 s: several GOAWAYs were crossed
@@ -134,7 +141,7 @@ def test_async_calls_made_while_connections_age_out_all_succeed() -> None:
 
     with aging_server(age_s=0.3) as srv, NetworkProxy(srv.address) as network:
         asyncio.run(run(network.address))
-        codes = request_codes(srv)
+        codes = settled_codes(srv, sum(answered.values()))
     assert failures == []
     assert answered["echo"] > 100 and answered["slow"] >= 1
     assert connections(network) >= 5
