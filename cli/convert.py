@@ -257,7 +257,8 @@ def _write_usage_report(seen: dict[str, Any], message: str) -> None:
     if path is None:
         return
     try:
-        from splitinfer.converters.release import check_report_path, opening_report, settle
+        from splitinfer.converters.release import opening_report, settle
+        from splitinfer.converters.release_inputs import check_report_path
         from splitinfer.converters.report import write_report
 
         if namespace is not None:

@@ -411,7 +411,7 @@ def _scores(bundle: Path) -> np.ndarray:
 def test_parity_prompts_take_heldout_first_and_every_source_in_turn(tmp_path: Path) -> None:
     from test_student_support import make_record
 
-    from splitinfer.converters.release import heldback_prompts
+    from splitinfer.converters.release_inputs import heldback_prompts
     from splitinfer.converters.windows import default_tokenizer
 
     rng = np.random.default_rng(0)
