@@ -34,7 +34,13 @@ from splitinfer.sdk._errors import SplitinferError
 from splitinfer.sdk._inputs import check_timeout
 from splitinfer.sdk._policy import CondenserSlot, GenerateResult, Policy
 from splitinfer.sdk._prepare import Deadline, Prepared, sampling_options
-from splitinfer.sdk._rpc_errors import RequestCancelledError, ServerError, from_rpc_error, is_tls_mismatch
+from splitinfer.sdk._rpc_errors import (
+    RequestCancelledError,
+    ServerError,
+    deadline_passed,
+    from_rpc_error,
+    is_tls_mismatch,
+)
 from splitinfer.v1 import inference_pb2 as pb
 from splitinfer.v1 import inference_pb2_grpc as pb_grpc
 
@@ -115,7 +121,8 @@ class AsyncGenerateStream:
                 raise self._failed(
                     RequestCancelledError("the call was cancelled by this client", "CANCELLED", self._target)
                 ) from None
-            raise self._failed(from_rpc_error(err, self._target, len(self._pieces))) from None
+            error = from_rpc_error(err, self._target, len(self._pieces), deadline_passed(self._call))
+            raise self._failed(error) from None
 
     def _failed(self, error: ServerError) -> ServerError:
         """``error``, remembered: reading on after it raises it again, as the sync stream does,

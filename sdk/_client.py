@@ -41,7 +41,13 @@ from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 from splitinfer.sdk._inputs import check_bool, check_text, check_timeout
 from splitinfer.sdk._policy import CondenserSlot, GenerateResult, Policy
 from splitinfer.sdk._prepare import Deadline, Prepared, sampling_options
-from splitinfer.sdk._rpc_errors import RequestCancelledError, ServerError, from_rpc_error, is_tls_mismatch
+from splitinfer.sdk._rpc_errors import (
+    RequestCancelledError,
+    ServerError,
+    deadline_passed,
+    from_rpc_error,
+    is_tls_mismatch,
+)
 from splitinfer.v1 import inference_pb2 as pb
 from splitinfer.v1 import inference_pb2_grpc as pb_grpc
 
@@ -187,7 +193,7 @@ class GenerateStream:
                 raise RequestCancelledError(
                     "the call was cancelled by this client", "CANCELLED", self._target
                 ) from None
-            raise from_rpc_error(err, self._target, len(self._pieces)) from None
+            raise from_rpc_error(err, self._target, len(self._pieces), deadline_passed(self._call)) from None
         raise ServerError("the answer stream ended without its final message", "INTERNAL", self._target)
 
     @property

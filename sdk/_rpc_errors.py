@@ -227,9 +227,33 @@ _BY_CODE: dict[grpc.StatusCode, type[ServerError]] = {
 }
 
 
-def from_rpc_error(err: grpc.RpcError, target: str, chunks: int = 0) -> ServerError:
+# How close to its deadline a call that loses its connection counts as having run out of time:
+# the server ends it by its own clock, which started when the request arrived, a little after ours.
+DEADLINE_SLACK_S = 0.05
+
+
+def deadline_passed(call: object) -> bool:
+    """Whether ``call`` (a sync or ``grpc.aio`` call) has reached its deadline, give or take
+    ``DEADLINE_SLACK_S``; False when it has none or cannot say."""
+    time_remaining = getattr(call, "time_remaining", None)
+    try:
+        left = time_remaining() if callable(time_remaining) else None
+    except Exception:  # a call object that cannot say: judge by the code alone
+        return False
+    return left is not None and left <= DEADLINE_SLACK_S
+
+
+def from_rpc_error(
+    err: grpc.RpcError, target: str, chunks: int = 0, out_of_time: bool = False
+) -> ServerError:
     """The typed SDK error for a failed gRPC call (sync or ``grpc.aio``); ``chunks``: how many
-    chunks of the answer had arrived (UNAVAILABLE after one is ``AnswerInterruptedError``)."""
+    chunks of the answer had arrived (UNAVAILABLE after one is ``AnswerInterruptedError``).
+
+    ``out_of_time``: the call had reached its deadline (``deadline_passed``). A server that ends
+    such a call as the last one on a connection it is closing (after a ``--max-connection-age``
+    GOAWAY) may close the connection before the client reads DEADLINE_EXCEEDED, which then
+    arrives as UNAVAILABLE "Socket closed": that is a ``DeadlineExceededError`` too, whose advice
+    (allow more time) is the one that helps, not "ask again"."""
     code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
     code = code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.UNKNOWN
     details = err.details() if hasattr(err, "details") else None
@@ -241,6 +265,9 @@ def from_rpc_error(err: grpc.RpcError, target: str, chunks: int = 0) -> ServerEr
         kind = MetadataTooLargeError
     if kind is ServerUnavailableError and UPSTREAM_CAUSE in _trailers(err):
         kind = UpstreamUnavailableError
+    if kind is ServerUnavailableError and out_of_time:
+        kind = DeadlineExceededError
+        message = f"{message} (the call's deadline had passed as its connection closed)"
     if issubclass(kind, ServerUnavailableError) and chunks:
         kind = AnswerInterruptedError
         message = f"{message} (after {chunks} chunk{'s' if chunks != 1 else ''} of the answer)"
