@@ -45,11 +45,6 @@ UPSTREAM_CHECK_S = 5.0
 # control (--max-concurrent, --max-queued) is what should refuse a burst, and it answers each call
 # within microseconds, so this only has to hold a burst long enough for it to.
 MAX_PENDING_CALLS = 100_000
-# MAX_METADATA_BYTES (from the SDK, whose clients refuse to send more) is the most call metadata
-# (headers, as HTTP/2 counts them: each entry's name and value plus 32 bytes) a call may carry:
-# gRPC's hard limit. Below it gRPC also has a soft limit (8 KiB) past which it refuses calls at
-# random, often without a message; set to the same value, the same call is always served or
-# always refused.
 
 
 class SplitinferServer:
@@ -98,6 +93,10 @@ class SplitinferServer:
                 # admission control could answer RESOURCE_EXHAUSTED with a retry hint.
                 ("grpc.server.max_pending_requests", MAX_PENDING_CALLS),
                 ("grpc.server.max_pending_requests_hard_limit", MAX_PENDING_CALLS),
+                # The most call metadata (headers, as HTTP/2 counts them) a call may carry, the SDK's
+                # own limit: gRPC's hard limit. Below it gRPC also has a soft limit (8 KiB) past which
+                # it refuses calls at random, often without a message; set to the same value, the
+                # same call is always served or always refused.
                 ("grpc.max_metadata_size", MAX_METADATA_BYTES),
                 ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
                 *connection_age_options(self.config.max_connection_age, self.config.max_connection_age_grace),
@@ -196,10 +195,9 @@ class SplitinferServer:
         if self._auth is not None and self.config.auth_tokens_file is not None:
             self.metrics.reloaded("auth_tokens", self._auth.reload(self.config.auth_tokens_file))
         if self._certificate is not None:
-            ok = self._certificate.reload()
-            self.metrics.reloaded("tls", ok)
-            if ok:
-                self.metrics.certificate_ends(str(self._certificate.cert), self._certificate.not_after)
+            self.metrics.reloaded("tls", self._certificate.reload())
+            # The pair served now: the new one, or the one kept.
+            self.metrics.certificate_ends(str(self._certificate.cert), self._certificate.not_after)
 
     def _serve_metrics(self, port: int) -> int:
         """Starts the metrics endpoint; a clear error (not a traceback) if it cannot listen."""
