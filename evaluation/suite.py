@@ -69,6 +69,9 @@ from splitinfer.sdk._errors import SplitinferError
 # project's root).
 CACHE = "build/eval-cache.sqlite"
 
+# No teacher here: its scores are not a target on maths problems, and it would take most of the run.
+_GSM8K = {"format": "gsm8k", "methods": "student,random,truncate,none", "file": "gsm8k-train.jsonl.gz"}
+
 RUNS: dict[str, dict[str, Any]] = {
     # Answering is the slow part (the extractive model reads every condensed context): at 0.2 only.
     "nq-hard": {
@@ -147,14 +150,8 @@ RUNS: dict[str, dict[str, Any]] = {
         "methods": "student,teacher,random,none",
         "file": "nq-open-train.jsonl.gz",
     },
-    # No teacher here: its scores are not a target on maths problems, and it would take most of the run.
-    "gsm8k": {"format": "gsm8k", "methods": "student,random,truncate,none", "file": "gsm8k-train.jsonl.gz"},
-    "gsm8k-no-digits": {
-        "format": "gsm8k",
-        "methods": "student,random,truncate,none",
-        "keep_digits": False,
-        "file": "gsm8k-train.jsonl.gz",
-    },
+    "gsm8k": _GSM8K,
+    "gsm8k-no-digits": {**_GSM8K, "keep_digits": False},
     "essay": {"format": "essay", "file": "nq-open-train.jsonl.gz"},
     "kv": {"format": "kv"},
     "kv-no-digits": {"format": "kv", "keep_digits": False},
