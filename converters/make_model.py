@@ -169,6 +169,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from splitinfer.converters._progress import is_terminal
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -477,7 +478,7 @@ def train_student(args: argparse.Namespace, labels: list[Path], student: Path) -
             epochs=args.epochs,
             seed=args.seed,
             model_version=args.model_version,
-            verbose=1 if sys.stderr.isatty() else 2,
+            verbose=1 if is_terminal(sys.stderr) else 2,
         )
     )
     print(

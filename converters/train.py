@@ -81,6 +81,7 @@ from typing import Any
 import numpy as np
 
 from splitinfer.converters._paths import atomic_text
+from splitinfer.converters._progress import is_terminal
 from splitinfer.sdk._bundle import atomic_path
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
@@ -298,7 +299,7 @@ def _run_train(args: argparse.Namespace) -> int:
         train_embeddings=args.train_embeddings,
         line_breaks=args.line_breaks,
         model_version=args.model_version,
-        verbose=0 if args.quiet else (1 if sys.stderr.isatty() else 2),
+        verbose=0 if args.quiet else (1 if is_terminal(sys.stderr) else 2),
     )
     summary = train(options)
     agree, where = summary.get("heldout_agreement"), "held-out"

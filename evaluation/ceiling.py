@@ -121,6 +121,7 @@ from typing import Any
 
 import numpy as np
 
+from splitinfer.converters._progress import is_terminal
 from splitinfer.sdk._errors import InvalidInputError, SplitinferError
 
 SOURCES = ("nq", "essay", "kv", "gsm8k")
@@ -562,7 +563,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SplitinferError, ValueError) as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
-    progress = not args.json and sys.stderr.isatty()
+    progress = not args.json and is_terminal(sys.stderr)
     if not args.json:
         print(
             f"keep/drop F1 against the minilm teacher at rate {args.rate:g}, held-out cases: "
