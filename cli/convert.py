@@ -160,6 +160,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument(
+        "--title-lift",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=(
+            "last, give the title of each document (a 'Document [n](Title: ...)' header's title or a "
+            "title line) the best score of the document's text, so a document whose words are kept "
+            "keeps its title first (default: on, measured for the bundled condenser)"
+        ),
+    )
+    parser.add_argument(
         "--model-version",
         default=None,
         help="e.g. minilm-cnn-1.1 (default: the training summary's, else student-<mode>)",
@@ -214,6 +224,7 @@ def _options(args: argparse.Namespace) -> Any:
         document_weight=args.document_weight,
         name_spans=args.name_spans,
         answer_type_weight=args.answer_type_weight,
+        title_lift=args.title_lift,
         model_version=args.model_version,
         seed=args.seed,
         vocab=args.vocab or VOCAB_PATH,

@@ -160,6 +160,8 @@ def selection_text(selection: object) -> str:
     answer_types = selection.get("answer_types")
     if isinstance(answer_types, dict):
         parts.append(f"asked-for names and numbers lifted by {answer_types.get('weight', 0)}")
+    if selection.get("title_lift"):
+        parts.append("titles lifted to their text's best score")
     return ", ".join(parts)
 
 

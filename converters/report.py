@@ -125,6 +125,11 @@ def _selection_lines(manifest: dict[str, Any]) -> list[str]:
             f"when it asks for a number "
             f"({_openings(types.numbers)})"
         )
+    if weights.title_lift:
+        steps.append(
+            "each document's title takes the best score of the document's text, so a document whose words are "
+            "kept keeps its title first"
+        )
     return [
         f"- Selection: before words are chosen, {'; then '.join(steps)}; "
         "the agreement below is of the model's own word scores, before that."

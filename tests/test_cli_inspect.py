@@ -29,6 +29,11 @@ def test_the_default_bundle_is_checked_run_and_described(capsys: pytest.CaptureF
         assert f"{gate}: passed" in out
     assert rows["runs"].startswith("LiteRT scored a ")
     assert rows["files"] == "manifest.json, model_card.md, vocab.txt"
+    # Every selection rule the bundle's manifest turns on is named.
+    selection = manifest["selection"]
+    assert f"sentence weight {selection['segment_weight']}" in rows["selection"]
+    assert ("names taken whole" in rows["selection"]) == bool(selection.get("name_spans"))
+    assert ("titles lifted" in rows["selection"]) == bool(selection.get("title_lift"))
 
 
 def test_json_holds_the_whole_manifest_and_the_sample_run(capsys: pytest.CaptureFixture[str]) -> None:

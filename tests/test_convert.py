@@ -87,8 +87,10 @@ def test_the_manifest_records_teacher_data_mode_gates_and_agreement(
         "document_weight": 0.2,
         "name_spans": True,
         "answer_types": {"weight": 0.1, "names": list(NAME_QUESTIONS), "numbers": list(NUMBER_QUESTIONS)},
+        "title_lift": True,
     }
     assert "blended with its sentence's mean score (weight 0.6)" in card
+    assert "each document's title takes the best score of the document's text" in card
     assert "every word of a name" in card
     assert "asking for a name ('who', 'whom', 'whose')" in card and "asks for gain 0.1" in card
 
@@ -804,17 +806,24 @@ def test_the_card_says_how_words_are_chosen_with_and_without_each_rule() -> None
 
     every = lines()
     assert "weight 0.6" in every and "every word of a name" in every and "gain 0.1" in every
-    blend_only = lines(name_spans=False, answer_type_weight=0.0)
-    assert "weight 0.6" in blend_only and "name" not in blend_only
-    names_only = lines(segment_weight=0.0, document_weight=0.0, answer_type_weight=0.0)
+    assert every.index("gain 0.1") < every.index("title takes")
+    blend_only = lines(name_spans=False, answer_type_weight=0.0, title_lift=False)
+    assert "weight 0.6" in blend_only and "name" not in blend_only and "title" not in blend_only
+    titles_only = lines(segment_weight=0.0, document_weight=0.0, name_spans=False, answer_type_weight=0.0)
+    assert titles_only.count("; then") == 0 and "each document's title takes" in titles_only
+    names_only = lines(segment_weight=0.0, document_weight=0.0, answer_type_weight=0.0, title_lift=False)
     assert (
         "blended" not in names_only and "every word of a name" in names_only and "asks for" not in names_only
     )
-    types_only = lines(segment_weight=0.0, document_weight=0.0, name_spans=False, answer_type_weight=0.25)
+    types_only = lines(
+        segment_weight=0.0, document_weight=0.0, name_spans=False, answer_type_weight=0.25, title_lift=False
+    )
     assert types_only.count("; then") == 0 and "'how many'" not in types_only
     assert (
         "('who', 'whom', 'whose')" in types_only
         and "('when', 'what year', 'which year' and 8 more)" in types_only
     )
     assert "asks for gain 0.25" in types_only
-    assert "alone" in lines(segment_weight=0.0, document_weight=0.0, name_spans=False, answer_type_weight=0.0)
+    assert "alone" in lines(
+        segment_weight=0.0, document_weight=0.0, name_spans=False, answer_type_weight=0.0, title_lift=False
+    )

@@ -20,9 +20,12 @@ from splitinfer.sdk._selection import (
     answer_type_words,
     lift_answer_type,
     lift_name_spans,
+    lift_titles,
     name_spans,
     select,
+    selection_scores,
     smooth_scores,
+    title_words,
     token_budget,
 )
 from splitinfer.sdk._text import split_words
@@ -172,6 +175,10 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                 "document_weight": 0.0,
                 "answer_types": AnswerTypes(0.5).to_manifest(),
             },
+        ),
+        "titles": build_test_bundle(
+            folder / "titles.tflite",
+            selection={"segment_weight": 0.0, "document_weight": 0.0, "title_lift": True},
         ),
     }
 
@@ -478,3 +485,86 @@ def test_a_bundle_with_bad_answer_types_does_not_load(tmp_path: Path) -> None:
         BundleError, match=r"selection rules are wrong \(answer_types names has 'Who'; .*'who'"
     ):
         Condenser.load(path)
+
+
+def _title(text: str) -> list[str]:
+    words, gaps = split_words(text)
+    segments, _ = segment_words(words, gaps, [1] * len(words))
+    return [" ".join(words[slice(*title_words(words, seg))]) for seg in segments if seg.header]
+
+
+def test_a_title_is_the_header_without_its_wrapper_or_markdown_marks() -> None:
+    assert _title(TWO_DOCUMENTS) == ["Rivers)", "Lakes)"]
+    assert _title("Document [3](Title: Sweet Caroline (song)) It was a hit.") == ["Sweet Caroline (song))"]
+    assert _title("## Results of 2023\nRevenue grew.") == ["Results of 2023"]
+    assert _title("### Notes\nA line under a heading.") == ["Notes"]
+    assert _title("Lake Baikal\nLake Baikal is deep.") == ["Lake Baikal"]
+
+
+def test_a_title_takes_the_best_score_of_its_document_s_text() -> None:
+    words, gaps = split_words(TWO_DOCUMENTS)
+    segments, _ = segment_words(words, gaps, [1] * len(words))
+    # Document [1](Title: Rivers) The Nile is long. It flows north. / Document [2](Title: Lakes) ...
+    scores = np.linspace(0.05, 0.6, len(words)).astype(np.float32)
+    scores[words.index("Nile")] = 0.9
+    scores[words.index("Rivers)")] = 0.95  # a title already above its text keeps its own score
+    out = lift_titles(scores, words, segments)
+    assert out.dtype == np.float32
+    changed = {words[i]: float(out[i]) for i in np.flatnonzero(out != scores)}
+    assert changed == {"Lakes)": pytest.approx(float(scores[-1]))}
+    assert out[words.index("Rivers)")] == np.float32(0.95)
+    # The wrapper "Document [n](Title:" is not lifted: it says nothing of the document.
+    assert out[words.index("Document")] == scores[words.index("Document")]
+    assert scores[words.index("Lakes)")] != out[words.index("Lakes)")], "the input is left as it was"
+    with pytest.raises(ValueError, match="one entry per word"):
+        lift_titles(scores[:3], words, segments)
+    # A header with no text under it, and a text without headers, are left alone.
+    bare, bare_gaps = split_words("Document [1](Title: Rivers)")
+    bare_segments, _ = segment_words(bare, bare_gaps, [1] * len(bare))
+    low = np.zeros(len(bare), np.float32)
+    assert lift_titles(low, bare, bare_segments).tolist() == low.tolist()
+    plain, plain_gaps = split_words("The Nile is long. It flows north.")
+    plain_segments, _ = segment_words(plain, plain_gaps, [1] * len(plain))
+    ramp = np.arange(len(plain), dtype=np.float32)
+    assert lift_titles(ramp, plain, plain_segments).tolist() == ramp.tolist()
+
+
+def test_title_lift_in_the_manifest_and_last_of_the_rules() -> None:
+    on = SelectionWeights.from_manifest({"selection": {"title_lift": True}})
+    assert on.title_lift and on.active and not on.blends
+    assert on.to_manifest() == {"segment_weight": 0.0, "document_weight": 0.0, "title_lift": True}
+    # Off is written as nothing, so bundles made before titles were lifted keep their bytes.
+    assert "title_lift" not in SelectionWeights(0.6, 0.2, True, TYPES).to_manifest()
+    with pytest.raises(ValueError, match="title_lift must be true or false, got 1"):
+        SelectionWeights.from_manifest({"selection": {"title_lift": 1}})
+    with pytest.raises(ValueError, match=r"it takes segment_weight, .*answer_types and title_lift"):
+        SelectionWeights.from_manifest({"selection": {"titles": True}})
+    # Last: a title rises to its text's best score after that text's names and asked-for words rose.
+    text = "Document [1](Title: Film) It stars Woody Harrelson in 1994."
+    words, gaps = split_words(text)
+    counts = [1] * len(words)
+    segments, _ = segment_words(words, gaps, counts)
+    scores = np.full(len(words), 0.2, np.float32)
+    scores[words.index("Woody")] = 0.5
+    every = SelectionWeights(0.0, 0.0, True, TYPES, True)
+    out = selection_scores(scores, counts, words, segments, every, "who stars in it")
+    assert out[words.index("Film)")] == out[words.index("Harrelson")] == np.float32(0.5) + np.float32(0.1)
+
+
+def test_the_condenser_keeps_a_document_s_title_with_its_text(bundles: dict[str, Path]) -> None:
+    raw, titled = Condenser.load(bundles["raw"]), Condenser.load(bundles["titles"])
+    assert titled.selection == SelectionWeights(title_lift=True)
+    text = (
+        "Document [1](Title: Sweet Caroline) The song has been played at Fenway Park since 1997 and in the "
+        "eighth inning of every game since 2002.\n"
+        "Document [2](Title: Boston Red Sox) The Red Sox play their home games at Fenway Park in Boston.\n"
+        "Document [3](Title: Neil Diamond) Neil Diamond wrote and recorded the song in 1969."
+    )
+    question = "what song is played at fenway park in the eighth inning"
+    words, gaps = split_words(text)
+    ids = raw.tokenizer.encode_words(words)
+    counts = np.array([len(t) for t in ids])
+    scores = raw._score(ids, counts, raw._question_ids(question)[0])
+    segments, _ = segment_words(words, gaps, counts.tolist())
+    lifted = lift_titles(scores, words, segments)
+    _assert_chosen_by(titled, text, question, counts, lifted, scores, (0.1, 0.2, 0.35), "title lift")

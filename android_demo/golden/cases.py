@@ -4,8 +4,9 @@ Each case exercises a rule the Java port could get wrong: whitespace (NBSP, exot
 mixed newlines), the tokenizer's Unicode steps (accents, CJK, emoji, RTL, final sigma, control
 characters, code points outside the BMP), WordPiece limits (words over 100 characters, words of
 hundreds of tokens), word-score sums (numpy sums long words pairwise), forced words (digits,
-casefold, edge punctuation), the budget (rates, targets, forced words past the budget, ties) and
-the sentences and documents that score smoothing reads.
+casefold, edge punctuation), the budget (rates, targets, forced words past the budget, ties),
+the sentences and documents that score smoothing reads, and the headers and headings whose
+titles the title lift raises.
 ``score_levels`` > 0 quantises the given token scores to that many values to force ties.
 """
 
@@ -393,6 +394,29 @@ def cases() -> list[dict[str, Any]]:
             _FILM,
             question="How did critics see the film?",
             rate=0.2,
+        ),
+        # Title lift: the selection bundle raises each document's title (a header's, without its
+        # "Document [n](Title:", or a heading's, without its "##") to its text's best word.
+        c(
+            "title_lift_documents",
+            "Document [1](Title: Sweet Caroline) The song has been played at Fenway Park since 1997. "
+            "Fans sing it in the eighth inning.\n"
+            "Document [2](Title: Fenway Park) Fenway Park is a ballpark in Boston. It opened in 1912.\n"
+            "Document [3](Title: Boston Red Sox)\n"
+            "Document [4](Title: Neil Diamond) Neil Diamond wrote the song in 1969.",
+            question="Where has Sweet Caroline been played since 1997?",
+            rate=0.3,
+            keep_digits=False,
+        ),
+        c(
+            "title_lift_markdown_headings",
+            "# Golden Gate Bridge\nThe bridge opened in 1937. Joseph Strauss led the work.\n\n"
+            "## Bay Bridge\nThe Bay Bridge opened in 1936. It links Oakland and San Francisco.\n\n"
+            "Plain heading\nA section without marks, and nothing about bridges at all.",
+            question="Which bridge links Oakland?",
+            rate=0.3,
+            keep_digits=False,
+            score_levels=4,
         ),
     ]
 

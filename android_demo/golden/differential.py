@@ -46,6 +46,7 @@ from splitinfer.sdk._selection import (
     answer_type_words,
     chunk_words,
     forced_mask,
+    lift_titles,
     line_break_marks,
     name_spans,
     question_input,
@@ -53,6 +54,7 @@ from splitinfer.sdk._selection import (
     select,
     selection_scores,
     smooth_scores,
+    title_words,
     token_budget,
     word_scores,
 )
@@ -83,8 +85,10 @@ FIELDS = (
     "name_spans",
     "answer_kind",
     "number_words",
+    "title_words",
     "word_scores",
     "smoothed",
+    "titles_lifted",
     "selection_scores",
     "kept",
     "condensed",
@@ -200,6 +204,7 @@ def weights_of(case: dict[str, Any]) -> SelectionWeights:
         case["document_weight"],
         case["name_spans"],
         None if weight is None else AnswerTypes(weight),
+        case["title_lift"],
     )
 
 
@@ -275,11 +280,20 @@ class _Steps:
     def number_words(self) -> list[bool]:
         return answer_type_words(self.w, self._segments, "numbers").tolist()
 
+    def title_words(self) -> list[list[int]]:
+        return [list(title_words(self.w, s)) for s in self._segments if s.header]
+
     def word_scores(self) -> list[int]:
         return _bits(self._scores)
 
     def smoothed(self) -> list[int]:
         return _bits(smooth_scores(self._scores, self.counts, self._segments, self.weights))
+
+    def titles_lifted(self) -> list[int]:
+        # The word scores (NaN, infinities and -0.0 among them with score_levels -1), whatever
+        # the case's title_lift; + 0.0 as in selection_scores: which zero numpy's maximum keeps
+        # of -0.0 and 0.0 depends on the CPU.
+        return _bits(lift_titles(self._scores, self.w, self._segments) + np.float32(0.0))
 
     def _selection_scores(self) -> np.ndarray:
         return selection_scores(
@@ -328,6 +342,7 @@ class _Steps:
             "segment": _double_bits(weights.segment),
             "document": _double_bits(weights.document),
             "name_spans": weights.name_spans,
+            "title_lift": weights.title_lift,
             "answer_types": None
             if types is None
             else {

@@ -11,7 +11,7 @@ case 17 of a longer run too). A case is what both sides are given (see ``Differe
   NaN, infinities, -0.0, huge, subnormal and negative scores when -1 (``differential.wild``);
 - the condenser's shape: ``max_seq_len``, ``max_question_len``, ``default_rate``,
   ``line_break_id`` (-1: none), the selection weights (``segment_weight``, ``document_weight``,
-  ``name_spans``, ``answer_weight``: None for no answer types);
+  ``name_spans``, ``answer_weight``: None for no answer types, ``title_lift``);
 - ``max_words`` / ``max_tokens``: a second, tighter cut of the segments;
 - ``join_at``: fractions in [0, 1) that each side turns into kept word indices (``int(p * n)``)
   for a join of an arbitrary set of words;
@@ -508,8 +508,10 @@ def _selection_entry(rng: random.Random) -> Any:
                 "names": _openings(rng),
                 "numbers": _openings(rng),
             }
+    if rng.random() < 0.5:
+        entry["title_lift"] = rng.choice([True, False, True, 1, 0, None, "true", [True]])
     if rng.random() < 0.05:
-        entry[rng.choice(["segment", "Name_spans", "extra"])] = 1
+        entry[rng.choice(["segment", "Name_spans", "extra", "title_lifts", "Title_lift"])] = 1
     return entry
 
 
@@ -541,6 +543,7 @@ def case(seed: int, index: int) -> dict[str, Any]:
         "max_tokens": rng.choice([96, 96, 1, 2, 5, 11]),
         "join_at": sorted(rng.random() for _ in range(rng.randint(0, 12))),
         "selection_manifest": _selection_entry(rng),
+        "title_lift": rng.random() < 0.5,
     }
 
 

@@ -19,22 +19,26 @@ It writes, all derived from ``splitinfer.sdk`` (``_text``, ``_tokenizer``, ``_se
   ``Condenser`` is checked end to end: windows of 16 tokens, padding, question, long words;
   and with the case's rate or target on ``formula_selection_bundle.tflite``, the same bundle
   with ``selection`` weights in its manifest, so the Java ``Condenser`` smooths its scores,
-  takes names together and lifts the names or numbers a question asks for as the SDK does (the
-  ``answer_type_*`` cases ask "who", "when", "how many" and "how"); and on
+  takes names together, lifts the names or numbers a question asks for and lifts each
+  document's title to its text's best word as the SDK does (the ``answer_type_*`` cases ask
+  "who", "when", "how many" and "how"; the ``title_lift_*`` cases have headers and headings);
+  and on
   ``formula_line_breaks_bundle.tflite``, which also has a ``line_break_id``, so it reads line
   breaks as the SDK does (each case's ``line_break_marks`` pins ``line_break_marks`` alone).
-  Then ``segments``, ``smoothing``, ``names``, ``answer_kinds``, ``answer_types`` and
-  ``answer_type_manifests``: ``segment_words``, ``smooth_scores``, ``name_spans`` /
-  ``lift_name_spans``, ``answer_kind``, ``answer_type_words`` / ``lift_answer_type`` as pure
-  functions, and the answer types ``SelectionWeights.from_manifest`` reads or the message it
-  refuses them with (``selection_vectors.py``); and ``joins``: ``join_words`` for every set of
+  Then ``segments``, ``smoothing``, ``names``, ``answer_kinds``, ``answer_types``, ``titles``
+  and ``answer_type_manifests``: ``segment_words``, ``smooth_scores``, ``name_spans`` /
+  ``lift_name_spans``, ``answer_kind``, ``answer_type_words`` / ``lift_answer_type``,
+  ``title_words`` / ``lift_titles`` (and ``selection_scores`` with every rule on) as pure
+  functions, and the answer types and ``title_lift`` flag ``SelectionWeights.from_manifest``
+  reads or the message it refuses a ``selection`` entry with (``selection_vectors.py``); and
+  ``joins``: ``join_words`` for every set of
   kept words of a few short texts (``join_vectors``), which pins the gap a kept word takes when
   the words after it were dropped (line feeds, carriage returns, CRLF, blank lines, a Unicode
   line separator that is no line break, ties).
 - ``android_demo/golden/formula_selection_bundle.tflite``: ``formula_bundle.tflite`` rebuilt
   by ``build_bundle`` with ``"selection": {"segment_weight": 0.6, "document_weight": 0.2,
-  "name_spans": true, "answer_types": ...}``, the bundled openings with weight 0.1
-  (``AnswerTypes(0.1)``).
+  "name_spans": true, "answer_types": ..., "title_lift": true}``, the bundled openings with
+  weight 0.1 (``AnswerTypes(0.1)``): the rules of the bundled condenser (``minilm-cnn-1.7``).
 - ``android_demo/golden/formula_line_breaks_bundle.tflite``: the selection bundle with
   ``"line_break_id": 102`` (``[SEP]``) too.
 - ``android_demo/golden/tiny_bundle.tflite``: a bundle made by ``build_bundle``: a stub
@@ -101,6 +105,7 @@ SELECTION = {
     "document_weight": 0.2,
     "name_spans": True,
     "answer_types": AnswerTypes(0.1).to_manifest(),
+    "title_lift": True,
 }
 LINE_BREAKS_BUNDLE = "android_demo/golden/formula_line_breaks_bundle.tflite"
 LINE_BREAK_ID = 102
@@ -270,6 +275,8 @@ def golden_json(
     parts.append(
         ",\n".join(dump(v) for v in selection_vectors.answer_type_vectors(segments, splitmix64_scores))
     )
+    parts.append('],"titles":[')
+    parts.append(",\n".join(dump(v) for v in selection_vectors.title_vectors(segments, splitmix64_scores)))
     parts.append('],"answer_type_manifests":[')
     parts.append(",\n".join(dump(v) for v in selection_vectors.answer_type_manifest_vectors()))
     parts.append('],"joins":[')

@@ -1,14 +1,17 @@
 """Golden vectors for score smoothing: ``segment_words``, ``smooth_scores``, ``name_spans`` /
-``lift_name_spans`` and the answer types (``answer_kind``, ``answer_type_words`` /
-``lift_answer_type``, ``AnswerTypes.from_manifest``) as pure functions.
+``lift_name_spans``, the answer types (``answer_kind``, ``answer_type_words`` /
+``lift_answer_type``, ``AnswerTypes.from_manifest``) and the title lift (``title_words`` /
+``lift_titles``, and ``selection_scores`` with every rule on) as pure functions.
 
 ``make_golden.py`` writes them into ``golden_vectors.json`` under ``"segments"``, ``"smoothing"``,
-``"names"``, ``"answer_kinds"``, ``"answer_types"`` and ``"answer_type_manifests"``; the Java
-port (``Segments``, ``Selection.smoothScores``, ``Selection.nameSpans``,
-``Selection.liftNameSpans``, ``Selection.answerKind``, ``Selection.answerTypeWords``,
-``Selection.liftAnswerType``, ``SelectionWeights.fromManifest``) must reproduce them exactly
-(segments as ``[start, end, doc, header]``, names as ``[start, end]``, scores bit for bit as
-float32, a refused manifest by the same message).
+``"names"``, ``"answer_kinds"``, ``"answer_types"``, ``"titles"`` and ``"answer_type_manifests"``
+(the ``selection`` entries of manifests, the ``title_lift`` flag among them); the Java port
+(``Segments``, ``Selection.smoothScores``, ``Selection.nameSpans``, ``Selection.liftNameSpans``,
+``Selection.answerKind``, ``Selection.answerTypeWords``, ``Selection.liftAnswerType``,
+``Selection.titleWords``, ``Selection.liftTitles``, ``Selection.selectionScores``,
+``SelectionWeights.fromManifest``) must reproduce them exactly (segments as ``[start, end, doc,
+header]``, names and titles as ``[start, end]``, scores bit for bit as float32, a refused
+manifest by the same message).
 
 Each text targets a rule the port could get wrong: line ends (LF, CR, CRLF, blank lines, and the
 other Unicode line separators that do *not* end a document), ``Document [n](Title: ...)`` headers
@@ -24,7 +27,12 @@ kinds and in either order. A text of names with a digit ("March 10,", "4 June 19
 header) and without ("Ann Arbor.") pins which names a "numbers" question marks whole. The refused
 manifests have openings of no words ("", " ", "?"), openings written otherwise than they are
 compared ("Who" for "who", "wie groß" for "wie gross"), openings that are not text, and openings
-listed twice, in one list or in both.
+listed twice, in one list or in both. The title texts have ``Document [n](Title: ...)`` headers
+(one with no text under it, one whose title opens with ``##``), title lines with Markdown marks
+(``##``, two runs of ``###``, ``#hashtag``, which is a word), a title line over a header (two
+header segments of one document), an unclosed header that is a title line (its wrapper still
+left out), and a text without headers; hand-made vectors add a title already above its text's
+best, a header after its text, empty segments and documents whose segments interleave.
 """
 
 from __future__ import annotations
@@ -43,9 +51,12 @@ from splitinfer.sdk._selection import (
     answer_type_words,
     lift_answer_type,
     lift_name_spans,
+    lift_titles,
     name_spans,
     question_opening,
+    selection_scores,
     smooth_scores,
+    title_words,
 )
 from splitinfer.sdk._text import split_words
 from splitinfer.sdk._tokenizer import WordPieceTokenizer
@@ -176,6 +187,43 @@ def name_texts() -> list[tuple[str, str]]:
             "The SDS met in Ann Arbor. Tom Hayden spoke there on March 10, 2017, and Lindbergh landed "
             "on 4 June 1927. Boeing 747 jets fly 900 km. In 1994 Oliver Stone won.\n"
             "Document [2](Title: May 5, 1990) The Nile, on 5 May 1990.",
+        ),
+    ]
+
+
+def title_texts() -> list[tuple[str, str]]:
+    """Texts aimed at the title lift (``title_words``, ``lift_titles``), segmented like the others."""
+    return [
+        (
+            "titles_documents",
+            "Document [1](Title: Sweet Caroline) The song has been played at Fenway Park since 1997. "
+            "Fans sing along in the eighth inning.\n"
+            "Document [2](Title: Fenway Park (stadium)) Fenway Park is a ballpark in Boston.\n"
+            "Document [3](Title: No text under it)\n"
+            "Document [4](Title: ## Not a heading) A Document title keeps its marks.",
+        ),
+        (
+            "titles_markdown_headings",
+            "# Main heading\nThe intro comes first. It has two sentences.\n\n"
+            "## Second part\nThe body of the second part.\n\n"
+            "### ### Third\nTwo runs of marks.\n\n"
+            "#hashtag heading\nA word that starts with # is a word.\n\n"
+            "Plain title\nA title line without marks.\n\n"
+            "Title over a header\nDocument [5](Title: Inner) Both are lifted.",
+        ),
+        (
+            # A header never closed on its line is a title line, and still loses its wrapper; a
+            # line ending in "[2](Title:" is no title line (it ends in a colon) and no header.
+            "titles_header_like_title_line",
+            "Document [1](Title: never closed\nThe line under it is its text.\n\n"
+            "Document [2](Title:\nNot a title line: it ends in a colon.",
+        ),
+        ("titles_no_headers", "A text without headers. It has two sentences.\nAnd a second line of text."),
+        (
+            "titles_with_names_and_numbers",
+            "Document [1](Title: Woody Harrelson) Woody Harrelson starred in Natural Born Killers in 1994.\n"
+            "Document [2](Title: 1994 in film) Films of 1994 include Forrest Gump. Who made it?\n\n"
+            "Oliver Stone\nHe directed the film in 1994 with Woody Harrelson.",
         ),
     ]
 
@@ -389,6 +437,139 @@ def answer_type_vectors(segment_cases: list[dict[str, Any]], scores_for: ScoreSo
     return out
 
 
+# Every rule on, as the bundled condenser (minilm-cnn-1.7) has them: the title lift comes last.
+ALL_RULES = SelectionWeights(0.6, 0.2, True, DEFAULT_TYPES, True)
+
+
+def title_vectors(segment_cases: list[dict[str, Any]], scores_for: ScoreSource) -> list[dict[str, Any]]:
+    """``title_words`` of every header segment and ``lift_titles`` over every segment case (both
+    limits) with given scores (``scores_for`` as in ``smoothing_vectors``), and
+    ``selection_scores`` with ``ALL_RULES`` for each of ``LIFT_QUESTIONS`` (``"combined"``, with
+    the manifest entry it reads, ``"selection"``); then hand-made vectors (``_title_synthetic``)."""
+    out = []
+    selection = ALL_RULES.to_manifest()
+    for k, case in enumerate(segment_cases):
+        words, n = case["words"], len(case["words"])
+        segs = [Segment(a, b, d, h) for a, b, d, h in case["segments"]]
+        scores = scores_for(13000 + k, n, 8 if k % 3 == 0 else 0)
+        out.append(
+            {
+                "name": case["name"],
+                "words": words,
+                "segments": case["segments"],
+                "counts": case["counts"],
+                "scores": [float(v) for v in scores],
+                "titles": [list(title_words(words, s)) for s in segs if s.header],
+                "lifted": [float(v) for v in lift_titles(scores, words, segs)],
+                "selection": selection,
+                "combined": {
+                    q: [float(v) for v in selection_scores(scores, case["counts"], words, segs, ALL_RULES, q)]
+                    for q in LIFT_QUESTIONS
+                },
+            }
+        )
+    out.extend(_title_synthetic())
+    _check_titles(out)
+    return out
+
+
+def _title_vector(
+    name: str, words: list[str], segments: list[list[Any]], scores: list[float]
+) -> dict[str, Any]:
+    segs = [Segment(a, b, d, h) for a, b, d, h in segments]
+    values = np.array(scores, dtype=np.float32)
+    return {
+        "name": name,
+        "words": words,
+        "segments": segments,
+        "scores": [float(v) for v in values],
+        "titles": [list(title_words(words, s)) for s in segs if s.header],
+        "lifted": [float(v) for v in lift_titles(values, words, segs)],
+    }
+
+
+def _title_synthetic() -> list[dict[str, Any]]:
+    """Hand-made inputs ``segment_words`` does not make (no ``"combined"``: some do not cover
+    their words in order, as ``smooth_scores`` wants)."""
+    header = ["Document", "[1](Title:", "Top", "title)"]
+    return [
+        # "Top" is above its text's best (0.5) and stays; "title)" rises to it; the wrapper stays.
+        _title_vector(
+            "synthetic/title_above_its_text",
+            [*header, "dull", "text."],
+            [[0, 4, 0, True], [4, 6, 0, False]],
+            [0.1, 0.2, 0.9, 0.3, 0.5, 0.4],
+        ),
+        # A document's best is over all its segments, before any title is lifted, wherever its
+        # header stands; a title line's marks and a header's wrapper are never lifted.
+        _title_vector(
+            "synthetic/header_after_its_text",
+            ["low", "high.", *header, "##", "Mark", "x."],
+            [[0, 2, 0, False], [2, 6, 0, True], [6, 8, 1, True], [8, 9, 1, False]],
+            [0.25, 0.75, 0.0, 0.0, 0.5, 0.125, 0.0, 0.0, 0.375],
+        ),
+        # An empty text segment gives its document no best; a title of '#' words alone is empty.
+        _title_vector(
+            "synthetic/empty_segments_and_titles",
+            ["Document", "[7](Title:", "Empty)", "##", "#", "body."],
+            [[0, 3, 0, True], [3, 3, 0, False], [3, 5, 1, True], [5, 6, 1, False], [6, 6, 2, True]],
+            [0.0, 0.1, 0.2, 0.3, 0.4, 0.9],
+        ),
+        # Documents whose segments interleave, a later segment better than an earlier one, and
+        # scores outside [0, 1].
+        _title_vector(
+            "synthetic/interleaved_documents",
+            ["A", "b", "c.", "d", "e.", "F", "g", "h."],
+            [
+                [0, 1, 1, True],
+                [1, 3, 0, False],
+                [3, 5, 1, False],
+                [5, 6, 0, True],
+                [6, 7, 1, False],
+                [7, 8, 0, False],
+            ],
+            [-1.5, 0.25, -0.5, 2.5, 0.5, -3.0, 3.5, 1.0],
+        ),
+    ]
+
+
+def _check_titles(vectors: list[dict[str, Any]]) -> None:
+    """The title vectors hold every situation the port could get wrong."""
+    seen: set[str] = set()
+    for v in vectors:
+        words, scores, lifted = v["words"], v["scores"], v["lifted"]
+        segs = [Segment(a, b, d, h) for a, b, d, h in v["segments"]]
+        best: dict[int, float] = {}
+        for s in segs:
+            if not s.header and s.end > s.start:
+                best[s.doc] = max(best.get(s.doc, -np.inf), *scores[s.start : s.end])
+        texts = set(best)
+        for seg, (start, end) in zip([s for s in segs if s.header], v["titles"], strict=True):
+            if seg.doc not in texts:
+                seen.add("a header without text")
+            if start > seg.start and words[seg.start] == "Document":
+                seen.add("a header's wrapper")
+            if start > seg.start and words[seg.start] != "Document":
+                seen.add("a heading's marks")
+            for i in range(start, end):
+                if lifted[i] != scores[i]:
+                    seen.add("a title lifted")
+                elif seg.doc in texts and scores[i] > best[seg.doc]:
+                    seen.add("a title above its text's best")
+        if not any(s.header for s in segs) and words:
+            seen.add("a text without headers")
+    wanted = {
+        "a header without text",
+        "a header's wrapper",
+        "a heading's marks",
+        "a title lifted",
+        "a title above its text's best",
+        "a text without headers",
+    }
+    if wanted - seen:
+        raise AssertionError(f"no golden title vector has {', '.join(sorted(wanted - seen))}")
+
+
 def _types(weight: Any = 0.1, names: Any = ("who",), numbers: Any = ("when",)) -> dict[str, Any]:
     """An ``answer_types`` entry (tuples are JSON lists)."""
     return {"weight": weight, "names": names, "numbers": numbers}
@@ -472,18 +653,34 @@ MANIFESTS: tuple[tuple[str, Any], ...] = (
     ("weight_tiny_in_sum", {"segment_weight": 1.0, "document_weight": 2.5e-07}),
     ("answer_types_weight_tiny_negative", {"answer_types": _types(weight=-2.5e-08)}),
     ("answer_types_weight_large", {"answer_types": _types(weight=12345678.5)}),
+    # The title lift: a JSON true or false, checked after the weights and the name_spans flag;
+    # and a key the SDK does not know, with the keys it takes.
+    ("title_lift_string", {"title_lift": "yes"}),
+    ("title_lift_int", {"title_lift": 1}),
+    ("title_lift_zero", {"title_lift": 0}),
+    ("title_lift_null", {"title_lift": None}),
+    ("title_lift_list", {"title_lift": [True]}),
+    ("name_spans_before_title_lift", {"name_spans": "no", "title_lift": "no"}),
+    ("weights_before_title_lift", {"segment_weight": 0.7, "document_weight": 0.7, "title_lift": 1}),
+    ("answer_types_before_title_lift", {"answer_types": _types(weight=0), "title_lift": None}),
+    ("unknown_key_title_lifts", {"title_lifts": True}),
+    ("unknown_keys_and_title_lift", {"Title_lift": True, "title": 1, "title_lift": True}),
+    ("accepted_title_lift", {"title_lift": True}),
+    ("accepted_title_lift_false", {"segment_weight": 0.6, "title_lift": False}),
+    ("accepted_bundled_1_7", ALL_RULES.to_manifest()),
 )
 
 
 def answer_type_manifest_vectors() -> list[dict[str, Any]]:
     """``SelectionWeights.from_manifest`` of each of ``MANIFESTS`` (read back from JSON, as a
-    bundle's manifest is): the error's message, or the answer types it reads (null: none)."""
+    bundle's manifest is): the error's message, or the answer types (null: none) and the
+    title_lift flag it reads."""
     out = []
     for name, entry in MANIFESTS:
         selection = json.loads(json.dumps(entry))
         accepted = name.startswith("accepted_")
         try:
-            types = SelectionWeights.from_manifest({"selection": selection}).answer_types
+            weights = SelectionWeights.from_manifest({"selection": selection})
         except ValueError as err:
             if accepted:
                 raise
@@ -495,7 +692,8 @@ def answer_type_manifest_vectors() -> list[dict[str, Any]]:
             {
                 "name": name,
                 "selection": selection,
-                "answer_types": None if types is None else types.to_manifest(),
+                "answer_types": None if weights.answer_types is None else weights.answer_types.to_manifest(),
+                "title_lift": weights.title_lift,
             }
         )
     return out
@@ -504,7 +702,7 @@ def answer_type_manifest_vectors() -> list[dict[str, Any]]:
 def segment_vectors(tokenizer: WordPieceTokenizer) -> list[dict[str, Any]]:
     """Per text and per limit pair: words, gaps, token counts and the segments."""
     out = []
-    for name, text in texts() + name_texts():
+    for name, text in texts() + name_texts() + title_texts():
         words, gaps = split_words(text)
         counts = [len(ids) for ids in tokenizer.encode_words(words)]
         for max_words, max_tokens in LIMITS:

@@ -17,7 +17,8 @@ import java.util.concurrent.CancellationException;
  * {@link SelectionWeights}, blend each word's score with its sentence's and document's
  * ({@link Segments}, {@link Selection#smoothScores}), with name spans lift each name to its
  * best word ({@link Selection#liftNameSpans}), and with answer types lift the names or numbers
- * the question asks for ({@link Selection#liftAnswerType}); keep the forced words
+ * the question asks for ({@link Selection#liftAnswerType}), and with title lift raise each
+ * document's title to its text's best word ({@link Selection#liftTitles}); keep the forced words
  * and the best others up to the budget; join the kept words ({@link Words#join}: each with its
  * own whitespace, or the line breaks of the dropped words after it). A word
  * longer than a window (it has a window of its own) is scored by the mean of the

@@ -22,7 +22,9 @@ import java.util.regex.Pattern;
  *       best score of the name; then, with {@code answer_types}, {@link #liftAnswerType}: when
  *       the question opens as one asking for a name ("who ...") or a number ("when ...", "how
  *       many ..."), every word of that kind gains the manifest's weight ({@link #answerKind},
- *       {@link #answerTypeWords}); all three in {@link #selectionScores};
+ *       {@link #answerTypeWords}); then, with {@code title_lift}, {@link #liftTitles}: every
+ *       word of a document's title ({@link #titleWords}) takes the best score of the document's
+ *       text when that is higher; all four in {@link #selectionScores};
  *   <li>{@link #forcedMask}: words kept whatever their score;
  *   <li>{@link #tokenBudget}: how many tokens the condensed text may have;
  *   <li>{@link #select}: which words are kept.
@@ -247,8 +249,8 @@ public final class Selection {
   /**
    * The scores words are chosen by: {@link #smoothScores}, then {@link #liftNameSpans} when
    * {@code weights.nameSpans}, then {@link #liftAnswerType} for {@code question} when {@code
-   * weights.answerTypes} is set, the text's names found once for both; the port of {@code
-   * selection_scores}.
+   * weights.answerTypes} is set, the text's names found once for both, then {@link #liftTitles}
+   * when {@code weights.titleLift}; the port of {@code selection_scores}.
    */
   public static float[] selectionScores(float[] scores, int[] tokenCounts, List<String> words,
       List<Segments.Segment> segments, SelectionWeights weights, String question) {
@@ -260,6 +262,9 @@ public final class Selection {
     }
     if (weights.answerTypes != null) {
       out = liftAnswerType(out, words, segments, question, weights.answerTypes, spans);
+    }
+    if (weights.titleLift) {
+      out = liftTitles(out, words, segments);
     }
     return out;
   }
@@ -405,6 +410,78 @@ public final class Selection {
       }
     }
     return out;
+  }
+
+  /**
+   * The word range {@code {start, end}} of a header segment's title: a {@code Document
+   * [n](Title: ...)} header without its {@code Document [n](Title:} wrapper (a segment of three
+   * words or more whose second is the header's index, {@link Segments#isHeaderIndex}), a title
+   * line without leading words of {@code #} alone (a Markdown heading's marks: "## Goku" is
+   * "Goku", "#tag" stays). The port of {@code title_words}.
+   */
+  public static int[] titleWords(List<String> words, Segments.Segment seg) {
+    int start = seg.start;
+    if (seg.end - start >= 3 && Segments.isHeaderIndex(words, start + 1)) {
+      start += 2;
+    } else {
+      while (start < seg.end && onlyHashes(words.get(start))) {
+        start++;
+      }
+    }
+    return new int[] {start, seg.end};
+  }
+
+  // Python's word.strip("#") == "": every character a '#' (or none at all).
+  private static boolean onlyHashes(String word) {
+    for (int i = 0; i < word.length(); i++) {
+      if (word.charAt(i) != '#') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * {@code scores} with every word of a document's title ({@link #titleWords} of its header
+   * segments) raised to the best score of the document's other words, when that is higher.
+   * Equal scores go in text order in {@link #select}, so a document whose best words are kept
+   * has its title kept first. A document without a header, or a header without a text under it,
+   * is left as it is. The port of {@code lift_titles}; the input is left as it is.
+   *
+   * <p>As the SDK: a document's best is read from {@code scores}, not from titles already
+   * lifted; a segment's best is numpy's {@code max} (NaN wins); a document's best over its
+   * segments is Python's {@code max(best, top)}, which keeps the earlier of the two unless the
+   * later is greater (a NaN in a later segment is passed over, one in the first kept); a title
+   * word becomes numpy's {@code maximum(own, best)} (NaN wins). Between 0.0 and -0.0 this takes
+   * the positive zero, as IEEE 754-2019 does; numpy's choice depends on the CPU, and it never
+   * changes which words are kept.
+   */
+  public static float[] liftTitles(float[] scores, List<String> words, List<Segments.Segment> segments) {
+    if (scores.length != words.size()) {
+      throw new IllegalArgumentException("scores and words must have one entry per word");
+    }
+    Map<Integer, Float> best = new HashMap<>();
+    for (Segments.Segment seg : segments) {
+      if (!seg.header && seg.end > seg.start) {
+        float top = scores[seg.start];
+        for (int i = seg.start + 1; i < seg.end; i++) {
+          top = Math.max(top, scores[i]); // NaN propagates, as numpy's max does
+        }
+        Float known = best.get(seg.doc);
+        best.put(seg.doc, known == null || top > known ? top : known);
+      }
+    }
+    float[] lifted = scores.clone();
+    for (Segments.Segment seg : segments) {
+      Float top = seg.header ? best.get(seg.doc) : null;
+      if (top != null) {
+        int[] title = titleWords(words, seg);
+        for (int i = title[0]; i < title[1]; i++) {
+          lifted[i] = Math.max(scores[i], top);
+        }
+      }
+    }
+    return lifted;
   }
 
   /**

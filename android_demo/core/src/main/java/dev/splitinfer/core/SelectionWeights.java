@@ -16,15 +16,19 @@ import java.util.TreeSet;
  * without it (or with {@code null}) gets {@code (0, 0)}, {@link #NONE}: scores as the model gives
  * them. Each weight is a number in [0, 1] and their sum is at most 1. {@code "name_spans": true}
  * in the same object (absent: false) then lifts every word of a name to the name's best score;
- * {@code "answer_types"} there ({@link AnswerTypes}; absent or {@code null}: none) lastly lifts
- * the words a question asks for, names for "who ..." and numbers for "when ...".
+ * {@code "answer_types"} there ({@link AnswerTypes}; absent or {@code null}: none) then lifts
+ * the words a question asks for, names for "who ..." and numbers for "when ..."; and {@code
+ * "title_lift": true} (absent: false) lastly raises each document's title to the best score of
+ * its text.
  */
 public final class SelectionWeights {
   /** No smoothing. */
   public static final SelectionWeights NONE = new SelectionWeights(0.0, 0.0);
 
+  // The keys of a manifest's "selection" object, in the order the rules apply (the SDK's
+  // SELECTION_KEYS); the message for an unknown key lists them.
   private static final List<String> KEYS =
-      Arrays.asList("segment_weight", "document_weight", "name_spans", "answer_types");
+      Arrays.asList("segment_weight", "document_weight", "name_spans", "answer_types", "title_lift");
 
   public final double segment;
   public final double document;
@@ -35,14 +39,25 @@ public final class SelectionWeights {
    * gain ({@link Selection#liftAnswerType}); null: none.
    */
   public final AnswerTypes answerTypes;
+  /**
+   * Every word of a document's title takes the best score of the document's text, if higher
+   * ({@link Selection#liftTitles}), after the other rules.
+   */
+  public final boolean titleLift;
 
-  /** Weights alone: no name spans, no answer types. @throws IllegalArgumentException as the full constructor */
+  /** Weights alone: no name spans, no answer types, no title lift. @throws IllegalArgumentException as the full constructor */
   public SelectionWeights(double segment, double document) {
-    this(segment, document, false, null);
+    this(segment, document, false, null, false);
+  }
+
+  /** Weights, name spans and answer types; no title lift. @throws IllegalArgumentException as the full constructor */
+  public SelectionWeights(double segment, double document, boolean nameSpans, AnswerTypes answerTypes) {
+    this(segment, document, nameSpans, answerTypes, false);
   }
 
   /** @throws IllegalArgumentException for a weight outside [0, 1] or a sum above 1 */
-  public SelectionWeights(double segment, double document, boolean nameSpans, AnswerTypes answerTypes) {
+  public SelectionWeights(double segment, double document, boolean nameSpans, AnswerTypes answerTypes,
+      boolean titleLift) {
     checkRange("segment_weight", segment);
     checkRange("document_weight", document);
     if (segment + document > 1.0) {
@@ -53,6 +68,7 @@ public final class SelectionWeights {
     this.document = document;
     this.nameSpans = nameSpans;
     this.answerTypes = answerTypes;
+    this.titleLift = titleLift;
   }
 
   private static void checkRange(String name, double value) {
@@ -66,9 +82,9 @@ public final class SelectionWeights {
     return segment > 0.0 || document > 0.0;
   }
 
-  /** Whether the scores change at all before selection (blending, name spans or answer types). */
+  /** Whether the scores change at all before selection (blending, name spans, answer types or titles). */
   public boolean active() {
-    return blends() || nameSpans || answerTypes != null;
+    return blends() || nameSpans || answerTypes != null || titleLift;
   }
 
   /**
@@ -93,10 +109,12 @@ public final class SelectionWeights {
     }
     if (!unknown.isEmpty()) {
       throw new IllegalArgumentException("selection has unknown keys " + String.join(", ", unknown)
-          + "; it takes segment_weight, document_weight, name_spans and answer_types");
+          + "; it takes " + String.join(", ", KEYS.subList(0, KEYS.size() - 1)) + " and "
+          + KEYS.get(KEYS.size() - 1));
     }
     // In the SDK's order: the answer types (read first), then each weight's type and range,
-    // their sum, and last the name_spans flag, so a manifest with two faults names the same one.
+    // their sum, and last the name_spans and title_lift flags, so a manifest with two faults
+    // names the same one.
     Object types = weights.get("answer_types");
     AnswerTypes answerTypes = types == null ? null : AnswerTypes.fromManifest(types);
     Object segment = weight(weights, "segment_weight");
@@ -106,8 +124,10 @@ public final class SelectionWeights {
       throw new IllegalArgumentException("segment_weight + document_weight must be at most 1, got "
           + pythonRepr(segment) + " + " + pythonRepr(document));
     }
+    boolean nameSpans = flag(weights, "name_spans");
+    boolean titleLift = flag(weights, "title_lift");
     return new SelectionWeights(((Number) segment).doubleValue(), ((Number) document).doubleValue(),
-        flag(weights, "name_spans"), answerTypes);
+        nameSpans, answerTypes, titleLift);
   }
 
   // Absent is false; present must be a JSON boolean (Python: bool, not 1, not None).
@@ -271,6 +291,6 @@ public final class SelectionWeights {
   @Override
   public String toString() {
     return "SelectionWeights(segment=" + segment + ", document=" + document + ", nameSpans=" + nameSpans
-        + ", answerTypes=" + answerTypes + ")";
+        + ", answerTypes=" + answerTypes + ", titleLift=" + titleLift + ")";
   }
 }

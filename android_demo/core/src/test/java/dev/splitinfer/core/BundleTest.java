@@ -279,6 +279,7 @@ public class BundleTest {
     assertEquals(0.6, weights.segment, 0.0);
     assertEquals(0.2, weights.document, 0.0);
     assertTrue(weights.nameSpans);
+    assertTrue(weights.titleLift);
     // The SDK's AnswerTypes(0.1): the same English openings as the Java defaults, in order.
     assertEquals(0.1, weights.answerTypes.weight, 0.0);
     assertEquals(AnswerTypes.NAME_QUESTIONS, weights.answerTypes.names);
@@ -327,16 +328,49 @@ public class BundleTest {
         {"{\"segment_weight\": \"0.5\"}", "segment_weight must be a number in [0, 1], got '0.5'"},
         {"{\"segment_weight\": 0.75, \"document_weight\": 0.5}", "segment_weight + document_weight must be at most 1"},
         {"[0.5, 0.2]", "selection must be an object, got list"},
-        {"{\"segment\": 0.6}",
-            "selection has unknown keys segment; it takes segment_weight, document_weight, name_spans and answer_types"},
+        {"{\"segment\": 0.6}", "selection has unknown keys segment; it takes segment_weight, document_weight, "
+            + "name_spans, answer_types and title_lift"},
+        {"{\"title_lifts\": true, \"Title_lift\": true}", "selection has unknown keys Title_lift, title_lifts; "
+            + "it takes segment_weight, document_weight, name_spans, answer_types and title_lift"},
         {"{\"name_spans\": \"yes\"}", "name_spans must be true or false, got 'yes'"},
         {"{\"name_spans\": 1}", "name_spans must be true or false, got 1"},
         {"{\"name_spans\": null}", "name_spans must be true or false, got None"},
+        {"{\"title_lift\": \"yes\"}", "title_lift must be true or false, got 'yes'"},
+        {"{\"title_lift\": 1}", "title_lift must be true or false, got 1"},
+        {"{\"title_lift\": 0.0}", "title_lift must be true or false, got 0.0"},
+        {"{\"title_lift\": null}", "title_lift must be true or false, got None"},
+        {"{\"title_lift\": [true]}", "title_lift must be true or false, got [True]"},
+        // The SDK checks the weights, then name_spans, then title_lift.
+        {"{\"name_spans\": 1, \"title_lift\": 1}", "name_spans must be true or false, got 1"},
+        {"{\"segment_weight\": 0.75, \"document_weight\": 0.5, \"title_lift\": 1}",
+            "segment_weight + document_weight must be at most 1, got 0.75 + 0.5"},
     };
     for (String[] c : cases) {
       String manifest = withSelection(manifest(model, 1), c[0]);
       assertMentions(failure(bundle(model, entries(manifest, "[PAD]\n[UNK]\n"))), c[1]);
     }
+  }
+
+  @Test
+  public void readsTheTitleLiftFlagAsTheSdkDoes() throws Exception {
+    byte[] model = model();
+    String[][] cases = {
+        {"{\"title_lift\": true}", "true"},
+        {"{\"title_lift\": false}", "false"},
+        {"{\"segment_weight\": 0.6, \"document_weight\": 0.2}", "false"},
+        {"{\"segment_weight\": 0.6, \"document_weight\": 0.2, \"name_spans\": true, \"title_lift\": true}", "true"},
+    };
+    for (String[] c : cases) {
+      String manifest = withSelection(manifest(model, 1), c[0]);
+      SelectionWeights weights = Bundle.read(bundle(model, entries(manifest, "[PAD]\n[UNK]\n"))).selection();
+      assertEquals(c[0], Boolean.parseBoolean(c[1]), weights.titleLift);
+    }
+    // Title lift alone changes the scores, so the condenser applies the selection rules.
+    String alone = withSelection(manifest(model, 1), "{\"title_lift\": true}");
+    SelectionWeights weights = Bundle.read(bundle(model, entries(alone, "[PAD]\n[UNK]\n"))).selection();
+    assertTrue(weights.active());
+    assertFalse(weights.blends() || weights.nameSpans || weights.answerTypes != null);
+    assertFalse(Bundle.read(tiny()).selection().titleLift);
   }
 
   @Test

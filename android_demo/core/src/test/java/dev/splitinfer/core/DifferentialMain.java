@@ -68,8 +68,11 @@ public final class DifferentialMain {
         new AnswerTypes(k.answerWeight == null ? 0.1 : k.answerWeight))));
     out.put("number_words", guarded(() -> Selection.answerTypeWords(k.words.words(), k.segments(),
         AnswerTypes.NUMBERS)));
+    out.put("title_words", guarded(k::titleWords));
     out.put("word_scores", guarded(k::wordScores));
     out.put("smoothed", guarded(() -> Selection.smoothScores(k.wordScores(), k.counts, k.segments(), k.weights())));
+    out.put("titles_lifted", guarded(() -> withoutSignedZeros(Selection.liftTitles(k.wordScores(), k.words.words(),
+        k.segments()))));
     out.put("selection_scores", guarded(k::selectionScoresWithoutSignedZeros));
     out.put("kept", guarded(k::kept));
     out.put("condensed", guarded(() -> k.words.join(k.kept())));
@@ -95,6 +98,7 @@ public final class DifferentialMain {
     out.put("segment", Double.doubleToRawLongBits(weights.segment));
     out.put("document", Double.doubleToRawLongBits(weights.document));
     out.put("name_spans", weights.nameSpans);
+    out.put("title_lift", weights.titleLift);
     Map<String, Object> types = null;
     if (weights.answerTypes != null) {
       types = new LinkedHashMap<>();
@@ -104,6 +108,15 @@ public final class DifferentialMain {
       types.put("question_kind", Selection.answerKind(question, weights.answerTypes));
     }
     out.put("answer_types", types);
+    return out;
+  }
+
+  // -0.0 as 0.0, as the Python side writes them (differential.py says why).
+  private static float[] withoutSignedZeros(float[] scores) {
+    float[] out = scores.clone();
+    for (int i = 0; i < out.length; i++) {
+      out[i] += 0.0f;
+    }
     return out;
   }
 
@@ -144,6 +157,7 @@ public final class DifferentialMain {
     final double documentWeight;
     final boolean nameSpans;
     final Double answerWeight;
+    final boolean titleLift;
     final int maxWords;
     final int maxTokens;
     final List<Double> joinAt = new ArrayList<>();
@@ -176,6 +190,7 @@ public final class DifferentialMain {
       documentWeight = ((Number) c.get("document_weight")).doubleValue();
       nameSpans = (Boolean) c.get("name_spans");
       answerWeight = c.get("answer_weight") == null ? null : ((Number) c.get("answer_weight")).doubleValue();
+      titleLift = (Boolean) c.get("title_lift");
       maxWords = integer(c, "max_words");
       maxTokens = integer(c, "max_tokens");
       for (Object p : (List<?>) c.get("join_at")) {
@@ -189,7 +204,7 @@ public final class DifferentialMain {
 
     SelectionWeights weights() {
       return new SelectionWeights(segmentWeight, documentWeight, nameSpans,
-          answerWeight == null ? null : new AnswerTypes(answerWeight));
+          answerWeight == null ? null : new AnswerTypes(answerWeight), titleLift);
     }
 
     boolean[] forced() {
@@ -227,6 +242,17 @@ public final class DifferentialMain {
       return Segments.segmentWords(words.words(), words.gaps(), counts);
     }
 
+    // Selection.titleWords of each header segment, in order.
+    List<int[]> titleWords() {
+      List<int[]> out = new ArrayList<>();
+      for (Segments.Segment seg : segments()) {
+        if (seg.header) {
+          out.add(Selection.titleWords(words.words(), seg));
+        }
+      }
+      return out;
+    }
+
     float[] wordScores() {
       int total = 0;
       for (int count : counts) {
@@ -239,13 +265,8 @@ public final class DifferentialMain {
       return Selection.selectionScores(wordScores(), counts, words.words(), segments(), weights(), question);
     }
 
-    // -0.0 as 0.0, as the Python side writes them (differential.py says why).
     float[] selectionScoresWithoutSignedZeros() {
-      float[] out = selectionScores();
-      for (int i = 0; i < out.length; i++) {
-        out[i] += 0.0f;
-      }
-      return out;
+      return withoutSignedZeros(selectionScores());
     }
 
     int[] kept() {

@@ -94,7 +94,7 @@ public class GoldenAnswerTypesTest {
   /**
    * Every {@code answer_type_manifests} vector: {@link SelectionWeights#fromManifest} refuses the
    * manifest's {@code selection} with the SDK's message, word for word, or reads the same answer
-   * types (none for null).
+   * types (none for null) and the same {@code title_lift} flag.
    */
   @RunWith(Parameterized.class)
   public static class Manifests {
@@ -120,7 +120,9 @@ public class GoldenAnswerTypesTest {
         assertEquals(name, v.get("error"), message);
         return;
       }
-      AnswerTypes types = SelectionWeights.fromManifest(manifest).answerTypes;
+      SelectionWeights weights = SelectionWeights.fromManifest(manifest);
+      assertEquals(name, v.get("title_lift"), weights.titleLift);
+      AnswerTypes types = weights.answerTypes;
       Map<?, ?> expected = (Map<?, ?>) v.get("answer_types");
       if (expected == null) {
         assertNull(name, types);

@@ -4,6 +4,7 @@ import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotSame;
 import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
 
 import java.util.Arrays;
 import java.util.Collections;
@@ -127,6 +128,36 @@ public class SelectionTest {
     assertNotSame(scores, Selection.liftAnswerType(scores, words, one, null, types));
     assertThrows(IllegalArgumentException.class,
         () -> Selection.liftAnswerType(new float[2], words, one, "who", types));
+  }
+
+  @Test
+  public void liftingTitlesLeavesItsInputAloneAndNeedsAScorePerWord() {
+    List<String> words = Arrays.asList("##", "Title", "text", "here.");
+    List<Segments.Segment> segments = Arrays.asList(
+        new Segments.Segment(0, 2, 0, true), new Segments.Segment(2, 4, 0, false));
+    float[] scores = {0.1f, 0.2f, 0.7f, 0.3f};
+    assertArrayEquals(new float[] {0.1f, 0.7f, 0.7f, 0.3f}, Selection.liftTitles(scores, words, segments), 0f);
+    assertArrayEquals(new float[] {0.1f, 0.2f, 0.7f, 0.3f}, scores, 0f);
+    assertNotSame(scores, Selection.liftTitles(scores, words, Collections.<Segments.Segment>emptyList()));
+    assertEquals("scores and words must have one entry per word", assertThrows(IllegalArgumentException.class,
+        () -> Selection.liftTitles(new float[3], words, segments)).getMessage());
+  }
+
+  // NaN as numpy and Python compute it: a segment's max and a title's maximum propagate NaN, and
+  // a document's best is Python's max(best, top), which keeps a NaN from its first segment and
+  // passes over one from a later segment.
+  @Test
+  public void nanScoresLiftTitlesAsTheSdkDoes() {
+    List<String> words = Arrays.asList("A", "b.", "c.", "D", "e.", "f.");
+    List<Segments.Segment> segments = Arrays.asList(
+        new Segments.Segment(0, 1, 0, true), new Segments.Segment(1, 2, 0, false),
+        new Segments.Segment(2, 3, 0, false), new Segments.Segment(3, 4, 1, true),
+        new Segments.Segment(4, 5, 1, false), new Segments.Segment(5, 6, 1, false));
+    float[] lifted = Selection.liftTitles(new float[] {0.1f, Float.NaN, 0.5f, 0.1f, 0.5f, Float.NaN}, words, segments);
+    assertTrue(Float.isNaN(lifted[0]));
+    assertEquals(0.5f, lifted[3], 0f);
+    lifted = Selection.liftTitles(new float[] {Float.NaN, 0.2f, 0.5f, 0.1f, 0.5f, 0.2f}, words, segments);
+    assertTrue(Float.isNaN(lifted[0]));
   }
 
   @Test
