@@ -216,14 +216,23 @@ def _assert_chosen_by(
     assert differs, f"{rule} changed no selection: the test text does not exercise it"
 
 
+def _model_view(
+    condenser: Condenser, text: str, question: str
+) -> tuple[list[str], list[Segment], np.ndarray, np.ndarray]:
+    """``text``'s words, segments and token counts, and the model's word scores for ``question``
+    before any selection rule: what each rule's test lifts by hand to compare with the condenser."""
+    words, gaps = split_words(text)
+    ids = condenser.tokenizer.encode_words(words)
+    counts = np.array([len(t) for t in ids])
+    scores = condenser._score(ids, counts, condenser._question_ids(question)[0])
+    segments, _ = segment_words(words, gaps, counts.tolist())
+    return words, segments, counts, scores
+
+
 def test_the_condenser_chooses_words_by_their_smoothed_scores(bundles: dict[str, Path]) -> None:
     raw, smoothed = Condenser.load(bundles["raw"]), Condenser.load(bundles["sentences"])
     assert smoothed.selection == SelectionWeights(segment=1.0)
-    words, gaps = split_words(TWO_DOCUMENTS)
-    counts = np.array([len(t) for t in raw.tokenizer.encode_words(words)])
-    question_ids, _ = raw._question_ids("how deep is lake baikal")
-    scores = raw._score(raw.tokenizer.encode_words(words), counts, question_ids)
-    segments, _ = segment_words(words, gaps, counts.tolist())
+    _, segments, counts, scores = _model_view(raw, TWO_DOCUMENTS, "how deep is lake baikal")
     expected_scores = smooth_scores(scores, counts, segments, smoothed.selection)
     _assert_chosen_by(
         smoothed,
@@ -314,11 +323,7 @@ def test_the_condenser_keeps_names_whole_with_name_spans(bundles: dict[str, Path
         "It was released by Warner Bros. Pictures in August and drew a large audience."
     )
     question = "who starred in natural born killers"
-    words, gaps = split_words(text)
-    ids = raw.tokenizer.encode_words(words)
-    counts = np.array([len(t) for t in ids])
-    scores = raw._score(ids, counts, raw._question_ids(question)[0])
-    segments, _ = segment_words(words, gaps, counts.tolist())
+    words, segments, counts, scores = _model_view(raw, text, question)
     lifted = lift_name_spans(scores, words, segments)
     _assert_chosen_by(names, text, question, counts, lifted, scores, (0.2, 0.35, 0.5), "name spans")
 
@@ -561,10 +566,6 @@ def test_the_condenser_keeps_a_document_s_title_with_its_text(bundles: dict[str,
         "Document [3](Title: Neil Diamond) Neil Diamond wrote and recorded the song in 1969."
     )
     question = "what song is played at fenway park in the eighth inning"
-    words, gaps = split_words(text)
-    ids = raw.tokenizer.encode_words(words)
-    counts = np.array([len(t) for t in ids])
-    scores = raw._score(ids, counts, raw._question_ids(question)[0])
-    segments, _ = segment_words(words, gaps, counts.tolist())
+    words, segments, counts, scores = _model_view(raw, text, question)
     lifted = lift_titles(scores, words, segments)
     _assert_chosen_by(titled, text, question, counts, lifted, scores, (0.1, 0.2, 0.35), "title lift")
