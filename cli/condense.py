@@ -26,7 +26,6 @@ from typing import Any
 
 from splitinfer.cli._help import add_force, exit_codes, plain, read_input, utf8
 from splitinfer.sdk._errors import InvalidInputError
-from splitinfer.sdk._inputs import check_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -153,6 +152,8 @@ def read_records(path: Path) -> list[dict[str, Any]]:
 
 
 def parse_record(line: bytes, where: str) -> dict[str, Any]:
+    from splitinfer.sdk._inputs import check_text
+
     try:
         record = json.loads(line.decode("utf-8"))
     except UnicodeDecodeError as err:

@@ -1,8 +1,8 @@
 """The ``splitinfer`` command: one entry point, one subcommand per job.
 
 Each subcommand lives in its own module of this package and exposes ``register(subparsers)``.
-Modules import nothing heavy at import time, so ``splitinfer --help`` is fast and the device
-commands never pull in TensorFlow or server code.
+Modules import nothing heavy at import time, so ``splitinfer --help`` is fast (0.15 s here, NumPy
+the largest part) and the device commands never pull in TensorFlow or the gRPC server.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from typing import NoReturn
 
 from splitinfer.sdk._errors import SplitinferError
@@ -43,6 +43,8 @@ INTERNAL_ERROR = 3
 
 
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("splitinfer")
     except PackageNotFoundError:
@@ -94,7 +96,19 @@ def _missing_extra_hint(err: ModuleNotFoundError) -> str:
     )
 
 
+def _ignore_hangup_when_serving(argv: Sequence[str]) -> None:
+    """For ``serve``, ignore SIGHUP until the server handles it (it re-reads the files it reads as
+    it starts, so a SIGHUP before then has nothing to re-read). Its default action ends a process
+    without a word, and building the parser imports the server (about 0.2 s): ignored from here,
+    only the interpreter's own start is left unguarded. The first word that is not an option is
+    the command (the top level takes only --help and --version)."""
+    command = next((word for word in argv if not word.startswith("-")), None)
+    if command == "serve" and hasattr(signal, "SIGHUP"):  # no SIGHUP on Windows
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _ignore_hangup_when_serving(sys.argv[1:] if argv is None else argv)
     # gRPC's C core reads this when it is imported (by build_parser). Unset, it now logs at INFO
     # ("Got goaway" when a server drains mid-call) beside the command's own one-line error; ERROR
     # was its documented default. A user who sets the variable still gets what they asked for.

@@ -247,6 +247,7 @@ def build_config(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace) -> int:
     # SIGHUP's default action ends a process without a word; until the server handles it (it
     # re-reads its files), one sent while it starts is ignored: the files are being read anyway.
+    # main() has done this already, before its imports; this is for callers of run() alone.
     if hasattr(signal, "SIGHUP"):  # not on Windows
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     level = getattr(logging, str(args.log_level).upper(), None)

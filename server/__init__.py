@@ -10,11 +10,40 @@ Public API::
 ``ServerConfig`` holds every option; ``BackgroundServer`` runs a server in a thread;
 ``SplitinferServer`` is the asyncio object underneath; ``serve(config)`` runs one until SIGTERM.
 Backends live in :mod:`splitinfer.server.backends`.
+
+The names are imported on first use, so importing a submodule (``splitinfer.server.bench``, which
+``splitinfer --help`` lists) does not import gRPC's server, asyncio and the metrics with it.
 """
 
 from __future__ import annotations
 
-from splitinfer.server.app import BackgroundServer, SplitinferServer, serve
-from splitinfer.server.config import ModelConfig, ServerConfig, load_config_file
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from splitinfer.server.app import BackgroundServer, SplitinferServer, serve
+    from splitinfer.server.config import ModelConfig, ServerConfig, load_config_file
 
 __all__ = ["BackgroundServer", "ModelConfig", "ServerConfig", "SplitinferServer", "load_config_file", "serve"]
+
+_HOMES = {
+    "BackgroundServer": "app",
+    "SplitinferServer": "app",
+    "serve": "app",
+    "ModelConfig": "config",
+    "ServerConfig": "config",
+    "load_config_file": "config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

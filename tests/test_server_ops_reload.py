@@ -335,3 +335,28 @@ def test_reloads_and_the_certificate_end_are_metrics(tmp_path: Path, tokens_file
             f"{m.name} {s.labels}" for m in plain.server.metrics.registry.collect() for s in m.samples
         )
         assert "tls_certificate_expiry" not in text and "reloads_total" not in text
+
+
+def test_serve_ignores_sighup_from_before_its_slow_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building the parser imports the server (about 0.2 s). A SIGHUP in that time used to end
+    ``splitinfer serve`` with 129 before it started; now it is ignored from the start of main()."""
+    import splitinfer.cli.main as cli_main
+
+    seen: list[object] = []
+    build_parser = cli_main.build_parser
+
+    def spy() -> object:
+        seen.append(signal.getsignal(signal.SIGHUP))
+        return build_parser()
+
+    monkeypatch.setattr(cli_main, "build_parser", spy)
+    previous = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    try:
+        # Other commands leave SIGHUP alone; serve is refused (a bad port) after main() started.
+        assert cli_main.main(["inspect", "--card", "no-such-bundle.tflite"]) == 2
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_DFL
+        assert cli_main.main(["serve", "--port", "-5"]) == 2
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    assert seen[0] == signal.SIG_DFL
+    assert seen[-1] == signal.SIG_IGN
