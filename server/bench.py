@@ -309,6 +309,10 @@ def _finite(value: Any) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     _check(args)
+    # The servers and load run in processes of their own, which import the server there. Import
+    # it here first, so a missing [server] extra is one line naming it, not a child's traceback.
+    import splitinfer.server.app  # noqa: F401
+
     figures = measure(args)
     if args.json:
         print(json.dumps(figures, indent=2, allow_nan=False))
