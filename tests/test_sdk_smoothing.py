@@ -314,18 +314,52 @@ def test_name_spans_in_the_manifest() -> None:
         SelectionWeights.from_manifest({"selection": {"name_spans": 1}})
 
 
-def test_the_condenser_keeps_names_whole_with_name_spans(bundles: dict[str, Path]) -> None:
-    raw, names = Condenser.load(bundles["raw"]), Condenser.load(bundles["names"])
-    assert names.selection == SelectionWeights(name_spans=True)
-    text = (
-        "Natural Born Killers is a 1994 American satirical crime film directed by Oliver Stone and "
-        "starring Woody Harrelson, Juliette Lewis, Robert Downey Jr., Tom Sizemore and Tommy Lee Jones. "
-        "It was released by Warner Bros. Pictures in August and drew a large audience."
-    )
-    question = "who starred in natural born killers"
+NAMED_CAST = (
+    "Natural Born Killers is a 1994 American satirical crime film directed by Oliver Stone and "
+    "starring Woody Harrelson, Juliette Lewis, Robert Downey Jr., Tom Sizemore and Tommy Lee Jones. "
+    "It was released by Warner Bros. Pictures in August and drew a large audience."
+)
+TITLED_SONG = (
+    "Document [1](Title: Sweet Caroline) The song has been played at Fenway Park since 1997 and in the "
+    "eighth inning of every game since 2002.\n"
+    "Document [2](Title: Boston Red Sox) The Red Sox play their home games at Fenway Park in Boston.\n"
+    "Document [3](Title: Neil Diamond) Neil Diamond wrote and recorded the song in 1969."
+)
+
+
+@pytest.mark.parametrize(
+    ("bundle", "weights", "text", "question", "rates"),
+    [
+        (
+            "names",
+            SelectionWeights(name_spans=True),
+            NAMED_CAST,
+            "who starred in natural born killers",
+            (0.2, 0.35, 0.5),
+        ),
+        (
+            "titles",
+            SelectionWeights(title_lift=True),
+            TITLED_SONG,
+            "what song is played at fenway park in the eighth inning",
+            (0.1, 0.2, 0.35),
+        ),
+    ],
+)
+def test_the_condenser_keeps_names_whole_and_titles_with_their_text(
+    bundles: dict[str, Path],
+    bundle: str,
+    weights: SelectionWeights,
+    text: str,
+    question: str,
+    rates: tuple[float, ...],
+) -> None:
+    raw, ruled = Condenser.load(bundles["raw"]), Condenser.load(bundles[bundle])
+    assert ruled.selection == weights
     words, segments, counts, scores = _model_view(raw, text, question)
-    lifted = lift_name_spans(scores, words, segments)
-    _assert_chosen_by(names, text, question, counts, lifted, scores, (0.2, 0.35, 0.5), "name spans")
+    lift = lift_name_spans if weights.name_spans else lift_titles
+    lifted = lift(scores, words, segments)
+    _assert_chosen_by(ruled, text, question, counts, lifted, scores, rates, bundle)
 
 
 def test_a_bundle_with_a_bad_name_spans_value_does_not_load(tmp_path: Path) -> None:
@@ -554,18 +588,3 @@ def test_title_lift_in_the_manifest_and_last_of_the_rules() -> None:
     every = SelectionWeights(0.0, 0.0, True, TYPES, True)
     out = selection_scores(scores, counts, words, segments, every, "who stars in it")
     assert out[words.index("Film)")] == out[words.index("Harrelson")] == np.float32(0.5) + np.float32(0.1)
-
-
-def test_the_condenser_keeps_a_document_s_title_with_its_text(bundles: dict[str, Path]) -> None:
-    raw, titled = Condenser.load(bundles["raw"]), Condenser.load(bundles["titles"])
-    assert titled.selection == SelectionWeights(title_lift=True)
-    text = (
-        "Document [1](Title: Sweet Caroline) The song has been played at Fenway Park since 1997 and in the "
-        "eighth inning of every game since 2002.\n"
-        "Document [2](Title: Boston Red Sox) The Red Sox play their home games at Fenway Park in Boston.\n"
-        "Document [3](Title: Neil Diamond) Neil Diamond wrote and recorded the song in 1969."
-    )
-    question = "what song is played at fenway park in the eighth inning"
-    words, segments, counts, scores = _model_view(raw, text, question)
-    lifted = lift_titles(scores, words, segments)
-    _assert_chosen_by(titled, text, question, counts, lifted, scores, (0.1, 0.2, 0.35), "title lift")
