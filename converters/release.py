@@ -112,8 +112,8 @@ class ConvertOptions:
     # and 0.2 with numbers forced or not (3,020 cases). 0 = off.
     answer_type_weight: float = 0.1
     # Each document's title raised to its text's best score (see sdk lift_titles); measured for
-    # minilm-cnn-1.7 on the 302 held-out NQ cases: answers kept at rates 0.1 / 0.2 +1.4 / +0.7
-    # points with numbers forced, +2.7 / 0 without; the extractive answerer right on 54.6% of the
+    # minilm-cnn-1.7 on the 302 held-out NQ cases: answers kept at rates 0.1 / 0.2 +1.3 / +0.7
+    # points with numbers forced, +2.6 / 0 without; the extractive answerer right on 54.6% of the
     # rate-0.2 contexts instead of 49.3% (51.7% on the full ones).
     title_lift: bool = True
     model_version: str | None = None

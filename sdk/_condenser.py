@@ -19,7 +19,8 @@ The pipeline, one step per function (the selection rules live in ``_selection``)
    sentence's and its document's (``smooth_scores``); with ``name_spans`` there too, every word
    of a name then takes the best score of the name (``lift_name_spans``); with ``answer_types``,
    the words of the kind the question asks for (names for "who ...", numbers for "when ...")
-   gain a weight (``lift_answer_type``; all three in ``selection_scores``);
+   gain a weight (``lift_answer_type``); with ``title_lift``, each document's title takes the
+   best score of its text (``lift_titles``; all four in ``selection_scores``);
 6. selection: forced words (``force``, numbers) are always kept; the others are taken best score
    first until the token budget (``rate`` x tokens, or ``target_tokens``) is spent;
 7. text: the kept words in their original order, each followed by its original whitespace, or,
