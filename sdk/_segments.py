@@ -46,7 +46,8 @@ _ASCII_PUNCTUATION = frozenset(string.punctuation)
 
 # Closing and opening quotes and brackets, CJK corner brackets and full-width ones included.
 _CLOSERS = "\"')]}\u201d\u2019\u00bb\u300d\u300f\uff09\u3011\u3015\u300b\u3009"
-_OPENERS = "\"'([{\u201c\u2018\u00ab\u300c\u300e\uff08\u3010\u3014\u300a\u3008"
+OPENERS = "\"'([{\u201c\u2018\u00ab\u300c\u300e\uff08\u3010\u3014\u300a\u3008"
+_OPENERS = OPENERS
 # Full stops of scripts without capitals: the ideographic and full-width ones, the Devanagari
 # dandas, the Arabic question mark and full stop.
 _UNCASED_STOPS = "\u3002\uff01\uff1f\uff61\u0964\u0965\u061f\u06d4"

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from splitinfer.sdk._tokenizer import WordPieceTokenizer
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "android_demo" / "golden"))
 import differential  # noqa: E402
@@ -43,6 +45,16 @@ def test_a_difference_is_reported_at_the_first_field_that_differs() -> None:
         == "\n      python: Paris\\nRome\n      java:   Paris Rome"
     )
     assert differential.diff([1, 2, 3], [1, 2, 4]).startswith("first difference at index 2")
+
+
+def test_many_cases_have_a_title_line_the_title_lift_skips() -> None:
+    # A title line over a line that goes on with its sentence (hard-wrapped prose, code) is not
+    # lifted; the titles_lifted step only checks that skip on cases that have one.
+    tokenizer = WordPieceTokenizer.from_file(ROOT / differential.VOCAB)
+    skips = sum(
+        differential.skipped_title_lines(c["text"], tokenizer) > 0 for c in fuzz_cases.cases(SEED, CASES)
+    )
+    assert skips >= CASES // 10, f"only {skips} of {CASES} cases have a title line the title lift skips"
 
 
 @pytest.mark.slow

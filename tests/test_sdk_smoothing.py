@@ -568,6 +568,38 @@ def test_a_title_takes_the_best_score_of_its_document_s_text() -> None:
     assert lift_titles(ramp, plain, plain_segments).tolist() == ramp.tolist()
 
 
+@pytest.mark.parametrize(
+    ("text", "lifted"),
+    [
+        # A title line above its text, a Markdown heading, a Document header: lifted.
+        ("Sweet Caroline\nThe song is played at Fenway Park.", True),
+        ("## notes on the song\nthe song is played at Fenway Park.", True),
+        ("Document [1](Title: Sweet Caroline) the song is played at Fenway Park.", True),
+        ("Sweet Caroline\n\u00e9t\u00e9 1969 is when it was written.", True),  # only a-z reads as wrapped
+        ("Sweet Caroline\n1969 is when it was written.", True),
+        # The first line of a hard-wrapped paragraph, or of code: left alone.
+        (
+            "Quick update on the offsite logistics for next\nmonth. We have booked the Hotel Alpenblick.",
+            False,
+        ),
+        ('async function findUser(id) {\n  const user = await db.query("FROM users");', False),
+        ("We will meet at the usual place\n(the caf\u00e9 by the station) at noon.", False),
+        ('He said the hotel was\n"cheap" and clean.', False),
+        ("He said the hotel was\n\u201ccheap\u201d and clean.", False),  # the sentence rules' openers
+        ("The hotel\n\u201cCheap and clean\u201d, said the review.", True),
+    ],
+)
+def test_a_title_line_above_a_line_that_goes_on_with_its_sentence_is_not_lifted(
+    text: str, lifted: bool
+) -> None:
+    words, gaps = split_words(text)
+    segments, _ = segment_words(words, gaps, [1] * len(words))
+    assert any(seg.header for seg in segments), "the first line must read as a title or header"
+    scores = np.linspace(0.0, 1.0, len(words), dtype=np.float32)
+    out = lift_titles(scores, words, segments)
+    assert (out != scores).any() == lifted
+
+
 def test_title_lift_in_the_manifest_and_last_of_the_rules() -> None:
     on = SelectionWeights.from_manifest({"selection": {"title_lift": True}})
     assert on.title_lift and on.active and not on.blends

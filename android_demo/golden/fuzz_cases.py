@@ -23,7 +23,10 @@ kana, Hangul, Arabic and Hebrew with their marks, Thai, Devanagari, emoji with Z
 flags, combining marks, mathematical letters, any code point at all), odd whitespace (every
 character of ``WHITESPACE``, CRLF, zero-width characters), punctuation runs, numbers in several
 scripts, IDs, UUIDs and dates, ``Document [i](Title: ...)`` headers, title lines, abbreviations,
-blank lines and very long words.
+blank lines and very long words. A title line's next line often starts with a word that goes on
+with its sentence (``GOES_ON``: a hard-wrapped paragraph) or nearly does (``NEAR_MISSES``), and
+some documents are code whose first line reads as a title line (``CODE``), so the title lift's
+skip of title lines over such text is exercised (``differential.skipped_title_lines``).
 """
 
 from __future__ import annotations
@@ -332,6 +335,59 @@ def _header(rng: random.Random, index: int) -> str:
     return f"document [{n}](Title:{title})"
 
 
+# First words of the line under a title line: ones that go on with the title line's sentence
+# (an ASCII a-z past opening quotes and brackets: a hard-wrapped paragraph), over which
+# ``lift_titles`` leaves a title line as it is, and near misses, over which it lifts it.
+GOES_ON = [
+    "month.",
+    "and",
+    "the",
+    "of",
+    "x",
+    '"a',
+    "(b",
+    "[c",
+    "{d",
+    "'e",
+    '("[x',
+    "((y",
+    "z,",
+    "iOS",
+    "\u201cthe",
+    "\u2018a",
+    "\u00aba",
+    "\u300cb",
+]
+NEAR_MISSES = [
+    "Month.",
+    "42",
+    "\u00e9t\u00e9",
+    "\u00df",
+    "\U0001d41a",
+    '"(',
+    "((",
+    "\u201cThe",
+    "\u2018A",
+    "\u00ab\u00e9",
+    "`a",
+    "<a",
+    "_x",
+    "-y",
+    "\uff54he",
+    "\u200bthe",
+    "\u01c5a",
+    "\u0130a",
+]
+# Code whose first line reads as a title line and whose next line starts lower case.
+CODE = [
+    ("async function find(id) {", "  const row = await db.get(id);\n  return row;\n}"),
+    ("def area(r)", "    return 3.14 * r * r"),
+    ("for (let i = 0; i < n; i++) {", "\ttotal += x[i];\n}"),
+    ("SELECT name, total", "from invoices where total > 100"),
+    ("## Usage", "run `make test` first"),
+]
+
+
 def _title_line(rng: random.Random) -> str:
     words = [_word(rng) for _ in range(rng.randint(1, 14))]
     if rng.random() < 0.3:
@@ -348,6 +404,12 @@ def _structured_text(rng: random.Random) -> str:
             parts.append(_header(rng, d + 1) + _space(rng))
         elif r < 0.45:
             parts.append(_title_line(rng) + rng.choice(["\n", "\n", "\r\n", "\n\n", ":\n"]))
+            if rng.random() < 0.6:  # a line that goes on with the title line's sentence, or nearly
+                parts.append(rng.choice(GOES_ON if rng.random() < 0.7 else NEAR_MISSES) + _space(rng))
+        elif r < 0.52:
+            head, body = rng.choice(CODE)
+            parts.append(head + rng.choice(["\n", "\n", "\r\n"]) + body + _line_break(rng))
+            continue
         line = " ".join(_sentence(rng) for _ in range(rng.randint(1, 4)))
         parts.append(line)
         parts.append(_line_break(rng))

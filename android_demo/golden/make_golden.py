@@ -21,7 +21,8 @@ It writes, all derived from ``splitinfer.sdk`` (``_text``, ``_tokenizer``, ``_se
   with ``selection`` weights in its manifest, so the Java ``Condenser`` smooths its scores,
   takes names together, lifts the names or numbers a question asks for and lifts each
   document's title to its text's best word as the SDK does (the ``answer_type_*`` cases ask
-  "who", "when", "how many" and "how"; the ``title_lift_*`` cases have headers and headings);
+  "who", "when", "how many" and "how"; the ``title_lift_*`` cases have headers, headings and
+  a hard-wrapped paragraph whose first line is not lifted);
   and on
   ``formula_line_breaks_bundle.tflite``, which also has a ``line_break_id``, so it reads line
   breaks as the SDK does (each case's ``line_break_marks`` pins ``line_break_marks`` alone).

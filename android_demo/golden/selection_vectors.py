@@ -31,8 +31,14 @@ listed twice, in one list or in both. The title texts have ``Document [n](Title:
 (one with no text under it, one whose title opens with ``##``), title lines with Markdown marks
 (``##``, two runs of ``###``, ``#hashtag``, which is a word), a title line over a header (two
 header segments of one document), an unclosed header that is a title line (its wrapper still
-left out), and a text without headers; hand-made vectors add a title already above its text's
-best, a header after its text, empty segments and documents whose segments interleave.
+left out), and a text without headers; and title lines over text that goes on with their
+sentence, which are not lifted: a hard-wrapped paragraph, code, next lines opening ``"a``,
+``(b``, ``[c``, ``{d``, ``'e``, ``\u201cf`` and ``\u00abg``, beside next lines that do not go on
+(upper case, a digit, ``été``, ``"(`` alone, a curly quote before upper case) and headings and headers over lower-case text, which are
+lifted. Hand-made vectors add a title already above its text's best, a header after its text,
+empty segments, documents whose segments interleave, a document's first text segment taken in
+segment order, first words outside ASCII or of no letters, and ``Document [n](Title:`` headers
+too short to be headers. ``_check_titles`` fails when no vector has a title line skipped.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from splitinfer.sdk._segments import Segment, segment_words
+from splitinfer.sdk._segments import OPENERS, Segment, segment_words
 from splitinfer.sdk._selection import (
     AnswerTypes,
     SelectionWeights,
@@ -224,6 +230,40 @@ def title_texts() -> list[tuple[str, str]]:
             "Document [1](Title: Woody Harrelson) Woody Harrelson starred in Natural Born Killers in 1994.\n"
             "Document [2](Title: 1994 in film) Films of 1994 include Forrest Gump. Who made it?\n\n"
             "Oliver Stone\nHe directed the film in 1994 with Woody Harrelson.",
+        ),
+        # A title line whose next line starts with a lower-case ASCII letter goes on with its
+        # sentence, and is not lifted: a hard-wrapped paragraph's first line, a line of code.
+        (
+            "titles_wrapped_paragraph_and_code",
+            "Quick update on the offsite logistics for next\nmonth. We have booked the hall for Friday.\n\n"
+            "async function find(id) {\n  const row = await db.get(id);\n  return row;\n}",
+        ),
+        # Past opening quotes and brackets (the sentence rules' OPENERS), still lower case.
+        (
+            "titles_continued_past_openers",
+            'Opened by a double quote\n"a quoted start.\n\nOpened by a parenthesis\n(b in brackets.\n\n'
+            "Opened by a square bracket\n[c in square brackets.\n\nOpened by a brace\n{d in braces.\n\n"
+            "Opened by a single quote\n'e in single quotes.\n\nOpened by a curly quote\n\u201cf in curly quotes.\n\n"
+            "Opened by guillemets\n\u00abg entre guillemets.",
+        ),
+        # These do not go on, and their title lines are lifted: upper case, a digit, a lower-case
+        # letter outside ASCII, openers alone, a curly opening quote before upper case.
+        (
+            "titles_not_continued",
+            "Upper case\nThe text goes on.\n\nA digit\n42 is a number.\n\n"
+            'Non-ASCII lower case\n\u00e9t\u00e9 is summer.\n\nOpeners alone\n"( nothing after them.\n\n'
+            "A curly quote\n\u201cThe quote opens upper case.",
+        ),
+        # A heading (its marks left out) and a header are lifted over lower-case text, an unclosed
+        # header too (a title line whose wrapper is left out); "#hashtag" is a word, so its line
+        # is a title line, and is not; a title line over a header is not, the header is.
+        (
+            "titles_headings_and_headers_over_lower_case",
+            "## Heading\nlower-case line under it.\n\n### ### Two runs\nand lower.\n\n"
+            "#hashtag title\nlower again.\n\n"
+            "Document [4](Title: Lower text) the text starts lower-case.\n\n"
+            "Document [5](Title: never closed\nthe line under it.\n\n"
+            "Title over a header\nDocument [6](Title: Inner) lower body here.",
         ),
     ]
 
@@ -530,6 +570,40 @@ def _title_synthetic() -> list[dict[str, Any]]:
             ],
             [-1.5, 0.25, -0.5, 2.5, 0.5, -3.0, 3.5, 1.0],
         ),
+        # A title line is read against its document's first text segment in segment order, not
+        # word order ("Upper." here, so "Title One" is lifted), empty segments passed over ("(x"
+        # goes on, so "Title Two" is not).
+        _title_vector(
+            "synthetic/first_text_segment_in_segment_order",
+            ["Title", "One", "lower", "Upper.", "Title", "Two", '"(x', "Y."],
+            [
+                [0, 2, 0, True],
+                [2, 2, 0, False],
+                [3, 4, 0, False],
+                [2, 3, 0, False],
+                [4, 6, 1, True],
+                [6, 6, 1, False],
+                [6, 8, 1, False],
+            ],
+            [0.125, 0.25, 0.875, 0.5, 0.125, 0.25, 0.75, 0.375],
+        ),
+        # First words that do not go on, so each title line is lifted: a non-ASCII lower-case
+        # letter, an astral one (a surrogate pair in Java), an empty word, openers alone, a
+        # full-width letter, an underscore.
+        _title_vector(
+            "synthetic/first_words_that_do_not_go_on",
+            ["T0", "\u00e9t\u00e9", "T1", "\U0001d41a", "T2", "", "T3", '"(', "T4", "\uff54he", "T5", "_x"],
+            [[2 * d + k, 2 * d + k + 1, d, k == 0] for d in range(6) for k in (0, 1)],
+            [0.125, 0.75] * 6,
+        ),
+        # A "Document [n](Title:" header of two words is no header to title_words: a title line,
+        # left as it is over lower-case text; one of three words loses its wrapper and is lifted.
+        _title_vector(
+            "synthetic/short_document_headers_over_lower_case",
+            ["Document", "[1](Title:", "lower", "text.", "Document", "[2](Title:", "X)", "lower."],
+            [[0, 2, 0, True], [2, 4, 0, False], [4, 7, 1, True], [7, 8, 1, False]],
+            [0.125, 0.25, 0.375, 0.75, 0.125, 0.25, 0.375, 0.625],
+        ),
     ]
 
 
@@ -540,9 +614,11 @@ def _check_titles(vectors: list[dict[str, Any]]) -> None:
         words, scores, lifted = v["words"], v["scores"], v["lifted"]
         segs = [Segment(a, b, d, h) for a, b, d, h in v["segments"]]
         best: dict[int, float] = {}
+        first: dict[int, str] = {}  # each document's first text word, in segment order
         for s in segs:
             if not s.header and s.end > s.start:
                 best[s.doc] = max(best.get(s.doc, -np.inf), *scores[s.start : s.end])
+                first.setdefault(s.doc, words[s.start])
         texts = set(best)
         for seg, (start, end) in zip([s for s in segs if s.header], v["titles"], strict=True):
             if seg.doc not in texts:
@@ -551,11 +627,31 @@ def _check_titles(vectors: list[dict[str, Any]]) -> None:
                 seen.add("a header's wrapper")
             if start > seg.start and words[seg.start] != "Document":
                 seen.add("a heading's marks")
+            raised = any(lifted[i] != scores[i] for i in range(start, end))
             for i in range(start, end):
                 if lifted[i] != scores[i]:
                     seen.add("a title lifted")
                 elif seg.doc in texts and scores[i] > best[seg.doc]:
                     seen.add("a title above its text's best")
+            if seg.doc not in texts:
+                continue
+            opened = first[seg.doc].lstrip(OPENERS)
+            lower = opened[:1] != "" and "a" <= opened[0] <= "z"
+            # Left below its text's best: before title lines over text that goes on with their
+            # sentence were skipped, no title of a document with text ever was.
+            below = any(lifted[i] == scores[i] < best[seg.doc] for i in range(start, end))
+            if start == seg.start and below:
+                seen.add("a title line skipped")
+                if lower and opened != first[seg.doc]:
+                    seen.add("a title line skipped past an opening quote or bracket")
+            if start == seg.start and raised and opened[:1].islower() and not lower:
+                seen.add("a title line lifted over a non-ASCII lower-case letter")
+            if start == seg.start and raised and first[seg.doc] != "" and opened == "":
+                seen.add("a title line lifted over openers alone")
+            if start > seg.start and raised and lower:
+                seen.add(
+                    f"a {'header' if words[seg.start] == 'Document' else 'heading'} lifted over lower case"
+                )
         if not any(s.header for s in segs) and words:
             seen.add("a text without headers")
     wanted = {
@@ -565,6 +661,12 @@ def _check_titles(vectors: list[dict[str, Any]]) -> None:
         "a title lifted",
         "a title above its text's best",
         "a text without headers",
+        "a title line skipped",
+        "a title line skipped past an opening quote or bracket",
+        "a title line lifted over a non-ASCII lower-case letter",
+        "a title line lifted over openers alone",
+        "a header lifted over lower case",
+        "a heading lifted over lower case",
     }
     if wanted - seen:
         raise AssertionError(f"no golden title vector has {', '.join(sorted(wanted - seen))}")

@@ -44,7 +44,7 @@ public final class Segments {
   private static final String ASCII_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
   private static final String CLOSERS =
       "\"')]}\u201d\u2019\u00bb\u300d\u300f\uff09\u3011\u3015\u300b\u3009";
-  private static final String OPENERS =
+  static final String OPENERS =
       "\"'([{\u201c\u2018\u00ab\u300c\u300e\uff08\u3010\u3014\u300a\u3008";
   // Full stops of scripts without capitals: end a sentence whatever follows.
   private static final String UNCASED_STOPS = "\u3002\uff01\uff1f\uff61\u0964\u0965\u061f\u06d4";

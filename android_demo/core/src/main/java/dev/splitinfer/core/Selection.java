@@ -24,7 +24,8 @@ import java.util.regex.Pattern;
  *       many ..."), every word of that kind gains the manifest's weight ({@link #answerKind},
  *       {@link #answerTypeWords}); then, with {@code title_lift}, {@link #liftTitles}: every
  *       word of a document's title ({@link #titleWords}) takes the best score of the document's
- *       text when that is higher; all four in {@link #selectionScores};
+ *       text when that is higher (not a title line whose text goes on with its sentence, as
+ *       wrapped prose and code do); all four in {@link #selectionScores};
  *   <li>{@link #forcedMask}: words kept whatever their score;
  *   <li>{@link #tokenBudget}: how many tokens the condensed text may have;
  *   <li>{@link #select}: which words are kept.
@@ -448,6 +449,19 @@ public final class Selection {
    * has its title kept first. A document without a header, or a header without a text under it,
    * is left as it is. The port of {@code lift_titles}; the input is left as it is.
    *
+   * <p>A title line (a header segment whose title starts where it does: not a {@code Document
+   * [n](Title: ...)} header, no {@code #} marks) is left as it is too when its document's text
+   * goes on with its sentence: when the first word of the document's first text segment (in
+   * segment order, empty ones passed over) starts with an ASCII letter {@code a} to {@code z}
+   * past any opening quotes and brackets ({@link Segments}' openers, as the sentence rules
+   * skip them: {@code "(the} and a curly-quoted {@code the} go on; {@code été}, {@code The},
+   * {@code 42} and {@code "(} alone do not). Such a line is the first line of a
+   * hard-wrapped paragraph ("Quick update on the offsite logistics for next" over "month. We
+   * have booked ...") or of code ({@code async function find(id)} and a brace over {@code const
+   * ...}), not a title, and lifting it spent the budget on it. A Markdown heading ("## Foo",
+   * its marks left out) and a {@code Document [n](Title: ...)} header are lifted whatever their
+   * text starts with.
+   *
    * <p>As the SDK: a document's best is read from {@code scores}, not from titles already
    * lifted; a segment's best is numpy's {@code max} (NaN wins); a document's best over its
    * segments is Python's {@code max(best, top)}, which keeps the earlier of the two unless the
@@ -461,6 +475,7 @@ public final class Selection {
       throw new IllegalArgumentException("scores and words must have one entry per word");
     }
     Map<Integer, Float> best = new HashMap<>();
+    Map<Integer, String> first = new HashMap<>(); // each document's first word under its header
     for (Segments.Segment seg : segments) {
       if (!seg.header && seg.end > seg.start) {
         float top = scores[seg.start];
@@ -469,6 +484,7 @@ public final class Selection {
         }
         Float known = best.get(seg.doc);
         best.put(seg.doc, known == null || top > known ? top : known);
+        first.putIfAbsent(seg.doc, words.get(seg.start));
       }
     }
     float[] lifted = scores.clone();
@@ -476,12 +492,25 @@ public final class Selection {
       Float top = seg.header ? best.get(seg.doc) : null;
       if (top != null) {
         int[] title = titleWords(words, seg);
+        if (title[0] == seg.start && continuesASentence(first.get(seg.doc))) {
+          continue; // a title line whose next line goes on with its sentence: wrapped text
+        }
         for (int i = title[0]; i < title[1]; i++) {
           lifted[i] = Math.max(scores[i], top);
         }
       }
     }
     return lifted;
+  }
+
+  // Python's word.lstrip(OPENERS) starting with an ASCII a..z: a first word that goes on with a
+  // sentence (code units suffice: the openers are all in the BMP, a..z ASCII).
+  private static boolean continuesASentence(String word) {
+    int i = 0;
+    while (i < word.length() && Segments.OPENERS.indexOf(word.charAt(i)) >= 0) {
+      i++;
+    }
+    return i < word.length() && word.charAt(i) >= 'a' && word.charAt(i) <= 'z';
   }
 
   /**

@@ -11,7 +11,10 @@ import java.util.Collections;
 import java.util.List;
 import org.junit.Test;
 
-/** Selection behaviour the golden vectors cannot carry (NaN, -0.0) or that is about bad calls. */
+/**
+ * Selection behaviour the golden vectors cannot carry (NaN, -0.0) or that is about bad calls,
+ * and the title lift's first-word rule word by word.
+ */
 public class SelectionTest {
   @Test
   public void nanScoresAreTakenLastAsNumpySortsThem() {
@@ -143,12 +146,56 @@ public class SelectionTest {
         () -> Selection.liftTitles(new float[3], words, segments)).getMessage());
   }
 
+  // A title line over text that goes on with its sentence (its first word lower-case ASCII past
+  // the opening quotes and brackets of Segments.OPENERS) is the first line of a hard-wrapped
+  // paragraph or of code, and keeps its scores; over any other first word it is lifted.
+  @Test
+  public void titleLinesOverTextThatGoesOnWithItsSentenceAreNotLifted() {
+    for (String first : new String[] {"month.", "\"a", "(b", "[c", "{d", "'e", "(\"[x", "z", "\u201cthe",
+        "\u00aba"}) {
+      assertArrayEquals(first, new float[] {0.1f, 0.2f, 0.9f, 0.3f}, liftOver(first), 0f);
+    }
+    for (String first : new String[] {"Month.", "42", "\u00e9t\u00e9", "\"(", "\u201cThe", "", "_x", "\uff54he",
+        "\ud835\udc1a", "`a", "<a", "-a"}) {
+      assertArrayEquals(first, new float[] {0.9f, 0.9f, 0.9f, 0.3f}, liftOver(first), 0f);
+    }
+    // A Markdown heading (its marks left out) and a header (its wrapper left out) are lifted
+    // over lower-case text; a "Document [n](Title:" of two words is no header, but a title line.
+    List<Segments.Segment> two = Arrays.asList(
+        new Segments.Segment(0, 2, 0, true), new Segments.Segment(2, 4, 0, false));
+    float[] scores = {0.1f, 0.2f, 0.9f, 0.3f};
+    assertArrayEquals(new float[] {0.1f, 0.9f, 0.9f, 0.3f},
+        Selection.liftTitles(scores, Arrays.asList("##", "Heading", "lower", "text."), two), 0f);
+    assertArrayEquals(new float[] {0.1f, 0.2f, 0.9f, 0.3f},
+        Selection.liftTitles(scores, Arrays.asList("Document", "[1](Title:", "lower", "text."), two), 0f);
+    assertArrayEquals(new float[] {0.1f, 0.2f, 0.9f, 0.9f, 0.3f},
+        Selection.liftTitles(new float[] {0.1f, 0.2f, 0.3f, 0.9f, 0.3f},
+            Arrays.asList("Document", "[1](Title:", "X)", "lower", "text."),
+            Arrays.asList(new Segments.Segment(0, 3, 0, true), new Segments.Segment(3, 5, 0, false))), 0f);
+    // The first word is that of the document's first text segment in segment order, empty
+    // segments passed over: "Upper." here, not "lower" (first in the text), so it is lifted.
+    List<String> words = Arrays.asList("Title", "line", "lower", "Upper.");
+    List<Segments.Segment> unordered = Arrays.asList(new Segments.Segment(0, 2, 0, true),
+        new Segments.Segment(2, 2, 0, false), new Segments.Segment(3, 4, 0, false),
+        new Segments.Segment(2, 3, 0, false));
+    assertArrayEquals(new float[] {0.9f, 0.9f, 0.9f, 0.3f},
+        Selection.liftTitles(new float[] {0.1f, 0.2f, 0.9f, 0.3f}, words, unordered), 0f);
+  }
+
+  // Scores of a title line "Title line" over a text of two words, "first" and "text.".
+  private static float[] liftOver(String first) {
+    return Selection.liftTitles(new float[] {0.1f, 0.2f, 0.9f, 0.3f},
+        Arrays.asList("Title", "line", first, "text."),
+        Arrays.asList(new Segments.Segment(0, 2, 0, true), new Segments.Segment(2, 4, 0, false)));
+  }
+
   // NaN as numpy and Python compute it: a segment's max and a title's maximum propagate NaN, and
   // a document's best is Python's max(best, top), which keeps a NaN from its first segment and
   // passes over one from a later segment.
   @Test
   public void nanScoresLiftTitlesAsTheSdkDoes() {
-    List<String> words = Arrays.asList("A", "b.", "c.", "D", "e.", "f.");
+    // Upper-case texts: a title line over lower-case text would not be lifted at all.
+    List<String> words = Arrays.asList("A", "B.", "C.", "D", "E.", "F.");
     List<Segments.Segment> segments = Arrays.asList(
         new Segments.Segment(0, 1, 0, true), new Segments.Segment(1, 2, 0, false),
         new Segments.Segment(2, 3, 0, false), new Segments.Segment(3, 4, 1, true),
