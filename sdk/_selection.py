@@ -101,8 +101,9 @@ title lifted to the best score of its text (the ``Document [n](Title:`` wrapper 
 with 1.6's scores on the 302 held-out NQ cases, kept 80.5 / 97.4 / 99.7% of the answers at rates
 0.1 / 0.2 / 0.33 with numbers forced instead of 79.1 / 96.7 / 99.7%, and 93.4 / 98.0 / 99.7%
 without instead of 90.7 / 98.0 / 99.7% (at rate 0.1, 10 answers gained and 2 lost without
-forced numbers, 9 and 5 with them; every answer gained is found only in a title kept); with each title on a line of its own, 74.5 / 96.7% and 93.4 / 97.7% instead of 73.5 /
-95.7% and 90.7 / 97.0%; with random distractors 84.1 / 99.3% instead of 84.4 / 99.3% (numbers
+forced numbers, 9 and 5 with them; every answer gained is found only in a title kept); with
+each title on a line of its own, 74.5 / 96.7% and 93.4 / 97.7% instead of 73.5 / 95.7% and
+90.7 / 97.0%; with random distractors 84.1 / 99.3% instead of 84.4 / 99.3% (numbers
 forced); essays and key-value prompts, which have no titles, kept what they kept. The
 ``extractive`` stand-in, which reads the condensed prompt, answered 54.6% of the questions from
 the rate-0.2 contexts instead of 49.3% (51.7% from the full ones): a passage that says what it is
