@@ -100,8 +100,9 @@ def _ignore_hangup_when_serving(argv: Sequence[str]) -> None:
     """For ``serve``, ignore SIGHUP until the server handles it (it re-reads the files it reads as
     it starts, so a SIGHUP before then has nothing to re-read). Its default action ends a process
     without a word, and building the parser and importing the server take about 0.2 s before
-    ``serve`` runs: ignored from here, only the interpreter's own start is left unguarded. The first word that is not an option is
-    the command (the top level takes only --help and --version)."""
+    ``serve`` runs: ignored from here, only the interpreter's own start is left unguarded. The
+    first word that is not an option is the command (the top level takes only --help and
+    --version)."""
     command = next((word for word in argv if not word.startswith("-")), None)
     if command == "serve" and hasattr(signal, "SIGHUP"):  # no SIGHUP on Windows
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
@@ -109,9 +110,9 @@ def _ignore_hangup_when_serving(argv: Sequence[str]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _ignore_hangup_when_serving(sys.argv[1:] if argv is None else argv)
-    # gRPC's C core reads this when it is imported (by the command that runs). Unset, it now logs at INFO
-    # ("Got goaway" when a server drains mid-call) beside the command's own one-line error; ERROR
-    # was its documented default. A user who sets the variable still gets what they asked for.
+    # gRPC's C core reads this when it is imported (by the command that runs). Unset, it now logs
+    # at INFO ("Got goaway" when a server drains mid-call) beside the command's own one-line error;
+    # ERROR was its documented default. A user who sets the variable still gets what they asked for.
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
