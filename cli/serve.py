@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 from typing import Any
 
@@ -245,11 +244,6 @@ def build_config(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    # SIGHUP's default action ends a process without a word; until the server handles it (it
-    # re-reads its files), one sent while it starts is ignored: the files are being read anyway.
-    # main() has done this already, before its imports; this is for callers of run() alone.
-    if hasattr(signal, "SIGHUP"):  # not on Windows
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     level = getattr(logging, str(args.log_level).upper(), None)
     if not isinstance(level, int):
         raise InvalidInputError(f"--log-level must be DEBUG, INFO, WARNING or ERROR, got {args.log_level!r}")

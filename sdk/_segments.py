@@ -47,12 +47,11 @@ _ASCII_PUNCTUATION = frozenset(string.punctuation)
 # Closing and opening quotes and brackets, CJK corner brackets and full-width ones included.
 _CLOSERS = "\"')]}\u201d\u2019\u00bb\u300d\u300f\uff09\u3011\u3015\u300b\u3009"
 OPENERS = "\"'([{\u201c\u2018\u00ab\u300c\u300e\uff08\u3010\u3014\u300a\u3008"
-_OPENERS = OPENERS
 # Full stops of scripts without capitals: the ideographic and full-width ones, the Devanagari
 # dandas, the Arabic question mark and full stop.
 _UNCASED_STOPS = "\u3002\uff01\uff1f\uff61\u0964\u0965\u061f\u06d4"
 # A word ending otherwise never ends a sentence.
-_MAY_END = frozenset(".!?" + _UNCASED_STOPS + _CLOSERS + _OPENERS)
+_MAY_END = frozenset(".!?" + _UNCASED_STOPS + _CLOSERS + OPENERS)
 _ABBREVIATIONS = frozenset(
     [
         "mr",
@@ -114,7 +113,7 @@ def is_header_index(words: Sequence[str], i: int) -> bool:
 
 
 def _ends_sentence(word: str, following: str) -> bool:
-    uncased = word.rstrip(_CLOSERS + _OPENERS)
+    uncased = word.rstrip(_CLOSERS + OPENERS)
     if uncased and uncased[-1] in _UNCASED_STOPS:
         return True
     core = word.rstrip(_CLOSERS)
@@ -123,7 +122,7 @@ def _ends_sentence(word: str, following: str) -> bool:
     stem = core[:-1]
     if core[-1] == "." and ("." in stem or len(stem) <= 1 or stem.lower() in _ABBREVIATIONS):
         return False
-    nxt = following.lstrip(_OPENERS)
+    nxt = following.lstrip(OPENERS)
     if not nxt:
         return False
     return is_upper(nxt[0]) or is_digit(nxt[0]) or nxt != following
