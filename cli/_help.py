@@ -58,14 +58,14 @@ def utf8(value: str) -> str:
 
 
 def add_force(parser: argparse.ArgumentParser) -> None:
-    """``--force WORD``, repeatable: the words ``ask`` and ``condense`` always keep."""
+    """``--force WORDS``, repeatable: the words (or phrases) ``ask`` and ``condense`` always keep."""
     parser.add_argument(
         "--force",
         action="append",
         default=[],
         type=utf8,
-        metavar="WORD",
-        help="a word to always keep (repeatable)",
+        metavar="WORDS",
+        help="a word to always keep, or several kept where they stand together (--force 'The Hague'; repeatable)",
     )
 
 

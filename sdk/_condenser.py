@@ -317,7 +317,10 @@ class Condenser:
         counts = np.concatenate([w.counts for w in split]) if split else np.zeros(0, np.int64)
         offsets = np.cumsum([0] + [len(w.words) for w in split])
         keep = np.zeros(len(counts), dtype=bool)
-        forced = forced_mask(list(chain.from_iterable(w.words for w in split)), force, keep_digits)
+        # Part by part: a phrase of ``force`` does not run from one part into the next.
+        forced = np.concatenate(
+            [forced_mask(w.words, force, keep_digits) for w in split] or [np.zeros(0, bool)]
+        )
         for i, part in enumerate(parts):
             if part.keep_verbatim:
                 forced[offsets[i] : offsets[i + 1]] = True

@@ -679,34 +679,59 @@ def _matches(word: str, wanted: set[str]) -> bool:
     )
 
 
+def force_phrases(force: Iterable[str]) -> list[tuple[str, ...]]:
+    """The ``force`` entries as ``forced_mask`` matches them: each entry's words (``split_words``,
+    so each CJK ideograph is one), normalised by ``normalize_word``; words that normalise to
+    nothing (a lone dash) are left out, and so are entries with no word left."""
+    phrases = []
+    for entry in force:
+        words = tuple(w for w in (normalize_word(part) for part in split_words(entry)[0]) if w)
+        if words:
+            phrases.append(words)
+    return phrases
+
+
 def forced_mask(words: Sequence[str], force: Iterable[str] = (), keep_digits: bool = True) -> np.ndarray:
     """Which words are always kept.
 
     A word is forced when it matches a ``force`` entry (both normalised by ``normalize_word``;
-    an entry of several words forces each of them wherever it occurs, and so does an entry of
-    CJK ideographs, each a word of its own (``_text``); a compound matches by any
-    of its parts, so ``Strauss`` forces "Strauss-designed" and "Strauss\u2014who"), or, with
-    ``keep_digits``, when it contains a decimal digit of any script (numbers, dates, IDs,
-    amounts: "1937", "\u0661\u0669\u0663\u0667", "\uff11\uff19\uff13\uff17") and is not
-    the index of a ``Document [n](Title: ...)`` header (``is_header_index``). That index numbers
-    the documents of the layout and says nothing alone. Forcing it kept a ``[3](Title:`` of
-    every document, dropped or not: on the held-out NQ contexts, half of all forced tokens, and
-    the forced words exceeded a 0.1 budget in 44% of the contexts (3% without the indices). A
-    header is kept or dropped by its score like any other words (``force=["[3](Title:"]`` still
-    forces one).
+    a compound matches by any of its parts, so ``Strauss`` forces "Strauss-designed" and
+    "Strauss\u2014who"). An entry of several words (``force_phrases``) forces them where they
+    stand together, in its order, each word matched the same way: ``The Hague`` forces "The
+    Hague's" and not every "the", and ``\u5317\u4eac`` (two CJK ideographs, each a word of its
+    own, ``_text``) forces the two where they follow each other, not every \u5317. With
+    ``keep_digits`` a word is also forced when it contains a decimal digit of any script
+    (numbers, dates, IDs, amounts: "1937", "\u0661\u0669\u0663\u0667",
+    "\uff11\uff19\uff13\uff17") and is not the index of a ``Document [n](Title: ...)`` header
+    (``is_header_index``). That index numbers the documents of the layout and says nothing alone.
+    Forcing it kept a ``[3](Title:`` of every document, dropped or not: on the held-out NQ
+    contexts, half of all forced tokens, and the forced words exceeded a 0.1 budget in 44% of the
+    contexts (3% without the indices). A header is kept or dropped by its score like any other
+    words (``force=["[3](Title:"]`` still forces one).
     """
-    wanted = {normalize_word(part) for entry in force for part in split_words(entry)[0]}
-    wanted.discard("")
     # A decimal digit of any script (category Nd: "7", "\u0667", "\uff17", "\u096d").
     has_digit = has_decimal if keep_digits else (lambda _word: False)
-    return np.fromiter(
-        (
-            (has_digit(word) and not is_header_index(words, i)) or (bool(wanted) and _matches(word, wanted))
-            for i, word in enumerate(words)
-        ),
+    forced = np.fromiter(
+        (has_digit(word) and not is_header_index(words, i) for i, word in enumerate(words)),
         dtype=bool,
         count=len(words),
     )
+    phrases = force_phrases(force)
+    if not phrases:
+        return forced
+    singles = {p[0] for p in phrases if len(p) == 1}
+    longer = [p for p in phrases if len(p) > 1]
+    firsts = {p[0] for p in longer}
+    n = len(words)
+    for i, word in enumerate(words):
+        if singles and _matches(word, singles):
+            forced[i] = True
+        if firsts and _matches(word, firsts):
+            for phrase in longer:
+                end = i + len(phrase)
+                if end <= n and all(_matches(words[i + j], {w}) for j, w in enumerate(phrase)):
+                    forced[i:end] = True
+    return forced
 
 
 def token_budget(total_tokens: int, rate: float | None = None, target_tokens: int | None = None) -> int:

@@ -8,7 +8,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from splitinfer.sdk import MAX_INPUT_CHARS, Condenser, InvalidInputError
+from splitinfer.sdk import MAX_INPUT_CHARS, Condenser, InvalidInputError, Part
 from splitinfer.sdk._text import split_words
 
 pytest_plugins = ["sdk_bundles"]
@@ -141,6 +141,26 @@ def test_forced_words_match_possessives_compounds_and_markup(condenser: Condense
         "**Strauss**",
         "TCP/IP;",
     ]
+
+
+def test_a_force_entry_of_several_words_forces_them_where_they_stand_together(condenser: Condenser) -> None:
+    text = (
+        "The court in The Hague ruled on the case. The judges said the appeal was late and the fine "
+        "stands. The Hague's judges met; the New York-based firm left New\nYork for the coast."
+    )
+    kept = condenser.condense(text, force=["The Hague", "new york"], target_tokens=0).text.split()
+    # Not every "the", "new" or "york": the phrases, possessive, compound and line break included.
+    assert kept == ["The", "Hague", "The", "Hague's", "New", "York-based", "New", "York"]
+    # CJK: each ideograph is a word, and the entry's ideographs are forced only where they follow each other.
+    cjk = "北方很冷。京剧好。我去过北京。"
+    assert condenser.condense(cjk, force=["北京"], target_tokens=0).text == "北京"
+    # A phrase does not run from one part into the next.
+    split = condenser.condense_parts(
+        [Part("left The"), Part("Hague right")], force=["The Hague"], target_tokens=0
+    )
+    assert split.text == ""
+    joined = condenser.condense_parts([Part("left The Hague right")], force=["The Hague"], target_tokens=0)
+    assert joined.text == "The Hague"
 
 
 def test_forced_words_match_behind_symbols_other_quotes_and_invisible_characters(

@@ -150,6 +150,22 @@ def cases() -> list[dict[str, Any]]:
             force=["New York"],
             rate=0.1,
         ),
+        # An entry of several words forces them where they stand together, not each everywhere.
+        c(
+            "force_phrase_common_word",
+            "The court in The Hague ruled. The appeal was late and the fine stands. "
+            "The Hague's judges met; the New York-based firm left New\nYork.",
+            force=["The Hague", "new york"],
+            rate=0.1,
+        ),
+        c("force_phrase_overlapping", "a a a b a a", force=["a a"], rate=0.1),
+        c("force_phrase_at_the_end", "left right left right", force=["left right left right left"], rate=0.2),
+        c(
+            "force_phrase_cjk",
+            "\u5317\u65b9\u5f88\u51b7\u3002\u4eac\u5267\u597d\u3002\u6211\u53bb\u8fc7\u5317\u4eac\u3002",
+            force=["\u5317\u4eac"],
+            rate=0.1,
+        ),
         c(
             "force_casefold_sharp_s",
             "Die Stra\u00dfe hei\u00dft STRASSE auf Gro\u00dfbuchstaben.",

@@ -476,6 +476,9 @@ def _force(rng: random.Random, text: str) -> list[str]:
             out.append(word)
         elif r < 0.55:
             out.append(_case_of(rng, word.lower()) + rng.choice(PUNCT))
+        elif r < 0.6:  # a phrase that stands in the text: forced where its words stand together
+            start = rng.randrange(len(words))
+            out.append(" ".join(words[start : start + rng.randint(2, 3)]))
         elif r < 0.65:
             out.append(" ".join(rng.choice(words) for _ in range(2)))
         elif r < 0.75:

@@ -2,6 +2,7 @@ package dev.splitinfer.core;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -557,28 +558,77 @@ public final class Selection {
   }
 
   /**
-   * Which words are always kept: a word that matches a {@code force} entry (both normalised by
-   * {@link #normalizeWord}; an entry of several words, or of CJK ideographs, forces each of them
-   * wherever it occurs; a compound matches by any of its parts), or, with {@code keepDigits}, a
-   * word that contains a decimal digit of any script (Python's {@code \d}) and is not the index
-   * of a {@code Document [n](Title: ...)} header ({@link Segments#isHeaderIndex}): the index
-   * numbers the documents of the layout, and the header is kept or dropped by its score.
+   * The {@code force} entries as {@link #forcedMask} matches them: each entry's words ({@link
+   * Words#split}, so each CJK ideograph is one), normalised by {@link #normalizeWord}; words
+   * that normalise to nothing are left out, and so are entries with no word left.
    */
-  public static boolean[] forcedMask(List<String> words, List<String> force, boolean keepDigits) {
-    Set<String> wanted = new HashSet<>();
+  public static List<List<String>> forcePhrases(List<String> force) {
+    List<List<String>> phrases = new ArrayList<>();
     for (String entry : force) {
+      List<String> phrase = new ArrayList<>();
       for (String part : Words.split(entry).words()) {
-        wanted.add(normalizeWord(part));
+        String word = normalizeWord(part);
+        if (!word.isEmpty()) {
+          phrase.add(word);
+        }
+      }
+      if (!phrase.isEmpty()) {
+        phrases.add(phrase);
       }
     }
-    wanted.remove("");
+    return phrases;
+  }
+
+  /**
+   * Which words are always kept: a word that matches a {@code force} entry (both normalised by
+   * {@link #normalizeWord}; a compound matches by any of its parts; an entry of several words,
+   * or of several CJK ideographs, forces them where they stand together in its order, each word
+   * matched the same way), or, with {@code keepDigits}, a word that contains a decimal digit of
+   * any script (Python's {@code \d}) and is not the index of a {@code Document [n](Title: ...)}
+   * header ({@link Segments#isHeaderIndex}): the index numbers the documents of the layout, and
+   * the header is kept or dropped by its score.
+   */
+  public static boolean[] forcedMask(List<String> words, List<String> force, boolean keepDigits) {
     boolean[] mask = new boolean[words.size()];
     for (int i = 0; i < mask.length; i++) {
+      mask[i] = keepDigits && hasDigit(words.get(i)) && !Segments.isHeaderIndex(words, i);
+    }
+    List<List<String>> phrases = forcePhrases(force);
+    Set<String> singles = new HashSet<>();
+    Set<String> firsts = new HashSet<>();
+    List<List<String>> longer = new ArrayList<>();
+    for (List<String> phrase : phrases) {
+      if (phrase.size() == 1) {
+        singles.add(phrase.get(0));
+      } else {
+        longer.add(phrase);
+        firsts.add(phrase.get(0));
+      }
+    }
+    for (int i = 0; i < mask.length; i++) {
       String word = words.get(i);
-      mask[i] = (keepDigits && hasDigit(word) && !Segments.isHeaderIndex(words, i))
-          || (!wanted.isEmpty() && matches(word, wanted));
+      if (!singles.isEmpty() && matches(word, singles)) {
+        mask[i] = true;
+      }
+      if (!firsts.isEmpty() && matches(word, firsts)) {
+        for (List<String> phrase : longer) {
+          int end = i + phrase.size();
+          if (end <= mask.length && matchesAt(words, i, phrase)) {
+            Arrays.fill(mask, i, end, true);
+          }
+        }
+      }
     }
     return mask;
+  }
+
+  private static boolean matchesAt(List<String> words, int start, List<String> phrase) {
+    for (int j = 0; j < phrase.size(); j++) {
+      if (!matches(words.get(start + j), Collections.singleton(phrase.get(j)))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static boolean hasDigit(String word) {
