@@ -3,9 +3,12 @@
 A *word* is a maximal run of characters that are not whitespace, punctuation included
 ("Paris," is one word), so a kept word keeps its punctuation and a dropped word takes its
 punctuation with it. A CJK ideograph (the ranges of ``CJK_RANGES``, as BERT's tokenizer has
-them) is a word of its own, because Chinese and Japanese put no spaces between words: a paragraph
-of Chinese is hundreds of words, not one word larger than any budget ("金门大桥。" is the words
-"金", "门", "大", "桥" and "。", with no whitespace after any of them). Each word remembers the
+them) or a Japanese kana (``KANA_RANGES``) is a word of its own, because Chinese and Japanese put
+no spaces between words: a paragraph of Chinese is hundreds of words, not one word larger than
+any budget ("金门大桥。" is the words "金", "门", "大", "桥" and "。", with no whitespace after
+any of them). BERT leaves a run of kana whole, which made a paragraph of kana one word: over any
+budget, dropped whole (an empty condensed text), or forced whole when it held a digit. Each kana
+is one token either way (the vocabulary has no token of two kana), so the budgets count the same. Each word remembers the
 whitespace that followed it in the original, and the condensed text is every kept word followed
 by its own whitespace, so kept words keep their original order and spacing (newlines and
 indentation included); where words after a kept word were dropped, it is followed instead by the
@@ -43,7 +46,15 @@ CJK_RANGES = (
     (0xF900, 0xFAFF),
     (0x2F800, 0x2FA1F),
 )
-_CJK = "".join(f"{chr(a)}-{chr(b)}" for a, b in CJK_RANGES)
+# Japanese kana: hiragana, katakana, katakana phonetic extensions, half-width katakana.
+KANA_RANGES = (
+    (0x3040, 0x309F),
+    (0x30A0, 0x30FF),
+    (0x31F0, 0x31FF),
+    (0xFF66, 0xFF9F),
+)
+# Each a word (and for the tokenizer a piece) of its own.
+_CJK = "".join(f"{chr(a)}-{chr(b)}" for a, b in CJK_RANGES + KANA_RANGES)
 _SPACE = re.escape(WHITESPACE)
 _WORD_RE = re.compile(f"([{_CJK}]|[^{_SPACE}{_CJK}]+)([{_SPACE}]*)")
 _ASCII_WORD_RE = re.compile(f"([^{_SPACE}]+)([{_SPACE}]*)")  # the same split, quicker, for ASCII text
@@ -91,8 +102,9 @@ def _bridge(words: Sequence[str], gaps: Sequence[str], i: int, after: int) -> st
     """What joins kept word ``i`` to kept word ``after`` when the words between them were dropped
     and word ``i`` had no whitespace after it (text without spaces: "999美元折扣价499" keeping "999"
     and "499"): the first whitespace among the dropped words' gaps, else a space unless an
-    ideograph stands at either edge. Glued, "999" and "499" would read, and tokenize, as one
-    number; an ideograph is a token of its own, so "桥" and "499" need nothing between them."""
+    ideograph or a kana stands at either edge. Glued, "999" and "499" would read, and tokenize,
+    as one number; an ideograph or a kana is a token of its own, so "桥" and "499" need nothing
+    between them."""
     for j in range(i + 1, after):
         if gaps[j]:
             return gaps[j]

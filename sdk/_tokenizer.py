@@ -7,7 +7,7 @@ text, so results are cached per word.
 
 Per word, as BERT's ``BasicTokenizer`` + ``WordpieceTokenizer`` do (``do_lower_case=True``):
 1. drop NUL, U+FFFD and control characters (Unicode category C*, tab/newline/CR aside);
-2. put spaces around CJK ideographs;
+2. put spaces around CJK ideographs, and around Japanese kana, which BERT does not (see ``_text``);
 3. lower-case, then NFD-normalise and drop non-spacing marks (category Mn), i.e. strip accents;
 4. split off every punctuation character (ASCII 33-47, 58-64, 91-96, 123-126, or category P*)
    as a piece of its own;

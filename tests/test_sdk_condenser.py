@@ -126,6 +126,18 @@ def test_chinese_without_spaces_condenses_ideograph_by_ideograph(condenser: Cond
     assert condenser.condense(sentence * 30, rate=0.99).text  # no longer one word over any budget
 
 
+def test_japanese_kana_condense_kana_by_kana(condenser: Condenser) -> None:
+    # BERT leaves a run of kana whole: this paragraph was one word of 560 tokens, dropped whole at
+    # any rate under 1 (an empty context), and forced whole where it held a digit.
+    kana = "わたしはきのうとうきょうへいきました。そこでともだちにあいました。とてもたのしかったです。" * 20
+    assert len(split_words(kana)[0]) == len(kana)
+    result = condenser.condense(kana, "だれにあいましたか", rate=0.2)
+    assert result.text and 0.18 <= result.achieved_rate <= 0.2
+    with_digit = "きょうはいいてんきです。" * 30 + "かいぎは3じからです。" + "あしたもはれるでしょう。" * 30
+    forced = condenser.condense(with_digit, rate=0.1)
+    assert "3" in forced.text and forced.achieved_rate <= 0.1
+
+
 def test_forced_words_match_possessives_compounds_and_markup(condenser: Condenser) -> None:
     text = (
         "Strauss's team, the Strauss-designed towers, Strauss\u2014who was famous\u2014and \u00abStrauss\u00bb, "

@@ -200,6 +200,16 @@ def cases() -> list[dict[str, Any]]:
             rate=0.3,
             force=["\u65bd\u7279"],
         ),
+        # Kana are words of their own too (BERT leaves them in runs: a kana paragraph was one word).
+        c(
+            "kana_paragraph",
+            "\u308f\u305f\u3057\u306f\u304d\u306e\u3046\u3068\u3046\u304d\u3087\u3046\u3078"
+            "\u3044\u304d\u307e\u3057\u305f\u3002\u304b\u3044\u304e\u306f3\u3058\u304b\u3089"
+            "\u3067\u3059\u3002\u30bf\u30ef\u30fc\u306f\u9ad8\u3044\u3002",
+            question="\u304b\u3044\u304e\u306f\u3044\u3064\uff1f",
+            rate=0.2,
+        ),
+        c("kana_halfwidth_and_voiced", "\uff83\uff9e\uff70\uff80 \u304c\u304b\u3099 \u31f0\u30fc", rate=0.5),
         c("cjk_extension_b", "\U00020000\U0002a6d6 rare \u4e00\u9fa5 ideographs", rate=0.5),
         c("hangul", "\uc11c\uc6b8\uc740 \ud55c\uad6d\uc758 \uc218\ub3c4\uc785\ub2c8\ub2e4.", rate=0.5),
         c(

@@ -16,7 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Per word (a whitespace-free string, see {@link Words}):
  * <ol>
  *   <li>drop NUL, U+FFFD and control characters (category C*, tab/LF/CR aside);
- *   <li>put spaces around CJK ideographs (then split on whitespace);
+ *   <li>put spaces around CJK ideographs and Japanese kana (then split on whitespace);
  *   <li>lower-case (Python's {@code str.lower()}), NFD-normalise, drop non-spacing marks (Mn);
  *   <li>split off every punctuation character as a piece of its own;
  *   <li>WordPiece each piece: greedy longest match, continuations prefixed {@code ##}; a piece

@@ -8,7 +8,7 @@ import java.util.List;
  * Words, the unit the condenser keeps or drops: the port of {@code splitinfer.sdk._text}.
  *
  * <p>A word is a maximal run of characters that are not whitespace, punctuation included
- * ("Paris," is one word), or a single CJK ideograph ({@link #isCjk}: Chinese and Japanese put no
+ * ("Paris," is one word), or a single CJK ideograph or kana ({@link #isCjk}: Chinese and Japanese put no
  * spaces between words, so "金门大桥。" is the words "金", "门", "大", "桥" and "。"). Each word remembers the whitespace that followed it; the condensed
  * text is every kept word followed by its own whitespace, so kept words keep their order and
  * spacing, or, where the words after it were dropped, by the gap of theirs with the most line
@@ -45,9 +45,17 @@ public final class Words {
     return cp >= 0 && cp < IS_SPACE.length && IS_SPACE[cp];
   }
 
-  /** A CJK ideograph: the ranges of {@code splitinfer.sdk._text.CJK_RANGES} (BERT's). */
+  /**
+   * A CJK ideograph or a Japanese kana, each a word of its own: the ranges of {@code
+   * splitinfer.sdk._text.CJK_RANGES} (BERT's) and {@code KANA_RANGES} (hiragana, katakana, their
+   * phonetic extensions, half-width katakana), which BERT leaves in runs.
+   */
   public static boolean isCjk(int cp) {
     return (cp >= 0x4E00 && cp <= 0x9FFF)
+        || (cp >= 0x3040 && cp <= 0x309F)
+        || (cp >= 0x30A0 && cp <= 0x30FF)
+        || (cp >= 0x31F0 && cp <= 0x31FF)
+        || (cp >= 0xFF66 && cp <= 0xFF9F)
         || (cp >= 0x3400 && cp <= 0x4DBF)
         || (cp >= 0x20000 && cp <= 0x2A6DF)
         || (cp >= 0x2A700 && cp <= 0x2B73F)
