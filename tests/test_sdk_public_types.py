@@ -43,9 +43,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
-def mypy_errors(site: Path, tmp_path: Path, *flags: str) -> list[str]:
+def mypy_errors(site: Path, tmp_path: Path, *flags: str, app: str = APP) -> list[str]:
     pytest.importorskip("mypy")
-    (tmp_path / "app.py").write_text(APP)
+    (tmp_path / "app.py").write_text(app)
     (tmp_path / "mypy.ini").write_text("[mypy]\n[mypy-splitinfer.*]\nignore_errors = True\n")
     run = subprocess.run(
         [sys.executable, "-m", "mypy", "--no-incremental", "--config-file", "mypy.ini", *flags, "app.py"],
@@ -69,3 +69,13 @@ def test_only_a_bundle_path_as_str_is_refused_for_a_clients_condenser(site: Path
 def test_condense_results_and_the_default_rate_carry_no_any(site: Path, tmp_path: Path) -> None:
     errors = mypy_errors(site, tmp_path, "--strict", "--disallow-any-expr")
     assert [e for e in errors if "app.py:11:" not in e] == []
+
+
+def test_a_misspelt_name_of_the_sdk_is_an_error(site: Path, tmp_path: Path) -> None:
+    # The SDK imports its names lazily (a module __getattr__); a type checker that saw it would take
+    # any name for one, and "except DeadlineExceeded:" would pass until the day it raises.
+    app = "import splitinfer.sdk as sdk\nfrom splitinfer.sdk import DeadlineExceeded\n\nsdk.Condensr.default()\n"
+    errors = mypy_errors(site, tmp_path, "--strict", app=app)
+    assert len(errors) == 2, errors
+    assert 'Module "splitinfer.sdk" has no attribute "DeadlineExceeded"' in errors[0]
+    assert 'has no attribute "Condensr"' in errors[1]
