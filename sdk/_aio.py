@@ -331,13 +331,16 @@ class AsyncClient:
         return AsyncGenerateStream(call, prepared, request, self.target)
 
     async def close(self) -> None:
-        """Close the channel; calls still open are cancelled, condensing on the device included."""
+        """Close the channel; calls still open are cancelled, condensing on the device included.
+        Once the event loop of its first call has closed, its channel went with it, and ``close``
+        only marks the client closed (an exit hook in another loop may call it)."""
         self._closed = True
         for cancelled in self._condensing:
             cancelled.set()
-        if self._channel is not None:
+        channel, self._channel = self._channel, None
+        if channel is not None and not self._loop.is_closed():  # type: ignore[union-attr]
             check_loop(self._loop, "AsyncClient", self.target)  # type: ignore[arg-type]
-            await self._channel.close()
+            await channel.close()
 
     async def __aenter__(self) -> AsyncClient:
         return self

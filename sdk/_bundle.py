@@ -22,6 +22,7 @@ import hashlib
 import io
 import json
 import os
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -78,8 +79,15 @@ def read_bundle(path: str | Path) -> Bundle:
         raise InvalidInputError(
             f"the bundle path must be a str or a pathlib.Path to a .tflite bundle, got {type(path).__name__}"
         )
+    if not os.fspath(path):
+        raise BundleError(f"the bundle path is empty; give the path of a .tflite bundle, or {_REBUILD}")
     path = Path(path)
     try:
+        if not path.is_dir() and not stat.S_ISREG(path.stat().st_mode):
+            # A pipe would block the read forever, a device (/dev/zero) fill the memory.
+            raise BundleError(
+                f"{path} is not a regular file (a pipe, socket or device), not a condenser bundle"
+            )
         data = path.read_bytes()
     except FileNotFoundError:
         raise BundleError(f"{path}: no such condenser bundle; check the path, or {_REBUILD}") from None
@@ -107,6 +115,11 @@ def parse_bundle(data: bytes, name: str = "<bytes>") -> Bundle:
                 )
         files = {info.filename: archive.read(info) for info in archive.infolist()}
     except (zipfile.BadZipFile, EOFError, zlib.error, ValueError, KeyError):
+        if len(data) >= 8 and data[4:8] == b"TFL3" and b"PK\x03\x04" in data:
+            raise BundleError(
+                f"{name} is a damaged bundle: its model is followed by an archive that does not read "
+                f"(a flipped or cut byte); download or copy it again, or {_REBUILD}"
+            ) from None
         if len(data) >= 8 and data[4:8] == b"TFL3":
             raise BundleError(
                 f"{name} is a plain TFLite model or a truncated bundle: it carries no splitinfer "

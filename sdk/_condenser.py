@@ -172,6 +172,11 @@ class Condenser:
     """
 
     def __init__(self, bundle: Bundle, name: str = "<bundle>", num_threads: int = 1) -> None:
+        if not isinstance(bundle, Bundle):
+            raise InvalidInputError(
+                f"Condenser() takes a bundle read by read_bundle, got {type(bundle).__name__}; "
+                "load a .tflite bundle with Condenser.load(path), or the bundled one with Condenser.default()"
+            )
         self.manifest: dict[str, Any] = dict(bundle.manifest)
         try:
             self.tokenizer = WordPieceTokenizer(bundle.vocab)

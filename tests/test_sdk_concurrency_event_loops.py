@@ -49,6 +49,20 @@ def test_a_second_event_loop_gets_a_clear_error_and_no_call_is_left_never_awaite
     assert not [w for w in caught if "never awaited" in str(w.message)]
 
 
+def test_closing_a_client_whose_loop_has_closed_only_marks_it_closed(echo_server) -> None:
+    # A shared client and a close() in an exit hook: the channel went with its loop, nothing to raise.
+    async def first() -> AsyncClient:
+        client = AsyncClient(echo_server.address, condenser=None, timeout=20)
+        await ask(client)
+        return client
+
+    client = asyncio.run(first())
+    asyncio.run(client.close())
+    asyncio.run(client.close())
+    with pytest.raises(SplitinferError, match="is closed; create a new one"):
+        asyncio.run(ask(client))
+
+
 def test_a_stream_read_from_another_running_loop_gets_a_clear_error(echo_server) -> None:
     loop = asyncio.new_event_loop()
     try:

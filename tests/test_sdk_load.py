@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from splitinfer.sdk import BundleError, Condenser
+from splitinfer.sdk import BundleError, Condenser, InvalidInputError
 from splitinfer.sdk import _condenser as condenser_module
 from splitinfer.sdk._bundle import read_bundle, write_bundle
 
@@ -75,6 +75,29 @@ def test_a_plain_tflite_model_without_manifest_is_refused(bundle_path: Path, tmp
     plain.write_bytes(read_bundle(bundle_path).model)
     with pytest.raises(BundleError, match="plain TFLite model"):
         Condenser.load(plain)
+
+
+def test_a_damaged_archive_an_empty_path_and_a_pipe_are_named_as_such(
+    bundle_path: Path, tmp_path: Path
+) -> None:
+    import os
+
+    data = bytearray(bundle_path.read_bytes())
+    data[data.rindex(b"PK\x01\x02") + 1] ^= 0xFF  # the archive's central directory
+    damaged = tmp_path / "damaged.tflite"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="is a damaged bundle: its model is followed by an archive"):
+        Condenser.load(damaged)
+    with pytest.raises(BundleError, match="the bundle path is empty"):
+        Condenser.load("")
+    with pytest.raises(
+        InvalidInputError, match=r"got str; load a \.tflite bundle with Condenser\.load\(path\)"
+    ):
+        Condenser(str(bundle_path))  # type: ignore[arg-type]
+    fifo = tmp_path / "fifo.tflite"
+    os.mkfifo(fifo)  # reading it would block forever
+    with pytest.raises(BundleError, match="is not a regular file"):
+        Condenser.load(fifo)
 
 
 def test_the_trained_keras_student_is_named_as_such_with_the_command_that_makes_a_bundle(
