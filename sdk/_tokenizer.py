@@ -11,8 +11,11 @@ Per word, as BERT's ``BasicTokenizer`` + ``WordpieceTokenizer`` do (``do_lower_c
 3. lower-case, then NFD-normalise and drop non-spacing marks (category Mn), i.e. strip accents;
 4. split off every punctuation character (ASCII 33-47, 58-64, 91-96, 123-126, or category P*)
    as a piece of its own;
-5. WordPiece each piece: greedy longest match first, continuations prefixed ``##``; a piece longer
-   than 100 characters, or one that cannot be matched, becomes ``[UNK]``.
+5. WordPiece each piece: greedy longest match first, continuations prefixed ``##``; a piece that
+   cannot be matched becomes ``[UNK]``. A piece longer than 100 characters is WordPieced 100
+   characters at a time, each slice as a piece of its own, where BERT makes it one ``[UNK]``: a
+   DNA sequence, a hash or a run of base64 of 20,000 characters then costs the budget what it
+   costs a model (thousands of tokens), not one token kept for free.
 The Unicode classes and the lower case of steps 1-4 come from the SDK's frozen table
 (``_unicode``), not from the interpreter, so every Python version and the Java port
 (android_demo/core, checked against golden vectors written by this module) give the same ids.
@@ -120,6 +123,8 @@ class WordPieceTokenizer:
         missing = [t for t in (PAD, UNK) if t not in self._ids]
         if missing:
             raise ValueError(f"the tokenizer vocabulary lacks {', '.join(missing)}")
+        # The longest token's characters, "##" aside: longer candidates cannot match.
+        self._longest = max(len(t[2:] if t.startswith("##") else t) for t in self.vocab) or 1
         self.pad_id = self._ids[PAD]
         self.unk_id = self._ids[UNK]
         self.encode_word = lru_cache(maxsize=cache_size)(self._encode_word)
@@ -140,12 +145,11 @@ class WordPieceTokenizer:
         return self._ids.get(token, self.unk_id)
 
     def _wordpiece(self, piece: str) -> list[int]:
-        if len(piece) > MAX_PIECE_CHARS:
-            return [self.unk_id]
+        """WordPiece of one piece of at most ``MAX_PIECE_CHARS`` characters."""
         ids: list[int] = []
         start = 0
         while start < len(piece):
-            end = len(piece)
+            end = min(len(piece), start + self._longest)  # no token is longer
             found = -1
             while start < end:
                 candidate = piece[start:end] if start == 0 else "##" + piece[start:end]
@@ -162,7 +166,8 @@ class WordPieceTokenizer:
     def _encode_word(self, word: str) -> tuple[int, ...]:
         ids: list[int] = []
         for piece in basic_pieces(word):
-            ids.extend(self._wordpiece(piece))
+            for at in range(0, len(piece), MAX_PIECE_CHARS):
+                ids.extend(self._wordpiece(piece[at : at + MAX_PIECE_CHARS]))
         return tuple(ids)
 
     def encode_words(self, words: Iterable[str]) -> list[tuple[int, ...]]:

@@ -35,3 +35,16 @@ def test_encoding_is_the_same_through_either_path() -> None:
     general = [tuple(i for piece in unicode_pieces(w) for i in tokenizer._wordpiece(piece)) for w in words]
     assert tokenizer.encode_words(words) == general
     assert tokenizer.decode(tokenizer.encode_word("Don't")) == ["don", "'", "t"]
+
+
+def test_a_piece_over_100_characters_is_wordpieced_100_at_a_time() -> None:
+    # BERT makes it one [UNK]: a 20,000-character DNA sequence cost the budget one token.
+    tokenizer = WordPieceTokenizer.from_file(VOCAB_PATH)
+    dna = "acgtt" * 50
+    slices = [dna[:100], dna[100:200], dna[200:]]
+    assert tokenizer.encode_word(dna) == tuple(i for s in slices for i in tokenizer.encode_word(s))
+    assert len(tokenizer.encode_word(dna)) > 50 and tokenizer.unk_id not in tokenizer.encode_word(dna)
+    # A slice that cannot be matched is one [UNK]; the slices around it keep their tokens.
+    mixed = "ab" * 60 + "\u2603" + "cd" * 60  # the snowman sits in the second slice
+    ids = tokenizer.encode_word(mixed)
+    assert ids == (*tokenizer.encode_word(mixed[:100]), tokenizer.unk_id, *tokenizer.encode_word(mixed[200:]))

@@ -278,6 +278,13 @@ def cases() -> list[dict[str, Any]]:
         ),
         c("code_snippet", "def f(x):\n    return x**2  # square\n\nprint(f(3))", rate=0.5),
         c("long_word_over_100_chars", "short " + "a" * 150 + " tail " + "b" * 100, rate=0.5),
+        # Over 100 characters, a piece is WordPieced 100 at a time; a slice that cannot be matched is
+        # one [UNK] (here the second, with a character outside the vocabulary), the others are not.
+        c(
+            "long_pieces_in_slices",
+            "seq " + "acgtt" * 50 + " mix " + "ab" * 60 + "\u2603" + "cd" * 60 + " \U0001f600" * 3 + "q" * 101,
+            rate=0.3,
+        ),
         c("long_piece_after_punctuation", "x" * 101 + "," + "y" * 99, rate=0.5),
         c("word_of_many_tokens", ",".join(["ab"] * 80) + " small word", rate=0.5),
         c("word_of_twelve_tokens", "antidisestablishmentarianism-supercalifragilistic end", rate=0.5),

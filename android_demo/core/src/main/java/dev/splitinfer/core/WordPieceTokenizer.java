@@ -20,7 +20,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>lower-case (Python's {@code str.lower()}), NFD-normalise, drop non-spacing marks (Mn);
  *   <li>split off every punctuation character as a piece of its own;
  *   <li>WordPiece each piece: greedy longest match, continuations prefixed {@code ##}; a piece
- *       longer than 100 code points, or one that cannot be matched, becomes {@code [UNK]}.
+ *       that cannot be matched becomes {@code [UNK]}, and one longer than 100 code points is
+ *       WordPieced 100 at a time, each slice as a piece of its own (BERT: one {@code [UNK]}).
  * </ol>
  * Character classes and case mappings come from {@link UnicodeTables} (Python's data), so every
  * device agrees; NFD comes from {@link Normalizer}. Lengths and slices count code points, as
@@ -37,6 +38,8 @@ public final class WordPieceTokenizer {
   private final Map<String, Integer> ids;
   private final int padId;
   private final int unkId;
+  /** The longest token's code points, "##" aside: longer candidates cannot match. */
+  private final int longest;
   private final UnicodeTables tables = UnicodeTables.get();
   private final ConcurrentHashMap<String, int[]> cache = new ConcurrentHashMap<>();
 
@@ -61,6 +64,12 @@ public final class WordPieceTokenizer {
     }
     this.padId = ids.get(PAD);
     this.unkId = ids.get(UNK);
+    int most = 1;
+    for (String t : vocab) {
+      String bare = t.startsWith("##") ? t.substring(2) : t;
+      most = Math.max(most, bare.codePointCount(0, bare.length()));
+    }
+    this.longest = most;
   }
 
   /** A tokenizer over the lines of a vocabulary file's text ({@code vocab.txt}, UTF-8 decoded). */
@@ -198,30 +207,40 @@ public final class WordPieceTokenizer {
     return Arrays.stream(perWord).flatMapToInt(Arrays::stream).toArray();
   }
 
+  /**
+   * WordPiece of one piece, {@link #MAX_PIECE_CHARS} code points at a time, each slice as a piece
+   * of its own (BERT makes a longer piece one {@code [UNK]}; see {@code splitinfer.sdk._tokenizer}).
+   */
   private int[] wordPiece(String piece) {
     int[] cps = piece.codePoints().toArray();
-    if (cps.length > MAX_PIECE_CHARS) {
-      return new int[] {unkId};
-    }
     List<Integer> found = new ArrayList<>();
-    int start = 0;
-    while (start < cps.length) {
-      int end = cps.length;
+    for (int from = 0; from < cps.length; from += MAX_PIECE_CHARS) {
+      wordPieceSlice(cps, from, Math.min(cps.length, from + MAX_PIECE_CHARS), found);
+    }
+    return found.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  private void wordPieceSlice(int[] cps, int from, int to, List<Integer> out) {
+    List<Integer> found = new ArrayList<>();
+    int start = from;
+    while (start < to) {
+      int end = Math.min(to, start + longest); // no token is longer
       Integer id = null;
       while (start < end) {
         String sub = new String(cps, start, end - start);
-        id = ids.get(start == 0 ? sub : "##" + sub);
+        id = ids.get(start == from ? sub : "##" + sub);
         if (id != null) {
           break;
         }
         end--;
       }
       if (id == null) {
-        return new int[] {unkId};
+        out.add(unkId);
+        return;
       }
       found.add(id);
       start = end;
     }
-    return found.stream().mapToInt(Integer::intValue).toArray();
+    out.addAll(found);
   }
 }
