@@ -64,16 +64,24 @@ def check_rate(rate: object, name: str = "rate") -> float | None:
     if rate is None:
         return None
     if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
-        raise InvalidInputError(f"{name} must be a number in (0, 1], got {type(rate).__name__}")
+        raise InvalidInputError(
+            f"{name} must be a number (int or float) in (0, 1], got {type(rate).__name__}"
+        )
     try:
         finite = math.isfinite(float(rate))
     except OverflowError:  # an int too large for a float
         finite = False
     if not finite or not 0.0 < float(rate) <= 1.0:
         raise InvalidInputError(
-            f"{name} must be in (0, 1] (the fraction of tokens to keep), got {rate}; e.g. 0.33 keeps a third"
+            f"{name} must be in (0, 1] (the fraction of tokens to keep), got {_shown(rate)}; e.g. 0.33 keeps a third"
         )
     return float(rate)
+
+
+def _shown(value: object) -> str:
+    """``value`` for an error message, cut short (an int of 400 digits is no help)."""
+    text = str(value)
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
 
 
 def check_target(target_tokens: object, name: str = "target_tokens") -> int | None:
@@ -83,7 +91,7 @@ def check_target(target_tokens: object, name: str = "target_tokens") -> int | No
     if isinstance(target_tokens, bool) or not isinstance(target_tokens, numbers.Integral):
         raise InvalidInputError(f"{name} must be an integer >= 0, got {type(target_tokens).__name__}")
     if target_tokens < 0:
-        raise InvalidInputError(f"{name} must be >= 0 (a token budget), got {target_tokens}")
+        raise InvalidInputError(f"{name} must be >= 0 (a token budget), got {_shown(target_tokens)}")
     return int(target_tokens)
 
 
@@ -121,6 +129,8 @@ def check_force(force: object) -> tuple[str, ...]:
         return ()
     if isinstance(force, str):
         return (force,)
+    if isinstance(force, (bytes, bytearray, memoryview)):
+        raise InvalidInputError(f"force must be a list of str, got {type(force).__name__}; decode it first")
     if not isinstance(force, Iterable):
         raise InvalidInputError(f"force must be a list of words, got {type(force).__name__}")
     entries = tuple(force)
@@ -147,15 +157,17 @@ def check_http_url(url: str, name: str) -> str:
 
 
 def check_timeout(timeout: object, why: str = "every call has a deadline") -> float:
-    """``timeout`` in seconds, at most ``MAX_TIMEOUT_S``; > 0 and finite, or ``InvalidInputError``
-    (``why`` says in its message why None or 0 will not do)."""
+    """``timeout`` in seconds, at most ``MAX_TIMEOUT_S`` (``inf`` is that too); > 0, or
+    ``InvalidInputError`` (``why`` says in its message why None or 0 will not do)."""
     if (
         isinstance(timeout, bool)
         or not isinstance(timeout, numbers.Real)
-        or not math.isfinite(timeout)
+        or math.isnan(timeout)
         or timeout <= 0
     ):
-        raise InvalidInputError(f"timeout must be a number of seconds > 0 ({why}), got {timeout!r}")
+        raise InvalidInputError(
+            f"timeout must be a number of seconds > 0 ({why}), got {_shown(repr(timeout))}"
+        )
     return min(float(timeout), MAX_TIMEOUT_S)
 
 

@@ -41,7 +41,7 @@ def fresh(small_window_bundle_path: Path) -> Condenser:
 
 
 def test_timeout_must_be_a_positive_number_or_none(fresh: Condenser) -> None:
-    for bad in (0, -1, float("nan"), float("inf"), "1", True):
+    for bad in (0, -1, float("nan"), float("-inf"), "1", True):
         with pytest.raises(InvalidInputError, match="timeout must be a number of seconds > 0"):
             fresh.condense(CONTEXT, QUESTION, timeout=bad)
     with pytest.raises(InvalidInputError, match="timeout"):
@@ -52,6 +52,7 @@ def test_a_timeout_that_is_not_reached_changes_nothing(fresh: Condenser) -> None
     plain = fresh.condense(CONTEXT, QUESTION, rate=0.3)
     timed = fresh.condense(CONTEXT, QUESTION, rate=0.3, timeout=1e6)
     assert timed.text == plain.text and timed.kept_indices.tolist() == plain.kept_indices.tolist()
+    assert fresh.condense(CONTEXT, QUESTION, rate=0.3, timeout=float("inf")).text == plain.text  # no limit
     parts = fresh.condense_parts(
         [Part("Note: be brief.", keep_verbatim=True), Part(CONTEXT)], QUESTION, timeout=1e12
     )

@@ -277,6 +277,8 @@ class _NotText:
         ({"context": "x", "target_tokens": -1}, "target_tokens must be >= 0"),
         ({"context": "x", "target_tokens": 2.5}, "target_tokens must be an integer"),
         ({"context": "x", "force": [3]}, "force must contain only str"),
+        ({"context": "x", "force": b"bridge"}, "force must be a list of str, got bytes; decode it first"),
+        ({"context": "x", "rate": 10**400}, "got 10000000000000000000...(401 characters)"),
     ],
 )
 def test_bad_arguments_raise_invalid_input_saying_what_to_fix(
