@@ -132,6 +132,8 @@ class AsyncGenerateStream:
 
     @property
     def result(self) -> GenerateResult:
+        if self._error is not None:
+            raise self._error
         if self._result is None:
             raise SplitinferError(
                 "the answer is not complete: iterate the stream to its end (or await collect())"

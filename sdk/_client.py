@@ -164,6 +164,7 @@ class GenerateStream:
         self._target = target
         self._pieces: list[str] = []
         self._result: GenerateResult | None = None
+        self._error: ServerError | None = None
         self._cancelled = False
         state = getattr(call, "_state", None)
         if state is not None:
@@ -193,12 +194,16 @@ class GenerateStream:
                 raise RequestCancelledError(
                     "the call was cancelled by this client", "CANCELLED", self._target
                 ) from None
-            raise from_rpc_error(err, self._target, len(self._pieces), deadline_passed(self._call)) from None
+            self._error = from_rpc_error(err, self._target, len(self._pieces), deadline_passed(self._call))
+            raise self._error from None
         raise ServerError("the answer stream ended without its final message", "INTERNAL", self._target)
 
     @property
     def result(self) -> GenerateResult:
-        """The finished call's result; raises if the stream has not been read to its end."""
+        """The finished call's result; raises the call's error if it failed, and ``SplitinferError``
+        if the stream has not been read to its end."""
+        if self._error is not None:
+            raise self._error
         if self._result is None:
             raise SplitinferError(
                 "the answer is not complete: iterate the stream to its end (or call collect())"

@@ -114,6 +114,8 @@ async def test_reading_on_after_a_deadline_repeats_it(echo_server) -> None:
             await stream.collect()
         with pytest.raises(DeadlineExceededError):  # not "the stream ended without its final message"
             await stream.__anext__()
+        with pytest.raises(DeadlineExceededError):  # nor "the answer is not complete"
+            stream.result  # noqa: B018
 
 
 async def test_closing_the_client_mid_stream_is_a_cancelled_call_not_a_cancelled_task(echo_server) -> None:

@@ -8,6 +8,7 @@ from server_support import wait_until
 from splitinfer.sdk import (
     Client,
     Condenser,
+    DeadlineExceededError,
     InvalidInputError,
     InvalidRequestError,
     RequestCancelledError,
@@ -74,6 +75,15 @@ def test_result_before_the_end_of_the_stream_says_to_read_it_first(client: Clien
     with pytest.raises(SplitinferError, match="iterate the stream"):
         _ = stream.result
     stream.cancel()
+
+
+def test_result_after_a_failed_stream_raises_why_it_failed(echo_server, condenser: Condenser) -> None:
+    with Client(echo_server.address, condenser=condenser, policy="none", timeout=0.5) as client:
+        stream = client.generate(QUESTION, context=DOCS, model="echo-slow", max_new_tokens=5000)
+        with pytest.raises(DeadlineExceededError):
+            stream.collect()
+        with pytest.raises(DeadlineExceededError):  # not "the answer is not complete: iterate..."
+            _ = stream.result
 
 
 def test_cancel_stops_the_work_on_the_server(echo_server, client: Client) -> None:
