@@ -273,7 +273,9 @@ class Condenser:
         separator: str = "\n\n",
         timeout: float | None = None,
     ) -> CondenseResult:
-        """Condense a structured prompt (see ``Part``); the parts' texts are joined by ``separator``.
+        """Condense a structured prompt (see ``Part``); the parts' texts are joined by ``separator``
+        (its tokens, none for whitespace, count in ``original_tokens`` and ``condensed_tokens`` once
+        per join, not in the budget; one without whitespace glues the words on either side).
 
         ``target_tokens`` budgets the whole result: verbatim parts and parts with their own rate
         are counted first, the shared parts get what is left. ``rate`` applies to the shared parts
@@ -368,8 +370,11 @@ class Condenser:
             part.text if part.keep_verbatim else _join(split[i], keep[offsets[i] : offsets[i + 1]])
             for i, part in enumerate(parts)
         )
-        original = int(counts.sum())
-        condensed = int(counts[keep].sum())
+        # A separator's own tokens ("---"; none for whitespace) count once per join, in the
+        # original (every part) and in the result (its non-empty parts), outside the budget.
+        per_join = len(self.tokenizer.encode(separator))
+        original = int(counts.sum()) + per_join * max(0, sum(1 for p in parts if p.text.strip()) - 1)
+        condensed = int(counts[keep].sum()) + per_join * max(0, sum(1 for t in texts if t) - 1)
         return CondenseResult(
             text=separator.join(t for t in texts if t),
             kept_indices=np.flatnonzero(keep).astype(np.int32),

@@ -67,6 +67,14 @@ def test_parts_that_condense_to_nothing_leave_no_empty_separator(condenser: Cond
     assert result.text == SYSTEM
 
 
+def test_a_separators_tokens_count_once_per_join(condenser: Condenser) -> None:
+    parts = [Part(SYSTEM, keep_verbatim=True), Part(DOCS), Part("   ")]
+    plain = condenser.condense_parts(parts, rate=0.3)
+    ruled = condenser.condense_parts(parts, rate=0.3, separator="\n---\n")  # "---" is 3 tokens
+    assert ruled.condensed_tokens == plain.condensed_tokens + 3 == len(condenser.tokenizer.encode(ruled.text))
+    assert ruled.original_tokens == plain.original_tokens + 3  # two parts hold words: one join
+
+
 def test_condense_is_a_single_shared_part(condenser: Condenser) -> None:
     whole = condenser.condense(DOCS, "what needs paint?", rate=0.3)
     parts = condenser.condense_parts([Part(DOCS)], "what needs paint?", rate=0.3)
