@@ -178,8 +178,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--training-summary",
         type=Path,
         default=None,
-        help="JSON written by 'splitinfer distill train' (default: the model's name + .json next to it, "
-        "e.g. student.keras.json; without one the manifest's teacher is 'unknown')",
+        help="JSON written by 'splitinfer distill train' (default: the copy inside the .keras file it "
+        "writes, else the model's name + .json next to it, e.g. student.keras.json, which must be "
+        "the one written with that model file; without one the manifest's teacher is 'unknown' and "
+        "the bundle gives the model no line breaks)",
     )
     parser.add_argument(
         "--vocab",
@@ -333,8 +335,9 @@ def run(args: argparse.Namespace) -> int:
         print(report_json(outcome.report))
     if outcome.exit_code == 0 and not outcome.report.get("training_summary"):
         print(
-            f"splitinfer convert: warning: {args.model} had no training summary next to it, so the "
-            "manifest names no teacher or training data (pass --training-summary)",
+            f"splitinfer convert: warning: {args.model} had no training summary (in it or next to it), so "
+            "the manifest names no teacher or training data, and the bundle gives the model no line "
+            "breaks: pass --training-summary if it was trained with them",
             file=sys.stderr,
         )
     if outcome.exit_code:

@@ -262,6 +262,21 @@ def calibration_windows(
 
 
 def read_training_summary(options: ConvertOptions) -> dict[str, Any]:
+    """The student's training summary: ``--training-summary``, else the one inside the ``.keras``
+    file, else ``<model>.json`` beside it, else none (``{}``). A summary file that names the sha256
+    of another model file than ``options.model`` is refused (see ``_summary``)."""
+    from splitinfer.converters import _summary
+
+    if not options.training_summary and options.model.is_file():
+        try:
+            inside = _summary.embedded(options.model)
+        except (UnicodeDecodeError, ValueError) as err:
+            raise InvalidInputError(
+                f"{options.model}: its training summary ({_summary.ENTRY}) is not JSON ({err}); retrain it"
+            ) from None
+        if inside is not None:
+            check_training_summary(inside, Path(f"{options.model} ({_summary.ENTRY})"))
+            return inside
     path = options.training_summary or options.model.with_name(options.model.name + ".json")
     if not path.is_file():
         if options.training_summary:
@@ -272,6 +287,15 @@ def read_training_summary(options: ConvertOptions) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise InvalidInputError(f"{path}: the training summary is not JSON ({err})") from None
     check_training_summary(summary, path)
+    recorded = summary.get("model_sha256")
+    if recorded is not None and options.model.is_file():
+        actual = _summary.file_sha256(options.model)
+        if actual != recorded:
+            raise InvalidInputError(
+                f"{path} is the training summary of another model file (sha256 {recorded[:12]}..., "
+                f"{options.model} has {actual[:12]}...): another or an interrupted training run; pass "
+                "this model's summary with --training-summary, or train it again"
+            )
     return summary
 
 
@@ -279,7 +303,7 @@ def read_training_summary(options: ConvertOptions) -> dict[str, Any]:
 _SUMMARY_OBJECTS = ("architecture", "data")
 
 
-_SUMMARY_TEXTS = ("model_version", "target", "loss")
+_SUMMARY_TEXTS = ("model_version", "target", "loss", "model_sha256")
 
 
 _SUMMARY_COUNTS = ("epochs_run", "best_epoch")

@@ -18,8 +18,9 @@ from splitinfer.sdk._selection import SelectionWeights
 CARD_NAME = "model_card.md"
 
 # Keys of the training summary the manifest's ``training`` block leaves out: those it files under
-# their own names, and ``seconds``, the wall-clock time training took (different on every run).
-_NOT_IN_TRAINING = ("teacher", "architecture", "data", "seconds", "line_break_id")
+# their own names, ``seconds``, the wall-clock time training took, and ``model_sha256``, the hash
+# of the .keras file, whose Keras metadata holds the time it was saved (both differ on every run).
+_NOT_IN_TRAINING = ("teacher", "architecture", "data", "seconds", "line_break_id", "model_sha256")
 
 
 def manifest_gates(gates: list[Gate]) -> dict[str, Any]:

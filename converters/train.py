@@ -60,9 +60,12 @@ over the one embedding (``student.merge_members``); the bundle's measurements ar
 
 The labels files are read in the order of their names, whatever order they are given in.
 
-Writes the model (``--output``, a ``.keras`` file) and next to it ``<output>.json``: the teacher,
-the architecture, a summary of the training data, the epochs run and the agreement with the
-teacher; ``splitinfer convert`` copies it into the bundle's manifest. Deterministic for a seed.
+Writes the model (``--output``, a ``.keras`` file) with its training summary inside (the teacher,
+the architecture, the input format, a summary of the training data, the epochs run and the
+agreement with the teacher), which ``splitinfer convert`` copies into the bundle's manifest, and
+the same summary next to it as ``<output>.json``, with the sha256 of the model file it belongs to
+(``_summary``). Deterministic for a seed: the same weights, and the same bundle once converted
+(the ``.keras`` file's own Keras metadata holds the time it was saved).
 """
 
 from __future__ import annotations
@@ -134,10 +137,10 @@ Fit the student to a teacher's word scores (labels files of 'splitinfer distill 
 Only prompts of the corpus train split are trained on; held-out prompts are never seen, and the
 closing keep/drop F1 against the teacher is measured on them. A --validation-fraction of the train
 prompts stops training at the best epoch. A word's target is its rank within its prompt, sharpened
-at each of --target-rates. Writes the model (--output, a .keras file) and next to it
-<output>.json, which 'splitinfer convert' copies into the bundle's manifest; a failed or
-interrupted run (Ctrl-C or SIGTERM: exit 130) leaves no half-written file. Deterministic for a
---seed. The defaults are the bundled condenser's, but for --epochs: `make model` passes 12 (early
+at each of --target-rates. Writes the model (--output, a .keras file) with its training summary
+inside, which 'splitinfer convert' copies into the bundle's manifest, and the same next to it as
+<output>.json; a failed or interrupted run (Ctrl-C or SIGTERM: exit 130) leaves no half-written
+file. Deterministic for a --seed (the same weights and, converted, the same bundle bytes). The defaults are the bundled condenser's, but for --epochs: `make model` passes 12 (early
 stopping ended its members after 5 or 6); the measurements behind them are in the module
 docs of splitinfer.converters.train and splitinfer.converters.student.
 
@@ -667,11 +670,17 @@ def train(options: TrainOptions) -> dict[str, Any]:
     summary["heldout_agreement"] = _agreement(model, heldout, options)
     summary["seconds"] = round(time.perf_counter() - started, 1)
     # The model and its summary are replaced whole or not at all: a failed save (a full disk, an
-    # interrupt) leaves the previous pair, never a half-written .keras file.
+    # interrupt) leaves the previous pair, never a half-written .keras file. The summary goes into
+    # the model file too (what convert reads first), and the one beside it names the model file it
+    # belongs to (see _summary).
+    from splitinfer.converters import _summary
+
     sidecar = options.output.with_name(options.output.name + ".json")
     with atomic_text(sidecar) as stream, atomic_path(options.output) as model_path:
-        stream.write(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         model.save(model_path)
+        _summary.embed(Path(model_path), summary)
+        beside = {**summary, "model_sha256": _summary.file_sha256(Path(model_path))}
+        stream.write(json.dumps(beside, indent=2, sort_keys=True) + "\n")
     return summary
 
 

@@ -213,15 +213,60 @@ def test_a_converted_bundle_given_as_the_model_is_named_as_such(
     assert "already a converted .tflite model" in capsys.readouterr().err
 
 
-def test_a_model_without_its_training_summary_converts_with_a_warning(
+def _without_summary(model: Path, out: Path) -> Path:
+    """``model`` rewritten without the training summary ``distill train`` puts inside it."""
+    from splitinfer.converters import _summary
+
+    with zipfile.ZipFile(model) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            if info.filename != _summary.ENTRY:
+                dst.writestr(info, src.read(info))
+    return out
+
+
+def test_a_model_copied_without_its_summary_file_still_carries_its_summary(
     tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    model = tmp_path / "bare.keras"
+    # A CI job that keeps only *.keras: the bundle must still feed the model its line breaks.
+    trained = json.loads(tiny[0].with_name(tiny[0].name + ".json").read_text())
+    assert trained["line_break_id"] is not None
+    model = tmp_path / "copied.keras"
     model.write_bytes(tiny[0].read_bytes())
+    out = tmp_path / "copied.tflite"
+    assert main(["convert", str(model), "-o", str(out), "--mode", "dynamic"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    manifest = read_bundle(out).manifest
+    assert manifest["line_break_id"] == trained["line_break_id"]
+    assert manifest["teacher"] == trained["teacher"]["name"] != "unknown"
+
+
+def test_a_model_without_any_training_summary_converts_with_a_warning(
+    tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    model = _without_summary(tiny[0], tmp_path / "bare.keras")
     out = tmp_path / "bare.tflite"
     assert main(["convert", str(model), "-o", str(out), "--mode", "dynamic"]) == 0
-    assert "had no training summary next to it" in capsys.readouterr().err
-    assert read_bundle(out).manifest["teacher"] == "unknown"
+    err = capsys.readouterr().err
+    assert "had no training summary (in it or next to it)" in err and "no line breaks" in err
+    manifest = read_bundle(out).manifest
+    assert manifest["teacher"] == "unknown" and "line_break_id" not in manifest
+
+
+def test_a_summary_file_of_another_model_file_exits_2(
+    tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    # Another run's .json beside the model (a newer model, a save interrupted between the two
+    # files): it would describe the wrong model in the bundle.
+    model = _without_summary(tiny[0], tmp_path / "other.keras")
+    sidecar = tiny[0].with_name(tiny[0].name + ".json")
+    model.with_name(model.name + ".json").write_bytes(sidecar.read_bytes())
+    assert main(["convert", str(model), "-o", str(tmp_path / "o.tflite"), "--mode", "dynamic"]) == 2
+    err = capsys.readouterr().err
+    assert "is the training summary of another model file" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o.tflite").exists()
+    # Given for its own model, the same file is taken (over the copy inside the model).
+    argv = ["convert", str(tiny[0]), "-o", str(tmp_path / "own.tflite"), "--training-summary", str(sidecar)]
+    assert main([*argv, "--mode", "dynamic"]) == 0
 
 
 def test_a_missing_model_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
