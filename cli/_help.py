@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -117,3 +118,14 @@ def read_input(path: Path | None, flag: str, closed: str) -> bytes:
     except OSError as err:
         name = "stdin" if path is None else f"{flag} {path}"
         raise InvalidInputError(f"cannot read {name}: {err.strerror}") from None
+
+
+def print_to_a_reader(text: str) -> None:
+    """Print ``text`` on stdout; a reader that went away (``| head``, ``| true``) ends the output,
+    not the command: stdout then points at /dev/null, and the caller still returns its own exit
+    code (``main`` would read the BrokenPipeError as a reader that wanted no more: exit 0)."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+

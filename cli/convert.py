@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from splitinfer.cli._help import RawDefaultsHelp, exit_codes, seed
+from splitinfer.cli._help import RawDefaultsHelp, exit_codes, print_to_a_reader, seed
 
 _MODES = ("float32", "float16", "dynamic", "int8", "auto")
 
@@ -332,7 +332,8 @@ def run(args: argparse.Namespace) -> int:
     if outcome.error is not None:
         raise outcome.error  # a bug: traceback and exit 3; Ctrl-C or SIGTERM: exit 130
     if args.json:
-        print(report_json(outcome.report))
+        # A failed gate stays exit 1 when the reader of --json went away (a pipeline must not ship).
+        print_to_a_reader(report_json(outcome.report))
     if outcome.exit_code == 0 and not outcome.report.get("training_summary"):
         print(
             f"splitinfer convert: warning: {args.model} had no training summary (in it or next to it), so "
@@ -343,5 +344,5 @@ def run(args: argparse.Namespace) -> int:
     if outcome.exit_code:
         print(f"splitinfer convert: error: {outcome.message}", file=sys.stderr)
     elif not args.json:
-        print(outcome.message)
+        print_to_a_reader(outcome.message)
     return outcome.exit_code

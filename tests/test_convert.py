@@ -275,6 +275,24 @@ def test_a_missing_model_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) 
     assert "no such model" in capsys.readouterr().err
 
 
+def test_a_reader_of_json_that_went_away_leaves_the_exit_code_as_it_was(tmp_path: Path) -> None:
+    # `convert --json | true`: the reader is gone before the report is printed; exit 0 there
+    # would let a pipeline ship whatever bundle the failed run left in place.
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "splitinfer.cli.main", "convert", str(tmp_path / "nope.keras")]
+    run = subprocess.Popen(
+        [*argv, "-o", str(tmp_path / "out.tflite"), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    run.stdout.close()  # type: ignore[union-attr]
+    err = run.stderr.read().decode()  # type: ignore[union-attr]
+    assert run.wait(timeout=120) == 2
+    assert "no such model" in err and "Traceback" not in err
+
+
 def test_bad_flag_values_exit_2(
     tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
