@@ -8,7 +8,10 @@ the largest part) and the device commands never pull in TensorFlow or the gRPC s
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
+import logging
 import os
 import signal
 import sys
@@ -96,20 +99,91 @@ def _missing_extra_hint(err: ModuleNotFoundError) -> str:
     )
 
 
+# A write that failed for the file system's sake: full, over quota, read-only.
+_FULL_OR_READ_ONLY = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+# Set once SIGINT or SIGTERM arrived (``_interrupt``): an interrupt that lands while a C extension
+# initialises comes out as its ImportError ("initialization failed"), which is no bug to report.
+_interrupted = False
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    global _interrupted
+    _interrupted = True
+    raise KeyboardInterrupt
+
+
+def _terminate_as_interrupt_from_the_start(command: str | None) -> None:
+    """For every command but ``serve`` (which drains on SIGTERM), SIGTERM raises
+    ``KeyboardInterrupt`` from here, as the commands do while they work (``terminate_as_interrupt``):
+    importing what a command needs takes a moment, and SIGTERM's default action there ended the
+    process with no word (143) instead of "interrupted" (130). SIGINT raises it as before, and
+    both are remembered (``_interrupted``)."""
+    if command != "serve":
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
+
+
+def _exit_now(code: int) -> NoReturn:
+    """End the process with ``code`` once the command is done (its files written and synced, its
+    report and exit code settled), without the interpreter's shutdown: after TensorFlow that takes
+    a second or so, with SIGTERM back at its default action (Python restores it as it shuts down),
+    so a cancelled CI job's SIGTERM in that second ended a run whose report says it passed with
+    143. It also ends the command a second sooner."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.shutdown()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (`| head`): it wanted no more
+        pass
+    except OSError as err:  # what the interpreter's own last flush would have reported (as 120)
+        print(f"splitinfer: error: cannot write the output ({err.strerror})", file=sys.stderr)
+        code = code or 2
+    except ValueError:  # stdout closed by the command: nothing left to write
+        pass
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    os._exit(code)
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The first word that is not an option is the command (the top level takes only --help and
+    --version)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
 def _ignore_hangup_when_serving(argv: Sequence[str]) -> None:
     """For ``serve``, ignore SIGHUP until the server handles it (it re-reads the files it reads as
     it starts, so a SIGHUP before then has nothing to re-read). Its default action ends a process
     without a word, and building the parser and importing the server take about 0.2 s before
     ``serve`` runs: ignored from here, only the interpreter's own start is left unguarded. The
-    first word that is not an option is the command (the top level takes only --help and
-    --version)."""
-    command = next((word for word in argv if not word.startswith("-")), None)
+    first word that is not an option is the command."""
+    command = _command(argv)
     if command == "serve" and hasattr(signal, "SIGHUP"):  # no SIGHUP on Windows
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``splitinfer`` command. Run as a program (``argv`` None), it also sets how SIGTERM ends
+    it (``_terminate_as_interrupt_from_the_start``) and, but for ``serve``, ends the process when
+    done (``_exit_now``); called with ``argv`` (tests, an embedding program) it does neither."""
     _ignore_hangup_when_serving(sys.argv[1:] if argv is None else argv)
+    if argv is not None:
+        return _main(argv)
+    command = _command(sys.argv[1:])
+    _terminate_as_interrupt_from_the_start(command)
+    try:
+        code = _main(None)
+    except KeyboardInterrupt:  # before _main's own handlers (building the parser)
+        print("splitinfer: interrupted", file=sys.stderr)
+        code = 130
+    if command != "serve":
+        _exit_now(code)
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     # gRPC's C core reads this when it is imported (by the command that runs). Unset, it now logs
     # at INFO ("Got goaway" when a server drains mid-call) beside the command's own one-line error;
     # ERROR was its documented default. A user who sets the variable still gets what they asked for.
@@ -143,6 +217,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as err:  # a bug, not bad input: exit 3, so a pipeline never reads it as a failed gate
+        if _interrupted:  # Ctrl-C or SIGTERM in a C extension's import: its ImportError is the interrupt
+            print(f"{prog}: interrupted", file=sys.stderr)
+            return 130
+        if isinstance(err, OSError) and err.errno in _FULL_OR_READ_ONLY:
+            # The outputs are written whole or not at all; what is left is the disk, not a bug.
+            where = f"{err.filename}: cannot write it" if err.filename else "cannot write the output"
+            fix = "write elsewhere" if err.errno == errno.EROFS else "free some space or write elsewhere"
+            print(f"{prog}: error: {where} ({err.strerror}); {fix}", file=sys.stderr)
+            return 2
         traceback.print_exc()
         print(
             f"{prog}: internal error: {type(err).__name__}: {err} "
