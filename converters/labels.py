@@ -20,8 +20,9 @@ JSON Lines, UTF-8. The first line is the header, then one line per labelled case
   ``--limit``) extends the file and its ``count``; one over fewer cases than the file holds is
   refused, since training would read every record of the file, not the cases the run names.
 - Every line is written whole and flushed, so a crash loses at most the line being written; a
-  last line without its newline is such an interrupted write, which ``read_labels`` skips and
-  ``LabelsWriter`` (resuming) cuts off.
+  last line without its newline that is not whole JSON is such an interrupted write, which
+  ``read_labels`` skips with a warning and ``LabelsWriter`` (resuming) cuts off. A whole record
+  without its newline (a file written by another tool) is read.
 - A new file (or one ``--overwrite`` replaces) appears in one step with its header and first
   record, so a run that fails before labelling anything leaves no file (or the old one) behind.
 """
@@ -107,6 +108,14 @@ def _check_record(data: Any, where: str) -> LabelRecord:
     return LabelRecord(**{name: data[name] for name in RECORD_FIELDS}, breaks=breaks)
 
 
+def _whole_json(raw: bytes) -> bool:
+    try:
+        json.loads(raw)
+    except ValueError:  # also UnicodeDecodeError
+        return False
+    return True
+
+
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     if path.is_dir():
         raise InvalidInputError(f"{path} is a folder, not a labels file; pass its files, e.g. {path}/*.jsonl")
@@ -119,8 +128,15 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
                     f"{path}: not a labels file but gzip-compressed data; decompress it (gunzip) and "
                     "pass the .jsonl"
                 )
-            if not raw.endswith(b"\n"):
-                return  # an interrupted write: see the module doc
+            if not raw.endswith(b"\n") and not _whole_json(raw):
+                # An interrupted write (see the module doc); a whole record without its newline
+                # (a file written by jq or a script) is read as any other line.
+                print(
+                    f"splitinfer: warning: {path}:{number}: the last line is cut short (an interrupted "
+                    "write?); it is skipped ('splitinfer distill label --resume' completes the file)",
+                    file=sys.stderr,
+                )
+                return
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError:

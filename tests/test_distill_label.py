@@ -170,16 +170,29 @@ def test_labels_round_trip(tmp_path: Path) -> None:
     assert meta == {"teacher": "t"} and record.scores == [0.1235, 1.0] and record.words == ["a", "b"]
 
 
-def test_an_interrupted_last_line_is_skipped_and_cut_on_resume(tmp_path: Path) -> None:
+def test_an_interrupted_last_line_is_skipped_and_cut_on_resume(tmp_path: Path, capsys) -> None:
     out = tmp_path / "l.jsonl"
     write_labels(out, {"teacher": "t"}, [_record(0, ["a"], [0.5])])
     with out.open("a") as stream:
         stream.write('{"id": "c1", "words": ["b"')
     assert [r.id for r in read_labels(out)[1]] == ["c0"]
+    assert (
+        "l.jsonl:3: the last line is cut short (an interrupted write?); it is skipped"
+        in capsys.readouterr().err
+    )
     with LabelsWriter(out, {"teacher": "t"}, resume=True) as writer:
         assert writer.done == {"c0"}
         writer.write(_record(1, ["b"], [0.25]))
     assert [r.id for r in read_labels(out)[1]] == ["c0", "c1"]
+
+
+def test_a_whole_last_record_without_its_newline_is_read(tmp_path: Path, capsys) -> None:
+    # A file written by jq or a script often ends without a newline: its last record counts.
+    out = tmp_path / "l.jsonl"
+    write_labels(out, {"teacher": "t"}, [_record(0, ["a"], [0.5]), _record(1, ["b"], [0.25])])
+    out.write_bytes(out.read_bytes().rstrip(b"\n"))
+    assert [r.id for r in read_labels(out)[1]] == ["c0", "c1"]
+    assert capsys.readouterr().err == ""
 
 
 @pytest.mark.parametrize(
