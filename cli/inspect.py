@@ -15,6 +15,7 @@ gates. A release pipeline can check a bundle before it ships it: exit 0 when it 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -76,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
     facts = {
         "file": str(path),
         "bytes": path.stat().st_size,
+        # The file's hash, as convert's report gives it (bundle_sha256); the manifest's sha256 is
+        # that of the model inside, which eval names model_sha256.
+        "bundle_sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
         "files": sorted(bundle.files),
         "vocab_size": len(bundle.vocab),
         "sample_run": {"tokens": result.original_tokens, "kept": result.condensed_tokens, "ms": round(ms, 3)},
@@ -94,8 +98,8 @@ def lines(facts: dict[str, Any]) -> list[tuple[str, str]]:
     out = [
         (
             "bundle",
-            f"{facts['file']}: {facts['bytes']:,} bytes, model {m['model_bytes']:,} bytes, "
-            f"sha256 {m['sha256'][:12]}… verified",
+            f"{facts['file']}: {facts['bytes']:,} bytes, sha256 {facts['bundle_sha256'][:12]}…; "
+            f"model {m['model_bytes']:,} bytes, model sha256 {m['sha256'][:12]}… verified",
         ),
         ("model", f"{m['model_version']} (bundle format {m['format_version']})"),
     ]

@@ -47,6 +47,15 @@ def check_options(options: ConvertOptions) -> None:
         raise InvalidInputError(f"--mode must be one of {', '.join((*MODES, 'auto'))}, got {options.mode!r}")
     if isinstance(options.seed, bool) or not isinstance(options.seed, int) or not 0 <= options.seed < 2**32:
         raise InvalidInputError(f"--seed must be a whole number from 0 to {2**32 - 1}, got {options.seed!r}")
+    version = options.model_version
+    if version is not None and (
+        not version.strip() or version != version.strip() or not version.isprintable() or len(version) > 100
+    ):
+        # It heads the model card and names the bundle in every log and report: one line.
+        raise InvalidInputError(
+            f"--model-version must be one line of printable text, without edge spaces, at most 100 "
+            f"characters (e.g. mine-1), got {version[:40]!r}"
+        )
     positive = {
         "--max-size-mb": options.max_size_mb,
         "--max-p50-ms": options.max_p50_ms,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -21,7 +22,10 @@ def test_the_default_bundle_is_checked_run_and_described(capsys: pytest.CaptureF
     manifest = read_bundle(DEFAULT_BUNDLE).manifest
     rows = dict(line.split(None, 1) for line in out.splitlines() if line[:1].strip())
     assert rows["model"].startswith(f"{manifest['model_version']} ")
-    assert f"sha256 {manifest['sha256'][:12]}… verified" in rows["bundle"]
+    # Both hashes, named: the file's (convert's report: bundle_sha256) and the model's (eval: model_sha256).
+    bundle_sha256 = hashlib.sha256(DEFAULT_BUNDLE.read_bytes()).hexdigest()
+    assert f"bytes, sha256 {bundle_sha256[:12]}…; model " in rows["bundle"]
+    assert f"model sha256 {manifest['sha256'][:12]}… verified" in rows["bundle"]
     assert rows["training"] == manifest["training_data"]["summary"]
     assert f"F1 {manifest['agreement_vs_teacher']['f1']:.3f}" in rows["agreement"]
     # One line per gate the converter recorded, each with its verdict.

@@ -311,6 +311,9 @@ def test_bad_flag_values_exit_2(
     for weight in ("1.5", "-0.1"):
         assert main(["convert", str(model), "-o", out, "--answer-type-weight", weight]) == 2
         assert f"--answer-type-weight must be in [0, 1], got {float(weight)}" in capsys.readouterr().err
+    for version in ("mine\n# injected", "", " mine", "x" * 101):  # it heads the model card: one line
+        assert main(["convert", str(model), "-o", out, "--model-version", version]) == 2
+        assert "--model-version must be one line of printable text" in capsys.readouterr().err
     assert not (tmp_path / "o.tflite").exists()
 
 
