@@ -583,4 +583,6 @@ def _public(cand: dict[str, Any]) -> dict[str, Any]:
         "passed": finished and all(g.passed for g in cand["gates"]),
         "gates": [g.to_dict() for g in cand["gates"]],
         "parity": cand.get("parity"),
+        # Measured with --teacher-data, gate or not: a failed run's report keeps it too.
+        "agreement_vs_teacher": (cand.get("manifest") or {}).get("agreement_vs_teacher"),
     }

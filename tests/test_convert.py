@@ -275,6 +275,20 @@ def test_a_missing_model_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) 
     assert "no such model" in capsys.readouterr().err
 
 
+def test_a_failed_run_s_report_keeps_the_teacher_agreement_it_measured(
+    tiny: tuple[Path, Path], tmp_path: Path
+) -> None:
+    model, labels = tiny
+    report = tmp_path / "r.json"
+    argv = ["convert", str(model), "-o", str(tmp_path / "o.tflite"), "--mode", "dynamic", "--quiet"]
+    assert (
+        main([*argv, "--teacher-data", str(labels), "--max-size-mb", "0.001", "--report", str(report)]) == 1
+    )
+    data = json.loads(report.read_text())
+    assert data["failed_gates"] == ["dynamic: size"]
+    assert 0.0 <= data["candidates"]["dynamic"]["agreement_vs_teacher"]["f1"] <= 1.0
+
+
 def test_a_reader_of_json_that_went_away_leaves_the_exit_code_as_it_was(tmp_path: Path) -> None:
     # `convert --json | true`: the reader is gone before the report is printed; exit 0 there
     # would let a pipeline ship whatever bundle the failed run left in place.
