@@ -102,7 +102,7 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
     if options.model is not None and "student" not in names:
         raise InvalidInputError("--model is the student's bundle; add student to --methods or drop --model")
     check_outputs(options, names)
-    _check_cache(options, names)
+    use_cache = _check_cache(options, names)
     if options.answer and not answers_in_context:
         raise InvalidInputError(
             "--answer measures an extractive answerer, and gsm8k answers are computed, not found in "
@@ -140,7 +140,7 @@ def evaluate_options(options: EvalOptions) -> tuple[list[dict[str, Any]], dict[s
         answers_in_context=answers_in_context,
         answer_rates=answer_rates,
     )
-    cache = EvalCache(options.cache) if options.cache is not None else None
+    cache = EvalCache(options.cache) if use_cache else None
     try:
         condenser = load_condenser(options.model) if "student" in names else None
         teacher = load_teacher(cache=cache) if "teacher" in names else None
@@ -209,16 +209,19 @@ def resolve(options: EvalOptions) -> EvalOptions:
     )
 
 
-def _check_cache(options: EvalOptions, names: tuple[str, ...]) -> None:
-    """A clear error for a ``--cache`` the run would not use or would overwrite, before any case is
-    built (the file itself is opened, and refused if it is not a cache, before any model loads)."""
+def _check_cache(options: EvalOptions, names: tuple[str, ...]) -> bool:
+    """Whether the run uses ``--cache``: a clear error for one it would overwrite, before any case
+    is built (the file itself is opened, and refused if it is not a cache, before any model loads);
+    a warning for one it has nothing to keep in (a pipeline that always passes it runs on)."""
     if options.cache is None:
-        return
+        return False
     if "teacher" not in names and not options.answer:
-        raise InvalidInputError(
-            "--cache keeps the teacher's scores and the answers of --answer; this run has neither "
-            "(add teacher to --methods, or --answer), so drop --cache"
+        print(
+            "splitinfer eval: warning: --cache keeps the teacher's scores and the answers of --answer, "
+            "and this run has neither: it is not used",
+            file=sys.stderr,
         )
+        return False
     path = Path(options.cache).resolve()
     what = _same_file(path, {**_outputs(options), **_files_read(options, names)})
     if what is not None:
@@ -228,6 +231,7 @@ def _check_cache(options: EvalOptions, names: tuple[str, ...]) -> None:
     from splitinfer.converters._paths import check_writable
 
     check_writable("--cache", path, "eval-cache.sqlite")
+    return True
 
 
 def check_outputs(options: EvalOptions, names: tuple[str, ...] = ()) -> None:

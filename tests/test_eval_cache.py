@@ -234,9 +234,14 @@ def test_eval_answers_a_prompt_once_and_reuses_it_in_the_next_run(tmp_path: Path
     assert rows[0] == rows[1] and "accuracy_condensed" in rows[0][0]
 
 
-def test_eval_refuses_a_cache_it_would_not_use_or_would_overwrite(tmp_path: Path, capsys) -> None:
-    assert cli_main(["eval", "--format", "kv", "--methods", "random", "--cache", str(tmp_path / "t")]) == 2
-    assert "add teacher to --methods, or --answer" in capsys.readouterr().err
+def test_eval_runs_on_past_a_cache_it_would_not_use_and_refuses_one_it_would_overwrite(
+    tmp_path: Path, capsys
+) -> None:
+    # A pipeline that always passes --cache: a run without the teacher or --answer warns and runs.
+    args = ["eval", "--format", "kv", "--methods", "random", "--limit", "2", "--cache", str(tmp_path / "t")]
+    assert cli_main(args) == 0
+    assert "this run has neither: it is not used" in capsys.readouterr().err
+    assert not (tmp_path / "t").exists()
     same = str(tmp_path / "out.jsonl")
     assert cli_main(["eval", "--format", "kv", "--output", same, "--cache", same]) == 2
     assert "is --output" in capsys.readouterr().err
