@@ -147,7 +147,8 @@ def _register_label(commands: argparse._SubParsersAction) -> None:
     llm.add_argument(
         "--model",
         default=os.environ.get("SPLITINFER_LLM_MODEL", "default"),
-        help="model name to ask for, as the server lists it (env SPLITINFER_LLM_MODEL)",
+        help="model name to ask for, as the server lists it (GET /v1/models); env SPLITINFER_LLM_MODEL, "
+        "default the name 'default', which a one-model server such as llama.cpp's takes",
     )
     llm.add_argument(
         "--api-key-env",
