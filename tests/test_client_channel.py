@@ -90,10 +90,17 @@ def test_a_timeout_per_call_overrides_the_client_default(echo_server) -> None:
         ask(client, model="echo-slow", max_new_tokens=5000, timeout=0.3)
 
 
-@pytest.mark.parametrize("timeout", [0, -1, float("inf"), None])
-def test_every_call_needs_a_finite_positive_deadline(timeout: object) -> None:
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("-inf"), None])
+def test_every_call_needs_a_positive_deadline(timeout: object) -> None:
     with pytest.raises(InvalidInputError, match="every call has a deadline"):
         Client("127.0.0.1:1", timeout=timeout)  # type: ignore[arg-type]
+
+
+def test_an_endless_timeout_is_the_longest_deadline_grpc_keeps() -> None:
+    from splitinfer.sdk._inputs import MAX_TIMEOUT_S
+
+    for endless in (float("inf"), 1e30):
+        assert Client("127.0.0.1:1", timeout=endless, condenser=None).timeout == MAX_TIMEOUT_S
 
 
 @pytest.fixture(scope="module")
