@@ -249,7 +249,9 @@ def from_rpc_error(
     """The typed SDK error for a failed gRPC call (sync or ``grpc.aio``); ``chunks``: how many
     chunks of the answer had arrived (UNAVAILABLE after one is ``AnswerInterruptedError``).
 
-    ``out_of_time``: the call had reached its deadline (``deadline_passed``). A server that ends
+    ``out_of_time``: the call had reached its deadline (``deadline_passed``). DEADLINE_EXCEEDED
+    marked as the upstream's (``UPSTREAM_CAUSE``) before then is the server's engine that stalled:
+    ``UpstreamUnavailableError``, or ``AnswerInterruptedError`` once chunks had come. A server that ends
     such a call as the last one on a connection it is closing (after a ``--max-connection-age``
     GOAWAY) may close the connection before the client reads DEADLINE_EXCEEDED, which then
     arrives as UNAVAILABLE "Socket closed": that is a ``DeadlineExceededError`` too, whose advice
@@ -264,6 +266,10 @@ def from_rpc_error(
     if code is grpc.StatusCode.RESOURCE_EXHAUSTED and _METADATA_LIMIT in message:
         kind = MetadataTooLargeError
     if kind is ServerUnavailableError and UPSTREAM_CAUSE in _trailers(err):
+        kind = UpstreamUnavailableError
+    if kind is DeadlineExceededError and not out_of_time and UPSTREAM_CAUSE in _trailers(err):
+        # The server's own wait for its engine ran out (its read timeout), long before this call's
+        # deadline: "allow more time" would not help, the engine stalled.
         kind = UpstreamUnavailableError
     if kind is ServerUnavailableError and out_of_time:
         kind = DeadlineExceededError
