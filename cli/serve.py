@@ -6,9 +6,11 @@ table of ``--config FILE`` (its keys are the options' names with underscores, e.
 ``--log-level`` is a flag only; relative paths in it are relative to the file), and the flags
 given here.
 The one-model flags (``--backend``, ``--model``, ``--openai-*``) are refused next to a
-``[[models]]`` list in the file, which describes every model itself. Stop it with SIGTERM (or
-Ctrl-C): it reports NOT_SERVING, refuses new calls, lets calls in flight finish within
-``--grace-seconds`` and exits 0.
+``[[models]]`` list in the file, which describes every model itself. Health says NOT_SERVING until
+the models have loaded (the extractive one takes a few seconds; a log line says when it is ready).
+Stop it with SIGTERM (or Ctrl-C): it reports NOT_SERVING, refuses new calls, lets calls in flight
+finish within ``--grace-seconds`` and exits 0; a second SIGTERM or Ctrl-C cancels the calls still
+running and ends it now.
 
 SIGHUP re-reads ``--auth-tokens`` and ``--tls-cert``/``--tls-key`` without a restart: new calls
 need a token of the new file, new connections get the new certificate; calls in flight and
@@ -34,7 +36,8 @@ _EXAMPLES = """examples:
   splitinfer serve --config serve.toml               # several models (see docs/server.md)
 
 signals:
-  SIGTERM, SIGINT  drain (see --grace-seconds), then exit 0
+  SIGTERM, SIGINT  drain (see --grace-seconds), then exit 0; a second one during the drain ends it
+                   now: the calls still running are cancelled (exit 128 + the signal's number)
   SIGHUP           re-read --auth-tokens and the TLS pair; keep the old ones if the new are invalid
 
 exit codes:
@@ -42,7 +45,8 @@ exit codes:
   1  could not start (a port in use or needing privileges)
   2  bad configuration: a flag, the config file, a TLS, token or condenser file
   3  an internal error, a bug in splitinfer (the traceback is printed)
-  130  interrupted (Ctrl-C) before it was serving
+  130  interrupted (Ctrl-C) before it was serving, or a second SIGINT cut the drain short
+  143  a second SIGTERM cut the drain short
 """
 
 # Flag destinations that map one to one onto ServerConfig fields.
@@ -54,6 +58,7 @@ _FIELDS = (
     "default_model",
     "openai_base_url",
     "openai_api_key_env",
+    "openai_ca_file",
     "auth_tokens_file",
     "tls_cert",
     "tls_key",
@@ -137,6 +142,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="for --backend openai: environment variable holding the upstream's API key (default: no key)",
     )
     models.add_argument(
+        "--openai-ca-file",
+        metavar="PEM",
+        help="for --backend openai with an https URL: CA certificate(s) to trust for the engine's "
+        "certificate, instead of the system's (default: the system's)",
+    )
+    models.add_argument(
         "--config",
         metavar="FILE",
         help="TOML or JSON file of [[models]] and [server] options; flags win over it (default: none)",
@@ -150,7 +161,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     limits = parser.add_argument_group("limits and operations")
     limits.add_argument(
-        "--max-concurrent", type=int, metavar="N", help="requests running at once (default 64)"
+        "--max-concurrent",
+        type=int,
+        metavar="N",
+        help="requests running at once, over all models (default 64); the extractive model also runs "
+        "at most one call per CPU core (its max_concurrent in a [[models]] table), as more would only "
+        "make every call slower, and queues the rest",
     )
     limits.add_argument(
         "--max-queued",

@@ -15,6 +15,7 @@ import logging
 import signal
 import socket
 import threading
+import time
 from types import TracebackType
 
 import grpc
@@ -62,6 +63,10 @@ class SplitinferServer:
         self._grpc: grpc.aio.Server | None = None
         self._log_flusher: asyncio.Task[None] | None = None
         self._upstream_watch: asyncio.Task[None] | None = None
+        self._readiness: asyncio.Task[None] | None = None
+        # Why health says NOT_SERVING: models still loading, and what the upstream checks found.
+        self._loading: list[str] = []
+        self._upstream_problem = ""
         # Made by start(), re-read by reload().
         self._auth: BearerTokenInterceptor | None = None
         self._certificate: ServerCertificate | None = None
@@ -110,10 +115,19 @@ class SplitinferServer:
             foreign,
         )
         bound = False
+        started = time.monotonic()
         try:
             if self.config.metrics_port is not None:
                 self.metrics_port = self._serve_metrics(self.config.metrics_port)
             await self.core.start()
+            # Before gRPC serves: grpcio's health service says SERVING until told otherwise.
+            self._loading = [
+                spec.name
+                for backend in self.core.backends
+                if hasattr(backend, "ready")
+                for spec in backend.info()
+            ]
+            await self._publish_health()
             self.port = self._bind(server, credentials)
             bound = True
             await server.start()
@@ -126,36 +140,81 @@ class SplitinferServer:
             raise
         self._grpc = server
         self._log_flusher = asyncio.create_task(self._flush_request_logs())
-        for service in ("", SERVICE_NAME):
-            await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
+        self._readiness = asyncio.create_task(self._await_ready(started))
         self._upstream_watch = asyncio.create_task(self._watch_upstreams())
         log.info(
-            "splitinfer serve: listening on %s (%s, auth %s), models: %s (default %s)%s",
+            "splitinfer serve: listening on %s (%s, auth %s), models: %s (default %s)%s%s",
             self.address,
             "TLS" if self.config.tls_cert else "plaintext",
             f"on, {tokens(self._auth.count)}" if self._auth is not None else "off",
             ", ".join(self.core.routes),
             self.core.default_model,
             f", metrics on port {self.metrics_port}" if self.metrics_port is not None else "",
+            f"; health NOT_SERVING until {_models(self._loading)} loaded" if self._loading else "",
         )
+
+    def _not_serving_because(self) -> str:
+        """Why health says NOT_SERVING; empty while it says SERVING."""
+        loading = f"{_models(self._loading)} still loading" if self._loading else ""
+        return "; ".join(reason for reason in (loading, self._upstream_problem) if reason)
+
+    async def _publish_health(self) -> str:
+        """Sets health from the reasons it has (none: SERVING) and returns them. A no-op once
+        draining: the health service then says NOT_SERVING for good."""
+        reasons = self._not_serving_because()
+        status = (
+            health_pb2.HealthCheckResponse.NOT_SERVING if reasons else health_pb2.HealthCheckResponse.SERVING
+        )
+        for service in ("", SERVICE_NAME):
+            await self.health.set(service, status)
+        return reasons
+
+    async def _await_ready(self, started: float) -> None:
+        """Health turns SERVING once every backend is ready (its optional ``ready()``, e.g. the
+        extractive model loaded), with one log line per backend that had to load."""
+        for backend in self.core.backends:
+            if not hasattr(backend, "ready"):
+                continue
+            names = [spec.name for spec in backend.info()]
+            try:
+                await self.core.ready(backend)
+            except Exception as err:
+                log.error(
+                    "splitinfer serve: %s could not load (%s: %s); health stays NOT_SERVING",
+                    _models(names),
+                    type(err).__name__,
+                    err,
+                )
+                return
+            if self.core.draining:
+                return
+            self._loading = [name for name in self._loading if name not in names]
+            reasons = await self._publish_health()
+            log.info(
+                "splitinfer serve: %s ready, loaded in %.1f s; health %s",
+                _models(names),
+                time.monotonic() - started,
+                f"still NOT_SERVING: {reasons}" if reasons else "SERVING",
+            )
 
     async def _watch_upstreams(self) -> None:
         """Health follows the upstreams: NOT_SERVING while a backend's ``check()`` names a problem
-        (engine down, API key refused, model not served), SERVING again once it passes, so a load
-        balancer that uses the standard health check sends calls to a replica that can answer."""
+        (engine down, too slow, API key refused, model not served), SERVING again once it passes,
+        so a load balancer that uses the standard health check sends calls to a replica that can
+        answer. Each change of the reason is logged, not only the first: an engine that goes from
+        listing the wrong model to being down says so."""
         checks = [backend.check for backend in self.core.backends if hasattr(backend, "check")]
-        serving = True
         while checks and not self.core.draining:
             problems = [p for p in await asyncio.gather(*(check() for check in checks)) if p]
-            if bool(problems) == serving and not self.core.draining:
-                serving = not problems
-                status = health_pb2.HealthCheckResponse
-                for service in ("", SERVICE_NAME):
-                    await self.health.set(service, status.SERVING if serving else status.NOT_SERVING)
-                if serving:
-                    log.warning("splitinfer serve: upstream back; health SERVING")
+            problem = "; ".join(problems)
+            if problem != self._upstream_problem and not self.core.draining:
+                self._upstream_problem = problem
+                reasons = await self._publish_health()
+                if problem:
+                    log.warning("splitinfer serve: health NOT_SERVING: %s", problem)
                 else:
-                    log.warning("splitinfer serve: health NOT_SERVING: %s", "; ".join(problems))
+                    health = f"NOT_SERVING: {reasons}" if reasons else "SERVING"
+                    log.warning("splitinfer serve: upstream back; health %s", health)
             await asyncio.sleep(UPSTREAM_CHECK_S)
 
     async def _flush_request_logs(self) -> None:
@@ -170,8 +229,16 @@ class SplitinferServer:
         return [self._auth]
 
     def _unauthenticated(self, method: str, message: str, peer: str) -> None:
-        record = CallRecord(method.rsplit("/", 1)[-1], peer=peer)
-        self.observer.reject(record, "unauthenticated", "UNAUTHENTICATED", message)
+        service, _, name = method.lstrip("/").rpartition("/")
+        # Logged and counted as refused whatever was called; in requests_total only if it is one
+        # of ours (reflection is not counted there: see splitinfer.server.metrics).
+        self.observer.reject(
+            CallRecord(name, peer=peer),
+            "unauthenticated",
+            "UNAUTHENTICATED",
+            message,
+            service == SERVICE_NAME,
+        )
 
     def _tls_credentials(self) -> grpc.ServerCredentials | None:
         """The server's TLS credentials (``None`` for plaintext), after checking the PEM pair."""
@@ -252,20 +319,23 @@ class SplitinferServer:
         return port
 
     async def drain(self, grace_s: float | None = None) -> bool:
-        """Graceful stop: NOT_SERVING, refuse new calls, let calls in flight finish within the grace.
+        """Graceful stop: NOT_SERVING, refuse new calls, let calls in flight finish within the grace
+        (or until :meth:`end_now`).
 
         Returns true if every call finished in time (false: the rest were cancelled).
         """
         grace = self.config.grace_seconds if grace_s is None else grace_s
-        if self._upstream_watch is not None:
-            self._upstream_watch.cancel()
+        for task in (self._upstream_watch, self._readiness):
+            if task is not None:
+                task.cancel()
         await self.health.enter_graceful_shutdown()
+        started = time.monotonic()
         finished = await self.core.drain(grace)
         if not finished:
             log.warning(
                 "splitinfer serve: %d call(s) still running after %.1fs; cancelling them",
                 self.core.inflight,
-                grace,
+                time.monotonic() - started,
             )
             self.core.cut_off = True
         if self._grpc is not None:
@@ -288,6 +358,10 @@ class SplitinferServer:
         self.metrics.stop_http()
         log.info("splitinfer serve: stopped")
         return finished
+
+    def end_now(self) -> None:
+        """Cuts a drain short: the calls still running are cancelled now, not at the end of the grace."""
+        self.core.hurry()
 
 
 def connection_age_options(age_s: float, grace_s: float | None) -> list[tuple[str, int]]:
@@ -343,6 +417,11 @@ class GenericHandlersOnly:
         return None
 
 
+def _models(names: list[str]) -> str:
+    """``model a`` or ``models a, b``, for the log."""
+    return f"model{'s' if len(names) > 1 else ''} {', '.join(names)}"
+
+
 async def _settle() -> None:
     """A few turns of the event loop: gRPC's own task of each call ends just after its handler."""
     for _ in range(3):
@@ -350,9 +429,10 @@ async def _settle() -> None:
 
 
 def serve(config: ServerConfig) -> int:
-    """Runs a server until SIGTERM or SIGINT, then drains it; returns the exit code (0). SIGHUP
-    re-reads the token file and the TLS pair (:meth:`SplitinferServer.reload`). Call it from the
-    main thread: signals are handled there."""
+    """Runs a server until SIGTERM or SIGINT, then drains it; returns the exit code: 0, or 128 +
+    the signal's number (130 for SIGINT, 143 for SIGTERM) when a second one cut the drain short.
+    SIGHUP re-reads the token file and the TLS pair (:meth:`SplitinferServer.reload`). Call it from
+    the main thread: signals are handled there."""
     return asyncio.run(_serve(config))
 
 
@@ -361,9 +441,26 @@ async def _serve(config: ServerConfig) -> int:
     # Before start(), which says "listening": a SIGTERM or Ctrl-C the moment it is said must drain
     # the server, not kill it undrained or tear the loop down under it.
     stop = asyncio.Event()
+    ended_by: list[signal.Signals] = []
     loop = asyncio.get_running_loop()
+
+    def stop_signal(sig: signal.Signals) -> None:
+        if not stop.is_set():
+            stop.set()
+            return
+        # The usual "press Ctrl-C again to quit": the calls still running are cancelled now (their
+        # clients get UNAVAILABLE and the log records them), the log is flushed, and the exit code
+        # says the drain was cut short.
+        ended_by.append(sig)
+        log.warning(
+            "splitinfer serve: %s during the drain: ending now, cancelling the %d call(s) still running",
+            sig.name,
+            server.core.inflight,
+        )
+        server.end_now()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stop_signal, sig)
     # SIGHUP's default action ends a process without a word. A plain handler rather than the
     # loop's: the loop would restore that default when it closes, and a SIGHUP after it closed,
     # while Python exits, would end the process with 129 instead of 0. The handler runs in this
@@ -374,12 +471,15 @@ async def _serve(config: ServerConfig) -> int:
     try:
         await server.start()
         await stop.wait()
-        log.info("splitinfer serve: draining (grace %.1fs)", config.grace_seconds)
+        log.info(
+            "splitinfer serve: draining (grace %.1fs; a second SIGTERM or SIGINT ends it now)",
+            config.grace_seconds,
+        )
         await server.drain()
     finally:
         if hangup is not None:
             signal.signal(hangup, signal.SIG_IGN)
-    return 0
+    return 128 + ended_by[0] if ended_by else 0
 
 
 class BackgroundServer:

@@ -46,6 +46,7 @@ _ONE_MODEL_FLAGS = {
     "model": "--model",
     "openai_base_url": "--openai-base-url",
     "openai_api_key_env": "--openai-api-key-env",
+    "openai_ca_file": "--openai-ca-file",
 }
 # Options that must not be empty when given, and their flags: an empty host, name or path (often
 # an unset shell variable, as in --model "$MODEL") would otherwise be ignored or misread.
@@ -58,7 +59,9 @@ _NON_EMPTY_FLAGS = {
 # gRPC takes connection ages as a C int of milliseconds: at most about 24.8 days.
 MAX_CONNECTION_AGE_S = (2**31 - 1) // 1000
 # [server] keys that name files; relative paths in a config file are relative to the file's folder.
-_PATH_KEYS = ("auth_tokens_file", "tls_cert", "tls_key", "condenser_path")
+_PATH_KEYS = ("auth_tokens_file", "tls_cert", "tls_key", "condenser_path", "openai_ca_file")
+# [[models]] options that name files, relative to the config file's folder too.
+_MODEL_PATH_KEYS = ("ca_file",)
 _KIND_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 
 
@@ -95,6 +98,7 @@ class ServerConfig:
     default_model: str | None = None
     openai_base_url: str | None = None
     openai_api_key_env: str | None = None
+    openai_ca_file: str | Path | None = None
     auth_tokens_file: str | Path | None = None
     tls_cert: str | Path | None = None
     tls_key: str | Path | None = None
@@ -122,6 +126,8 @@ class ServerConfig:
             options = {"base_url": self.openai_base_url, "model": self.model}
             if self.openai_api_key_env:
                 options["api_key_env"] = self.openai_api_key_env
+            if self.openai_ca_file:
+                options["ca_file"] = str(self.openai_ca_file)
         elif self.model:
             options = {"name": self.model}
         return (ModelConfig(backend, options),)
@@ -175,7 +181,7 @@ class ServerConfig:
             flags = ", ".join(given)
             raise InvalidInputError(
                 f"{flags} describe{'s' if len(given) == 1 else ''} a single model and cannot be combined "
-                "with the [[models]] list of --config; set backend, model, base_url and api_key_env "
+                "with the [[models]] list of --config; set backend, model, base_url, api_key_env and ca_file "
                 f"in the file's [[models]] tables instead, and drop {flags} from the command line "
                 "(or from the file's [server] table)"
             )
@@ -187,11 +193,11 @@ class ServerConfig:
                 )
         stray = [
             _ONE_MODEL_FLAGS[name]
-            for name in ("openai_base_url", "openai_api_key_env")
+            for name in ("openai_base_url", "openai_api_key_env", "openai_ca_file")
             if getattr(self, name) is not None
         ]
         if stray and not self.models and self.backend != "openai":
-            flags = " and ".join(stray)
+            flags = ", ".join(stray[:-1]) + " and " + stray[-1] if len(stray) > 1 else stray[0]
             raise InvalidInputError(
                 f"{flags} only appl{'ies' if len(stray) == 1 else 'y'} to --backend openai, but the backend "
                 f"is {self.backend or 'extractive'}; add --backend openai or drop {flags}"
@@ -256,6 +262,9 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
             raise InvalidInputError(
                 f'config file {path}: models[{i}] needs a \'backend\' (e.g. "extractive" or "openai")'
             )
+        for key in _MODEL_PATH_KEYS:
+            if isinstance(entry.get(key), str) and entry[key]:
+                entry[key] = str(path.parent / entry[key])
         parsed.append(ModelConfig(backend, entry))
     if parsed:
         kwargs["models"] = tuple(parsed)

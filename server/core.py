@@ -9,6 +9,7 @@ calls in flight and the draining flag.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import threading
 import time
@@ -83,20 +84,47 @@ class InferenceCore:
                 f"default_model '{self.default_model}' is not one of the configured models: {', '.join(self.routes)}"
             )
         self.admission = Admission(config.max_concurrent, config.max_queued)
-        metrics.watch_admission(lambda: self.admission.running, lambda: self.admission.queued)
+        self.model_admission = self._model_admission()
+        metrics.watch_admission(
+            lambda: self.admission.running,
+            lambda: self.admission.queued + sum(a.queued for a in set(self.model_admission.values())),
+        )
         self.condensers = CondenserHost(config.condenser_path)
         self.draining = False
         # Set when the grace period ended and the calls still running are being cancelled.
         self.cut_off = False
         self.inflight = 0
         self._idle: asyncio.Event | None = None
+        self._hurry: asyncio.Event | None = None
         self._info_cache: tuple[Any, pb.GetInfoResponse] | None = None
+
+    def _model_admission(self) -> dict[str, Admission]:
+        """By model name, the admission of each backend that runs fewer calls at once than
+        ``--max-concurrent`` (its ``max_concurrent``; see the ``Backend`` protocol); the models of
+        one backend share it."""
+        limits: dict[str, Admission] = {}
+        for backend in self.backends:
+            limit = getattr(backend, "max_concurrent", None)
+            if isinstance(limit, int) and limit < self.config.max_concurrent:
+                names = [spec.name for spec in backend.info()]
+                admission = Admission(
+                    limit, self.config.max_queued, "model " + ", ".join(f"'{n}'" for n in names)
+                )
+                limits.update(dict.fromkeys(names, admission))
+        return limits
 
     async def start(self) -> None:
         self._idle = asyncio.Event()
         self._idle.set()
+        self._hurry = asyncio.Event()
         for backend in self.backends:
             await backend.start()
+
+    async def ready(self, backend: Backend) -> None:
+        """Returns once ``backend`` answers at full speed (its optional ``ready()``)."""
+        ready = getattr(backend, "ready", None)
+        if ready is not None:
+            await ready()
 
     async def aclose(self) -> None:
         for backend in self.backends:
@@ -122,18 +150,28 @@ class InferenceCore:
     async def drain(self, grace_s: float) -> bool:
         """Refuses new calls and waits up to ``grace_s`` for calls in flight; true if they all ended."""
         self.draining = True
-        return await self.wait_idle(grace_s)
+        return await self.wait_idle(grace_s, hurried=True)
 
-    async def wait_idle(self, timeout_s: float) -> bool:
-        """Waits up to ``timeout_s`` for no call to be in flight; true if none is."""
+    async def wait_idle(self, timeout_s: float, hurried: bool = False) -> bool:
+        """Waits up to ``timeout_s`` for no call to be in flight (``hurried``: or until
+        :meth:`hurry`); true if none is."""
         if self._idle is None or self._idle.is_set():
-            # Not left to wait_for: with a timeout of 0 it times out even when the event is set.
+            # Not left to asyncio.wait: with a timeout of 0 it times out even when the event is set.
             return True
+        waits = [asyncio.ensure_future(self._idle.wait())]
+        if hurried and self._hurry is not None:
+            waits.append(asyncio.ensure_future(self._hurry.wait()))
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout=timeout_s)
-            return True
-        except asyncio.TimeoutError:
-            return False
+            await asyncio.wait(waits, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        return self._idle.is_set()
+
+    def hurry(self) -> None:
+        """Ends the wait of :meth:`drain` now: the calls still running are to be cut off."""
+        if self._hurry is not None:
+            self._hurry.set()
 
     # RPCs ----------------------------------------------------------------------------------
 
@@ -159,7 +197,13 @@ class InferenceCore:
         if device is not None:
             record.condensation_ratio = device.ratio
             self.metrics.device_condensation(device.original_tokens, device.condensed_tokens)
-        async with self.admission.slot(f"Generate {spec.name}"):
+        kind = f"Generate {spec.name}"
+        # The model's own limit first: a call waiting for it holds none of the server's slots.
+        model_admission = self.model_admission.get(spec.name)
+        async with (
+            model_admission.slot(kind) if model_admission is not None else contextlib.nullcontext(),
+            self.admission.slot(kind),
+        ):
             prompt_tokens = await backend.count_tokens(
                 prompt_text(job.instruction, job.context, job.question)
             )

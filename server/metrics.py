@@ -2,8 +2,13 @@
 
 Every name starts with ``splitinfer_``:
 
-* ``requests_total{method,code}``: finished RPCs by method and gRPC status code name.
-* ``request_duration_seconds{method}``: from receiving the request to its last message.
+* ``requests_total{method,code,model}``: finished calls of ``splitinfer.v1.Inference`` by method,
+  gRPC status code name and model (the configured model a ``Generate`` was routed to, the
+  condenser version of a ``Condense``; empty before routing and for ``GetInfo``/``ListModels``).
+  Health checks and reflection are not counted (a load balancer's probes would drown the calls
+  users make), but a reflection call refused for its token is in ``rejected_total``.
+* ``request_duration_seconds{method,code}``: from receiving the request to its last message, by
+  outcome: refusals take microseconds and must not hide how long answers take.
 * ``time_to_first_chunk_seconds{model}``: ``Generate`` only.
 * ``running_requests``, ``queue_depth``: admission control, read when scraped.
 * ``rejected_total{reason}``: refused for lack of capacity or credentials, or for size:
@@ -33,7 +38,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    start_http_server,
+)
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 _RATIO_BUCKETS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -43,15 +55,21 @@ class Metrics:
     """The server's instruments. One registry per server, so several servers can share a process."""
 
     def __init__(self) -> None:
+        # No *_created series beside each counter and histogram: noise for every scrape. A switch of
+        # prometheus_client's, for the whole process.
+        disable_created_metrics()
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter(
-            "splitinfer_requests", "Finished RPCs by method and status code.", ["method", "code"], registry=r
+            "splitinfer_requests",
+            "Finished splitinfer.v1.Inference calls by method, status code and model.",
+            ["method", "code", "model"],
+            registry=r,
         )
         self.duration = Histogram(
             "splitinfer_request_duration_seconds",
-            "Time from request to last message.",
-            ["method"],
+            "Time from request to last message, by method and status code.",
+            ["method", "code"],
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
@@ -114,18 +132,21 @@ class Metrics:
             ["file"],
             registry=r,
         )
-        self._children: dict[tuple[str, str], Any] = {}
+        self._children: dict[tuple[str, str, str], Any] = {}
         self._http: Any = None
 
     def watch_admission(self, running: Callable[[], float], queued: Callable[[], float]) -> None:
         self.running.set_function(running)
         self.queue_depth.set_function(queued)
 
-    def request_done(self, method: str, code: str, seconds: float) -> None:
-        key = (method, code)
+    def request_done(self, method: str, code: str, model: str, seconds: float) -> None:
+        key = (method, code, model)
         child = self._children.get(key)
         if child is None:
-            child = self._children[key] = (self.requests.labels(method, code), self.duration.labels(method))
+            child = self._children[key] = (
+                self.requests.labels(method, code, model),
+                self.duration.labels(method, code),
+            )
         child[0].inc()
         child[1].observe(seconds)
 

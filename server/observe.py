@@ -2,11 +2,13 @@
 
 Each call gets one line of JSON on the ``splitinfer.server.requests`` logger, e.g.::
 
-    {"rpc": "Generate", "id": "a1b2", "model": "extractive", "code": "OK", "prompt_tokens": 812,
-     "completion_tokens": 21, "ttfc_ms": 41.2, "total_ms": 44.0, "peer": "ipv4:127.0.0.1:50412"}
+    {"rpc": "Generate", "ts": "2026-12-01T06:36:51.888Z", "id": "a1b2", "model": "extractive",
+     "code": "OK", "prompt_tokens": 812, "completion_tokens": 21, "ttfc_ms": 41.2, "total_ms": 44.0,
+     "peer": "ipv4:127.0.0.1:50412"}
 
-Fields that do not apply to a method are left out. ``error`` carries the status message when the
-code is not ``OK``.
+``ts`` is when the call ended (UTC, milliseconds): lines are written in batches, so the time of the
+log record is not the call's. Fields that do not apply to a method are left out. ``error`` carries
+the status message when the code is not ``OK``.
 
 Lines are handed to ``logging`` in batches, like an access log's buffer: one log record every
 :data:`FLUSH_INTERVAL_S` (or every :data:`BATCH_LINES` calls) whose message is the batch's lines
@@ -42,8 +44,25 @@ def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -
     logging.logMultiprocessing = False
     logging.basicConfig(level=level, format="%(message)s", stream=stream)
     # httpx (the openai backend's client) logs every upstream request at INFO as plain text,
-    # which would put a non-JSON line next to each call's JSON request line.
-    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
+    # which would put a non-JSON line next to each call's JSON request line; sentence-transformers
+    # logs its model's path as the extractive backend loads it, which the server's own
+    # "ready, loaded in" line says.
+    for chatty in ("httpx", "sentence_transformers"):
+        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
+
+
+_second: list[tuple[int, str]] = [(-1, "")]  # the last whole second formatted, and its text
+
+
+def timestamp(now: float) -> str:
+    """``now`` (Unix time) as ISO 8601 in UTC with milliseconds: ``2026-12-01T06:36:51.888Z``.
+    The date and time of day are formatted once a second, not once a call."""
+    whole = int(now)
+    second, text = _second[0]
+    if whole != second:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+        _second[0] = (whole, text)
+    return f"{text}.{int((now - whole) * 1000):03d}Z"
 
 
 class CallRecord:
@@ -92,9 +111,12 @@ class Observer:
         self.log_requests = log_requests
         self._lines: list[str] = []
 
-    def end(self, record: CallRecord, code: str, error: str = "") -> None:
+    def end(self, record: CallRecord, code: str, error: str = "", counted: bool = True) -> None:
+        """Logs the call; ``counted``: also in ``requests_total`` and the duration histogram
+        (calls of ``splitinfer.v1.Inference``; not health checks or reflection)."""
         total_ms = record.elapsed_ms()
-        self.metrics.request_done(record.method, code, total_ms / 1000.0)
+        if counted:
+            self.metrics.request_done(record.method, code, record.model, total_ms / 1000.0)
         if record.ttfc_ms is not None and record.model:
             self.metrics.ttfc.labels(record.model).observe(record.ttfc_ms / 1000.0)
         if self.log_requests and self.log.isEnabledFor(logging.INFO):
@@ -102,11 +124,11 @@ class Observer:
             if len(self._lines) >= BATCH_LINES:
                 self.flush()
 
-    def reject(self, record: CallRecord, reason: str, code: str, error: str) -> None:
+    def reject(self, record: CallRecord, reason: str, code: str, error: str, counted: bool = True) -> None:
         """A call refused for lack of capacity or credentials (auth, overload here or upstream,
-        draining) or for its size."""
+        draining) or for its size; ``counted``: see :meth:`end`."""
         self.metrics.rejected.labels(reason).inc()
-        self.end(record, code, error)
+        self.end(record, code, error, counted)
 
     def flush(self) -> None:
         """Writes the queued lines as one log record."""
@@ -117,7 +139,7 @@ class Observer:
 
 def log_line(record: CallRecord, code: str, error: str, total_ms: float) -> str:
     """The JSON log line of one call (see the module docstring)."""
-    parts = [f'{{"rpc": {_quote(record.method)}']
+    parts = [f'{{"rpc": {_quote(record.method)}', f'"ts": "{timestamp(time.time())}"']
     if record.request_id:
         parts.append(f'"id": {_quote(record.request_id)}')
     if record.model:

@@ -19,6 +19,14 @@ What it answers is chosen by the request's ``model``:
 * ``standin-hang``: sends the response headers, then nothing for 10 s.
 * ``standin-429date``: 429 with ``Retry-After`` as an HTTP date (RFC 9110), 120 s ahead.
 * ``standin-nomodel``: 404 with vLLM's body for a model it does not serve.
+* ``standin-401key``: 401 with OpenAI's body for a wrong key, which quotes part of it (``KEY_HINT``).
+* ``standin-hugeerror``: 500 with a plain-text body of ``HUGE_ERROR_BYTES`` (64 MiB), as a broken
+  proxy in front of an engine may send; ``error_bytes_sent`` records how much of it the client took
+  before it hung up.
+* ``standin-longline``: 200 with one event line of ``LONG_LINE_BYTES`` (2 MiB) sent in 64 KiB
+  pieces without a line break until its end, then a well-formed end.
+* ``standin-crlfsplit``: the answer with CRLF line ends, written a few bytes at a time so that the
+  CR and the LF of a line end go out in separate writes.
 * Streams written byte for byte (``RAW_STREAMS``), as real engines misbehave:
 
   * ``standin-separators``: an answer holding U+2028 and U+0085, which JSON leaves unescaped.
@@ -44,7 +52,8 @@ What it answers is chosen by the request's ``model``:
     answer, then a usage event whose ``prompt_tokens`` is ``"11"`` or ``-1``.
 
 It records every request (headers and JSON body), the TCP peer it came from (to see connections
-reused), and every client that went away mid-stream.
+reused), and every client that went away mid-stream. ``OpenAIStandin(tls=(cert, key))`` serves HTTPS
+with that PEM pair instead of plain HTTP.
 """
 
 from __future__ import annotations
@@ -52,12 +61,15 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import ssl
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 REPLY = "The bridge opened to traffic in 1932 after six years of work ."
@@ -70,6 +82,10 @@ MALFORMED_PROMPT_TOKENS = {"standin-textusage": "11", "standin-negusage": -1}
 UNICODE_REPLY = ("Line\u2028separator ", "and next\x85line.")
 SPLIT_REPLY = "café 😀 🌉"
 LLAMA_CONTEXT_ERROR = "the request exceeds the available context size, try increasing it"
+KEY_HINT = "sk-abc***xyz"
+HUGE_ERROR_BYTES = 64 * 1024 * 1024
+LONG_LINE_BYTES = 2 * 1024 * 1024
+_BLOCK = 64 * 1024
 
 
 def _sse(payload: dict[str, Any] | str) -> bytes:
@@ -134,6 +150,7 @@ class StandinState:
     clients: list[tuple[str, int]] = field(default_factory=list)  # the TCP peer of each request
     disconnects: list[Disconnect] = field(default_factory=list)
     listed: list[str] = field(default_factory=list)  # the ids GET /v1/models lists
+    error_bytes_sent: list[int] = field(default_factory=list)  # of each standin-hugeerror body
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -177,6 +194,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(429, "Rate limit reached.", "RateLimitError", {"Retry-After": when})
         if model == "standin-nomodel":
             return self._error(404, f"The model `{model}` does not exist.", "NotFoundError")
+        if model == "standin-401key":
+            return self._error(401, f"Incorrect API key provided: {KEY_HINT}.", "AuthenticationError")
+        if model == "standin-hugeerror":
+            return self._huge_error()
         if model == "standin-json200":
             completion = {
                 "id": "chatcmpl-standin",
@@ -197,12 +218,45 @@ class _Handler(BaseHTTPRequestHandler):
         if model == "standin-empty200":
             self._send("")  # the end of the chunked body, not one event before it
             return
+        if model == "standin-longline":
+            self._send(b'data: {"choices": [{"index": 0, "delta": {"content": "')
+            for _ in range(LONG_LINE_BYTES // _BLOCK):
+                self._send(b"y" * _BLOCK)
+            self._send(b'"}, "finish_reason": "stop"}]}\n\n')
+            self._send(_sse("[DONE]"))
+            self._send("")
+            return
+        if model == "standin-crlfsplit":
+            stream = (
+                b"".join(_delta(word + " ") for word in REPLY.split())
+                + _delta(finish="stop")
+                + _sse("[DONE]")
+            )
+            stream = stream.replace(b"\n", b"\r\n")
+            for start in range(0, len(stream), 7):  # 7: a CRLF is sometimes cut in two
+                self._send(stream[start : start + 7])
+            self._send("")
+            return
         self.words_sent = 0
         try:
             self._stream(model, body)
         except (BrokenPipeError, ConnectionResetError):
             state.disconnects.append(Disconnect(model, self.words_sent))
             self.close_connection = True
+
+    def _huge_error(self) -> None:
+        self.send_response(500)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(HUGE_ERROR_BYTES))
+        self.end_headers()
+        sent = 0
+        try:
+            while sent < HUGE_ERROR_BYTES:
+                self.wfile.write(b"x" * _BLOCK)
+                sent += _BLOCK
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        self.server.state.error_bytes_sent.append(sent)
 
     def _error(self, status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> None:
         payload = json.dumps({"error": {"message": message, "type": kind, "code": status}}).encode()
@@ -318,17 +372,34 @@ class _Server(ThreadingHTTPServer):
         self.open_sockets.discard(request)
         super().shutdown_request(request)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError)):
+            return  # a client that did not trust the certificate, or hung up: not the stand-in's bug
+        super().handle_error(request, client_address)
+
 
 class OpenAIStandin:
     """Runs the stand-in on ``127.0.0.1`` in a thread: ``with OpenAIStandin(api_key="k") as s: s.base_url``.
 
     ``port`` 0 picks a free port; give the port of one that has stopped to bring an upstream back.
+    ``tls``: a PEM certificate and key to serve HTTPS with.
     """
 
-    def __init__(self, api_key: str | None = None, port: int = 0) -> None:
+    def __init__(
+        self, api_key: str | None = None, port: int = 0, tls: tuple[Path, Path] | None = None
+    ) -> None:
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.state = StandinState(api_key)
         self._server.open_sockets = set()
+        self._scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            # The handshake happens in the handler's thread, on its first read, not in accept().
+            self._server.socket = context.wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False
+            )
+            self._scheme = "https"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -341,7 +412,7 @@ class OpenAIStandin:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"{self._scheme}://127.0.0.1:{self.port}/v1"
 
     def __enter__(self) -> OpenAIStandin:
         self._thread.start()

@@ -8,6 +8,8 @@ from __future__ import annotations
 import contextlib
 import datetime
 import ipaddress
+import json
+import logging
 import socket
 import struct
 import threading
@@ -101,6 +103,28 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float = 10.0, what: str
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
         time.sleep(0.01)
+
+
+def request_log(records: list[logging.LogRecord]) -> list[dict[str, object]]:
+    """The calls of the server's request log (``splitinfer.server.requests``) among ``records``
+    (caplog's; set its level to INFO for that logger before the calls, or the server logs none)."""
+    return [
+        json.loads(line)
+        for record in records
+        if record.name == "splitinfer.server.requests"
+        for line in record.getMessage().splitlines()
+    ]
+
+
+def logged_error(caplog: object, model: str, timeout_s: float = 10.0) -> str:
+    """The ``error`` of the last request-log line of a failed call to ``model``, once logged."""
+
+    def found() -> str | None:
+        errors = [e["error"] for e in request_log(caplog.records) if e.get("model") == model and "error" in e]  # type: ignore[attr-defined]
+        return str(errors[-1]) if errors else None
+
+    wait_until(lambda: found() is not None, timeout_s, f"the request log line of a call to {model}")
+    return str(found())
 
 
 class NetworkProxy:

@@ -196,7 +196,7 @@ def test_oversized_message_is_resource_exhausted_and_the_server_keeps_serving(st
 
 def test_an_oversized_message_is_logged_and_counted(server, stub, caplog):
     caplog.set_level(logging.INFO, logger="splitinfer.server.requests")
-    refused = {"method": "Generate", "code": "RESOURCE_EXHAUSTED"}
+    refused = {"method": "Generate", "code": "RESOURCE_EXHAUSTED", "model": ""}  # never routed
     before = sample(server, "splitinfer_requests_total", refused)
     rejected_before = sample(server, "splitinfer_rejected_total", {"reason": "too_large"})
     huge = question("x" * (MAX_REQUEST_BYTES + 10))

@@ -78,7 +78,9 @@ def test_a_deadline_that_fires_on_the_client_first_is_counted_as_deadline_exceed
 
     def ended(code: str) -> float:
         return (
-            registry.get_sample_value("splitinfer_requests_total", {"method": "Generate", "code": code})
+            registry.get_sample_value(
+                "splitinfer_requests_total", {"method": "Generate", "code": code, "model": "slow"}
+            )
             or 0.0
         )
 

@@ -8,6 +8,7 @@ API-key checks, slow streams that notice a client going away), on loopback in a 
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import time
@@ -18,7 +19,7 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from server_openai_standin import REPLY, OpenAIStandin
-from server_support import collect, free_port, stub_for, wait_until
+from server_support import collect, free_port, logged_error, stub_for, wait_until
 
 from splitinfer.sdk._errors import InvalidInputError
 from splitinfer.server import BackgroundServer, ModelConfig, ServerConfig
@@ -45,6 +46,11 @@ CASES = (
     "textusage",
     "negusage",
 )
+
+
+@pytest.fixture(autouse=True)
+def request_log(caplog):
+    caplog.set_level(logging.INFO, logger="splitinfer.server.requests")
 
 
 @pytest.fixture(scope="module")
@@ -174,16 +180,19 @@ def test_upstream_429_is_resource_exhausted_with_its_retry_after(stub):
     assert retry.retry_delay.seconds == 3
 
 
-def test_upstream_500_is_unavailable(stub):
+def test_upstream_500_is_unavailable_and_only_the_log_names_the_upstream(stub, upstream, caplog):
     err = failure(stub, ask("500"))
     assert err.code() == grpc.StatusCode.UNAVAILABLE
-    assert "HTTP 500" in err.details() and "engine crashed" in err.details()
+    assert err.details() == "model '500' is unavailable: its engine failed (HTTP 500); retry later"
+    logged = logged_error(caplog, "500")
+    assert f"upstream {upstream.base_url} answered HTTP 500" in logged
+    assert "engine crashed" not in logged  # the upstream's text: it may quote the prompt
 
 
 def test_an_unreachable_upstream_is_unavailable(stub):
     err = failure(stub, ask("down"))
     assert err.code() == grpc.StatusCode.UNAVAILABLE
-    assert "unreachable" in err.details()
+    assert "unreachable" in err.details() and "http" not in err.details()
 
 
 def chunks_then_failure(stub, request: pb.GenerateRequest) -> tuple[list[str], grpc.RpcError]:
@@ -199,19 +208,22 @@ def test_an_error_event_mid_stream_fails_the_call_after_the_chunks_sent(stub):
     chunks, err = chunks_then_failure(stub, ask("midstream"))
     assert chunks == ["The ", "bridge "]
     assert err.code() == grpc.StatusCode.INTERNAL
-    assert "died mid-stream" in err.details()
+    assert err.details() == "model 'midstream' failed mid-answer: its engine reported an error"
 
 
-def test_a_silent_upstream_times_out_as_deadline_exceeded(stub):
+def test_a_silent_upstream_times_out_as_deadline_exceeded(stub, caplog):
     err = failure(stub, ask("hang"))
     assert err.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    assert "read_timeout_s" in err.details()
+    assert "read_timeout_s" not in err.details()  # the operator's fix, in the log
+    assert "raise read_timeout_s" in logged_error(caplog, "hang")
 
 
-def test_a_wrong_server_api_key_is_an_internal_error_not_the_devices_fault(stub):
+def test_a_wrong_server_api_key_is_an_internal_error_not_the_devices_fault(stub, caplog):
     err = failure(stub, ask("nokey"))
     assert err.code() == grpc.StatusCode.INTERNAL
-    assert "HTTP 401" in err.details() and "api_key_env" in err.details()
+    assert "misconfigured" in err.details() and "HTTP 401" in err.details()
+    assert "api_key_env" not in err.details()
+    assert "check api_key_env (--openai-api-key-env)" in logged_error(caplog, "nokey")
 
 
 def test_cancelling_the_call_closes_the_upstream_stream(stub, upstream):
@@ -241,7 +253,7 @@ def test_list_models_shows_openai_models_with_estimated_token_counts(stub):
     assert names == [*CASES, "nokey", "down", "one-connection"]
     ok = listed.models[0]
     assert (ok.backend, ok.token_counting) == ("openai", "estimate")
-    assert "standin-ok" in ok.description
+    assert ok.description == "standin-ok on an OpenAI-compatible engine (chat completions)"
 
 
 def metric(server, name: str, **labels: str) -> float:
@@ -274,28 +286,32 @@ def test_prompt_tokens_metric_counts_the_upstreams_usage_and_nothing_for_failed_
     assert metric(server, "splitinfer_prompt_tokens_total", model="500") == before_500
 
 
-def test_a_full_connection_pool_is_resource_exhausted_with_advice_on_max_connections(stub, upstream):
+def test_a_full_connection_pool_is_resource_exhausted_with_advice_on_max_connections_in_the_log(
+    stub, upstream, caplog
+):
     before = len(upstream.state.disconnects)
     holder = stub.Generate(ask("one-connection"))
     next(holder)  # the model's only connection is now streaming
     err = failure(stub, ask("one-connection"))
+    logged = logged_error(caplog, "one-connection")
     holder.cancel()
     wait_until(lambda: len(upstream.state.disconnects) > before, what="the upstream to see the holder go")
     assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert "max_connections" in err.details()
-    assert "raise read_timeout_s" not in err.details()
+    assert "every connection to its engine is in use" in err.details()
+    assert "max_connections" not in err.details()
+    assert "raise the model's max_connections" in logged and "raise read_timeout_s" not in logged
 
 
 @pytest.mark.parametrize(
     ("model", "content_type"), [("json200", "application/json"), ("html200", "text/html")]
 )
 def test_a_200_that_is_not_an_event_stream_is_an_upstream_error_not_an_empty_answer(
-    stub, model, content_type
+    stub, model, content_type, caplog
 ):
     err = failure(stub, ask(model))
     assert err.code() == grpc.StatusCode.INTERNAL
-    assert f"answered 200 with Content-Type {content_type}, not text/event-stream" in err.details()
-    assert "/v1" in err.details()
+    assert f"answered 200 with a Content-Type {content_type}, not text/event-stream" in err.details()
+    assert "the engine's OpenAI-compatible /v1" in logged_error(caplog, model)
 
 
 def test_a_stream_that_ends_without_done_or_a_finish_reason_fails_instead_of_looking_complete(stub):
@@ -320,7 +336,8 @@ def test_a_200_stream_closed_before_any_event_is_not_retried_and_says_why(server
     assert caught.value.code == "INTERNAL"
     message = caught.value.server_message
     assert "without sending a single event" in message
-    assert "context window" in message and "context_tokens" in message
+    assert "context window" in message and "shorten or condense it" in message
+    assert "context_tokens" not in message  # the operator's fix, in the log
     after = sum(1 for _, body in upstream.state.requests if body.get("model") == "standin-empty200")
     assert after - before == 1  # asked once, not retried
 
@@ -328,10 +345,10 @@ def test_a_200_stream_closed_before_any_event_is_not_retried_and_says_why(server
 @pytest.mark.parametrize(
     ("model", "field"),
     [
-        ("badchoice", 'choices[0] is "x", not an object'),
-        ("baddelta", 'choices[0].delta is "x", not an object'),
-        ("textusage", 'usage.prompt_tokens is "11", not a whole number'),
-        ("negusage", "usage.prompt_tokens is -1, not a whole number"),
+        ("badchoice", "choices[0] is not an object"),
+        ("baddelta", "choices[0].delta is not an object"),
+        ("textusage", "usage.prompt_tokens is not a whole number"),
+        ("negusage", "usage.prompt_tokens is not a whole number"),
     ],
 )
 def test_a_malformed_event_is_an_upstream_error_naming_the_field(stub, model, field):
@@ -357,32 +374,39 @@ def test_an_answer_read_to_its_final_message_is_counted_ok_even_if_the_client_ha
     requests_total say OK, not CANCELLED."""
     calls = 20
     codes = ("OK", "CANCELLED")
-    before = {c: metric(server, "splitinfer_requests_total", method="Generate", code=c) for c in codes}
+    before = {
+        c: metric(server, "splitinfer_requests_total", method="Generate", code=c, model="ok") for c in codes
+    }
     subprocess.run(
         [sys.executable, "-c", _HANG_UP_CLIENT, server.address, str(calls)], check=True, timeout=120
     )
 
     def ended(code: str) -> float:
-        return metric(server, "splitinfer_requests_total", method="Generate", code=code) - before[code]
+        return (
+            metric(server, "splitinfer_requests_total", method="Generate", code=code, model="ok")
+            - before[code]
+        )
 
     wait_until(lambda: sum(ended(c) for c in codes) == calls, what="the server to end every call")
     assert (ended("OK"), ended("CANCELLED")) == (calls, 0)
 
 
-def test_a_base_url_without_v1_is_named_with_the_fix(upstream, monkeypatch):
+def test_a_base_url_without_v1_is_named_with_the_fix_in_the_log(upstream, monkeypatch, caplog):
     monkeypatch.setenv(KEY_ENV, API_KEY)
     root = upstream.base_url.removesuffix("/v1")
     model = ModelConfig(
         "openai", {"name": "m", "base_url": root, "model": "standin-ok", "api_key_env": KEY_ENV}
     )
-    with BackgroundServer(ServerConfig(port=0, models=(model,), log_requests=False)) as server:
+    with BackgroundServer(ServerConfig(port=0, models=(model,))) as server:
         channel, stub = stub_for(server.address)
         try:
             err = failure(stub, ask("m"))
+            logged = logged_error(caplog, "m")
         finally:
             channel.close()
     assert err.code() == grpc.StatusCode.INTERNAL
-    assert "HTTP 404" in err.details() and "under /v1" in err.details()
+    assert "HTTP 404" in err.details() and "misconfigured" in err.details()
+    assert "under /v1" in logged
 
 
 def test_connect_and_read_timeouts_stay_apart_and_never_pass_the_deadline():

@@ -7,6 +7,8 @@ a real port, through the SDK ``Client`` where the client's view matters.
 
 from __future__ import annotations
 
+import logging
+
 import grpc
 import pytest
 from google.rpc import error_details_pb2
@@ -19,7 +21,7 @@ from server_openai_standin import (
     OpenAIStandin,
     unanswered_port,
 )
-from server_support import collect
+from server_support import collect, logged_error
 
 from splitinfer.sdk import Client, OverloadedError
 from splitinfer.server import BackgroundServer, ModelConfig, ServerConfig
@@ -54,7 +56,7 @@ def server():
                 },
             )
         )
-        config = ServerConfig(port=0, models=tuple(models), default_model=CASES[0], log_requests=False)
+        config = ServerConfig(port=0, models=tuple(models), default_model=CASES[0])
         with BackgroundServer(config) as srv:
             yield srv
 
@@ -73,8 +75,8 @@ def chunks_then_failure(stub, model: str) -> tuple[list[str], grpc.RpcError]:
     return chunks, caught.value
 
 
-def requests_total(server, code: str) -> float:
-    labels = {"method": "Generate", "code": code}
+def requests_total(server, code: str, model: str) -> float:
+    labels = {"method": "Generate", "code": code, "model": model}
     return server.server.metrics.registry.get_sample_value("splitinfer_requests_total", labels) or 0.0
 
 
@@ -92,12 +94,12 @@ def test_characters_split_between_two_events_arrive_whole(stub):
 
 
 def test_llama_cpp_error_line_fails_the_call_with_its_message_not_an_empty_answer(server, stub):
-    before = requests_total(server, "INTERNAL")
+    before = requests_total(server, "INTERNAL", "llamaerror")
     chunks, err = chunks_then_failure(stub, "llamaerror")
     assert chunks == []
     assert err.code() == grpc.StatusCode.INTERNAL
     assert LLAMA_CONTEXT_ERROR in err.details()
-    assert requests_total(server, "INTERNAL") == before + 1
+    assert requests_total(server, "INTERNAL", "llamaerror") == before + 1
 
 
 def test_an_answer_the_engine_aborted_is_unavailable_not_complete(stub):
@@ -127,16 +129,24 @@ def test_retry_after_as_an_http_date_is_the_retry_hint(server, stub):
     assert 100 <= caught.value.retry_after_s <= 120
 
 
-def test_a_404_for_an_unknown_model_names_the_model_setting(stub):
+@pytest.fixture(autouse=True)
+def request_log(caplog):
+    caplog.set_level(logging.INFO, logger="splitinfer.server.requests")
+
+
+def test_a_404_for_an_unknown_model_names_the_model_setting_in_the_log(stub, caplog):
     err = chunks_then_failure(stub, "nomodel")[1]
     assert err.code() == grpc.StatusCode.INTERNAL
-    assert "does not exist" in err.details()
-    assert "check the model id (--model, model" in err.details() and "/v1/models" in err.details()
+    assert "does not know the model or the path" in err.details()
+    assert "does not exist" not in err.details()  # the upstream's text
+    logged = logged_error(caplog, "nomodel")
+    assert "check the model id (--model, model" in logged and "/v1/models" in logged
 
 
-def test_an_upstream_that_never_accepts_the_connection_is_unavailable_naming_connect_timeout_s(stub):
+def test_an_upstream_that_never_accepts_the_connection_is_unavailable_naming_connect_timeout_s(stub, caplog):
     """Nothing reached the engine, so the call may be retried (elsewhere): UNAVAILABLE, as for a
     refused connection, not DEADLINE_EXCEEDED with advice about read_timeout_s."""
     err = chunks_then_failure(stub, "unanswered")[1]
     assert err.code() == grpc.StatusCode.UNAVAILABLE
-    assert "no connection within connect_timeout_s (0.3 s)" in err.details()
+    assert "unreachable" in err.details() and "connect_timeout_s" not in err.details()
+    assert "no connection within connect_timeout_s (0.3 s)" in logged_error(caplog, "unanswered")

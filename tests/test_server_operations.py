@@ -3,8 +3,10 @@ and one structured log line per request."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
+import re
 import socket
 import threading
 import urllib.request
@@ -14,7 +16,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 from prometheus_client.parser import text_string_to_metric_families
-from server_support import collect, free_port, question, stub_for, wait_until
+from server_support import collect, free_port, question, request_log, stub_for, wait_until
 
 from splitinfer.cli.main import main
 from splitinfer.sdk._errors import InvalidInputError
@@ -112,13 +114,18 @@ def test_metrics_endpoint_reports_requests_latency_tokens_rejects_and_device_sav
 
     m = scrape(server.metrics_port)
     assert overloaded.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert m[("splitinfer_requests_total", (("code", "OK"), ("method", "Generate")))] == 1
-    assert m[("splitinfer_requests_total", (("code", "INVALID_ARGUMENT"), ("method", "Generate")))] == 1
-    assert m[("splitinfer_requests_total", (("code", "RESOURCE_EXHAUSTED"), ("method", "Generate")))] == 1
-    assert m[("splitinfer_requests_total", (("code", "CANCELLED"), ("method", "Generate")))] == 1
+    for code, model in (
+        ("OK", "echo"),
+        ("INVALID_ARGUMENT", "echo"),
+        ("RESOURCE_EXHAUSTED", "echo"),
+        ("CANCELLED", "slow"),
+    ):
+        assert (
+            m[("splitinfer_requests_total", (("code", code), ("method", "Generate"), ("model", model)))] == 1
+        )
+        assert m[("splitinfer_request_duration_seconds_count", (("code", code), ("method", "Generate")))] == 1
     assert m[("splitinfer_rejected_total", (("reason", "overloaded"),))] == 1
     assert m[("splitinfer_time_to_first_chunk_seconds_count", (("model", "echo"),))] == 1
-    assert m[("splitinfer_request_duration_seconds_count", (("method", "Generate"),))] == 4
     assert m[("splitinfer_prompt_tokens_total", (("model", "echo"),))] == 4
     assert m[("splitinfer_device_original_tokens_total", ())] == 100
     assert m[("splitinfer_device_condensed_tokens_total", ())] == 25
@@ -143,6 +150,21 @@ def test_each_request_writes_one_structured_log_line(server, caplog):
     assert (line["prompt_tokens"], line["completion_tokens"]) == (2, 2)
     assert 0 < line["ttfc_ms"] <= line["total_ms"]
     assert line["peer"].startswith("ipv4:127.0.0.1")
+
+
+def test_each_request_log_line_says_when_the_call_ended(server, caplog):
+    """Lines are written in batches, so the time of a log record is not the call's."""
+    caplog.set_level(logging.INFO, logger="splitinfer.server.requests")
+    before = datetime.datetime.now(datetime.timezone.utc)
+    channel, stub = stub_for(server.address)
+    with channel:
+        collect(stub.Generate(question("when", model="echo", request_id="ts-1")))
+    after = datetime.datetime.now(datetime.timezone.utc)
+    wait_until(lambda: [e for e in request_log(caplog.records) if e.get("id") == "ts-1"], what="the log line")
+    (line,) = [e for e in request_log(caplog.records) if e.get("id") == "ts-1"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["ts"])
+    ended = datetime.datetime.fromisoformat(line["ts"].replace("Z", "+00:00"))
+    assert before - datetime.timedelta(milliseconds=1) <= ended <= after
 
 
 def test_a_metrics_port_in_use_stops_startup_with_one_line_and_leaves_nothing_running(capsys):

@@ -39,16 +39,14 @@ def connections(network: NetworkProxy) -> int:
 
 
 def request_codes(srv: BackgroundServer) -> Counter[tuple[str, str]]:
-    """``splitinfer_requests_total`` by (method, code)."""
+    """``splitinfer_requests_total`` by (method, code), all models together."""
     assert srv.server is not None
-    return Counter(
-        {
-            (sample.labels["method"], sample.labels["code"]): int(sample.value)
-            for metric in srv.server.metrics.registry.collect()
-            for sample in metric.samples
-            if sample.name == "splitinfer_requests_total"
-        }
-    )
+    codes: Counter[tuple[str, str]] = Counter()
+    for metric in srv.server.metrics.registry.collect():
+        for sample in metric.samples:
+            if sample.name == "splitinfer_requests_total":
+                codes[sample.labels["method"], sample.labels["code"]] += int(sample.value)
+    return codes
 
 
 def settled_codes(srv: BackgroundServer, calls: int) -> Counter[tuple[str, str]]:

@@ -155,3 +155,29 @@ def test_a_stop_signal_the_moment_it_says_listening_drains_it(tmp_path):
         lines += proc.stderr.readlines()
         assert proc.wait(timeout=30) == 0, "".join(lines)
         assert lines[-1].rstrip().endswith("stopped") and not any("Traceback" in line for line in lines)
+
+
+@pytest.mark.parametrize("second", [signal.SIGINT, signal.SIGTERM])
+def test_a_second_stop_signal_during_the_drain_cancels_the_calls_left_and_ends_now(tmp_path, second):
+    serve = ServeProcess(tmp_path, grace_s=60)
+    channel, stub = stub_for(serve.address)
+    with channel:
+        stream = stub.Generate(question("a b c d e f g h i j", request_id="cut-short"))  # ~4 s
+        next(stream)
+        serve.proc.send_signal(signal.SIGTERM)
+        wait_until(
+            lambda: any("draining" in line for line in serve.lines), what="the server to start draining"
+        )
+        serve.proc.send_signal(second)
+        with pytest.raises(grpc.RpcError) as cut:
+            collect(stream)
+        code = serve.wait()
+    assert code == 128 + second
+    assert cut.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert (
+        f"splitinfer serve: {second.name} during the drain: ending now, cancelling the 1 call(s) still running"
+        in serve.lines
+    )
+    logged = [json.loads(line) for line in serve.lines if line.startswith("{") and '"cut-short"' in line]
+    assert [entry["code"] for entry in logged] == ["UNAVAILABLE"]  # the log was flushed
+    assert serve.lines[-1].endswith("stopped")

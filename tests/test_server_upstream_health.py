@@ -103,13 +103,47 @@ def test_health_stays_serving_while_every_connection_streams_an_answer():
     assert seen == {health_pb2.HealthCheckResponse.SERVING}
 
 
-def test_health_logs_why_an_upstream_that_never_accepts_a_connection_is_down(caplog):
+def test_health_logs_that_an_upstream_that_never_accepts_a_connection_did_not_answer_in_time(caplog):
     with unanswered_port() as port, serve(f"http://127.0.0.1:{port}/v1", connect_timeout_s=0.2) as server:
         wait_until(
             lambda: status(server.address) == health_pb2.HealthCheckResponse.NOT_SERVING,
             what="health to report the unreachable upstream",
         )
-    assert f"upstream http://127.0.0.1:{port}/v1 is unreachable: ConnectTimeout" in caplog.text
+    assert (
+        f"upstream http://127.0.0.1:{port}/v1 did not answer GET /models within 0.2 s "
+        "(connect_timeout_s; ConnectTimeout)"
+    ) in caplog.text
+
+
+def health_lines(caplog) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if "health" in r.getMessage() and "listening" not in r.getMessage()
+    ]
+
+
+def test_health_logs_every_change_of_reason_not_only_the_first(caplog):
+    """Wrong model, then down, then back: an operator who fixes the model id learns the engine is
+    down meanwhile."""
+    with OpenAIStandin(api_key="right-key") as upstream:
+        upstream.state.listed[:] = ["other-model"]
+        with serve(upstream.base_url) as server:
+            wait_until(lambda: len(health_lines(caplog)) == 1, what="the wrong model to be logged")
+            upstream.stop()
+            wait_until(lambda: len(health_lines(caplog)) == 2, what="the engine going down to be logged")
+            with OpenAIStandin(api_key="right-key", port=upstream.port):
+                wait_until(lambda: len(health_lines(caplog)) == 3, what="the engine coming back to be logged")
+                assert status(server.address) == health_pb2.HealthCheckResponse.SERVING
+                time.sleep(0.5)  # several checks more: nothing changed, nothing logged
+                lines = health_lines(caplog)
+    where = f"upstream {upstream.base_url}"
+    first, second, third = lines
+    assert first.startswith(
+        f"splitinfer serve: health NOT_SERVING: {where} does not serve model 'standin-ok'"
+    )
+    assert second.startswith(f"splitinfer serve: health NOT_SERVING: {where} is unreachable")
+    assert third == "splitinfer serve: upstream back; health SERVING"
 
 
 def test_health_needs_the_configured_model_in_the_engines_list_unless_told_not_to_check():

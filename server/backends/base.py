@@ -142,6 +142,25 @@ class Backend(Protocol):
           upstream is down, ...), with a message that says what to change. Any other exception
           becomes ``INTERNAL`` and is logged with its traceback.
 
+    Optional, looked up with ``getattr``:
+
+    ``async ready() -> None``
+        Returns once the backend answers at full speed (its weights loaded), or raises what stopped
+        it. The server calls it after :meth:`start` and reports NOT_SERVING until it has returned,
+        so that load balancers send no calls to a replica still loading; calls that come anyway
+        are served, more slowly. Without it a backend is ready once :meth:`start` returned.
+
+    ``async check() -> str | None``
+        Whether what the backend depends on (an upstream engine) works: ``None``, or what is
+        wrong, for the log. The server calls it every few seconds and reports NOT_SERVING while
+        it names a problem.
+
+    ``max_concurrent: int``
+        The most calls worth running at once (a CPU-bound model: about one per core). The server
+        runs no more of this backend's calls at once, queues the rest in its admission queue
+        (``--max-queued``) and refuses the calls it cannot queue with RESOURCE_EXHAUSTED. Without
+        it only ``--max-concurrent`` bounds the backend's calls.
+
     Example::
 
         class Upper:

@@ -13,9 +13,15 @@ What it is for: demos, tests and offline end-to-end evaluation of condensation (
 context still contain the answer?). What it ignores: the instruction, temperature, top_p and seed
 (it is deterministic). A question with no context gets a fixed "no context" answer.
 
-The encoder is loaded once per process, lazily and thread-safely (the server starts loading it in
-the background when it starts). :class:`ExtractiveAnswerer` is the plain synchronous API the
-evaluation code calls directly.
+The encoder is loaded once per process, lazily and thread-safely. The server starts loading it in
+the background when it starts and reports NOT_SERVING until :meth:`ExtractiveBackend.ready`
+returns (a few seconds). :class:`ExtractiveAnswerer` is the plain synchronous API the evaluation
+code calls directly.
+
+The work is CPU-bound: calls running at once share the cores, so past one call per core each only
+gets slower, and under a burst every call ends late together. The backend therefore runs at most
+``max_concurrent`` calls at once (default: the cores this process may use); the server queues the
+rest (``--max-queued``) and refuses what it cannot queue with RESOURCE_EXHAUSTED and a retry hint.
 
 Sentences are encoded :data:`ENCODE_BATCH` at a time, in a worker thread. When the caller cancels
 or its deadline passes, the work stops before the next batch, and the call keeps its admission slot
@@ -24,12 +30,15 @@ context cannot keep burning CPU after its call has ended.
 
 Options: ``name`` (default ``"extractive"``), ``context_tokens`` (default 8192),
 ``max_new_tokens`` (default 512), ``lexical_weight`` (default 0.3), ``chunk_delay_ms`` (pause
-before each streamed token, default 0).
+before each streamed token, default 0), ``max_concurrent`` (calls run at once, default the number
+of CPU cores the process may use).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import os
 import re
 import threading
@@ -54,7 +63,7 @@ from splitinfer.server.backends.base import (
     run_in_thread,
 )
 
-_OPTIONS = {"name", "context_tokens", "max_new_tokens", "lexical_weight", "chunk_delay_ms"}
+_OPTIONS = {"name", "context_tokens", "max_new_tokens", "lexical_weight", "chunk_delay_ms", "max_concurrent"}
 NO_CONTEXT_ANSWER = "No context was given, so there is nothing to answer from."
 # Sentences longer than this many words (e.g. a condensed context without punctuation) are cut
 # into windows of this size, overlapping by half, so that the answer stays a short span.
@@ -136,6 +145,13 @@ def torch_threads() -> int:
             "set it so, or unset it for 1"
         )
     return threads
+
+
+def cpu_cores() -> int:
+    """The CPU cores this process may run on (its affinity, e.g. a container's cpuset), at least 1."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def count_tokens(text: str) -> int:
@@ -266,7 +282,9 @@ class ExtractiveBackend:
         self.max_new_tokens = positive_int(options, "max_new_tokens", 512)
         self.chunk_delay_s = non_negative_float(options, "chunk_delay_ms", 0.0) / 1000.0
         self.answerer = ExtractiveAnswerer(lexical_weight=non_negative_float(options, "lexical_weight", 0.3))
-        self._warmup: threading.Thread | None = None
+        # Read by the server, which queues the calls past it (see the module docstring).
+        self.max_concurrent = positive_int(options, "max_concurrent", cpu_cores())
+        self._loaded: asyncio.Future[None] | None = None
 
     def info(self) -> list[ModelSpec]:
         return [
@@ -284,10 +302,30 @@ class ExtractiveBackend:
         ]
 
     async def start(self) -> None:
-        # Load in the background so the server answers health checks at once; the first request
-        # waits on the same lock instead of loading twice.
-        self._warmup = threading.Thread(target=load_encoder, name="extractive-warmup", daemon=True)
-        self._warmup.start()
+        # Load in the background so the server answers health checks (NOT_SERVING) at once; a
+        # request that comes before ready() returns waits on the same lock instead of loading
+        # twice. A daemon thread, not asyncio's executor: a server stopped while it loads does not
+        # wait for it.
+        loop = asyncio.get_running_loop()
+        loaded = self._loaded = loop.create_future()
+
+        def load() -> None:
+            try:
+                load_encoder()
+                load_tokenizer()
+            except BaseException as err:  # reported by ready(), on the event loop
+                outcome = functools.partial(_settle, loaded, err)
+            else:
+                outcome = functools.partial(_settle, loaded, None)
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+                loop.call_soon_threadsafe(outcome)
+
+        threading.Thread(target=load, name="extractive-load", daemon=True).start()
+
+    async def ready(self) -> None:
+        """Returns once the encoder and tokenizer are loaded; raises what stopped them loading."""
+        if self._loaded is not None:
+            await asyncio.shield(self._loaded)
 
     async def aclose(self) -> None:
         return None
@@ -323,6 +361,15 @@ class ExtractiveBackend:
             yield Finish(FinishReason.LENGTH, completion_tokens=limit)
         else:
             yield Finish(FinishReason.STOP, completion_tokens=len(pieces))
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
 
 
 def create(options: Mapping[str, Any]) -> ExtractiveBackend:

@@ -124,7 +124,7 @@ def test_a_killed_engine_is_server_unavailable_for_the_client(own_engine: LlamaE
             client.generate("Hello?", max_new_tokens=4, seed=1).collect()
     error = caught.value
     assert error.code == "UNAVAILABLE"
-    assert own_engine.base_url in error.server_message
+    assert own_engine.base_url not in error.server_message  # the engine's address stays in the server's log
     assert "unreachable" in error.server_message
 
 
@@ -137,7 +137,7 @@ def test_an_engine_killed_mid_stream_fails_the_stream_as_unavailable(own_engine:
             for _ in stream:
                 pass
     assert caught.value.code == "UNAVAILABLE"
-    assert own_engine.base_url in caught.value.server_message
+    assert own_engine.base_url not in caught.value.server_message
 
 
 def test_a_prompt_over_the_engines_context_is_one_call_that_says_why(server, engine: LlamaEngine) -> None:
