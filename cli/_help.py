@@ -120,11 +120,17 @@ def read_input(path: Path | None, flag: str, closed: str) -> bytes:
         raise InvalidInputError(f"cannot read {name}: {err.strerror}") from None
 
 
+def stdout_to_devnull() -> None:
+    """Point stdout at /dev/null once its reader went away, or the interpreter's last flush fails
+    again: "Exception ignored ... BrokenPipeError", exit 120."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def print_to_a_reader(text: str) -> None:
     """Print ``text`` on stdout; a reader that went away (``| head``, ``| true``) ends the output,
-    not the command: stdout then points at /dev/null, and the caller still returns its own exit
-    code (``main`` would read the BrokenPipeError as a reader that wanted no more: exit 0)."""
+    not the command (``stdout_to_devnull``), and the caller still returns its own exit code
+    (``main`` would read the BrokenPipeError as a reader that wanted no more: exit 0)."""
     try:
         print(text, flush=True)
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        stdout_to_devnull()

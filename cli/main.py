@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
+from splitinfer.cli._help import stdout_to_devnull
 from splitinfer.sdk._errors import SplitinferError
 
 # Subcommand modules, in the order `--help` lists them.
@@ -153,13 +154,11 @@ def _command(argv: Sequence[str]) -> str | None:
     return next((word for word in argv if not word.startswith("-")), None)
 
 
-def _ignore_hangup_when_serving(argv: Sequence[str]) -> None:
+def _ignore_hangup_when_serving(command: str | None) -> None:
     """For ``serve``, ignore SIGHUP until the server handles it (it re-reads the files it reads as
     it starts, so a SIGHUP before then has nothing to re-read). Its default action ends a process
     without a word, and building the parser and importing the server take about 0.2 s before
-    ``serve`` runs: ignored from here, only the interpreter's own start is left unguarded. The
-    first word that is not an option is the command."""
-    command = _command(argv)
+    ``serve`` runs: ignored from here, only the interpreter's own start is left unguarded."""
     if command == "serve" and hasattr(signal, "SIGHUP"):  # no SIGHUP on Windows
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
@@ -168,10 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The ``splitinfer`` command. Run as a program (``argv`` None), it also sets how SIGTERM ends
     it (``_terminate_as_interrupt_from_the_start``) and, but for ``serve``, ends the process when
     done (``_exit_now``); called with ``argv`` (tests, an embedding program) it does neither."""
-    _ignore_hangup_when_serving(sys.argv[1:] if argv is None else argv)
+    command = _command(sys.argv[1:] if argv is None else argv)
+    _ignore_hangup_when_serving(command)
     if argv is not None:
         return _main(argv)
-    command = _command(sys.argv[1:])
     _terminate_as_interrupt_from_the_start(command)
     try:
         code = _main(None)
@@ -212,9 +211,8 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        # The reader went away (`| head`) and wants no more. Point stdout at /dev/null, or the
-        # interpreter's last flush fails again: "Exception ignored ... BrokenPipeError", exit 120.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        # The reader went away (`| head`) and wants no more.
+        stdout_to_devnull()
         return 0
     except Exception as err:  # a bug, not bad input: exit 3, so a pipeline never reads it as a failed gate
         if _interrupted:  # Ctrl-C or SIGTERM in a C extension's import: its ImportError is the interrupt

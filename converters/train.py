@@ -140,9 +140,10 @@ prompts stops training at the best epoch. A word's target is its rank within its
 at each of --target-rates. Writes the model (--output, a .keras file) with its training summary
 inside, which 'splitinfer convert' copies into the bundle's manifest, and the same next to it as
 <output>.json; a failed or interrupted run (Ctrl-C or SIGTERM: exit 130) leaves no half-written
-file. Deterministic for a --seed (the same weights and, converted, the same bundle bytes). The defaults are the bundled condenser's, but for --epochs: `make model` passes 12 (early
-stopping ended its members after 5 or 6); the measurements behind them are in the module
-docs of splitinfer.converters.train and splitinfer.converters.student.
+file. Deterministic for a --seed (the same weights and, converted, the same bundle bytes). The
+defaults are the bundled condenser's, but for --epochs: `make model` passes 12 (early stopping
+ended its members after 5 or 6); the measurements behind them are in the module docs of
+splitinfer.converters.train and splitinfer.converters.student.
 
 example:
   splitinfer distill train --labels labels/*.jsonl --output student.keras

@@ -83,7 +83,8 @@ def read_bundle(path: str | Path) -> Bundle:
         raise BundleError(f"the bundle path is empty; give the path of a .tflite bundle, or {_REBUILD}")
     path = Path(path)
     try:
-        if not path.is_dir() and not stat.S_ISREG(path.stat().st_mode):
+        mode = path.stat().st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a folder: IsADirectoryError below
             # A pipe would block the read forever, a device (/dev/zero) fill the memory.
             raise BundleError(
                 f"{path} is not a regular file (a pipe, socket or device), not a condenser bundle"

@@ -717,19 +717,12 @@ def forced_mask(words: Sequence[str], force: Iterable[str] = (), keep_digits: bo
         count=len(words),
     )
     phrases = force_phrases(force)
-    if not phrases:
-        return forced
-    singles = {p[0] for p in phrases if len(p) == 1}
-    longer = [p for p in phrases if len(p) > 1]
-    firsts = {p[0] for p in longer}
-    n = len(words)
+    firsts = {p[0] for p in phrases}  # only a word that could start an entry is looked at further
     for i, word in enumerate(words):
-        if singles and _matches(word, singles):
-            forced[i] = True
         if firsts and _matches(word, firsts):
-            for phrase in longer:
+            for phrase in phrases:
                 end = i + len(phrase)
-                if end <= n and all(_matches(words[i + j], {w}) for j, w in enumerate(phrase)):
+                if end <= len(words) and all(_matches(words[i + j], {w}) for j, w in enumerate(phrase)):
                     forced[i:end] = True
     return forced
 

@@ -8,8 +8,8 @@ no spaces between words: a paragraph of Chinese is hundreds of words, not one wo
 any budget ("金门大桥。" is the words "金", "门", "大", "桥" and "。", with no whitespace after
 any of them). BERT leaves a run of kana whole, which made a paragraph of kana one word: over any
 budget, dropped whole (an empty condensed text), or forced whole when it held a digit. Each kana
-is one token either way (the vocabulary has no token of two kana), so the budgets count the same. Each word remembers the
-whitespace that followed it in the original, and the condensed text is every kept word followed
+is one token either way (the vocabulary has no token of two kana), so the budgets count the same.
+Each word remembers the whitespace that followed it in the original, and the condensed text is every kept word followed
 by its own whitespace, so kept words keep their original order and spacing (newlines and
 indentation included); where words after a kept word were dropped, it is followed instead by the
 whitespace of that stretch with the most line breaks, so the kept words of different lines,

@@ -594,24 +594,13 @@ public final class Selection {
       mask[i] = keepDigits && hasDigit(words.get(i)) && !Segments.isHeaderIndex(words, i);
     }
     List<List<String>> phrases = forcePhrases(force);
-    Set<String> singles = new HashSet<>();
-    Set<String> firsts = new HashSet<>();
-    List<List<String>> longer = new ArrayList<>();
+    Set<String> firsts = new HashSet<>(); // only a word that could start an entry is looked at further
     for (List<String> phrase : phrases) {
-      if (phrase.size() == 1) {
-        singles.add(phrase.get(0));
-      } else {
-        longer.add(phrase);
-        firsts.add(phrase.get(0));
-      }
+      firsts.add(phrase.get(0));
     }
     for (int i = 0; i < mask.length; i++) {
-      String word = words.get(i);
-      if (!singles.isEmpty() && matches(word, singles)) {
-        mask[i] = true;
-      }
-      if (!firsts.isEmpty() && matches(word, firsts)) {
-        for (List<String> phrase : longer) {
+      if (!firsts.isEmpty() && matches(words.get(i), firsts)) {
+        for (List<String> phrase : phrases) {
           int end = i + phrase.size();
           if (end <= mask.length && matchesAt(words, i, phrase)) {
             Arrays.fill(mask, i, end, true);
